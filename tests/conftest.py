@@ -1,0 +1,45 @@
+"""Shared fixtures: small generated videos (every frame carries its number) and projects."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from workstation.core import synth  # noqa: E402
+from workstation.core.ingest import add_paths  # noqa: E402
+from workstation.core.progress import drive  # noqa: E402
+from workstation.core.store import Project  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_videos(tmp_path_factory) -> list[Path]:
+    """The demo project's three videos at 320x180 with ``<name>.truth.json`` beside each."""
+    folder = tmp_path_factory.mktemp("demo-videos")
+    return synth.make_demo_videos(folder, width=320, height=180)
+
+
+@pytest.fixture()
+def project(tmp_path) -> Project:
+    p = Project.create(tmp_path / "proj")
+    yield p
+    p.close()
+
+
+@pytest.fixture()
+def demo_project(tmp_path, demo_videos) -> Project:
+    """A project with the three demo videos added (copied, so tests may write sidecars)."""
+    import shutil
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    for v in demo_videos:
+        shutil.copy(v, src / v.name)
+        shutil.copy(v.with_name(v.name + ".truth.json"), src / (v.name + ".truth.json"))
+    p = Project.create(tmp_path / "proj")
+    drive(add_paths(p, [src]))
+    yield p
+    p.close()
