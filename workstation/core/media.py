@@ -209,6 +209,13 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         last_dur = int(np.median(deltas)) if len(deltas) else 0
         duration = float((pts_list[-1] - pts_list[0] + last_dur) * tb)
         fps = _frame_rate(stream, deltas, tb, frame_count, duration, vfr)
+        claimed = _claimed_duration(container, stream)
+        if claimed and duration < claimed - max(1.0, 0.05 * claimed):
+            raise MediaError(
+                path,
+                f"is truncated: its header says {claimed:.2f} s but the frames end at "
+                f"{duration:.2f} s",
+            )
         if duration <= 0 and fps:
             duration = float(frame_count / fps)
         index = FrameIndex(tuple(pts_list), tb)
@@ -235,6 +242,22 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         return info
     finally:
         container.close()
+
+
+def _claimed_duration(container, stream) -> float | None:
+    """The duration the container header claims for the video (None when it says nothing)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    text = (stream.metadata or {}).get("DURATION")
+    if text:
+        try:
+            h, m, sec = text.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            pass
+    if container.duration:
+        return container.duration / 1_000_000
+    return None
 
 
 def _is_uniform(pts: list[int]) -> bool:
