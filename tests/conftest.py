@@ -12,7 +12,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 if os.environ.get("WORKSTATION_BLOCK_QT") == "1":
-    # Proves the core runs where Qt is not installed: `WORKSTATION_BLOCK_QT=1 pytest -p no:pytestqt
+    # Proves the core runs where Qt is not installed: `WORKSTATION_BLOCK_QT=1 pytest -p no:pytest-qt
     # tests/core` (the test command runs it this way first).
     class _BlockQt:
         def find_spec(self, name, path=None, target=None):
