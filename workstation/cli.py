@@ -22,7 +22,8 @@ from workstation.core.progress import CancelToken, Cancelled, Progress, Stage, d
 
 log = logging.getLogger("workstation")
 
-COMMANDS = ("new", "add", "detect", "split", "status", "demo", "cuts", "scenes", "gui")
+# Command groups that live in their own modules; each has ``register(subparsers)``.
+EXTENSIONS = ("workstation.cli_review", "workstation.cli_autotag", "workstation.cli_export")
 
 
 class ProgressBar:
@@ -375,14 +376,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scenes)
 
     sub.add_parser("gui", help="open the desktop app (default when no command is given)")
+    import importlib
+    import importlib.util
+
+    for name in EXTENSIONS:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     first = next((a for a in argv if not a.startswith("-")), None)
-    if first not in COMMANDS or first == "gui":
+    if first not in commands or first == "gui":
         # The desktop app: `workstation`, `workstation DIR`, `workstation --smoke ...`.
         if first == "gui":
             argv.remove("gui")
@@ -390,7 +399,6 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().print_help()
             return 0
         return cmd_gui(argv)
-    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -400,6 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     except WorkstationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `workstation status DIR | head`: the reader went away
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

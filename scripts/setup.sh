@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Set up everything the workstation needs on Debian/Ubuntu, then open the app or run the tests.
+#
+#   bash scripts/setup.sh app    # system packages, .venv, the project; opens the demo project
+#   bash scripts/setup.sh test   # the same set-up, then every test (core without Qt, then all under Xvfb)
+#
+# Idempotent: packages already present and an up-to-date .venv are skipped, so a second run is quick.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+MODE=${1:-app}
+shift || true
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  python3 python3-venv python3-pip
+  libmpv2                                   # playback (python-mpv loads it)
+  xvfb xauth                                # a virtual display for GUI tests and screenshots
+  libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
+  libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-randr0
+  libegl1 libgl1-mesa-dri libglib2.0-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python 3.11 or newer is needed ($("$PY" --version 2>&1) found)" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PY" -m venv .venv
+fi
+STAMP=.venv/.workstation-installed
+WANT=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  echo "setup: installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  .venv/bin/python -m pip install -q -e ".[dev]" >&2
+  echo "$WANT" > "$STAMP"
+fi
+
+case "$MODE" in
+  app)
+    DEMO=${WORKSTATION_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/motion-workstation/demo}
+    .venv/bin/workstation demo "$DEMO"
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+      echo "setup: no display; running under Xvfb (use --smoke --screenshot FILE to see it)" >&2
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/workstation "$DEMO" "$@"
+    fi
+    exec .venv/bin/workstation "$DEMO" "$@"
+    ;;
+  test)
+    export HF_HUB_OFFLINE=1 QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-xcb}
+    echo "setup: core tests with Qt blocked" >&2
+    WORKSTATION_BLOCK_QT=1 .venv/bin/python -m pytest -q -p no:pytest-qt tests/core "$@"
+    echo "setup: the whole suite under Xvfb" >&2
+    exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/setup.sh app|test [args]" >&2
+    exit 2
+    ;;
+esac
