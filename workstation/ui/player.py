@@ -1,0 +1,513 @@
+"""A frame-exact video player: libmpv's render API drawing into a QOpenGLWidget.
+
+Why this shape: embedding mpv by window id draws black in ``QWidget.grab()`` and fights Qt's
+layouts; the render API draws into the widget's own framebuffer, so screenshots, docking and
+tests work (also under Xvfb with Mesa's software GL).  mpv calls back from its own threads, so
+every callback is turned into a queued Qt signal and handled on the main thread.
+
+Frame numbers are 0-based presentation-order indices (see ``docs/architecture.md``).  Seeks
+are exact (``hr-seek``) and map frame numbers to times through the video's ``FrameIndex`` when
+one is given (VFR files), else through ``n / fps``.
+
+Keys (``handle_key``): Space play/pause; J/K/L shuttle (see :meth:`PlayerWidget.jkl`);
+``,``/``.`` or Left/Right step one frame; Shift+Left/Right step 10 frames; Home/End.
+"""
+
+from __future__ import annotations
+
+import locale
+import logging
+import math
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QOpenGLContext
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
+
+from workstation.core.media import FrameIndex
+
+log = logging.getLogger(__name__)
+mpv_log = logging.getLogger("mpv")
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+_MPV_LEVELS = {
+    "fatal": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+}
+
+
+def _mpv_log_handler(level: str, component: str, message: str) -> None:
+    mpv_log.log(_MPV_LEVELS.get(level, logging.DEBUG), "%s: %s", component, message.rstrip())
+
+
+class _Bridge(QObject):
+    """Carries mpv's callbacks (from mpv threads) to the main thread as queued signals."""
+
+    renderUpdate = Signal()
+    timePos = Signal(object)
+    paused = Signal(bool)
+    speed = Signal(float)
+    event = Signal(str)
+
+
+class PlayerWidget(QOpenGLWidget):
+    """Shows one video; seeks, steps and plays frame-exactly."""
+
+    frameChanged = Signal(int)
+    firstFrameShown = Signal()
+    playingChanged = Signal(bool)
+    speedChanged = Signal(float)
+    loaded = Signal(str)  # path, once mpv opened it
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._mpv = None
+        self._ctx = None
+        self._proc_fn = None
+        self._bridge = _Bridge()
+        q = Qt.ConnectionType.QueuedConnection
+        self._bridge.renderUpdate.connect(self._on_render_update, q)
+        self._bridge.timePos.connect(self._on_time_pos, q)
+        self._bridge.paused.connect(self._on_paused, q)
+        self._bridge.speed.connect(self.speedChanged, q)
+        self._bridge.event.connect(self._on_event, q)
+
+        self.path: Path | None = None
+        self.fps = Fraction(25)
+        self.frame_count = 0
+        self.index: FrameIndex | None = None
+        self._current = 0
+        self._target: int | None = None  # a seek/step in flight (so key repeat accumulates)
+        self._t0 = 0.0  # mpv's time of frame 0
+        self._t0_known = False
+        self._state = "empty"  # empty | pending | loading | ready
+        self._first_pending = False
+        self._pending_seek: int | None = None
+        self._playing = False
+        self._direction = 1
+        self._frames_rendered = 0
+
+    # -- mpv lifecycle ---------------------------------------------------------------------
+    def _ensure_mpv(self):
+        if self._mpv is None:
+            import mpv  # noqa: PLC0415 - loads libmpv; kept out of start-up
+
+            locale.setlocale(locale.LC_NUMERIC, "C")
+            self._mpv = mpv.MPV(
+                vo="libmpv",
+                hr_seek="yes",
+                hwdec="no",
+                hr_seek_framedrop="no",
+                keep_open="yes",
+                pause=True,
+                idle="yes",
+                osc="no",
+                input_default_bindings="no",
+                input_vo_keyboard="no",
+                audio_display="no",
+                log_handler=_mpv_log_handler,
+                loglevel="warn",
+            )
+            b = self._bridge
+            self._mpv.observe_property("time-pos", lambda _n, v: b.timePos.emit(v))
+            self._mpv.observe_property("pause", lambda _n, v: b.paused.emit(bool(v)))
+            self._mpv.observe_property("speed", lambda _n, v: b.speed.emit(float(v or 1.0)))
+            self._mpv.register_event_callback(self._mpv_event)
+        return self._mpv
+
+    def _mpv_event(self, event) -> None:
+        name = str(event.event_id.value)
+        try:
+            from mpv import MpvEventID  # noqa: PLC0415
+
+            name = {
+                MpvEventID.FILE_LOADED: "file-loaded",
+                MpvEventID.PLAYBACK_RESTART: "playback-restart",
+                MpvEventID.END_FILE: "end-file",
+                MpvEventID.START_FILE: "start-file",
+            }.get(event.event_id.value, "")
+        except Exception:  # the event thread must never raise
+            return
+        if name:
+            self._bridge.event.emit(name)
+
+    def initializeGL(self) -> None:
+        from mpv import MpvGlGetProcAddressFn, MpvRenderContext  # noqa: PLC0415
+
+        player = self._ensure_mpv()
+
+        def get_proc_address(_unused, name):
+            glctx = QOpenGLContext.currentContext()
+            if glctx is None:
+                return 0
+            address = glctx.getProcAddress(name.decode() if isinstance(name, bytes) else name)
+            return int(address or 0)
+
+        self._proc_fn = MpvGlGetProcAddressFn(get_proc_address)
+        self._ctx = MpvRenderContext(
+            player, "opengl", opengl_init_params={"get_proc_address": self._proc_fn}
+        )
+        self._ctx.update_cb = self._bridge.renderUpdate.emit
+        # Re-parenting to another window recreates the GL context: free ours before it goes.
+        self.context().aboutToBeDestroyed.connect(self._free_render_context)
+        if self._state == "pending":
+            self._start_loading()
+
+    def paintGL(self) -> None:
+        ratio = self.devicePixelRatioF()
+        w, h = max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio))
+        if self._ctx is None or self._state == "empty":
+            f = self.context().functions()
+            f.glClearColor(0.08, 0.08, 0.08, 1.0)
+            f.glClear(0x4000)  # GL_COLOR_BUFFER_BIT
+            return
+        self._ctx.render(
+            flip_y=True, opengl_fbo={"w": w, "h": h, "fbo": self.defaultFramebufferObject()}
+        )
+        self._frames_rendered += 1
+        if self._first_pending and self._state == "ready":
+            self._first_pending = False
+            QTimer.singleShot(0, self.firstFrameShown.emit)
+
+    def _free_render_context(self) -> None:
+        if self._ctx is not None:
+            self.makeCurrent()
+            self._ctx.free()
+            self._ctx = None
+            self.doneCurrent()
+            if self._state in ("loading", "ready") and self.path is not None:
+                self._state = "pending"  # reload when a new context exists
+
+    def unload(self) -> None:
+        """Free the render context (GL context current), then end mpv.  Safe to call twice."""
+        self._free_render_context()
+        if self._mpv is not None:
+            player, self._mpv = self._mpv, None
+            try:
+                player.terminate()
+            except Exception:
+                log.warning("mpv did not terminate cleanly", exc_info=True)
+        self._state = "empty"
+        self.path = None
+
+    def closeEvent(self, event) -> None:
+        self.unload()
+        super().closeEvent(event)
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(
+        self,
+        path: str | Path,
+        *,
+        fps: Fraction,
+        frame_count: int,
+        index: FrameIndex | None = None,
+    ) -> None:
+        """Open a video paused on frame 0; ``firstFrameShown`` follows once it is on screen."""
+        self.path = Path(path)
+        self.fps = Fraction(fps) if fps else Fraction(25)
+        self.frame_count = int(frame_count)
+        self.index = index if index is not None and len(index) else None
+        self._current = 0
+        self._target = None
+        self._pending_seek = None
+        self._t0, self._t0_known = 0.0, False
+        self._first_pending = False
+        self._state = "pending"
+        if self._ctx is not None:
+            self._start_loading()
+        self.frameChanged.emit(0)
+
+    def _start_loading(self) -> None:
+        player = self._ensure_mpv()
+        self._state = "loading"
+        player.pause = True
+        player.speed = 1.0
+        player.play_direction = "forward"
+        self._direction = 1
+        player.loadfile(str(self.path))
+
+    @property
+    def is_ready(self) -> bool:
+        return self._state == "ready"
+
+    # -- frame <-> time --------------------------------------------------------------------
+    def time_of(self, frame: int) -> float:
+        """Seconds from frame 0 to ``frame`` (exact for VFR through the frame index)."""
+        if self.index is not None:
+            return self.index.time_of(max(0, min(frame, len(self.index) - 1)))
+        return float(frame / self.fps)
+
+    def frame_at(self, seconds: float) -> int:
+        """The frame shown at ``seconds`` after frame 0 (tolerates mpv's rounding)."""
+        if self.index is not None:
+            tick = float(self.index.time_base)
+            return self.index.frame_at_time(seconds + tick / 2)
+        n = math.floor(seconds * self.fps + 0.01)
+        return max(0, min(n, max(0, self.frame_count - 1)))
+
+    # -- mpv events on the main thread -----------------------------------------------------
+    def _on_render_update(self) -> None:
+        if self._ctx is not None and self._ctx.update():
+            self.update()
+
+    def _on_event(self, name: str) -> None:
+        if name == "playback-restart" and self._state == "loading":
+            self._state = "ready"
+            self._first_pending = True
+            self.loaded.emit(str(self.path))
+            if self._pending_seek is not None:
+                n, self._pending_seek = self._pending_seek, None
+                self.seek_frame(n)
+            self.update()
+        elif name == "playback-restart":
+            self.update()
+
+    def _on_time_pos(self, value) -> None:
+        if value is None or self._state not in ("loading", "ready"):
+            return
+        t = float(value)
+        if not self._t0_known:
+            # The first time mpv reports after opening is frame 0 (it opens paused at the start).
+            self._t0, self._t0_known = t, True
+        frame = self.frame_at(t - self._t0)
+        self._target = None
+        if frame != self._current:
+            self._current = frame
+            self.frameChanged.emit(frame)
+
+    def _on_paused(self, paused: bool) -> None:
+        playing = not paused
+        if playing != self._playing:
+            self._playing = playing
+            self.playingChanged.emit(playing)
+
+    # -- commands --------------------------------------------------------------------------
+    @property
+    def current_frame(self) -> int:
+        return self._current
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def speed(self) -> float:
+        return float(self._mpv.speed) if self._mpv is not None else 1.0
+
+    @property
+    def direction(self) -> int:
+        """+1 when playing forward, -1 when playing backward (J)."""
+        return self._direction
+
+    def _clamp(self, n: int) -> int:
+        return max(0, min(int(n), max(0, self.frame_count - 1)))
+
+    def seek_frame(self, n: int) -> None:
+        """Show frame ``n`` exactly (hr-seek); before the video is ready the seek waits."""
+        n = self._clamp(n)
+        if self._state != "ready":
+            self._pending_seek = n
+            return
+        self._target = n
+        t = self._t0 + self.time_of(n)
+        self._mpv.command("seek", f"{t:.6f}", "absolute+exact")
+
+    def step(self, delta: int) -> None:
+        """Step ``delta`` frames; pauses playback.  Key repeat accumulates on the target."""
+        if self._state != "ready" or not delta:
+            return
+        if self._playing:
+            self.pause()
+        base = self._target if self._target is not None else self._current
+        n = self._clamp(base + delta)
+        if n == base:
+            return
+        if self._target is None and delta == 1:
+            self._target = n
+            self._mpv.command("frame-step")
+        elif self._target is None and delta == -1:
+            self._target = n
+            self._mpv.command("frame-back-step")
+        else:
+            self.seek_frame(n)
+
+    def play(self) -> None:
+        if self._state != "ready":
+            return
+        if self._current >= self.frame_count - 1 and self._direction > 0:
+            self.seek_frame(0)
+        self._mpv.pause = False
+
+    def pause(self) -> None:
+        if self._mpv is not None:
+            self._mpv.pause = True
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def set_speed(self, speed: float) -> None:
+        if self._mpv is not None:
+            self._mpv.speed = float(speed)
+
+    def _set_direction(self, direction: int) -> None:
+        if direction != self._direction and self._mpv is not None:
+            self._direction = direction
+            self._mpv.play_direction = "forward" if direction > 0 else "backward"
+
+    def jkl(self, key: str) -> None:
+        """J/K/L shuttle as in editing software.
+
+        K pauses.  L plays forward; each further L doubles the speed (up to 8x), and while
+        playing backward it halves the reverse speed first.  J mirrors it: plays backward
+        (mpv's backward playback, heavier on memory than forward), each further J doubles the
+        reverse speed, and while playing forward it halves the forward speed first.
+        """
+        key = key.upper()
+        if key == "K":
+            self.pause()
+            return
+        if self._state != "ready":
+            return
+        want = 1 if key == "L" else -1 if key == "J" else 0
+        if not want:
+            raise ValueError(f"jkl key must be J, K or L, not {key!r}")
+        speed = self.speed
+        if self._playing and self._direction == want:
+            self.set_speed(min(SPEEDS[-1], speed * 2))
+        elif self._playing and speed > 1.0:
+            self.set_speed(speed / 2)
+        else:
+            self.pause()
+            self._set_direction(want)
+            self.set_speed(1.0)
+            self._mpv.pause = False
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """Player keys for whoever has focus (the Cut view forwards its key presses here)."""
+        key = event.key()
+        mods = event.modifiers()
+        big = 10 if mods & Qt.KeyboardModifier.ShiftModifier else 1
+        if key == Qt.Key.Key_Space:
+            self.toggle_play()
+        elif key in (Qt.Key.Key_J, Qt.Key.Key_K, Qt.Key.Key_L) and not mods & ~(
+            Qt.KeyboardModifier.KeypadModifier
+        ):
+            self.jkl(chr(key))
+        elif key in (Qt.Key.Key_Comma, Qt.Key.Key_Left):
+            self.step(-big)
+        elif key in (Qt.Key.Key_Period, Qt.Key.Key_Right):
+            self.step(big)
+        elif key == Qt.Key.Key_Home:
+            self.seek_frame(0)
+        elif key == Qt.Key.Key_End:
+            self.seek_frame(self.frame_count - 1)
+        else:
+            return False
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def event(self, e: QEvent) -> bool:
+        # Space/arrows would otherwise move focus; the player wants them.
+        if (
+            e.type() == QEvent.Type.ShortcutOverride
+            and isinstance(e, QKeyEvent)
+            and e.key() in (Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right)
+        ):
+            e.accept()
+            return True
+        return super().event(e)
+
+    # -- helpers for callers and tests -----------------------------------------------------
+    def timecode(self, frame: int | None = None) -> str:
+        return format_timecode(self.time_of(self._current if frame is None else frame), self.fps)
+
+
+def format_timecode(seconds: float, fps: Fraction) -> str:
+    """HH:MM:SS:FF with FF counted at the nominal (rounded) frame rate."""
+    nominal = max(1, round(float(fps)))
+    whole = math.floor(seconds + 1e-6)
+    ff = min(nominal - 1, math.floor((seconds - whole) * nominal + 1e-3))
+    hh, rem = divmod(whole, 3600)
+    mm, ss = divmod(rem, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{max(0, ff):02d}"
+
+
+class PlayerControls(QWidget):
+    """Play/pause, frame number + timecode, speed: a small bar under a :class:`PlayerWidget`."""
+
+    def __init__(self, player: PlayerWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = player
+        self.play_button = QToolButton()
+        self.play_button.setText("▶")
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.clicked.connect(player.toggle_play)
+        self.back_button = QToolButton()
+        self.back_button.setText("◀|")
+        self.back_button.setToolTip("Previous frame (,)")
+        self.back_button.clicked.connect(lambda: player.step(-1))
+        self.fwd_button = QToolButton()
+        self.fwd_button.setText("|▶")
+        self.fwd_button.setToolTip("Next frame (.)")
+        self.fwd_button.clicked.connect(lambda: player.step(1))
+        self.position = QLabel()
+        self.position.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.position.setToolTip("Frame number (0-based) and timecode HH:MM:SS:FF")
+        self.speed = QComboBox()
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g}×", s)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip("Playback speed (J/K/L change it too)")
+        self.speed.activated.connect(lambda i: player.set_speed(self.speed.itemData(i)))
+        for b in (self.play_button, self.back_button, self.fwd_button, self.speed):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the view
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.back_button)
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.fwd_button)
+        layout.addWidget(self.position, 1)
+        layout.addWidget(self.speed)
+
+        player.frameChanged.connect(self._show_position)
+        player.playingChanged.connect(self._show_playing)
+        player.speedChanged.connect(self._show_speed)
+        self._show_position(player.current_frame)
+
+    def _show_position(self, frame: int) -> None:
+        total = self.player.frame_count
+        if not total:
+            self.position.setText("no video")
+            return
+        self.position.setText(f"frame {frame} / {total - 1}   {self.player.timecode(frame)}")
+
+    def _show_playing(self, playing: bool) -> None:
+        self.play_button.setText("❚❚" if playing else "▶")
+
+    def _show_speed(self, speed: float) -> None:
+        for i in range(self.speed.count()):
+            if abs(self.speed.itemData(i) - speed) < 1e-6:
+                self.speed.setCurrentIndex(i)
+                return
