@@ -526,6 +526,47 @@ class Project:
             for cut in cuts:
                 self.add_cut(video_id, cut)
 
+    def cut_rows(self, video_id: int, frames: Iterable[int]) -> dict[str, list[dict]]:
+        """The raw cut and segment-flag rows at ``frames`` (tombstones included), for undo.
+
+        Undo restores these rows verbatim with :meth:`restore_cut_rows`, so an undone edit
+        leaves the store exactly as it was (ids, sources, scores, tombstones, flags).
+        """
+        fs = sorted({int(f) for f in frames})
+        marks = ",".join("?" * len(fs))
+        if not fs:
+            return {"frames": [], "cuts": [], "segments": []}
+        cuts = self.db.execute(
+            f"SELECT * FROM cuts WHERE video_id=? AND frame IN ({marks})", (video_id, *fs)
+        ).fetchall()
+        segs = self.db.execute(
+            f"SELECT * FROM segments WHERE video_id=? AND start_frame IN ({marks})",
+            (video_id, *fs),
+        ).fetchall()
+        return {"frames": fs, "cuts": [dict(r) for r in cuts], "segments": [dict(r) for r in segs]}
+
+    def restore_cut_rows(self, video_id: int, rows: dict[str, list[dict]]) -> None:
+        """Put back rows saved by :meth:`cut_rows` (replacing whatever is at those frames)."""
+        fs = rows["frames"]
+        if not fs:
+            return
+        marks = ",".join("?" * len(fs))
+        with self.transaction():
+            self.db.execute(
+                f"DELETE FROM cuts WHERE video_id=? AND frame IN ({marks})", (video_id, *fs)
+            )
+            self.db.execute(
+                f"DELETE FROM segments WHERE video_id=? AND start_frame IN ({marks})",
+                (video_id, *fs),
+            )
+            for table in ("cuts", "segments"):
+                for r in rows[table]:
+                    cols = ", ".join(r)
+                    self.db.execute(
+                        f"INSERT INTO {table}({cols}) VALUES ({','.join('?' * len(r))})",
+                        tuple(r.values()),
+                    )
+
     # -- segments --------------------------------------------------------------------------
     def segments(self, video_id: int) -> list[Segment]:
         video = self.video(video_id)
