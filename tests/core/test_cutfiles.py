@@ -1,0 +1,241 @@
+"""Cut files: every format round-trips exactly, bad lines name the line and change nothing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from workstation.core import cutfiles, synth
+from workstation.core.cutfiles import (
+    export_cuts,
+    import_cuts,
+    read_cut_file,
+    sidecar_path,
+    write_sidecar,
+)
+from workstation.core.errors import CutFileError
+from workstation.core.ingest import add_paths
+from workstation.core.progress import drive
+from workstation.core.store import Cut, Project
+
+
+def _video_id(project: Project, name: str) -> int:
+    return next(v.id for v in project.videos() if v.name == name)
+
+
+def _setup_cuts(project: Project, vid: int) -> tuple[list[int], set[int]]:
+    frames = project.video(vid).frame_count
+    cuts = [Cut(1, "manual"), Cut(7, "auto", "content", 41.25, span_start=5, span_end=9)]
+    cuts += [
+        Cut(f, "auto" if f % 2 else "manual", "adaptive", 3.5) for f in range(13, frames - 1, 29)
+    ]
+    cuts.append(Cut(frames - 1, "manual", kind="fade", uncertain=True))
+    for c in cuts:
+        project.add_cut(vid, c)
+    rejected = {0, 7, cuts[3].frame, frames - 1}
+    for start in rejected:
+        project.set_segment_keep(vid, start, False)
+    return [c.frame for c in project.cuts(vid)], rejected
+
+
+@pytest.mark.parametrize("name", ["demo_live.mp4", "demo_transitions.mp4", "demo_anime.mp4"])
+@pytest.mark.parametrize("fmt", ["sidecar", "csv", "ffmetadata", "edl"])
+def test_round_trip_every_format(demo_project, tmp_path, name, fmt):
+    vid = _video_id(demo_project, name)
+    frames, rejected = _setup_cuts(demo_project, vid)
+    out = export_cuts(demo_project, vid, fmt, tmp_path / f"out.{fmt}")
+    back = read_cut_file(out, demo_project.video(vid), index=demo_project.frame_index(vid))
+    assert back.frames == frames
+    if fmt != "csv":  # a PySceneDetect scene list has no notion of rejected scenes
+        assert set(back.rejected_starts) == rejected
+
+
+def test_ntsc_rate_is_exact(demo_project):
+    vid = _video_id(demo_project, "demo_live.mp4")
+    video = demo_project.video(vid)
+    assert video.fps == Fraction(24000, 1001)
+    demo_project.add_cut(vid, Cut(240))
+    text = export_cuts(demo_project, vid, "sidecar")
+    assert "00:00:10.010      240  manual" in text  # 240 * 1001 / 24000 s
+    edl = export_cuts(demo_project, vid, "edl")
+    assert "00:00:10:00" in edl  # NDF timecode counts frames at the nominal 24
+
+
+def test_sidecar_rich_fields_round_trip(demo_project):
+    vid = _video_id(demo_project, "demo_live.mp4")
+    _setup_cuts(demo_project, vid)
+    path = write_sidecar(demo_project, vid)
+    assert path == sidecar_path(demo_project.video(vid).path)
+    assert path.name == "demo_live.mp4.cuts.txt"
+    back = read_cut_file(path, demo_project.video(vid), index=demo_project.frame_index(vid))
+    stored = demo_project.cuts(vid)
+    for a, b in zip(back.cuts, stored, strict=True):
+        assert (a.frame, a.source, a.detector, a.score, a.kind) == (
+            b.frame,
+            b.source,
+            b.detector,
+            b.score,
+            b.kind,
+        )
+        assert (a.span_start, a.span_end, a.uncertain) == (b.span_start, b.span_end, b.uncertain)
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_vfr_video_round_trips(tmp_path):
+    durations = [40, 40, 40, 80, 80, 33, 33, 33, 33, 120, 40, 40, 40, 40, 50, 60, 70, 80, 40, 40]
+    folder = tmp_path / "vfr"
+    folder.mkdir()
+    synth.write_vfr_video(folder / "vfr.mkv", durations)
+    with Project.create(tmp_path / "p") as project:
+        drive(add_paths(project, [folder]))
+        vid = project.videos()[0].id
+        video = project.video(vid)
+        assert video.vfr and video.frame_count == len(durations)
+        for f in (3, 4, 9, 10, 15):
+            project.add_cut(vid, Cut(f))
+        project.set_segment_keep(vid, 9, False)
+        text = export_cuts(project, vid, "sidecar")
+        # frame 9 starts at 40*3 + 80*2 + 33*4 ms = 412 ms: real time, not 9 / average fps
+        assert "00:00:00.412        9  manual reject" in text
+        for fmt in cutfiles.FORMATS:
+            out = export_cuts(project, vid, fmt, tmp_path / f"vfr.{fmt}")
+            back = read_cut_file(out, video, index=project.frame_index(vid))
+            assert back.frames == [3, 4, 9, 10, 15], fmt
+        # a person may write only timecodes
+        p = tmp_path / "hand.cuts.txt"
+        p.write_text("00:00:00.412\n00:00:00.130 reject\n")
+        back = read_cut_file(p, video, index=project.frame_index(vid))
+        assert back.frames == [3, 9] and back.rejected_starts == [3]
+
+
+def test_hand_edited_sidecar(demo_project, tmp_path):
+    vid = _video_id(demo_project, "demo_transitions.mp4")  # 25 fps
+    video = demo_project.video(vid)
+    p = tmp_path / "edit.cuts.txt"
+    p.write_text(
+        "# my notes\n\n"
+        "00:00:04.000  100  auto score=12\n"
+        "50   # only a frame\n"
+        "00:00:06.000 reject   # only a timecode: frame 150\n"
+        "00:00:00.000  0  reject\n"
+        "00:00:08.010  200  manual  \n"  # 10 ms off: within half a frame (20 ms)
+    )
+    got = read_cut_file(p, video)
+    assert got.frames == [50, 100, 150, 200]
+    assert got.rejected_starts == [0, 150]
+    assert [c.source for c in got.cuts] == ["manual", "auto", "manual", "manual"]
+
+
+BAD_LINES = [
+    ("00:00:04.000  100\n00:00:05.000 1250\n", 2, "outside the video"),
+    ("100\n0\n00:00:04.000 100\n", 3, "listed twice"),
+    ("00:00:04.000  101\n", 1, "timecode says"),
+    ("100 keeep\n", 1, "unknown word 'keeep'"),
+    ("100\n00:00:61.0\n", 2, "not a timecode"),
+    ("100 score=high\n", 1, "score='high' is not a number"),
+    ("100 colour=red\n", 1, "unknown key 'colour'"),
+    ("0 auto\n", 1, "frame 0 is the start"),
+    ("reject\n", 1, "no frame number or timecode"),
+    ("100 200\n", 1, "two frame numbers"),
+    ("99:00:00.000\n", 1, "past the end"),
+    ("10 span=9-3\n", 1, "span="),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "problem"), BAD_LINES)
+def test_bad_line_names_line_and_changes_nothing(demo_project, tmp_path, text, line, problem):
+    vid = _video_id(demo_project, "demo_transitions.mp4")
+    demo_project.add_cut(vid, Cut(60, "auto", "content", 9.0))
+    demo_project.set_segment_keep(vid, 60, False)
+    before = (demo_project.cuts(vid), demo_project.segments(vid))
+    p = tmp_path / "bad.cuts.txt"
+    p.write_text("# header\n" * 0 + text)
+    with pytest.raises(CutFileError) as err:
+        import_cuts(demo_project, vid, p)
+    assert err.value.line == line
+    assert problem in str(err.value)
+    assert f"bad.cuts.txt, line {line}:" in str(err.value)
+    assert (demo_project.cuts(vid), demo_project.segments(vid)) == before
+
+
+def test_import_replaces_cuts_and_flags_and_rewrites_sidecar(demo_project, tmp_path):
+    vid = _video_id(demo_project, "demo_anime.mp4")
+    demo_project.add_cut(vid, Cut(10, "auto"))
+    demo_project.remove_cut(vid, 10)  # a tombstone
+    demo_project.add_cut(vid, Cut(20))
+    demo_project.set_segment_keep(vid, 20, False)
+    p = tmp_path / "new.cuts.txt"
+    p.write_text("150 reject\n48\n84 auto score=3.5\n")  # out of order: sorted
+    got = import_cuts(demo_project, vid, p)
+    assert got.frames == [48, 84, 150]
+    assert [c.frame for c in demo_project.cuts(vid, include_deleted=True)] == [48, 84, 150]
+    assert [(s.start, s.keep) for s in demo_project.segments(vid)] == [
+        (0, True),
+        (48, True),
+        (84, True),
+        (150, False),
+    ]
+    side = sidecar_path(demo_project.video(vid).path).read_text()
+    assert "84  auto score=3.5" in side and "150  manual reject" in side
+
+
+def test_unwritable_folder_falls_back_to_project(demo_project, monkeypatch):
+    vid = _video_id(demo_project, "demo_live.mp4")
+    video = demo_project.video(vid)
+    real = cutfiles._atomic_write_text
+
+    def refuse(path: Path, text: str) -> None:
+        if path.parent == video.path.parent:
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, text)
+
+    monkeypatch.setattr(cutfiles, "_atomic_write_text", refuse)
+    demo_project.add_cut(vid, Cut(60))
+    path = write_sidecar(demo_project, vid)
+    assert path.parent == demo_project.root / "sidecars"
+    assert path.name.startswith("demo_live.mp4.") and path.name.endswith(".cuts.txt")
+    assert cutfiles.find_sidecar(demo_project, video) == path
+    assert read_cut_file(path, video).frames == [60]
+
+
+def test_pyscenedetect_cli_csv(demo_project, tmp_path):
+    """A CSV as the CLI writes it: 1-based frames, inclusive ends; a gap becomes a rejected shot."""
+    vid = _video_id(demo_project, "demo_transitions.mp4")  # 25 fps, 254 frames
+    video = demo_project.video(vid)
+    n = video.frame_count
+    p = tmp_path / "scenes.csv"
+    p.write_text(
+        "Timecode List:,00:00:02.000,00:00:04.000\n"
+        "Scene Number,Start Frame,Start Timecode,Start Time (seconds),End Frame,End Timecode,"
+        "End Time (seconds),Length (frames),Length (timecode),Length (seconds)\n"
+        "1,1,00:00:00.000,0.000,50,00:00:02.000,2.000,50,00:00:02.000,2.000\n"
+        "2,51,00:00:02.000,2.000,100,00:00:04.000,4.000,50,00:00:02.000,2.000\n"
+        f"3,121,00:00:04.800,4.800,{n},x,0,0,x,0\n"
+    )
+    got = read_cut_file(p, video)
+    assert got.frames == [50, 100, 120]
+    assert got.rejected_starts == [100]
+    p.write_text(p.read_text().replace("2,51,", "2,49,"))
+    with pytest.raises(CutFileError, match="line 4: scene starting at frame 48 overlaps"):
+        read_cut_file(p, video)
+
+
+def test_edl_is_frame_exact_where_scenedetect_writer_is_not(project, tmp_path):
+    from scenedetect.common import FrameTimecode
+    from scenedetect.output import _edl_timecode
+
+    # scenedetect's writer puts frame 29 at 25 fps one frame early (float floor)
+    assert _edl_timecode(FrameTimecode(29, Fraction(25))) == "00:00:01:03"
+    assert cutfiles._edl_tc(29, 25) == "00:00:01:04"
+
+
+def test_not_a_cut_file(demo_project, tmp_path):
+    video = demo_project.videos()[0]
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\xff\xfe\x00\x81garbage")
+    with pytest.raises(CutFileError, match="not a text file"):
+        read_cut_file(p, video)
+    with pytest.raises(CutFileError, match="file not found"):
+        read_cut_file(tmp_path / "missing.cuts.txt", video)
