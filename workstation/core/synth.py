@@ -118,6 +118,7 @@ class Shot:
     flashes: list[int] = field(default_factory=list)
     brighten_at: int | None = None
     speed: float = 1.0
+    look: int | None = None  # seed of the colours/texture only: same look = similar-looking shots
 
 
 @dataclass
@@ -164,24 +165,26 @@ class ShotRenderer:
         self.w, self.h = width, height
         rng = _rng(shot.seed)
         self.rng = rng
+        # With a `look`, colours and textures come from it and only the layout from `seed`.
+        look = rng if shot.look is None else _rng(shot.look)
         self.yy, self.xx = np.mgrid[0:height, 0:width].astype(np.float32)
         kind = shot.kind
         if kind in ("shapes", "fast", "dark"):
-            self.bg = _palette(rng, 1, sat=(0.2, 0.7), val=(0.3, 0.9))[0]
-            self.colors = _palette(rng, 4)
+            self.bg = _palette(look, 1, sat=(0.2, 0.7), val=(0.3, 0.9))[0]
+            self.colors = _palette(look, 4)
             self.pos = rng.uniform(0.15, 0.85, (4, 2)) * [width, height]
             self.vel = rng.uniform(-2.5, 2.5, (4, 2)) * shot.speed
             self.radius = rng.uniform(0.08, 0.2, 4) * height
-            self.texture = _smooth_noise(rng, height * 2, width * 2, 24) * 0.35
+            self.texture = _smooth_noise(look, height * 2, width * 2, 24) * 0.35
         elif kind == "texture":
-            self.texture = _smooth_noise(rng, height * 2, width * 2, 12)
+            self.texture = _smooth_noise(look, height * 2, width * 2, 12)
             self.vel = rng.uniform(-1.5, 1.5, 2) * shot.speed
         elif kind == "gradient":
-            self.colors = _palette(rng, 2)
+            self.colors = _palette(look, 2)
             self.angle = rng.uniform(0, np.pi)
         elif kind == "anime":
-            self.bg = _palette(rng, 1, sat=(0.1, 0.4), val=(0.8, 1.0))[0]
-            self.colors = _palette(rng, 3, sat=(0.5, 0.9), val=(0.7, 1.0))
+            self.bg = _palette(look, 1, sat=(0.1, 0.4), val=(0.8, 1.0))[0]
+            self.colors = _palette(look, 3, sat=(0.5, 0.9), val=(0.7, 1.0))
             self.hold = 3
             self.pos = rng.uniform(0.3, 0.7, 2) * [width, height]
         else:
