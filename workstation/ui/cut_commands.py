@@ -1,0 +1,158 @@
+"""Undoable cut edits: every change a person makes on the timeline is one ``QUndoCommand``.
+
+Each command writes to the project at once (so a crash loses nothing) and snapshots the raw rows
+at the frames it touches before and after (:meth:`Project.cut_rows`).  Undo and redo put those
+rows back verbatim instead of re-running the inverse edit, so the store after an undo is exactly
+what it was — tombstones of deleted auto cuts, scores, sources and keep flags included — even
+where the forward edit is not cleanly invertible (moving an auto cut makes it manual; adding a
+cut over a tombstone revives it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from PySide6.QtGui import QUndoCommand
+
+from workstation.core.store import Cut, Project
+
+
+class CutEditTarget(Protocol):
+    """Who applies the edits: the cut view (gives the main-thread project, hears changes)."""
+
+    @property
+    def project(self) -> Project: ...
+
+    def cuts_edited(self, video_id: int, select: int | None) -> None: ...
+
+    def edit_failed(self, message: str) -> None: ...
+
+
+class CutCommand(QUndoCommand):
+    """Base: snapshot rows at ``frames``, apply once, then replay snapshots."""
+
+    def __init__(self, target: CutEditTarget, video_id: int, text: str, frames) -> None:
+        super().__init__(text)
+        self.target = target
+        self.video_id = video_id
+        self.frames = sorted({int(f) for f in frames})
+        self._before: dict | None = None
+        self._after: dict | None = None
+        self.error: str | None = None
+        self.select_after: int | None = None
+        self.select_before: int | None = None
+
+    def apply(self, project: Project) -> None:
+        raise NotImplementedError
+
+    def redo(self) -> None:
+        project = self.target.project
+        if self._after is None:
+            self._before = project.cut_rows(self.video_id, self.frames)
+            try:
+                with project.transaction():
+                    self.apply(project)
+            except ValueError as exc:
+                # Nothing was written (the transaction rolled back); drop the command.
+                self.error = f"{self.text()}: {exc}"
+                self.setObsolete(True)
+                self.target.edit_failed(self.error)
+                return
+            self._after = project.cut_rows(self.video_id, self.frames)
+        else:
+            project.restore_cut_rows(self.video_id, self._after)
+        self.target.cuts_edited(self.video_id, self.select_after)
+
+    def undo(self) -> None:
+        if self._before is None:
+            return
+        self.target.project.restore_cut_rows(self.video_id, self._before)
+        self.target.cuts_edited(self.video_id, self.select_before)
+
+
+class AddCut(CutCommand):
+    """A new manual cut; the new segment inherits the reject flag of the one it splits."""
+
+    def __init__(self, target, video_id: int, frame: int) -> None:
+        super().__init__(target, video_id, f"Add cut at {frame}", [frame])
+        self.frame = frame
+        self.select_after = frame
+
+    def apply(self, project: Project) -> None:
+        if any(c.frame == self.frame for c in project.cuts(self.video_id)):
+            raise ValueError(f"there is already a cut at frame {self.frame}")
+        start = max([0, *(c.frame for c in project.cuts(self.video_id) if c.frame < self.frame)])
+        keep = project.segment_keep(self.video_id, start)
+        project.add_cut(self.video_id, Cut(self.frame, "manual"))
+        if not keep:
+            project.set_segment_keep(self.video_id, self.frame, False)
+
+
+class DeleteCut(CutCommand):
+    def __init__(self, target, video_id: int, frame: int) -> None:
+        super().__init__(target, video_id, f"Delete cut at {frame}", [frame])
+        self.frame = frame
+        self.select_before = frame
+
+    def apply(self, project: Project) -> None:
+        project.remove_cut(self.video_id, self.frame)
+
+
+class MoveCut(CutCommand):
+    """Move (drag or nudge) a cut; it becomes manual, its segment keeps its flag."""
+
+    def __init__(self, target, video_id: int, old: int, new: int, text: str = "") -> None:
+        super().__init__(target, video_id, text or f"Move cut {old} → {new}", [old, new])
+        self.old, self.new = old, new
+        self.select_before, self.select_after = old, new
+
+    def apply(self, project: Project) -> None:
+        frame_count = project.video(self.video_id).frame_count
+        if not 0 < self.new < frame_count:
+            raise ValueError(f"frame {self.new} is outside 1..{frame_count - 1}")
+        project.move_cut(self.video_id, self.old, self.new)
+
+
+class ToggleReject(CutCommand):
+    """Flip keep/reject of the segment starting at ``start``."""
+
+    def __init__(self, target, video_id: int, start: int, keep: bool) -> None:
+        word = "Keep" if keep else "Reject"
+        super().__init__(target, video_id, f"{word} segment at {start}", [start])
+        self.start, self.keep = start, keep
+        self.select_before = self.select_after = None
+
+    def apply(self, project: Project) -> None:
+        project.set_segment_keep(self.video_id, self.start, self.keep)
+
+
+class MergeWithNext(CutCommand):
+    """Join a segment with the next one by removing the cut between them."""
+
+    def __init__(self, target, video_id: int, cut_frame: int) -> None:
+        super().__init__(target, video_id, f"Merge segments at {cut_frame}", [cut_frame])
+        self.cut_frame = cut_frame
+        self.select_before = cut_frame
+
+    def apply(self, project: Project) -> None:
+        project.remove_cut(self.video_id, self.cut_frame)
+
+
+class AcceptCut(CutCommand):
+    """A person confirmed a detected cut: it becomes manual and no longer uncertain."""
+
+    def __init__(self, target, video_id: int, frame: int) -> None:
+        super().__init__(target, video_id, f"Accept cut at {frame}", [frame])
+        self.frame = frame
+        self.select_before = self.select_after = frame
+
+    def apply(self, project: Project) -> None:
+        cut = next((c for c in project.cuts(self.video_id) if c.frame == self.frame), None)
+        if cut is None:
+            raise ValueError(f"no cut at frame {self.frame}")
+        params = {**cut.params, "accepted": True}
+        project.add_cut(
+            self.video_id,
+            dataclasses.replace(cut, source="manual", uncertain=False, params=params),
+        )

@@ -1,0 +1,170 @@
+"""The cut review strip: the frames around the selected cut, to judge it at a glance.
+
+For a cut at frame N it shows N-3 … N+2: three frames of the old shot, then three of the new
+one, with N (the first frame of the new shot) outlined.  A cut one frame off shows at once as a
+frame of the wrong shot on the wrong side.  Thumbnails come from the shared
+:class:`~workstation.ui.thumb_loader.ThumbLoader` (decoded off the GUI thread).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.core.store import Cut
+from workstation.core.thumbs import ThumbSource
+
+BEFORE, AFTER = 3, 3
+STRIP_H = 90  # thumbnail height
+
+
+class _Tile(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame: int | None = None
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(STRIP_H * 16 // 9, STRIP_H)
+        self.image.setStyleSheet("background: #2d2e34;")
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(3, 3, 3, 3)
+        layout.setSpacing(2)
+        layout.addWidget(self.image)
+        layout.addWidget(self.caption)
+
+    def show_frame(self, frame: int | None, first_of_new_shot: bool) -> None:
+        self.frame = frame
+        self.image.clear()
+        self.setVisible(frame is not None)
+        if frame is None:
+            return
+        self.caption.setText(f"<b>{frame}</b>" + ("  ▸ new shot" if first_of_new_shot else ""))
+        self.setStyleSheet(
+            "_Tile { border: 2px solid #ffd75e; border-radius: 3px; }" if first_of_new_shot
+            else "_Tile { border: 2px solid transparent; }"
+        )
+        self.setToolTip("First frame of the new shot" if first_of_new_shot else "")
+
+    def set_image(self, image: QImage) -> None:
+        self.image.setPixmap(QPixmap.fromImage(image))
+
+
+class ReviewStrip(QWidget):
+    """Frames around one cut plus Accept / −1 / +1 / Delete."""
+
+    acceptRequested = Signal(int)
+    nudgeRequested = Signal(int, int)  # cut frame, delta
+    deleteRequested = Signal(int)
+
+    def __init__(self, loader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.source: ThumbSource | None = None
+        self.cut: Cut | None = None
+        self.tiles = [_Tile(self) for _ in range(BEFORE + AFTER)]
+        self.title = QLabel("Select a cut on the timeline to review it")
+        self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.accept_button = QPushButton("Accept")
+        self.accept_button.setToolTip("The cut is right: mark it as checked by a person (A)")
+        self.left_button = QPushButton("−1")
+        self.left_button.setToolTip("Move the cut one frame earlier (Alt+,)")
+        self.right_button = QPushButton("+1")
+        self.right_button.setToolTip("Move the cut one frame later (Alt+.)")
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Not a cut: remove it (Delete)")
+        for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the timeline
+        self.accept_button.clicked.connect(lambda: self._emit(self.acceptRequested))
+        self.delete_button.clicked.connect(lambda: self._emit(self.deleteRequested))
+        self.left_button.clicked.connect(lambda: self._nudge(-1))
+        self.right_button.clicked.connect(lambda: self._nudge(1))
+
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
+            head.addWidget(b)
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        for i, tile in enumerate(self.tiles):
+            if i == BEFORE:
+                bar = QFrame()
+                bar.setFrameShape(QFrame.Shape.VLine)
+                bar.setStyleSheet("color: #ffd75e;")
+                row.addWidget(bar)
+            row.addWidget(tile)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addLayout(head)
+        layout.addLayout(row)
+        loader.thumbReady.connect(self._on_thumb)
+        self.set_cut(None, None)
+
+    def frames(self) -> list[int]:
+        """The frames shown (N-3 … N+2, clipped to the video)."""
+        return [t.frame for t in self.tiles if t.frame is not None]
+
+    def images(self) -> dict[int, QImage]:
+        """The thumbnails on screen now, by frame (for tests and screenshots)."""
+        out = {}
+        for t in self.tiles:
+            pm = t.image.pixmap()
+            if t.frame is not None and pm is not None and not pm.isNull():
+                out[t.frame] = pm.toImage()
+        return out
+
+    def set_cut(self, source: ThumbSource | None, cut: Cut | None) -> None:
+        self.source, self.cut = source, cut
+        enabled = cut is not None and source is not None
+        for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
+            b.setEnabled(enabled)
+        if not enabled:
+            self.title.setText("Select a cut on the timeline to review it")
+            for t in self.tiles:
+                t.show_frame(None, False)
+            return
+        n = cut.frame
+        kind = "manual" if cut.source == "manual" else f"detected ({cut.kind})"
+        score = f", score {cut.score:.3g}" if cut.score is not None else ""
+        flag = "  — <span style='color:#ff8228'>uncertain</span>" if cut.uncertain else ""
+        self.title.setText(f"Cut at frame <b>{n}</b>: {kind}{score}{flag}")
+        wanted = []
+        for i, tile in enumerate(self.tiles):
+            f = n - BEFORE + i
+            ok = 0 <= f < source.frame_count
+            tile.show_frame(f if ok else None, f == n)
+            if ok:
+                img = self.loader.image(source.content_id, f, STRIP_H)
+                if img is None:
+                    wanted.append(f)
+                else:
+                    tile.set_image(img)
+        if wanted:
+            self.loader.request("review", source, wanted, STRIP_H)
+
+    def _on_thumb(self, cid: str, frame: int, height: int, image: QImage) -> None:
+        if self.source is None or cid != self.source.content_id or height != STRIP_H:
+            return
+        for t in self.tiles:
+            if t.frame == frame:
+                t.set_image(image)
+
+    def _emit(self, signal) -> None:
+        if self.cut is not None:
+            signal.emit(self.cut.frame)
+
+    def _nudge(self, delta: int) -> None:
+        if self.cut is not None:
+            self.nudgeRequested.emit(self.cut.frame, delta)
