@@ -140,3 +140,16 @@ def test_unexpected_exception_is_reported_not_raised(qtbot, controller):
     assert job.state == JobState.FAILED
     assert job.error.startswith("ZeroDivisionError")
     assert "Traceback" in job.error_details
+
+
+def test_emitting_signals_keeps_python_refcounts():
+    """PySide6 6.12.0 dropped a reference to True on every emit (fatal on Python 3.11)."""
+    import sys
+
+    from workstation.ui.jobs import Job
+
+    job = Job("refcount probe")
+    before = sys.getrefcount(True)
+    for _ in range(200):
+        job.stateChanged.emit("running")
+    assert sys.getrefcount(True) - before > -10, "this PySide6 build leaks; see pyproject.toml"

@@ -21,7 +21,7 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QOpenGLContext
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import (
@@ -100,6 +100,7 @@ class PlayerWidget(QOpenGLWidget):
         self._playing = False
         self._direction = 1
         self._frames_rendered = 0
+        self._awaiting_start = False
 
     # -- mpv lifecycle ---------------------------------------------------------------------
     def _ensure_mpv(self):
@@ -227,6 +228,7 @@ class PlayerWidget(QOpenGLWidget):
         self._pending_seek = None
         self._t0, self._t0_known = 0.0, False
         self._first_pending = False
+        self._awaiting_start = True  # drop time reports of the previous file
         self._state = "pending"
         if self._ctx is not None:
             self._start_loading()
@@ -266,7 +268,9 @@ class PlayerWidget(QOpenGLWidget):
             self.update()
 
     def _on_event(self, name: str) -> None:
-        if name == "playback-restart" and self._state == "loading":
+        if name == "start-file":
+            self._awaiting_start = False
+        elif name == "playback-restart" and self._state == "loading":
             self._state = "ready"
             self._first_pending = True
             self.loaded.emit(str(self.path))
@@ -278,7 +282,7 @@ class PlayerWidget(QOpenGLWidget):
             self.update()
 
     def _on_time_pos(self, value) -> None:
-        if value is None or self._state not in ("loading", "ready"):
+        if value is None or self._awaiting_start or self._state not in ("loading", "ready"):
             return
         t = float(value)
         if not self._t0_known:
@@ -439,6 +443,22 @@ class PlayerWidget(QOpenGLWidget):
         return super().event(e)
 
     # -- helpers for callers and tests -----------------------------------------------------
+    def video_size(self) -> tuple[int, int] | None:
+        """Display size of the video (after rotation and aspect), once mpv knows it."""
+        if self._mpv is None or self._state != "ready":
+            return None
+        w, h = self._mpv.dwidth, self._mpv.dheight
+        return (int(w), int(h)) if w and h else None
+
+    def video_rect(self) -> QRect | None:
+        """Where the video sits inside the widget (mpv letterboxes to keep the aspect)."""
+        size = self.video_size()
+        if size is None:
+            return None
+        scale = min(self.width() / size[0], self.height() / size[1])
+        w, h = round(size[0] * scale), round(size[1] * scale)
+        return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
+
     def timecode(self, frame: int | None = None) -> str:
         return format_timecode(self.time_of(self._current if frame is None else frame), self.fps)
 
