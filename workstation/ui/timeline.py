@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -80,6 +80,8 @@ class Timeline(QWidget):
         self.playhead = 0
         self._cuts: list[Cut] = []
         self._frames = np.zeros(0, dtype=np.int64)
+        self._manual = np.zeros(0, dtype=bool)
+        self._uncertain = np.zeros(0, dtype=bool)
         self._starts = np.zeros(1, dtype=np.int64)  # segment starts: 0 and every cut
         self._keep = np.ones(1, dtype=bool)
         self._live = np.zeros(0, dtype=np.int64)
@@ -116,6 +118,8 @@ class Timeline(QWidget):
         self._cuts = sorted(cuts, key=lambda c: c.frame)
         self._frames = np.array([c.frame for c in self._cuts], dtype=np.int64)
         self._starts = np.concatenate([[0], self._frames]).astype(np.int64)
+        self._manual = np.array([c.source == "manual" for c in self._cuts], dtype=bool)
+        self._uncertain = np.array([c.uncertain for c in self._cuts], dtype=bool)
         keep = {s.start: s.keep for s in segments or []}
         self._keep = np.array([keep.get(int(s), True) for s in self._starts], dtype=bool)
         if self._selected is not None and self.cut_at_frame(self._selected) is None:
@@ -124,7 +128,9 @@ class Timeline(QWidget):
         self.update()
 
     def set_scores(self, scores: np.ndarray | None, threshold: float | None = None) -> None:
-        self._scores = None if scores is None or len(scores) == 0 else np.asarray(scores, np.float32)
+        self._scores = (
+            None if scores is None or len(scores) == 0 else np.asarray(scores, np.float32)
+        )
         self._threshold = threshold
         top = float(np.nanmax(self._scores)) if self._scores is not None else 1.0
         if threshold:
@@ -215,8 +221,11 @@ class Timeline(QWidget):
     def zoom_by(self, factor: float, anchor_x: float | None = None) -> None:
         """Zoom keeping the frame under ``anchor_x`` (default: the playhead) where it is."""
         if anchor_x is None:
-            anchor_x = self.x_of(self.playhead) if 0 <= self.x_of(self.playhead) <= self.width() \
+            anchor_x = (
+                self.x_of(self.playhead)
+                if 0 <= self.x_of(self.playhead) <= self.width()
                 else self.width() / 2
+            )
         anchor = self.frame_pos(anchor_x)
         self.ppf = max(self.min_ppf(), min(MAX_PPF, self.ppf * factor))
         self._fitted = self.ppf <= self.min_ppf() * 1.0001
@@ -399,20 +408,44 @@ class Timeline(QWidget):
 
     def _paint_segments(self, p: QPainter, f0: int, f1: int) -> None:
         r = self.segment_rect
+        xa, xb = max(-1.0, self.x_of(0)), min(self.width() + 1.0, self.x_of(self.frame_count))
+        p.fillRect(QRectF(xa, r.top() + 2, max(0.0, xb - xa), r.height() - 4), C_KEEP)
+        runs = self.rejected_columns(f0, f1)
+        dim = QColor(120, 20, 20, 110)
+        hatch = QBrush(QColor(0, 0, 0, 90), Qt.BrushStyle.BDiagPattern)
+        for xa, xb in runs:
+            cell = QRectF(xa, r.top() + 2, xb - xa, r.height() - 4)
+            p.fillRect(cell, C_REJECT)
+            p.fillRect(cell, hatch)
+            p.fillRect(QRectF(xa, RULER_H, xb - xa, THUMB_H + CURVE_H), dim)
+
+    def rejected_columns(self, f0: int, f1: int) -> list[tuple[float, float]]:
+        """Pixel runs ``(x_start, x_end)`` of rejected segments in view, merged per column.
+
+        Thousands of short segments collapse to at most one run per pixel column, so drawing
+        costs the same for a 2-hour film as for a 2-minute clip.
+        """
         i0 = max(0, int(np.searchsorted(self._starts, f0, side="right")) - 1)
         i1 = int(np.searchsorted(self._starts, f1, side="left"))
-        dim = QColor(120, 20, 20, 110)
-        above = QRectF(0, RULER_H, self.width(), THUMB_H + CURVE_H)
-        for i in range(i0, max(i0 + 1, i1)):
-            a = int(self._starts[i])
-            b = int(self._starts[i + 1]) if i + 1 < len(self._starts) else self.frame_count
-            xa, xb = max(-1.0, self.x_of(a)), min(self.width() + 1.0, self.x_of(b))
-            keep = bool(self._keep[i])
-            cell = QRectF(xa, r.top() + 2, max(1.0, xb - xa), r.height() - 4)
-            p.fillRect(cell, C_KEEP if keep else C_REJECT)
-            if not keep:
-                p.fillRect(QRectF(xa, above.top(), xb - xa, above.height()), dim)
-                p.fillRect(cell, QBrush(QColor(0, 0, 0, 90), Qt.BrushStyle.BDiagPattern))
+        idx = np.arange(i0, max(i0 + 1, i1))
+        idx = idx[~self._keep[idx]]
+        if not len(idx):
+            return []
+        ends = np.append(self._starts[1:], self.frame_count)
+        xa = np.clip(self.x_of(self._starts[idx]), -1, self.width() + 1)
+        xb = np.clip(self.x_of(ends[idx]), -1, self.width() + 1)
+        if self.ppf >= 1 or len(idx) < 64:
+            return [(float(a), float(b)) for a, b in zip(xa, xb, strict=True) if b > a]
+        # Mark covered columns, then read back the runs.
+        w = self.width() + 2
+        mark = np.zeros(w + 1, np.int32)
+        ca = np.clip(np.floor(xa).astype(np.int64) + 1, 0, w)
+        cb = np.clip(np.ceil(xb).astype(np.int64) + 1, 0, w)
+        np.add.at(mark, ca, 1)
+        np.add.at(mark, cb, -1)
+        covered = np.cumsum(mark)[:w] > 0
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.astype(np.int8), [0]])))
+        return [(float(a - 1), float(b - 1)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
     def _paint_ruler(self, p: QPainter, f0: int, f1: int) -> None:
         r = QRectF(0, 0, self.width(), RULER_H)
@@ -435,23 +468,32 @@ class Timeline(QWidget):
         if len(self._live):
             a, b = np.searchsorted(self._live, [f0, f1])
             p.setPen(QPen(C_LIVE, 1, Qt.PenStyle.DotLine))
-            for x in np.unique(np.round(self.x_of(self._live[a:b]))):
-                p.drawLine(QPointF(x, top), QPointF(x, bottom))
-        a, b = (int(i) for i in np.searchsorted(self._frames, [f0, f1 + 1]))
-        drawn: set[int] = set()
-        # Several cuts per pixel column when zoomed far out: draw one, preferring the notable.
-        order = sorted(range(a, b), key=lambda i: (not self._cuts[i].uncertain,
-                                                   self._cuts[i].source != "manual"))
-        for i in order:
-            cut = self._cuts[i]
-            if self._drag and cut.frame == self._drag[0]:
+            xs = np.unique(np.round(self.x_of(self._live[a:b])))
+            p.drawLines([QLineF(x, top, x, bottom) for x in xs])
+        shown = self.visible_cut_indices(f0, f1)
+        dragged = self._drag[0] if self._drag else None
+        heads = len(shown) <= 400  # far out, heads would overlap into a smear
+        for kind, color in (("auto", C_AUTO), ("manual", C_MANUAL), ("uncertain", C_UNCERTAIN)):
+            if kind == "uncertain":
+                mask = self._uncertain[shown]
+            else:
+                mask = ~self._uncertain[shown] & (self._manual[shown] == (kind == "manual"))
+            sel = [int(i) for i in shown[mask] if int(self._frames[i]) != dragged]
+            if not sel:
                 continue
-            x = self.x_of(cut.frame)
-            col = int(round(x))
-            if col in drawn and cut.frame != self._selected:
-                continue
-            drawn.add(col)
-            self._draw_marker(p, x, cut, cut.frame == self._selected)
+            xs = self.x_of(self._frames[sel]).astype(float)
+            if kind == "uncertain" and heads:  # a soft halo (skipped when far out)
+                for x in xs:
+                    p.fillRect(QRectF(x - 3, top, 6, bottom - top), QColor(255, 130, 40, 50))
+            p.setPen(QPen(color, 1.5))
+            p.drawLines([QLineF(x, top, x, bottom) for x in xs])
+            if heads:
+                for i, x in zip(sel, xs, strict=True):
+                    self._draw_head(p, x, self._cuts[i], False)
+        if self._selected is not None and self._selected != dragged:
+            cut = self.cut_at_frame(self._selected)
+            if cut is not None:
+                self._draw_marker(p, self.x_of(cut.frame), cut, True)
         if self._drag:
             old, new = self._drag
             cut = self.cut_at_frame(old) or Cut(new)
@@ -460,16 +502,30 @@ class Timeline(QWidget):
             p.setPen(C_SELECTED)
             p.drawText(QPointF(x + 4, RULER_H + 12), f"{new}")
 
+    def visible_cut_indices(self, f0: int, f1: int) -> np.ndarray:
+        """Indices of the cuts to draw: at most one per pixel column, the notable ones first."""
+        a, b = (int(i) for i in np.searchsorted(self._frames, [f0, f1 + 1]))
+        idx = np.arange(a, b)
+        if len(idx) <= self.width() // 3:
+            return idx
+        cols = np.round(self.x_of(self._frames[idx])).astype(np.int64)
+        rank = np.where(self._uncertain[idx], 0, np.where(self._manual[idx], 1, 2))
+        order = np.lexsort((rank, cols))
+        cols, idx = cols[order], idx[order]
+        first = np.concatenate([[True], cols[1:] != cols[:-1]])
+        return np.sort(idx[first])
+
     def _draw_marker(self, p: QPainter, x: float, cut: Cut, selected: bool) -> None:
         top, bottom = RULER_H, self.content_bottom
         color = C_UNCERTAIN if cut.uncertain else (C_MANUAL if cut.source == "manual" else C_AUTO)
         if cut.uncertain:
             p.fillRect(QRectF(x - 3, top, 6, bottom - top), QColor(255, 130, 40, 50))
-        pen = QPen(C_SELECTED if selected else color, 3 if selected else 1.5)
-        if cut.source == "manual":
-            pen.setStyle(Qt.PenStyle.SolidLine)
-        p.setPen(pen)
+        p.setPen(QPen(C_SELECTED if selected else color, 3 if selected else 1.5))
         p.drawLine(QPointF(x, top), QPointF(x, bottom))
+        self._draw_head(p, x, cut, selected)
+
+    def _draw_head(self, p: QPainter, x: float, cut: Cut, selected: bool) -> None:
+        color = C_UNCERTAIN if cut.uncertain else (C_MANUAL if cut.source == "manual" else C_AUTO)
         p.setBrush(color)
         p.setPen(QPen(C_SELECTED if selected else color.darker(150), 1))
         if cut.source == "manual":  # a diamond: a person put it here
@@ -642,6 +698,3 @@ def _timecode(frame: int, fps: float) -> str:
     frac = t - int(t)
     base = f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
     return base + (f".{int(frac * 10)}" if frac > 1e-6 else "")
-
-
-
