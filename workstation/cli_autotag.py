@@ -1,0 +1,147 @@
+"""CLI commands of auto-tagging: ``workstation tag``, ``workstation caption``, ``workstation motion``.
+
+Registered by workstation/cli.py through :func:`register`.  Each command runs the same core
+stage the GUI runs, with a progress bar; ``--json`` prints the summary as one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from workstation.cli import _jsonable, _open, _run
+from workstation.core.errors import WorkstationError
+
+
+def _clip_ids(project, args) -> list[int] | None:
+    ids = list(args.clip or [])
+    if getattr(args, "filter", None):
+        from workstation.core.query import QueryError, filter_clip_ids
+
+        found = filter_clip_ids(project, args.filter)
+        if isinstance(found, QueryError):
+            raise WorkstationError(
+                f"--filter {args.filter!r}: {found.message} (at character {found.position + 1})")
+        ids += [i for i in found if i not in ids]
+        if not ids:
+            return []
+    return ids or None
+
+
+def _report(args, payload: dict[str, Any], text: str, failed: dict[int, str]) -> int:
+    for clip_id, error in failed.items():
+        print(f"error: clip {clip_id}: {error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(_jsonable(payload)))
+    else:
+        print(text)
+    return 1 if failed else 0
+
+
+def cmd_tag(args) -> int:
+    from workstation.core.autotag import TagSettings, tag_clips
+
+    exclude = tuple(t.strip() for item in (args.exclude or []) for t in item.split(",") if t.strip())
+    settings = TagSettings(
+        model=args.model, frames=args.frames, general_threshold=args.general_threshold,
+        character_threshold=args.character_threshold, aggregation=args.aggregation,
+        exclude=exclude, underscores=args.underscores, include_rating=not args.no_rating,
+        batch_size=args.batch_size, redo=args.redo,
+    )
+    with _open(args.dir) as project:
+        ids = _clip_ids(project, args)
+        summary = _run(tag_clips(project, ids, settings), args.quiet)
+    payload = {**_jsonable(summary), "frames_per_second": round(summary.frames_per_second, 2)}
+    text = (f"tagged {len(summary.tagged)} clips ({summary.frames} frames, "
+            f"{summary.frames_per_second:.1f} frames/s on {summary.provider}), "
+            f"skipped {len(summary.skipped)} already tagged, failed {len(summary.failed)}")
+    return _report(args, payload, text, summary.failed)
+
+
+def cmd_caption(args) -> int:
+    from workstation.core.autotag import CaptionSettings, caption_clips
+
+    values: dict[str, Any] = {"server": args.server, "model": args.model or "",
+                              "sample_fps": args.fps, "max_frames": args.max_frames,
+                              "timeout": args.timeout, "redo": args.redo,
+                              "api_key": args.api_key or ""}
+    if args.prompt is not None:
+        values["prompt"] = args.prompt
+    settings = CaptionSettings(**values)
+    with _open(args.dir) as project:
+        ids = _clip_ids(project, args)
+        summary = _run(caption_clips(project, ids, settings), args.quiet)
+    text = (f"captioned {len(summary.captioned)} clips with {summary.model}, skipped "
+            f"{len(summary.skipped)} with a caption, kept {len(summary.kept_manual)} manual, "
+            f"failed {len(summary.failed)}")
+    return _report(args, _jsonable(summary), text, summary.failed)
+
+
+def cmd_motion(args) -> int:
+    from workstation.core.autotag import score_motion
+
+    with _open(args.dir) as project:
+        ids = _clip_ids(project, args)
+        summary = _run(score_motion(project, ids, redo=args.redo), args.quiet)
+        paths = {c.id: c.path.name for c in project.clips()}
+    lines = [f"{paths.get(cid, cid)}\t{score:.5f}" for cid, score in summary.scored.items()]
+    lines.append(f"scored {len(summary.scored)} clips, skipped {len(summary.skipped)} already "
+                 f"scored, failed {len(summary.failed)}")
+    return _report(args, _jsonable(summary), "\n".join(lines), summary.failed)
+
+
+def _selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clip", action="append", type=int, metavar="ID", help="only this clip id; repeatable")
+    p.add_argument("--filter", metavar="QUERY", help='only clips matching a query, e.g. "tags=0"')
+    p.add_argument("--redo", action="store_true", help="redo clips that already have a result")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def register(sub) -> None:
+    from workstation.core.autotag.base import (
+        DEFAULT_WD14_MODEL,
+        WD14_MODELS,
+        Aggregation,
+        CaptionSettings,
+        TagSettings,
+    )
+
+    d = TagSettings()
+    p = sub.add_parser("tag", help="tag clips with a WD14 Danbooru tagger (onnxruntime)",
+                       description="Tag each clip's peak frames and store the tags with their "
+                       "confidence. Hub models: " + ", ".join(WD14_MODELS))
+    p.add_argument("dir")
+    p.add_argument("--model", default=DEFAULT_WD14_MODEL, metavar="PATH_OR_ID",
+                   help="a folder with model.onnx + selected_tags.csv, or a Hugging Face id "
+                   f"(default {DEFAULT_WD14_MODEL})")
+    p.add_argument("--frames", type=int, default=d.frames, metavar="N", help="frames per clip")
+    p.add_argument("--general-threshold", type=float, default=d.general_threshold, metavar="T")
+    p.add_argument("--character-threshold", type=float, default=d.character_threshold, metavar="T")
+    p.add_argument("--aggregation", choices=[a.value for a in Aggregation], default=d.aggregation.value)
+    p.add_argument("--exclude", action="append", metavar="TAGS", help="tags to leave out (comma list; repeatable)")
+    p.add_argument("--underscores", action="store_true", help="keep Danbooru underscores (long_hair)")
+    p.add_argument("--no-rating", action="store_true", help="don't add the rating as a tag")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N")
+    _selection(p)
+    p.set_defaults(func=cmd_tag)
+
+    c = CaptionSettings()
+    p = sub.add_parser("caption", help="caption clips with an OpenAI-compatible server "
+                       "(LM Studio, Ollama, vLLM)")
+    p.add_argument("dir")
+    p.add_argument("--server", required=True, metavar="URL", help="e.g. http://127.0.0.1:1234")
+    p.add_argument("--model", metavar="NAME", help="model name (default: the server's first)")
+    p.add_argument("--prompt", help="prompt template; {tags} becomes the clip's tags")
+    p.add_argument("--fps", type=float, default=c.sample_fps, help="frames sampled per second")
+    p.add_argument("--max-frames", type=int, default=c.max_frames)
+    p.add_argument("--timeout", type=float, default=c.timeout, help="seconds per request")
+    p.add_argument("--api-key", help="sent as a Bearer token (most local servers need none)")
+    _selection(p)
+    p.set_defaults(func=cmd_caption)
+
+    p = sub.add_parser("motion", help="score each clip's motion (mean optical flow)")
+    p.add_argument("dir")
+    _selection(p)
+    p.set_defaults(func=cmd_motion)

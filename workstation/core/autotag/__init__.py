@@ -1,0 +1,110 @@
+"""Automatic tags, captions and motion scores for clips.
+
+Backends sit behind two small protocols (:class:`Tagger`, :class:`Captioner`) and registries
+keyed by :class:`TaggerKind` / :class:`CaptionerKind`.  A factory imports its heavy library
+(onnxruntime, huggingface_hub, torch) only when called, so importing this package is cheap.
+
+Stages (generators yielding Progress, returning a summary): :func:`tag_clips`,
+:func:`caption_clips`, :func:`score_motion`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workstation.core.autotag.base import (
+    DEFAULT_CAPTION_PROMPT,
+    DEFAULT_WD14_MODEL,
+    WD14_MODELS,
+    Aggregation,
+    Captioner,
+    CaptionerKind,
+    CaptionServerError,
+    CaptionSettings,
+    CaptionSummary,
+    ModelError,
+    Tagger,
+    TaggerKind,
+    TagResult,
+    TagSettings,
+    TagSummary,
+)
+
+
+def _wd14(settings: TagSettings) -> Tagger:
+    from workstation.core.autotag.wd14 import WD14Tagger
+
+    return WD14Tagger.load(settings.model, providers=settings.providers)
+
+
+def _openai(settings: CaptionSettings) -> Captioner:
+    from workstation.core.autotag.openai_captioner import OpenAICaptioner
+
+    return OpenAICaptioner.connect(settings)
+
+
+def _transformers(settings: CaptionSettings) -> Captioner:
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModelError(
+            settings.model or "transformers captioner",
+            f"needs {' and '.join(missing)}, which are not installed; install them "
+            "(pip install torch transformers) or use an OpenAI-compatible server "
+            "(LM Studio, Ollama, vLLM) with the openai backend",
+        )
+    raise ModelError(
+        settings.model or "transformers captioner",
+        "the local transformers captioner is not part of this build yet; use the openai "
+        "backend with LM Studio, Ollama or vLLM",
+    )
+
+
+TAGGERS: dict[TaggerKind, Callable[[TagSettings], Tagger]] = {TaggerKind.WD14: _wd14}
+CAPTIONERS: dict[CaptionerKind, Callable[[CaptionSettings], Captioner]] = {
+    CaptionerKind.OPENAI: _openai,
+    CaptionerKind.TRANSFORMERS: _transformers,
+}
+
+
+def register_tagger(kind: TaggerKind, factory: Callable[[TagSettings], Tagger]) -> None:
+    TAGGERS[kind] = factory
+
+
+def register_captioner(kind: CaptionerKind, factory: Callable[[CaptionSettings], Captioner]) -> None:
+    CAPTIONERS[kind] = factory
+
+
+def create_tagger(settings: TagSettings) -> Tagger:
+    """Load the tagger the settings name (may download it once; see wd14.resolve_model)."""
+    return TAGGERS[TaggerKind(settings.backend)](settings)
+
+
+def create_captioner(settings: CaptionSettings) -> Captioner:
+    return CAPTIONERS[CaptionerKind(settings.backend)](settings)
+
+
+_STAGES = {
+    "tag_clips": "workstation.core.autotag.tagging",
+    "caption_clips": "workstation.core.autotag.captioning",
+    "score_motion": "workstation.core.autotag.motion",
+}
+
+
+def __getattr__(name: str):
+    """The stages load on first use: the CLI and GUI import this package at start-up."""
+    if name in _STAGES:
+        import importlib
+
+        return getattr(importlib.import_module(_STAGES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "DEFAULT_CAPTION_PROMPT", "DEFAULT_WD14_MODEL", "WD14_MODELS", "Aggregation", "Captioner",
+    "CaptionerKind", "CaptionServerError", "CaptionSettings", "CaptionSummary", "ModelError",
+    "TaggerKind", "Tagger", "TagResult", "TagSettings", "TagSummary", "caption_clips",
+    "create_captioner", "create_tagger", "register_captioner", "register_tagger",
+    "score_motion", "tag_clips",
+]

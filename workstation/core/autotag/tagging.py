@@ -1,0 +1,228 @@
+"""The tagging stage: peak frames of each clip -> tagger -> per-clip tags with provenance.
+
+Decoding and preprocessing run in a feeder thread that stays a few clips ahead, so the model
+(which keeps the CPU cores or the GPU busy) never waits for FFmpeg.  Frames of several clips
+are run as one batch when the model's batch axis is dynamic.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workstation.core.autotag.base import Aggregation, Tagger, TagResult, TagSettings, TagSummary
+from workstation.core.autotag.frames import peak_frames
+from workstation.core.autotag.storage import has_auto_tags, store_auto_tags
+from workstation.core.autotag.wd14 import CATEGORY_NAMES, CHARACTER, RATING, display_name
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Clip, Project
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def aggregate(probs: np.ndarray, names: Sequence[str], categories: np.ndarray,
+              settings: TagSettings) -> list[TagResult]:
+    """Per-frame probabilities (frames x labels) -> the clip's tags, best first.
+
+    mean/max: a tag is kept when the mean (max) over frames reaches its category's threshold.
+    vote: kept when at least half the frames reach the threshold; its confidence is the mean,
+    so confidences compare across aggregations.  The top rating is always a tag.
+    """
+    probs = np.atleast_2d(np.asarray(probs, dtype=np.float32))
+    mean = probs.mean(axis=0)
+    conf = probs.max(axis=0) if settings.aggregation is Aggregation.MAX else mean
+    thresholds = np.where(categories == CHARACTER, settings.character_threshold,
+                          settings.general_threshold)  # float64: stored exactly as given
+    if settings.aggregation is Aggregation.VOTE:
+        keep = (probs >= thresholds).mean(axis=0) >= 0.5
+    else:
+        keep = conf >= thresholds
+    excluded = {_norm(x) for x in settings.exclude}
+    out: list[TagResult] = []
+    ratings = np.flatnonzero(categories == RATING)
+    if settings.include_rating and len(ratings):
+        top = int(ratings[np.argmax(conf[ratings])])
+        if _norm(names[top]) not in excluded:
+            out.append(TagResult(display_name(names[top], settings.underscores), "rating",
+                                 float(conf[top]), None))
+    chosen = [i for i in np.flatnonzero(keep & (categories != RATING))
+              if _norm(names[i]) not in excluded]
+    # Characters first (they say the most), then general tags, each by confidence.
+    chosen.sort(key=lambda i: (categories[i] != CHARACTER, -conf[i]))
+    for i in chosen:
+        cat = CATEGORY_NAMES.get(int(categories[i]), "meta")
+        out.append(TagResult(display_name(names[i], settings.underscores),
+                             cat if cat != "rating" else "meta", float(conf[i]),
+                             float(thresholds[i])))
+    return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    clip_id: int
+    path: Path
+    frame_count: int
+
+
+@dataclass
+class _Decoded:
+    clip_id: int
+    numbers: list[int]
+    batch: np.ndarray | None  # (frames, size, size, 3) float32, preprocessed
+    error: Exception | None = None
+
+
+class FrameFeeder:
+    """A thread that decodes peak frames and preprocesses them ahead of inference.
+
+    Inputs are immutable job records (no Project: SQLite connections stay in their thread).
+    :meth:`stop` is safe to call at any time (a cancelled stage calls it from ``finally``).
+    """
+
+    _END = object()
+
+    def __init__(self, jobs: Sequence[_Job], frames: int,
+                 preprocess: Callable[[np.ndarray], np.ndarray], ahead: int = 4) -> None:
+        self.jobs = list(jobs)
+        self.frames = frames
+        self.preprocess = preprocess
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="autotag-decode", daemon=True)
+
+    def start(self) -> FrameFeeder:
+        self._thread.start()
+        return self
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            for job in self.jobs:
+                if self._stop.is_set():
+                    return
+                try:
+                    clip = peak_frames(job.path, self.frames, job.frame_count)
+                    batch = np.stack([self.preprocess(img) for img in clip.images])
+                    item = _Decoded(job.clip_id, clip.numbers, batch)
+                except Exception as exc:  # reported per clip; the others go on
+                    item = _Decoded(job.clip_id, [], None, exc)
+                if not self._put(item):
+                    return
+        finally:
+            self._put(self._END)
+
+    def __iter__(self) -> Iterator[_Decoded]:
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=10)
+
+
+def _select(project: Project, clip_ids: Sequence[int] | None) -> list[Clip]:
+    clips = project.clips()
+    if clip_ids is None:
+        return clips
+    by_id = {c.id: c for c in clips}
+    missing = [i for i in clip_ids if i not in by_id]
+    if missing:
+        raise WorkstationError(f"clip ids not in the project: {', '.join(map(str, missing))}")
+    return [by_id[i] for i in clip_ids]
+
+
+def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
+              settings: TagSettings | None = None, *, tagger: Tagger | None = None
+              ) -> Stage[TagSummary]:
+    """Tag clips (all when ``clip_ids`` is None) and store every tag with its provenance.
+
+    Clips already tagged by the same model are skipped unless ``settings.redo``.  A clip that
+    fails (missing or broken file) is reported in the summary; the others go on.
+    """
+    settings = settings or TagSettings()
+    clips = _select(project, clip_ids)
+    total = len(clips)
+    if tagger is None:
+        from workstation.core.autotag import create_tagger
+
+        yield Progress("tag", 0, total, "", f"loading {settings.model}")
+        tagger = create_tagger(settings)
+    summary = TagSummary(model=tagger.model_id, provider=tagger.provider)
+    yield Progress("tag", 0, total, "", f"model on {tagger.provider}")
+    start = time.perf_counter()
+    jobs = []
+    for clip in clips:
+        if not settings.redo and has_auto_tags(project, clip.id, tagger.model_id):
+            summary.skipped.append(clip.id)
+        else:
+            jobs.append(_Job(clip.id, clip.path, clip.frame_count))
+    names = {c.id: c.path.name for c in clips}
+    done = len(summary.skipped)
+    if not jobs:
+        yield Progress("tag", done, total, "", "nothing to do")
+        return summary
+    feeder = FrameFeeder(jobs, settings.frames, tagger.preprocess,
+                         ahead=max(2, 2 * settings.batch_size // settings.frames)).start()
+    pending: list[_Decoded] = []
+
+    def flush() -> Iterator[Progress]:
+        nonlocal done
+        batch = np.concatenate([d.batch for d in pending])
+        t = time.perf_counter()
+        probs = tagger.predict(batch)
+        summary.inference_seconds += time.perf_counter() - t
+        summary.frames += len(batch)
+        row = 0
+        for d in pending:
+            n = len(d.batch)
+            tags = aggregate(probs[row : row + n], tagger.names, tagger.categories, settings)
+            row += n
+            store_auto_tags(project, d.clip_id, tags, tagger.model_id,
+                            settings.aggregation.value)
+            summary.tagged.append(d.clip_id)
+            done += 1
+            yield Progress("tag", done, total, names[d.clip_id], f"{len(tags)} tags",
+                           {"clip_id": d.clip_id, "tags": [t.name for t in tags]})
+        pending.clear()
+
+    try:
+        for item in feeder:
+            if item.error is not None:
+                summary.failed[item.clip_id] = str(item.error)
+                done += 1
+                yield Progress("tag", done, total, names[item.clip_id], "failed")
+                continue
+            pending.append(item)
+            if sum(len(d.batch) for d in pending) >= settings.batch_size:
+                yield from flush()
+        if pending:
+            yield from flush()
+    finally:
+        feeder.stop()
+        summary.seconds = time.perf_counter() - start
+    return summary
