@@ -16,6 +16,10 @@ from workstation.core.autotag.base import TagResult
 from workstation.core.store import Project
 
 
+def _spelling(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
 def tag_id(project: Project, name: str, category: str) -> int:
     project.db.execute(
         "INSERT INTO tags(name, category) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
@@ -29,24 +33,23 @@ def store_auto_tags(
 ) -> int:
     """Replace the clip's untouched auto tags with ``tags``; returns how many were stored."""
     with project.transaction():
-        kept = {
-            int(r[0]): int(r[1])
-            for r in project.db.execute(
-                "SELECT tag_id, position FROM clip_tags WHERE clip_id=? "
-                "AND (source='manual' OR state!='active')",
-                (clip_id,),
-            )
-        }
+        rows = project.db.execute(
+            "SELECT t.name, ct.position FROM clip_tags ct JOIN tags t ON t.id=ct.tag_id "
+            "WHERE ct.clip_id=? AND (ct.source='manual' OR ct.state!='active')",
+            (clip_id,),
+        ).fetchall()
+        # "long hair" and "long_hair" are one tag to a person who rejected it.
+        kept = {_spelling(r[0]) for r in rows}
         project.db.execute(
             "DELETE FROM clip_tags WHERE clip_id=? AND source='auto' AND state='active'",
             (clip_id,),
         )
-        position = max(kept.values(), default=-1) + 1
+        position = max((int(r[1]) for r in rows), default=-1) + 1
         stored = 0
         for tag in tags:
-            tid = tag_id(project, tag.name, tag.category)
-            if tid in kept:
+            if _spelling(tag.name) in kept:
                 continue
+            tid = tag_id(project, tag.name, tag.category)
             project.db.execute(
                 "INSERT INTO clip_tags(clip_id, tag_id, source, confidence, model, threshold, "
                 "aggregation, state, position) VALUES (?,?,'auto',?,?,?,?,'active',?)",
