@@ -1,0 +1,187 @@
+"""Clip ``.txt`` sidecars: the caption/tag file trainers read beside each clip.
+
+``clips/shot_0001.mp4`` gets ``clips/shot_0001.txt``.  The database stays the source of truth;
+the sidecars mirror it and are rewritten (temp file + ``os.replace``, only when the text changed)
+after every edit, so a trainer pointed at the folder always reads what the person sees.
+The format lives in the project's settings table under :data:`SETTINGS_KEY`.
+
+Which tags are written: every tag that is not rejected (auto tags a person has not looked at yet
+included, unless ``include_auto`` is off), in the clip's tag order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Project
+
+SETTINGS_KEY = "clip_sidecars"
+SETTINGS_VERSION = 1
+
+
+class SidecarFormat(StrEnum):
+    CAPTION = "caption"  # the caption only
+    TAGS = "tags"  # the tags only, joined by the separator
+    TAGS_CAPTION = "tags_caption"  # "tag, tag, caption"
+
+
+@dataclass(frozen=True)
+class SidecarSettings:
+    """How clip sidecars are written (declared once, typed, with defaults)."""
+
+    enabled: bool = True
+    format: SidecarFormat = SidecarFormat.TAGS_CAPTION
+    separator: str = ", "
+    trigger: str = ""  # written first (a LoRA trigger word), never duplicated by a tag
+    keep_first_tags: int = 0  # write only the first N tags (0 = all)
+    spaces_for_underscores: bool = False  # blue_sky -> "blue sky" in the file, not in the DB
+    include_auto: bool = True  # write auto tags nobody accepted yet
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "format", SidecarFormat(self.format))
+        except ValueError:
+            choices = "|".join(f.value for f in SidecarFormat)
+            raise WorkstationError(
+                f"sidecar setting 'format': must be one of {choices}, not {self.format!r}"
+            ) from None
+        if not isinstance(self.separator, str) or not self.separator:
+            raise WorkstationError("sidecar setting 'separator': must not be empty")
+        if not isinstance(self.keep_first_tags, int) or self.keep_first_tags < 0:
+            raise WorkstationError(
+                f"sidecar setting 'keep_first_tags': must be 0 or more, not {self.keep_first_tags!r}"
+            )
+
+
+def load_settings(project: Project) -> SidecarSettings:
+    stored = project.get_setting(SETTINGS_KEY) or {}
+    known = {f.name for f in fields(SidecarSettings)}
+    return SidecarSettings(**{k: v for k, v in stored.items() if k in known})
+
+
+def save_settings(project: Project, settings: SidecarSettings) -> None:
+    data: dict[str, Any] = asdict(settings)
+    data["format"] = settings.format.value
+    data["version"] = SETTINGS_VERSION
+    project.set_setting(SETTINGS_KEY, data)
+
+
+def update_settings(project: Project, **changes: Any) -> SidecarSettings:
+    """Change some settings (validated) and save them; returns the new settings."""
+    settings = replace(load_settings(project), **changes)
+    save_settings(project, settings)
+    return settings
+
+
+def sidecar_path(clip_path: str | Path) -> Path:
+    return Path(clip_path).with_suffix(".txt")
+
+
+def compose(settings: SidecarSettings, tags: list[str], caption: str | None) -> str:
+    """The text of one sidecar."""
+    trigger = settings.trigger.strip()
+    names = [t for t in tags if t != trigger]
+    if settings.keep_first_tags:
+        names = names[: settings.keep_first_tags]
+    if settings.spaces_for_underscores:
+        names = [t.replace("_", " ") for t in names]
+    parts = [trigger] if trigger else []
+    if settings.format != SidecarFormat.CAPTION:
+        parts += names
+    if settings.format != SidecarFormat.TAGS and caption and caption.strip():
+        parts.append(caption.strip())
+    return settings.separator.join(parts)
+
+
+def sidecar_texts(
+    project: Project, clip_ids: Iterable[int] | None, settings: SidecarSettings
+) -> dict[int, tuple[Path, str]]:
+    """``{clip_id: (sidecar path, text)}`` read in three queries, whatever the clip count."""
+    ids_json = None if clip_ids is None else json.dumps(sorted(set(clip_ids)))
+    where = "" if ids_json is None else "WHERE id IN (SELECT value FROM json_each(?))"
+    params = () if ids_json is None else (ids_json,)
+    paths = {
+        r[0]: project.clip_path(r[1])
+        for r in project.db.execute(f"SELECT id, path FROM clips {where}", params)
+    }
+    where_ct = "" if ids_json is None else "AND ct.clip_id IN (SELECT value FROM json_each(?))"
+    auto = "" if settings.include_auto else "AND (ct.source = 'manual' OR ct.state = 'accepted')"
+    tags: dict[int, list[str]] = {}
+    for clip_id, name in project.db.execute(
+        "SELECT ct.clip_id, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+        f"WHERE ct.state != 'rejected' {auto} {where_ct} ORDER BY ct.clip_id, ct.position, t.name",
+        params,
+    ):
+        tags.setdefault(clip_id, []).append(name)
+    where_c = "" if ids_json is None else "WHERE clip_id IN (SELECT value FROM json_each(?))"
+    captions = dict(project.db.execute(f"SELECT clip_id, text FROM captions {where_c}", params))
+    return {
+        cid: (sidecar_path(path), compose(settings, tags.get(cid, []), captions.get(cid)))
+        for cid, path in paths.items()
+    }
+
+
+def write_text_atomic(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds it; True when the file was (re)written."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return True
+
+
+def write_sidecars(
+    project: Project,
+    clip_ids: Iterable[int] | None = None,
+    settings: SidecarSettings | None = None,
+) -> int:
+    """Rewrite the sidecars of these clips (all when None); returns how many files changed.
+
+    A clip whose folder no longer exists is skipped (its file moved; nothing to write beside).
+    """
+    settings = settings or load_settings(project)
+    written = 0
+    for path, text in sidecar_texts(project, clip_ids, settings).values():
+        if path.parent.is_dir() and write_text_atomic(path, text):
+            written += 1
+    return written
+
+
+def sync_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
+    """After an edit: rewrite the touched clips' sidecars when sidecars are enabled."""
+    ids = list(clip_ids)
+    if not ids:
+        return 0
+    settings = load_settings(project)
+    return write_sidecars(project, ids, settings) if settings.enabled else 0
+
+
+def rewrite_all(project: Project, settings: SidecarSettings | None = None) -> Stage[int]:
+    """Rewrite every clip's sidecar (after the format changed), in batches with progress."""
+    settings = settings or load_settings(project)
+    ids = [r[0] for r in project.db.execute("SELECT id FROM clips ORDER BY path")]
+    written = 0
+    batch = 500
+    for start in range(0, len(ids), batch):
+        yield Progress("sidecars", start, len(ids), "", "writing clip .txt files")
+        for path, text in sidecar_texts(project, ids[start : start + batch], settings).values():
+            if path.parent.is_dir() and write_text_atomic(path, text):
+                written += 1
+    yield Progress("sidecars", len(ids), len(ids), "", f"{written} files changed")
+    return written
