@@ -212,7 +212,8 @@ def _source_frames(index: FrameIndex, start: int, end: int, fps: Fraction | None
         return list(range(start, end))
     pts = index.pts
     n = len(pts)
-    last_len = (pts[-1] - pts[0]) // max(1, n - 1) if n > 1 else 1
+    # The last frame lasts the median frame length (as the probe assumes for the duration).
+    last_len = int(np.median(np.diff(np.asarray(pts, dtype=np.int64)))) if n > 1 else 1
     t_start = pts[start]
     t_end = pts[end] if end < n else pts[-1] + last_len
     step = 1 / (fps * index.time_base)  # output frame length in pts units
