@@ -133,7 +133,8 @@ def test_manual_edits_survive_auto_results(seeded):
     review.remove_tags(project, [c1], "cat")  # auto tag -> rejected tombstone
     review.add_tags(project, [c1], "grass")  # auto tag -> accepted
     review.add_tags(project, [c1], "day")  # manual stays manual
-    rerun = {"cat": 0.95, "grass": 0.1, "day": 0.9, "outdoor": 0.2, "sky": 0.8, "dog": 0.7}
+    rerun = {"cat": 0.95, "grass": 0.1, "day": 0.9, "outdoor": 0.2, "sky": 0.8, "dog": 0.7,
+             "Day": 0.9, "CAT": 0.9}  # other spellings of decided tags are blocked too
     review.set_auto_tags(project, c1, rerun, "wd14-v3", 0.05, "max")
     tags = {t.name: t for t in review.clip_tags(project, c1, include_rejected=True)}
     assert tags["cat"].state == "rejected"  # not re-added

@@ -183,6 +183,12 @@ def clean_tag(name: str) -> str:
     return text
 
 
+def spelling(name: str) -> str:
+    """What makes two tag names the same tag to a person: "Long hair" = "long_hair".  A tag a
+    person decided on blocks auto tags of any spelling of it."""
+    return name.strip().lower().replace(" ", "_")
+
+
 def _check_category(category: str) -> str:
     if category not in CATEGORIES:
         raise WorkstationError(
@@ -564,8 +570,12 @@ def set_auto_tags_many(
     def body(rec: _Recorder) -> None:
         for cid, tags in batch:
             rows = {r["tag_id"]: r for r in rec.db.execute(
-                "SELECT * FROM clip_tags WHERE clip_id=?", (cid,)).fetchall()}
-            new_ids = {_ensure_tag(rec, t.name, t.category): t for t in tags}
+                "SELECT ct.*, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+                "WHERE ct.clip_id=?", (cid,)).fetchall()}
+            decided = {spelling(r["name"]) for r in rows.values()
+                       if not (r["source"] == "auto" and r["state"] == "active")}
+            new_ids = {_ensure_tag(rec, t.name, t.category): t for t in tags
+                       if spelling(t.name) not in decided}
             for tid, row in rows.items():  # untouched auto tags of an earlier run go
                 if row["source"] == "auto" and row["state"] == "active" and tid not in new_ids:
                     rec.delete("clip_tags", {"clip_id": cid, "tag_id": tid})
@@ -580,10 +590,8 @@ def set_auto_tags_many(
                 if row is None:
                     rec.insert("clip_tags", {**key, **values, "source": "auto",
                                              "state": "active", "position": pos})
-                elif row["source"] == "auto" and row["state"] == "active":
-                    rec.update("clip_tags", key, {**values, "position": pos})
-                else:
-                    continue  # manual, accepted or rejected: a person decided
+                else:  # an untouched auto tag of an earlier run
+                    rec.update("clip_tags", key, {**values, "position": pos}, row)
                 pos += 1
 
     return _run(project, f"auto tags ({model})", body)
@@ -600,7 +608,8 @@ def set_auto_tags(
     """Store one clip's auto tags: ``[(name, confidence[, category])]`` or ``{name: conf}``.
 
     Replaces the previous run's untouched (active) auto tags; manual, accepted and rejected
-    tags are never changed.  New auto tags go after the kept ones, most confident first.
+    tags are never changed, and block auto tags of any spelling of their name (see
+    :func:`spelling`).  New auto tags go after the kept ones, most confident first.
     """
     return set_auto_tags_many(project, [(clip_id, tags)], model, threshold, aggregation)
 
