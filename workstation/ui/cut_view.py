@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,8 +53,12 @@ EXPORT_FILTERS = {
     "ffmetadata": "FFmpeg chapters (*.ffmetadata.txt *.txt)",
     "edl": "CMX3600 EDL (*.edl)",
 }
-EXPORT_SUFFIX = {"sidecar": ".cuts.txt", "csv": ".scenes.csv", "ffmetadata": ".ffmetadata.txt",
-                 "edl": ".edl"}
+EXPORT_SUFFIX = {
+    "sidecar": ".cuts.txt",
+    "csv": ".scenes.csv",
+    "ffmetadata": ".ffmetadata.txt",
+    "edl": ".edl",
+}
 
 
 class CutView(QWidget):
@@ -65,6 +69,9 @@ class CutView(QWidget):
 
     def __init__(self, session, jobs, parent: QWidget | None = None, *, shortcuts=None) -> None:
         super().__init__(parent)
+        # Undo stacks emit on destruction; created first, they are destroyed before the
+        # actions their signals update.
+        self._stack_owner = QObject(self)
         self.session = session
         self.jobs = jobs
         self.video_id: int | None = None
@@ -139,11 +146,14 @@ class CutView(QWidget):
     def _build_actions(self) -> None:
         tb = self.toolbar
         self.detect_action = tb.addAction("Detect cuts", self.detect)
-        self.detect_action.setToolTip("Find the cuts of this video (runs as a job; cuts appear "
-                                      "as they are found)")
+        self.detect_action.setToolTip(
+            "Find the cuts of this video (runs as a job; cuts appear as they are found)"
+        )
         self.import_action = tb.addAction("Import cuts…", self.import_cuts)
-        self.import_action.setToolTip("Replace this video's cuts with a cut file's "
-                                      "(sidecar, PySceneDetect CSV, FFMETADATA, EDL)")
+        self.import_action.setToolTip(
+            "Replace this video's cuts with a cut file's "
+            "(sidecar, PySceneDetect CSV, FFMETADATA, EDL)"
+        )
         self.export_action = tb.addAction("Export cuts…", self.export_cuts)
         self.slice_action = tb.addAction("Slice kept segments", self.slice)
         self.slice_action.setToolTip("Write every kept segment as a frame-exact clip")
@@ -194,10 +204,18 @@ class CutView(QWidget):
     def action(self, sid: str) -> QAction:
         return self.binder.actions[sid]
 
+    def _on_stack_index(self, _index: int) -> None:
+        self._update_enabled()
+
     def _update_enabled(self) -> None:
         has = self.video_id is not None
-        for a in (self.detect_action, self.import_action, self.export_action, self.slice_action,
-                  self.reviewed_action):
+        for a in (
+            self.detect_action,
+            self.import_action,
+            self.export_action,
+            self.slice_action,
+            self.reviewed_action,
+        ):
             a.setEnabled(has)
         if has and self.video_id in self._detecting:
             self.detect_action.setEnabled(False)
@@ -205,8 +223,12 @@ class CutView(QWidget):
         self.undo_action.setEnabled(bool(stack and stack.canUndo()))
         self.redo_action.setEnabled(bool(stack and stack.canRedo()))
         if stack is not None:
-            self.undo_action.setToolTip(f"Undo {stack.undoText()} ({self.shortcuts.text('edit.undo')})")
-            self.redo_action.setToolTip(f"Redo {stack.redoText()} ({self.shortcuts.text('edit.redo')})")
+            self.undo_action.setToolTip(
+                f"Undo {stack.undoText()} ({self.shortcuts.text('edit.undo')})"
+            )
+            self.redo_action.setToolTip(
+                f"Redo {stack.redoText()} ({self.shortcuts.text('edit.redo')})"
+            )
 
     # -- the shown video -------------------------------------------------------------------
     @property
@@ -223,8 +245,8 @@ class CutView(QWidget):
         video = self.project.video(video_id)
         self.video_id = video_id
         if video_id not in self._stacks:
-            stack = QUndoStack(self)
-            stack.indexChanged.connect(lambda _i: self._update_enabled())
+            stack = QUndoStack(self._stack_owner)
+            stack.indexChanged.connect(self._on_stack_index)
             self._stacks[video_id] = stack
         self.source = ThumbSource.from_project(self.project, video_id)
         self.timeline.set_video(video.frame_count, video.fps, self.source)
@@ -233,8 +255,9 @@ class CutView(QWidget):
         self.strip.set_cut(self.source, None)
         with signals_blocked(self.reviewed_action):
             self.reviewed_action.setChecked(video.cuts_reviewed)
-        self.player.load(video.path, fps=video.fps, frame_count=video.frame_count,
-                         index=self.source.index)
+        self.player.load(
+            video.path, fps=video.fps, frame_count=video.frame_count, index=self.source.index
+        )
         self.status.setText(f"{video.name}: {len(self.timeline.cuts)} cuts")
         self._update_enabled()
         self.timeline.setFocus()
@@ -243,7 +266,9 @@ class CutView(QWidget):
         """Re-read cuts and keep flags of the shown video from the project."""
         if self.video_id is None:
             return
-        self.timeline.set_cuts(self.project.cuts(self.video_id), self.project.segments(self.video_id))
+        self.timeline.set_cuts(
+            self.project.cuts(self.video_id), self.project.segments(self.video_id)
+        )
         self._refresh_strip()
 
     def reload_scores(self) -> None:
@@ -447,10 +472,13 @@ class CutView(QWidget):
                 self.timeline.set_live_cuts(getattr(c, "frame", c) for c in cuts)
 
         job = self.jobs.run_on_project(
-            f"Detect cuts: {name}", stage, on_progress=progress,
+            f"Detect cuts: {name}",
+            stage,
+            on_progress=progress,
             on_done=lambda _r: self._detect_finished(vid, True),
             on_error=lambda msg: (self._detect_finished(vid, False), self._show_error(msg)),
-            stage_name="detect", target=name,
+            stage_name="detect",
+            target=name,
         )
         job.cancelled.connect(lambda: self._detect_finished(vid, False))
         self._detecting[vid] = job
@@ -486,7 +514,9 @@ class CutView(QWidget):
         if path is None:
             start = str(self.project.video(vid).path.parent)
             path, _ = QFileDialog.getOpenFileName(
-                self, "Import cuts", start,
+                self,
+                "Import cuts",
+                start,
                 "Cut files (*.cuts.txt *.txt *.csv *.edl);;All files (*)",
             )
             if not path:
@@ -503,9 +533,12 @@ class CutView(QWidget):
             return result
 
         return self.jobs.run_on_project(
-            f"Import cuts: {path.name}", stage,
+            f"Import cuts: {path.name}",
+            stage,
             on_done=lambda _r: self._replaced_outside_undo(vid, f"Imported {path.name}"),
-            on_error=self._show_error, stage_name="import-cuts", target=path.name,
+            on_error=self._show_error,
+            stage_name="import-cuts",
+            target=path.name,
         )
 
     def export_cuts(self, path: str | Path | None = None, fmt: str | None = None) -> object | None:
@@ -516,8 +549,11 @@ class CutView(QWidget):
         if path is None:
             filters = ";;".join(EXPORT_FILTERS.values())
             path, chosen = QFileDialog.getSaveFileName(
-                self, "Export cuts", str(video.path.with_name(video.name + ".scenes.csv")),
-                filters, EXPORT_FILTERS["csv"],
+                self,
+                "Export cuts",
+                str(video.path.with_name(video.name + ".scenes.csv")),
+                filters,
+                EXPORT_FILTERS["csv"],
             )
             if not path:
                 return None
@@ -535,9 +571,12 @@ class CutView(QWidget):
             return out
 
         return self.jobs.run_on_project(
-            f"Export cuts: {path.name}", stage,
+            f"Export cuts: {path.name}",
+            stage,
             on_done=lambda out: self.status.setText(f"Exported the cuts to {out}"),
-            on_error=self._show_error, stage_name="export-cuts", target=path.name,
+            on_error=self._show_error,
+            stage_name="export-cuts",
+            target=path.name,
         )
 
     def slice(self) -> object | None:
@@ -557,8 +596,12 @@ class CutView(QWidget):
             self.status.setText(f"Sliced the kept segments of {name}.")
 
         return self.jobs.run_on_project(
-            f"Slice: {name}", stage, on_done=done, on_error=self._show_error,
-            stage_name="slice", target=name,
+            f"Slice: {name}",
+            stage,
+            on_done=done,
+            on_error=self._show_error,
+            stage_name="slice",
+            target=name,
         )
 
     def set_reviewed(self, reviewed: bool) -> None:
@@ -566,7 +609,9 @@ class CutView(QWidget):
             return
         self.project.set_cuts_reviewed(self.video_id, reviewed)
         self.session.videosChanged.emit()
-        self.status.setText("Cuts marked as reviewed." if reviewed else "Cuts marked as not reviewed.")
+        self.status.setText(
+            "Cuts marked as reviewed." if reviewed else "Cuts marked as not reviewed."
+        )
 
     # -- shortcuts -------------------------------------------------------------------------
     def edit_shortcuts(self) -> None:
@@ -598,4 +643,3 @@ def _format_from_name(path: Path) -> str:
     if name.endswith(".edl"):
         return "edl"
     return "ffmetadata" if "ffmetadata" in name else "sidecar"
-

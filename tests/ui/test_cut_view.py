@@ -1,0 +1,283 @@
+"""The Cut view end to end (needs Xvfb for the player): keyboard and mouse edits, exact undo/redo,
+edits that survive reopening, reject/merge, uncertain-cut navigation, jobs, remapped keys."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from workstation.core import synth
+from workstation.core.progress import Progress
+from workstation.core.store import Cut, Project
+from workstation.ui.cut_view import CutView
+from workstation.ui.jobs import JobsController
+from workstation.ui.session import ProjectSession
+from workstation.ui.shortcuts import ShortcutMap
+from workstation.ui.timeline import CURVE_H, RULER_H, THUMB_H
+
+Y = RULER_H + THUMB_H + CURVE_H // 2
+
+
+def dump(project: Project, vid: int):
+    """Every cut row (tombstones too) and keep flag of a video, exactly as stored."""
+    cuts = [dict(r) for r in project.db.execute(
+        "SELECT * FROM cuts WHERE video_id=? ORDER BY frame", (vid,))]
+    segs = [dict(r) for r in project.db.execute(
+        "SELECT * FROM segments WHERE video_id=? ORDER BY start_frame", (vid,))]
+    return cuts, segs
+
+
+def frames(project: Project, vid: int) -> list[int]:
+    return [c.frame for c in project.cuts(vid)]
+
+
+@pytest.fixture()
+def setup(qtbot, demo_project):
+    """A Cut view on demo_live.mp4 with its true cuts stored as detector cuts (one uncertain)."""
+    vid = demo_project.find_video("demo_live.mp4").id
+    video = demo_project.video(vid)
+    truth = synth.Truth.load(str(video.path) + ".truth.json")
+    demo_project.replace_auto_cuts(vid, [
+        Cut(c.frame, "auto", "test", 0.6, uncertain=(i in (1, 4))) for i, c in enumerate(truth.cuts)
+    ])
+    session = ProjectSession(demo_project.root)
+    jobs = JobsController(session)
+    view = CutView(session, jobs, shortcuts=ShortcutMap())
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.player.firstFrameShown, timeout=20000):
+        view.show_video(vid)
+    view.activateWindow()
+    view.timeline.setFocus()
+    qtbot.waitUntil(view.timeline.hasFocus)
+    yield view, session, vid, [c.frame for c in truth.cuts]
+    view.close()
+    jobs.shutdown()
+    session.close()
+
+
+def key(qtbot, view, k, mods=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(view.timeline, k, mods)
+
+
+def seek_by_click(qtbot, view, frame: int) -> None:
+    tl = view.timeline
+    x = round(tl.x_of(frame) + tl.ppf / 2)
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(x, Y))
+    assert tl.playhead == frame
+
+
+def test_keyboard_edits_and_exact_undo_redo(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    before = dump(p, vid)
+    seek_by_click(qtbot, view, 80)
+    key(qtbot, view, Qt.Key.Key_C)  # add at the playhead
+    assert 80 in frames(p, vid) and view.timeline.selected_cut == 80
+    key(qtbot, view, Qt.Key.Key_Period, Qt.KeyboardModifier.AltModifier)  # nudge +1
+    key(qtbot, view, Qt.Key.Key_Comma, Qt.KeyboardModifier.AltModifier)  # nudge -1
+    key(qtbot, view, Qt.Key.Key_Comma, Qt.KeyboardModifier.AltModifier)
+    assert 79 in frames(p, vid) and 80 not in frames(p, vid)
+    key(qtbot, view, Qt.Key.Key_BracketRight)  # next cut: a detected one
+    nxt = min(f for f in truth if f > 79)
+    assert view.timeline.selected_cut == nxt
+    key(qtbot, view, Qt.Key.Key_Delete)
+    assert nxt not in frames(p, vid)
+    # The deleted auto cut leaves a tombstone, so re-detection will not bring it back.
+    assert any(c["frame"] == nxt and c["deleted"] for c in dump(p, vid)[0])
+    seek_by_click(qtbot, view, 20)
+    key(qtbot, view, Qt.Key.Key_R)  # reject the segment under the playhead
+    assert not p.segments(vid)[0].keep
+    after = dump(p, vid)
+    stack = view.undo_stack
+    assert stack.count() == 6
+    for _ in range(6):
+        key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dump(p, vid) == before
+    for _ in range(6):
+        key(qtbot, view, Qt.Key.Key_Z,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert dump(p, vid) == after
+    assert view.timeline.cuts == p.cuts(vid)
+
+
+def test_mouse_edits_are_undoable(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    tl = view.timeline
+    before = dump(p, vid)
+    qtbot.mouseDClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(150)), Y))
+    assert 150 in frames(p, vid) and p.cuts(vid)[frames(p, vid).index(150)].source == "manual"
+    # Drag the cut to 155.
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(150)), Y))
+    qtbot.mouseMove(tl, QPoint(round(tl.x_of(153)), Y))
+    qtbot.mouseMove(tl, QPoint(round(tl.x_of(155)), Y))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(155)), Y))
+    assert 155 in frames(p, vid) and 150 not in frames(p, vid)
+    # Dragging a detected cut makes it manual and remembers where it came from.
+    first = truth[0]
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(first)), Y))
+    qtbot.mouseMove(tl, QPoint(round(tl.x_of(first + 2)), Y))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(tl.x_of(first + 2)), Y))
+    moved = next(c for c in p.cuts(vid) if c.frame == first + 2)
+    assert moved.source == "manual" and moved.params["moved_from"] == first
+    view.undo()
+    view.undo()
+    view.undo()
+    assert dump(p, vid) == before
+
+
+def test_review_strip_accept_nudge_delete(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    target = truth[1]  # stored as uncertain
+    view.timeline.select_cut(target)
+    assert view.strip.frames() == list(range(target - 3, target + 3))
+    view.strip.accept_button.click()
+    cut = next(c for c in p.cuts(vid) if c.frame == target)
+    assert cut.source == "manual" and not cut.uncertain and cut.params["accepted"]
+    view.strip.right_button.click()
+    assert target + 1 in frames(p, vid) and view.strip.frames()[3] == target + 1
+    view.strip.delete_button.click()
+    assert target + 1 not in frames(p, vid) and target not in frames(p, vid)
+
+
+def test_reject_toggle_and_merge(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    seek_by_click(qtbot, view, truth[0] + 5)
+    key(qtbot, view, Qt.Key.Key_R)
+    seg = next(s for s in p.segments(vid) if s.start == truth[0])
+    assert not seg.keep
+    key(qtbot, view, Qt.Key.Key_M)  # merge with the next: the cut at truth[1] goes
+    assert truth[1] not in frames(p, vid)
+    merged = next(s for s in p.segments(vid) if s.start == truth[0])
+    assert merged.end == truth[2] and not merged.keep  # the earlier segment's flag wins
+    key(qtbot, view, Qt.Key.Key_R)
+    assert next(s for s in p.segments(vid) if s.start == truth[0]).keep
+    # Adding a cut inside a rejected segment splits it into two rejected ones.
+    key(qtbot, view, Qt.Key.Key_R)
+    seek_by_click(qtbot, view, truth[0] + 20)
+    key(qtbot, view, Qt.Key.Key_C)
+    segs = {s.start: s.keep for s in p.segments(vid)}
+    assert segs[truth[0]] is False and segs[truth[0] + 20] is False
+
+
+def test_uncertain_cut_navigation(qtbot, setup):
+    view, session, vid, truth = setup
+    uncertain = [truth[1], truth[4]]
+    seek_by_click(qtbot, view, 1)
+    key(qtbot, view, Qt.Key.Key_U)
+    assert view.timeline.selected_cut == uncertain[0]
+    assert view.timeline.playhead == uncertain[0]
+    key(qtbot, view, Qt.Key.Key_U)
+    assert view.timeline.selected_cut == uncertain[1]
+    key(qtbot, view, Qt.Key.Key_U)  # wraps around
+    assert view.timeline.selected_cut == uncertain[0]
+    key(qtbot, view, Qt.Key.Key_U, Qt.KeyboardModifier.ShiftModifier)
+    assert view.timeline.selected_cut == uncertain[1]
+    # Accepting the uncertain cuts empties the list.
+    for f in uncertain:
+        view.accept_cut(f)
+    assert view.step_uncertain(1) is None
+    assert "No uncertain cuts" in view.status.text()
+
+
+def test_selecting_a_cut_seeks_the_player(qtbot, setup):
+    view, session, vid, truth = setup
+    with qtbot.waitSignal(view.player.frameChanged, timeout=10000,
+                          check_params_cb=lambda f: f == truth[2]):
+        view.timeline.select_cut(truth[2])
+
+
+def test_edits_survive_closing_and_reopening(qtbot, setup, demo_project):
+    view, session, vid, truth = setup
+    seek_by_click(qtbot, view, 33)
+    with qtbot.waitSignal(view.sidecarWritten, timeout=5000) as sig:
+        key(qtbot, view, Qt.Key.Key_C)
+    sidecar = sig.args[1]
+    assert "33" in Path(sidecar).read_text(encoding="utf-8")
+    seek_by_click(qtbot, view, 44)
+    key(qtbot, view, Qt.Key.Key_C)
+    view.close()  # flushes the pending sidecar write at once
+    assert "44" in Path(sidecar).read_text(encoding="utf-8")
+    session.close()
+    with Project(demo_project.root) as again:
+        assert {33, 44} <= set(frames(again, vid))
+
+
+def test_remapped_shortcut_and_help_overlay(qtbot, setup):
+    view, session, vid, truth = setup
+    view.shortcuts.set_keys("cut.add", "X")
+    seek_by_click(qtbot, view, 70)
+    key(qtbot, view, Qt.Key.Key_C)
+    assert 70 not in frames(session.project, vid)
+    key(qtbot, view, Qt.Key.Key_X)
+    assert 70 in frames(session.project, vid)
+    key(qtbot, view, Qt.Key.Key_F1)
+    assert view.help.isVisible() and "Add a cut at the playhead" in view.help.body.text()
+    assert ">X<" in view.help.body.text()
+    qtbot.keyClick(view.help, Qt.Key.Key_Escape)
+    assert not view.help.isVisible()
+
+
+def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
+    view, session, vid, truth = setup
+    seek_by_click(qtbot, view, 90)
+    key(qtbot, view, Qt.Key.Key_C)
+    assert view.undo_stack.count() == 1
+    seen_live: list[list[int]] = []
+
+    def detect_video(project, video_id, settings=None, restart=False):
+        found = []
+        for f in truth:
+            found.append(f)
+            yield Progress("detect", f, 300, "demo_live.mp4", data={"cuts": list(found)})
+        project.replace_auto_cuts(video_id, [Cut(f, "auto", "fake", 0.9) for f in truth])
+        return len(truth)
+
+    fake = types.ModuleType("workstation.core.detect")
+    fake.detect_video = detect_video
+    monkeypatch.setitem(sys.modules, "workstation.core.detect", fake)
+    view.timeline.set_live_cuts = (lambda orig: lambda fs: (
+        seen_live.append(list(fs)), orig(seen_live[-1])))(view.timeline.set_live_cuts)
+    job = view.detect()
+    assert not view.detect_action.isEnabled()
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: view.detect_action.isEnabled())
+    assert any(s for s in seen_live)  # cuts were shown while detection ran
+    assert seen_live[-1] == []  # and the provisional markers cleared at the end
+    assert 90 in frames(session.project, vid)  # the manual cut survived re-detection
+    assert view.undo_stack.count() == 0
+
+
+def test_export_then_import_round_trip(qtbot, setup, tmp_path):
+    view, session, vid, truth = setup
+    p = session.project
+    out = tmp_path / "cuts.scenes.csv"
+    job = view.export_cuts(out, "csv")
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    assert out.exists()
+    seek_by_click(qtbot, view, 12)
+    key(qtbot, view, Qt.Key.Key_C)
+    assert 12 in frames(p, vid)
+    job = view.import_cuts(out)
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: 12 not in [c.frame for c in view.timeline.cuts])
+    assert frames(p, vid) == truth
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Scene Number,Start Frame\nfoo,bar\n")
+    job = view.import_cuts(bad)
+    with qtbot.waitSignal(job.failed, timeout=20000):
+        pass
+    assert "bad.csv" in view.status.text()
+    assert frames(p, vid) == truth
