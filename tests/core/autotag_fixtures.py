@@ -63,8 +63,9 @@ def write_tiny_model(folder: Path, size: int = 64, dynamic: bool = True,
     return folder
 
 
-def write_clip(path: Path, frames, *, fps: int = 24, codec: str = "libx264") -> Path:
-    """Encode RGB uint8 frames (each stamped with its number) into a small clip."""
+def write_clip(path: Path, frames, *, fps: int = 24, codec: str = "libx264",
+               stamp: bool = True) -> Path:
+    """Encode RGB uint8 frames (stamped with their numbers unless told) into a small clip."""
     frames = list(frames)
     h, w = frames[0].shape[:2]
     container = av.open(str(path), "w")
@@ -73,7 +74,8 @@ def write_clip(path: Path, frames, *, fps: int = 24, codec: str = "libx264") -> 
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"crf": "18", "preset": "ultrafast"}
         for n, img in enumerate(frames):
-            img = synth.stamp(np.ascontiguousarray(img.copy()), n)
+            if stamp:
+                img = synth.stamp(np.ascontiguousarray(img.copy()), n)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
