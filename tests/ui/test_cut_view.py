@@ -24,10 +24,16 @@ Y = RULER_H + THUMB_H + CURVE_H // 2
 
 def dump(project: Project, vid: int):
     """Every cut row (tombstones too) and keep flag of a video, exactly as stored."""
-    cuts = [dict(r) for r in project.db.execute(
-        "SELECT * FROM cuts WHERE video_id=? ORDER BY frame", (vid,))]
-    segs = [dict(r) for r in project.db.execute(
-        "SELECT * FROM segments WHERE video_id=? ORDER BY start_frame", (vid,))]
+    cuts = [
+        dict(r)
+        for r in project.db.execute("SELECT * FROM cuts WHERE video_id=? ORDER BY frame", (vid,))
+    ]
+    segs = [
+        dict(r)
+        for r in project.db.execute(
+            "SELECT * FROM segments WHERE video_id=? ORDER BY start_frame", (vid,)
+        )
+    ]
     return cuts, segs
 
 
@@ -41,9 +47,13 @@ def setup(qtbot, demo_project):
     vid = demo_project.find_video("demo_live.mp4").id
     video = demo_project.video(vid)
     truth = synth.Truth.load(str(video.path) + ".truth.json")
-    demo_project.replace_auto_cuts(vid, [
-        Cut(c.frame, "auto", "test", 0.6, uncertain=(i in (1, 4))) for i, c in enumerate(truth.cuts)
-    ])
+    demo_project.replace_auto_cuts(
+        vid,
+        [
+            Cut(c.frame, "auto", "test", 0.6, uncertain=(i in (1, 4)))
+            for i, c in enumerate(truth.cuts)
+        ],
+    )
     session = ProjectSession(demo_project.root)
     jobs = JobsController(session)
     view = CutView(session, jobs, shortcuts=ShortcutMap())
@@ -101,8 +111,12 @@ def test_keyboard_edits_and_exact_undo_redo(qtbot, setup):
         key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert dump(p, vid) == before
     for _ in range(6):
-        key(qtbot, view, Qt.Key.Key_Z,
-            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        key(
+            qtbot,
+            view,
+            Qt.Key.Key_Z,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
     assert dump(p, vid) == after
     assert view.timeline.cuts == p.cuts(vid)
 
@@ -191,8 +205,9 @@ def test_uncertain_cut_navigation(qtbot, setup):
 
 def test_selecting_a_cut_seeks_the_player(qtbot, setup):
     view, session, vid, truth = setup
-    with qtbot.waitSignal(view.player.frameChanged, timeout=10000,
-                          check_params_cb=lambda f: f == truth[2]):
+    with qtbot.waitSignal(
+        view.player.frameChanged, timeout=10000, check_params_cb=lambda f: f == truth[2]
+    ):
         view.timeline.select_cut(truth[2])
 
 
@@ -245,8 +260,9 @@ def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
     fake = types.ModuleType("workstation.core.detect")
     fake.detect_video = detect_video
     monkeypatch.setitem(sys.modules, "workstation.core.detect", fake)
-    view.timeline.set_live_cuts = (lambda orig: lambda fs: (
-        seen_live.append(list(fs)), orig(seen_live[-1])))(view.timeline.set_live_cuts)
+    view.timeline.set_live_cuts = (
+        lambda orig: lambda fs: (seen_live.append(list(fs)), orig(seen_live[-1]))
+    )(view.timeline.set_live_cuts)
     job = view.detect()
     assert not view.detect_action.isEnabled()
     with qtbot.waitSignal(job.finished, timeout=20000):

@@ -36,9 +36,7 @@ def test_strip_shows_the_frames_around_the_cut(qtbot, strip):
     widget.set_cut(source, Cut(50, "auto", score=0.8))
     assert widget.frames() == [47, 48, 49, 50, 51, 52]
     qtbot.waitUntil(lambda: len(widget.images()) == 6, timeout=20000)
-    assert {f: barcode(img) for f, img in widget.images().items()} == {
-        f: f for f in range(47, 53)
-    }
+    assert {f: barcode(img) for f, img in widget.images().items()} == {f: f for f in range(47, 53)}
     assert all(img.height() == STRIP_H for img in widget.images().values())
     # The first frame of the new shot is the one marked.
     marked = [t.frame for t in widget.tiles if "new shot" in t.caption.text()]

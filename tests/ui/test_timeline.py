@@ -36,14 +36,25 @@ def timeline(qtbot):
 def wheel(widget, x: float, dy: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     pos = QPointF(x, Y_CURVE)
     event = QWheelEvent(
-        pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, dy), Qt.MouseButton.NoButton,
-        modifiers, Qt.ScrollPhase.NoScrollPhase, False,
+        pos,
+        widget.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, dy),
+        Qt.MouseButton.NoButton,
+        modifiers,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
     )
     QApplication.sendEvent(widget, event)
 
 
-def mouse(widget, kind, x: float, button=Qt.MouseButton.LeftButton,
-          modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+def mouse(
+    widget,
+    kind,
+    x: float,
+    button=Qt.MouseButton.LeftButton,
+    modifiers=Qt.KeyboardModifier.NoModifier,
+) -> None:
     pos = QPointF(x, Y_CURVE)
     buttons = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseButtonRelease else button
     event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, modifiers)
@@ -186,8 +197,9 @@ def test_long_video_paints_only_what_is_visible(qtbot, timeline):
     cut_frames = np.unique(rng.integers(1, frames, 3000))
     cuts = [Cut(int(f), "auto", uncertain=bool(i % 7 == 0)) for i, f in enumerate(cut_frames)]
     timeline.set_video(frames, Fraction(24))
-    timeline.set_cuts(cuts, [Segment(1, int(f), 0, keep=bool(i % 3)) for i, f in
-                             enumerate(cut_frames)])
+    timeline.set_cuts(
+        cuts, [Segment(1, int(f), 0, keep=bool(i % 3)) for i, f in enumerate(cut_frames)]
+    )
     timeline.set_scores(scores, 0.3)
     xs, maxima = timeline.curve_columns(0, frames)
     assert len(xs) <= timeline.width() + 2

@@ -131,7 +131,12 @@ def decode_thumbnails(
     w, h = source.thumb_size(height)
     for start, end in plan_runs(wanted, source.keyframes):
         for n, image in iter_frames(
-            source.path, start=start, end=end, width=w, height=h, index=source.index,
+            source.path,
+            start=start,
+            end=end,
+            width=w,
+            height=h,
+            index=source.index,
             threads=False,
         ):
             if n in wanted:

@@ -52,7 +52,8 @@ class _Tile(QFrame):
             return
         self.caption.setText(f"<b>{frame}</b>" + ("  ▸ new shot" if first_of_new_shot else ""))
         self.setStyleSheet(
-            "_Tile { border: 2px solid #ffd75e; border-radius: 3px; }" if first_of_new_shot
+            "_Tile { border: 2px solid #ffd75e; border-radius: 3px; }"
+            if first_of_new_shot
             else "_Tile { border: 2px solid transparent; }"
         )
         self.setToolTip("First frame of the new shot" if first_of_new_shot else "")

@@ -47,40 +47,55 @@ def _s(group: str, rows: Iterable[tuple[str, str, tuple[str, ...]]]) -> list[Sho
 
 
 CUT_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
-    _s("Cuts", [
-        ("cut.add", "Add a cut at the playhead", ("C", "Return")),
-        ("cut.delete", "Delete the selected cut", ("Delete", "Backspace")),
-        ("cut.prev", "Select the previous cut", ("[",)),
-        ("cut.next", "Select the next cut", ("]",)),
-        ("cut.nudge_left", "Nudge the selected cut one frame earlier", ("Alt+,", "Alt+Left")),
-        ("cut.nudge_right", "Nudge the selected cut one frame later", ("Alt+.", "Alt+Right")),
-        ("cut.accept", "Accept the selected cut (mark it reviewed)", ("A",)),
-        ("cut.next_uncertain", "Jump to the next uncertain cut", ("U",)),
-        ("cut.prev_uncertain", "Jump to the previous uncertain cut", ("Shift+U",)),
-    ])
-    + _s("Segments", [
-        ("segment.toggle_reject", "Reject / keep the segment under the playhead", ("R",)),
-        ("segment.merge_next", "Merge the segment under the playhead with the next", ("M",)),
-    ])
-    + _s("Edit", [
-        ("edit.undo", "Undo", ("Ctrl+Z",)),
-        ("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
-    ])
-    + _s("Player", [
-        ("player.toggle", "Play / pause", ("Space",)),
-        ("player.j", "Play backward (again: faster)", ("J",)),
-        ("player.k", "Pause", ("K",)),
-        ("player.l", "Play forward (again: faster)", ("L",)),
-        ("player.step_back", "Previous frame", (",",)),
-        ("player.step_forward", "Next frame", (".",)),
-    ])
-    + _s("Timeline", [
-        ("timeline.zoom_in", "Zoom in", ("+", "=")),
-        ("timeline.zoom_out", "Zoom out", ("-",)),
-        ("timeline.fit", "Show the whole video", ("0",)),
-        ("timeline.start", "Go to the first frame", ("Home",)),
-        ("timeline.end", "Go to the last frame", ("End",)),
-    ])
+    _s(
+        "Cuts",
+        [
+            ("cut.add", "Add a cut at the playhead", ("C", "Return")),
+            ("cut.delete", "Delete the selected cut", ("Delete", "Backspace")),
+            ("cut.prev", "Select the previous cut", ("[",)),
+            ("cut.next", "Select the next cut", ("]",)),
+            ("cut.nudge_left", "Nudge the selected cut one frame earlier", ("Alt+,", "Alt+Left")),
+            ("cut.nudge_right", "Nudge the selected cut one frame later", ("Alt+.", "Alt+Right")),
+            ("cut.accept", "Accept the selected cut (mark it reviewed)", ("A",)),
+            ("cut.next_uncertain", "Jump to the next uncertain cut", ("U",)),
+            ("cut.prev_uncertain", "Jump to the previous uncertain cut", ("Shift+U",)),
+        ],
+    )
+    + _s(
+        "Segments",
+        [
+            ("segment.toggle_reject", "Reject / keep the segment under the playhead", ("R",)),
+            ("segment.merge_next", "Merge the segment under the playhead with the next", ("M",)),
+        ],
+    )
+    + _s(
+        "Edit",
+        [
+            ("edit.undo", "Undo", ("Ctrl+Z",)),
+            ("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
+        ],
+    )
+    + _s(
+        "Player",
+        [
+            ("player.toggle", "Play / pause", ("Space",)),
+            ("player.j", "Play backward (again: faster)", ("J",)),
+            ("player.k", "Pause", ("K",)),
+            ("player.l", "Play forward (again: faster)", ("L",)),
+            ("player.step_back", "Previous frame", (",",)),
+            ("player.step_forward", "Next frame", (".",)),
+        ],
+    )
+    + _s(
+        "Timeline",
+        [
+            ("timeline.zoom_in", "Zoom in", ("+", "=")),
+            ("timeline.zoom_out", "Zoom out", ("-",)),
+            ("timeline.fit", "Show the whole video", ("0",)),
+            ("timeline.start", "Go to the first frame", ("Home",)),
+            ("timeline.end", "Go to the last frame", ("End",)),
+        ],
+    )
     + _s("Help", [("help.shortcuts", "Show these shortcuts", ("F1", "?"))])
 )
 
@@ -140,10 +155,13 @@ class ShortcutMap(QObject):
 
     def text(self, sid: str) -> str:
         """Keys as a person reads them (native format)."""
-        return ", ".join(
-            QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
-            for k in self._keys[sid]
-        ) or "—"
+        return (
+            ", ".join(
+                QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText)
+                for k in self._keys[sid]
+            )
+            or "—"
+        )
 
     def set_keys(self, sid: str, keys: str | Sequence[str]) -> None:
         if sid not in self.specs:
@@ -313,8 +331,9 @@ class ShortcutEditor(QDialog):
             item = QTableWidgetItem(shortcuts.label(sid))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.table.setItem(row, 0, item)
-            edit = QKeySequenceEdit(QKeySequence(shortcuts.keys(sid)[0] if shortcuts.keys(sid)
-                                                 else ""))
+            edit = QKeySequenceEdit(
+                QKeySequence(shortcuts.keys(sid)[0] if shortcuts.keys(sid) else "")
+            )
             edit.setClearButtonEnabled(True)
             self.edits[sid] = edit
             self.table.setCellWidget(row, 1, edit)
@@ -322,7 +341,8 @@ class ShortcutEditor(QDialog):
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #e06c6c")
         box = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         box.accepted.connect(self.accept)

@@ -61,7 +61,11 @@ class ThumbLoader(QObject):
     _errored = Signal(str)
 
     def __init__(
-        self, cache_dir: str | Path, parent: QObject | None = None, *, threads: int = 2,
+        self,
+        cache_dir: str | Path,
+        parent: QObject | None = None,
+        *,
+        threads: int = 2,
         capacity: int = 3000,
     ) -> None:
         super().__init__(parent)
@@ -88,13 +92,15 @@ class ThumbLoader(QObject):
     def request(self, group: str, source: ThumbSource, frames, height: int) -> None:
         """Ask for thumbnails; replaces the group's queued work.  Cached frames are skipped."""
         want = [
-            f for f in dict.fromkeys(frames)
+            f
+            for f in dict.fromkeys(frames)
             if 0 <= f < source.frame_count and (source.content_id, f, height) not in self._memory
         ]
         with self._lock:
             running = self._running.get(group)
             if running is not None and (
-                running.source.content_id != source.content_id or running.height != height
+                running.source.content_id != source.content_id
+                or running.height != height
                 or not set(want) & set(running.frames)
             ):
                 running.cancelled = True  # nobody wants its remaining frames
@@ -137,7 +143,10 @@ class ThumbLoader(QObject):
                 self._in_flight.add((batch.source.content_id, f, batch.height))
         try:
             for frame, array in thumbs.load_thumbnails(
-                self.cache, batch.source, batch.frames, batch.height,
+                self.cache,
+                batch.source,
+                batch.frames,
+                batch.height,
                 cancelled=lambda: batch.cancelled,
             ):
                 self._delivered.emit(batch.source.content_id, frame, batch.height, to_qimage(array))
