@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
-
-import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.errors import WorkstationError
-from workstation.core.progress import CancelToken, Cancelled, Progress, Stage, drive
+from workstation.core.progress import Cancelled, CancelToken, Progress, Stage, drive
 
 log = logging.getLogger("workstation")
 
 # Command groups that live in their own modules; each has ``register(subparsers)``.
-EXTENSIONS = ("workstation.cli_review", "workstation.cli_autotag", "workstation.cli_export")
+EXTENSIONS = ("workstation.cli_review", "workstation.cli_autotag", "workstation.cli_export",
+              "workstation.cli_train")
 
 
 class ProgressBar:
@@ -120,10 +121,12 @@ def _convert(raw: str, default: Any, key: str) -> Any:
         if isinstance(default, Fraction) or default is None and "/" in raw:
             return Fraction(raw)
         if default is None:
-            try:
-                return int(raw)
-            except ValueError:
-                return float(raw)
+            for kind in (int, float):
+                try:
+                    return kind(raw)
+                except ValueError:
+                    pass
+            return raw
     except (ValueError, ZeroDivisionError):
         raise WorkstationError(f"--set {key}={raw}: not a valid value") from None
     return raw

@@ -23,7 +23,23 @@ from workstation.core.errors import MediaError
 from workstation.core.progress import Progress, Stage, Throttle
 
 VIDEO_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mov .mkv .webm .avi .ts .m2ts .mts .mpg .mpeg .wmv .flv .ogv .gif".split()
+    [
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".flv",
+        ".ogv",
+        ".gif",
+    ]
 )
 _HASH_CHUNK = 1 << 20
 
@@ -155,7 +171,11 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         pts_list: list[int]
         keyframe_pts: list[int] = []
         dts_based = False
-        if stream.frames and len(entries) == stream.frames and container.format.name.startswith("mov"):
+        if (
+            stream.frames
+            and len(entries) == stream.frames
+            and container.format.name.startswith("mov")
+        ):
             # The MP4 index lists every sample: no need to read the file.
             last = entries[len(entries) - 1]
             if last.pos + last.size > size:
@@ -293,7 +313,9 @@ def _decode_first(path: Path, container, stream) -> tuple[av.VideoFrame, int]:
     raise MediaError(path, "no frame could be decoded")
 
 
-def _decode_tail(path: Path, container, stream, keyframe_pts: list[int], pts_list: list[int]) -> int | None:
+def _decode_tail(
+    path: Path, container, stream, keyframe_pts: list[int], pts_list: list[int]
+) -> int | None:
     """Decode from the last keyframe to the end; returns the frame count the decoder reaches."""
     if not keyframe_pts:
         return None
