@@ -297,3 +297,35 @@ def test_export_then_import_round_trip(qtbot, setup, tmp_path):
         pass
     assert "bad.csv" in view.status.text()
     assert frames(p, vid) == truth
+
+
+def test_slice_kept_segments_as_a_job(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    # Keep one 12-frame segment so the test encodes one tiny clip.
+    view.add_cut(truth[4] + 12)
+    short = next(s for s in p.segments(vid) if s.start == truth[4])
+    for s in p.segments(vid):
+        if s.start != short.start:
+            p.set_segment_keep(vid, s.start, False)
+    with qtbot.waitSignal(session.clipsChanged, timeout=60000):
+        view.slice()
+    clips = p.clips(vid)
+    assert [(c.start_frame, c.end_frame) for c in clips] == [(short.start, short.end)]
+    assert "1 clip written" in view.status.text()
+
+
+def test_shortcut_overrides_come_from_settings_and_bad_keys_are_named(qapp):
+    from workstation.core import settings as app_settings
+
+    app_settings.save_shortcuts({"cut.add": ["N"], "no.such.action": ["Q"]})
+    loaded = ShortcutMap.from_settings()
+    assert loaded.keys("cut.add") == ("N",)
+    assert loaded.overrides() == {"cut.add": ["N"]}
+    assert ShortcutMap(overrides={"segment.merge_next": "Ctrl+M; G"}).keys(
+        "segment.merge_next"
+    ) == ("Ctrl+M", "G")
+    with pytest.raises(ValueError, match="cut.delete"):
+        ShortcutMap(overrides={"cut.delete": ["Ctrl+Nope+"]})
+    clash = ShortcutMap(overrides={"cut.add": ["R"]})
+    assert clash.conflicts() == {"R": ["cut.add", "segment.toggle_reject"]}

@@ -591,9 +591,9 @@ class CutView(QWidget):
 
             return split_video(project, vid)
 
-        def done(_result) -> None:
+        def done(result) -> None:
             self.session.clipsChanged.emit()
-            self.status.setText(f"Sliced the kept segments of {name}.")
+            self.status.setText(f"Sliced {name}: {_slice_summary(result)}")
 
         return self.jobs.run_on_project(
             f"Slice: {name}",
@@ -643,3 +643,21 @@ def _format_from_name(path: Path) -> str:
     if name.endswith(".edl"):
         return "edl"
     return "ffmetadata" if "ffmetadata" in name else "sidecar"
+
+
+def _slice_summary(result) -> str:
+    """One line about a SliceResult: what was written, reused, skipped, failed."""
+    parts = []
+    for label, items in (
+        ("written", getattr(result, "written", [])),
+        ("reused", getattr(result, "reused", [])),
+    ):
+        if items:
+            parts.append(f"{len(items)} clip{'s' if len(items) != 1 else ''} {label}")
+    skipped = getattr(result, "skipped", [])
+    if skipped:
+        parts.append(f"{len(skipped)} segment(s) too short, skipped")
+    errors = getattr(result, "errors", [])
+    if errors:
+        parts.append(f"{len(errors)} failed: {errors[0]}")
+    return ", ".join(parts) or "no kept segments to slice"
