@@ -1,0 +1,43 @@
+"""``workstation train``: train a motion module on an export folder (a child process).
+
+The run's progress comes from the child's JSON lines; its log goes to ``OUTPUT/train.log``.
+Ctrl+C stops the child; ``--resume latest`` continues from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    from workstation.train.launch import add_arguments
+
+    p = subparsers.add_parser(
+        "train", help="train an AnimateDiff motion module (full finetune or motion LoRA)",
+        description="Train an AnimateDiff motion module on a dataset export. Writes "
+        "OUTPUT/motion_module.safetensors (original AnimateDiff keys), OUTPUT/motion_adapter/ "
+        "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from workstation.cli import _jsonable, _run
+    from workstation.train.launch import settings_from_args, train_stage
+
+    settings = settings_from_args(args)
+    result = _run(train_stage(settings), args.quiet)
+    if args.json:
+        print(json.dumps(_jsonable(result)))
+        return 0
+    print(f"trained to step {result.step}: {result.output}", file=sys.stderr)
+    for label, path in (("motion module", result.motion_module),
+                        ("motion adapter", result.motion_adapter),
+                        ("motion LoRA", result.motion_lora)):
+        if path:
+            print(f"{label}: {path}")
+    return 0

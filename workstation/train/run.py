@@ -1,0 +1,482 @@
+"""The training child process: ``python -m workstation.train.run`` (or ``accelerate launch``).
+
+stdout carries ONLY events, one JSON object per line (see :mod:`workstation.train.launch`);
+:func:`main` points file descriptor 1 at stderr before anything is imported, so logs, warnings,
+tqdm bars and stray prints of any library (C code too) end up on stderr.
+
+The loop is the diffusers-examples shape: accelerate (real gradient accumulation, mixed
+precision, multi-GPU through a config file), ``checkpoint-N`` folders holding only the trainable
+weights plus optimizer/scheduler/RNG state, pruning, ``--resume latest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workstation.core.errors import WorkstationError
+from workstation.train.launch import TrainSettings, add_arguments, settings_from_args
+
+log = logging.getLogger("workstation.train")
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def oom_message(s: TrainSettings) -> str:
+    return (f"the GPU ran out of memory at {s.resolution} px, {s.frames} frames, batch "
+            f"{s.batch_size}. Lower --resolution (256 needs far less than 512), --frames or "
+            "--batch-size (raise --grad-accum to keep the effective batch), keep "
+            "--gradient-checkpointing on, try --adam-8bit, or --cache-latents to free the VAE.")
+
+
+def _check(s: TrainSettings) -> None:
+    if s.resolution % 8 or s.resolution < 32:
+        raise WorkstationError(f"--resolution {s.resolution}: must be a multiple of 8, >= 32")
+    for name in ("frames", "stride", "batch_size", "grad_accum", "max_steps"):
+        if getattr(s, name) < 1:
+            raise WorkstationError(f"--{name.replace('_', '-')} {getattr(s, name)}: must be >= 1")
+    if not 0 <= s.caption_dropout <= 1:
+        raise WorkstationError(f"--caption-dropout {s.caption_dropout}: must be within 0..1")
+    if s.keep_checkpoints < 1:
+        raise WorkstationError(f"--keep-checkpoints {s.keep_checkpoints}: must be >= 1")
+
+
+def checkpoints(output: Path) -> list[Path]:
+    """``checkpoint-N`` folders, oldest first (half-written ``.tmp`` folders are ignored)."""
+    found = []
+    for p in output.glob("checkpoint-*"):
+        tail = p.name.removeprefix("checkpoint-")
+        if p.is_dir() and tail.isdigit():
+            found.append((int(tail), p))
+    return [p for _, p in sorted(found)]
+
+
+def _mixed_precision(asked: str) -> str:
+    import torch
+
+    if not torch.cuda.is_available():
+        if asked in ("fp16", "bf16"):
+            log.warning("no GPU: --mixed-precision %s ignored, training in fp32", asked)
+        return "no"
+    if asked == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return asked
+
+
+def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
+    """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
+    "done" event."""
+    import torch
+    import torch.nn.functional as F
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration, set_seed
+    from diffusers.optimization import get_scheduler
+    from diffusers.training_utils import cast_training_params
+
+    from workstation.train import convert, data, models
+    from workstation.train.samples import render_validation, to_uint8, write_mp4
+
+    _check(s)
+    output = Path(s.output)
+    output.mkdir(parents=True, exist_ok=True)
+    mp = _mixed_precision(s.mixed_precision)
+    accelerator = Accelerator(gradient_accumulation_steps=s.grad_accum, mixed_precision=mp,
+                              project_config=ProjectConfiguration(project_dir=str(output)))
+    main = accelerator.is_main_process
+    device = accelerator.device
+
+    def event(kind: str, **fields: Any) -> dict[str, Any]:
+        record = {"event": kind, **fields}
+        if main:
+            emit(record)
+        return record
+
+    set_seed(s.seed)
+
+    # -- data ------------------------------------------------------------------------------
+    entries = data.read_export(s.dataset)
+    usable, skipped = data.scan_clips(entries, s.frames, s.stride)
+    if not usable:
+        raise WorkstationError(f"{s.dataset}: none of the {len(entries)} clips can be used "
+                               f"({skipped[0].path.name}: {skipped[0].problem}); --frames "
+                               f"{s.frames} needs clips of at least {s.frames} frames")
+
+    # -- models ----------------------------------------------------------------------------
+    base = models.load_base(s.base_model, s.base_config)
+    adapter, described = models.load_motion_adapter(s.motion_module, base.unet, s.fresh_version)
+    adapter_config = dict(adapter.config)
+    max_len = adapter.config.motion_max_seq_length
+    if s.frames > max_len:
+        raise WorkstationError(f"--frames {s.frames}: this motion module handles at most "
+                               f"{max_len} frames")
+    unet = models.build_motion_unet(base.unet, adapter)
+    del adapter
+    lora_scale = s.lora_alpha / s.lora_rank
+    if s.mode == "lora":
+        models.add_motion_lora(unet, s.lora_rank, s.lora_alpha)
+    vae, text_encoder, tokenizer = base.vae, base.text_encoder, base.tokenizer
+    vae.requires_grad_(False)
+    text_encoder.requires_grad_(False)
+    if s.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mp, torch.float32)
+    # Frozen weights in half precision, trained ones in fp32 (autocast computes in half).
+    unet.to(device, dtype=weight_dtype)
+    cast_training_params(unet, dtype=torch.float32)
+    vae.to(device, dtype=weight_dtype)
+    text_encoder.to(device, dtype=weight_dtype)
+    noise_scheduler = models.training_scheduler()
+    trainable = [p for p in unet.parameters() if p.requires_grad]
+    trainable_names = {n for n, p in unet.named_parameters() if p.requires_grad}
+    fresh = not s.motion_module
+    lr = s.learning_rate or (1e-4 if fresh or s.mode == "lora" else 2e-5)
+
+    if s.adam_8bit:
+        try:
+            import bitsandbytes as bnb
+        except ImportError:
+            raise WorkstationError("--adam-8bit needs the bitsandbytes package (pip install "
+                                   "bitsandbytes; it runs on NVIDIA GPUs only)") from None
+        optimizer_cls = bnb.optim.AdamW8bit
+    else:
+        optimizer_cls = torch.optim.AdamW
+    optimizer = optimizer_cls(trainable, lr=lr, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
+    lr_scheduler = get_scheduler("constant_with_warmup", optimizer,
+                                 num_warmup_steps=s.lr_warmup_steps * accelerator.num_processes,
+                                 num_training_steps=s.max_steps * accelerator.num_processes)
+
+    def encode_pixels(pixels: torch.Tensor) -> torch.Tensor:
+        """(B, F, 3, H, W) in [-1, 1] -> latents (B, 4, F, h, w), scaled."""
+        b, f = pixels.shape[:2]
+        flat = pixels.flatten(0, 1).to(device, dtype=weight_dtype)
+        lat = torch.cat([vae.encode(chunk).latent_dist.sample() for chunk in flat.split(16)])
+        lat = lat * vae.config.scaling_factor
+        return lat.unflatten(0, (b, f)).permute(0, 2, 1, 3, 4)
+
+    dataset = data.ClipDataset(usable, frames=s.frames, resolution=s.resolution, hflip=s.hflip,
+                               caption_dropout=s.caption_dropout)
+    if s.cache_latents:
+        dataset = _cache_latents(usable, s, encode_pixels)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=s.batch_size, shuffle=True, num_workers=s.num_workers,
+        collate_fn=data.collate, drop_last=len(dataset) >= s.batch_size,
+        persistent_workers=s.num_workers > 0)
+
+    # -- checkpoints hold the trainable weights only (not the frozen 2D UNet) ---------------
+    def save_hook(models_, weights, output_dir):
+        from workstation.train.convert import save_safetensors
+
+        if main:
+            for m in models_:
+                sd = {k: v for k, v in accelerator.unwrap_model(m).state_dict().items()
+                      if k in trainable_names}
+                save_safetensors(sd, Path(output_dir) / "trainable.safetensors")
+        while weights:
+            weights.pop()
+
+    def load_hook(models_, input_dir):
+        from safetensors.torch import load_file
+
+        path = Path(input_dir) / "trainable.safetensors"
+        if not path.exists():
+            raise WorkstationError(f"{input_dir}: not a checkpoint of this trainer "
+                                   "(no trainable.safetensors)")
+        sd = load_file(str(path))
+        while models_:
+            m = accelerator.unwrap_model(models_.pop())
+            missing = trainable_names - set(sd)
+            if missing:
+                raise WorkstationError(f"{path}: does not match this run's model ({len(missing)} "
+                                       f"trained weights missing, e.g. {sorted(missing)[0]}); "
+                                       "was it written with another --mode or motion module?")
+            m.load_state_dict(sd, strict=False)
+
+    accelerator.register_save_state_pre_hook(save_hook)
+    accelerator.register_load_state_pre_hook(load_hook)
+    unet, optimizer, loader, lr_scheduler = accelerator.prepare(unet, optimizer, loader,
+                                                                lr_scheduler)
+
+    start_step = 0
+    resumed_from = None
+    if s.resume:
+        found = checkpoints(output) if s.resume == "latest" else [Path(s.resume)]
+        if found and found[-1].is_dir():
+            resumed_from = found[-1]
+            accelerator.load_state(str(resumed_from))
+            start_step = int(resumed_from.name.rsplit("-", 1)[-1])
+        elif s.resume == "latest":
+            log.info("no checkpoint in %s yet: starting from step 0", output)
+        else:
+            raise WorkstationError(f"--resume {s.resume}: checkpoint folder not found")
+
+    prompts = s.sample_prompts or _default_prompts(usable)
+    samples_dir = output / "samples"
+    event("start", step=start_step, max_steps=s.max_steps, clips=len(usable),
+          skipped=[{"path": str(x.path), "problem": x.problem} for x in skipped],
+          trainable_params=sum(p.numel() for p in trainable), mode=s.mode,
+          motion_module=described, mixed_precision=mp, device=str(device),
+          processes=accelerator.num_processes, learning_rate=lr,
+          resumed_from=str(resumed_from) if resumed_from else None,
+          message=f"training {described} ({s.mode}) on {len(usable)} clips")
+
+    def checkpoint(step: int) -> None:
+        accelerator.wait_for_everyone()
+        final = output / f"checkpoint-{step}"
+        tmp = output / f".checkpoint-{step}.tmp"
+        if main and tmp.exists():
+            shutil.rmtree(tmp)
+        accelerator.save_state(str(tmp))
+        accelerator.wait_for_everyone()
+        if not main:
+            return
+        (tmp / "step.json").write_text(json.dumps({"step": step}))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        removed = []
+        for old in checkpoints(output)[: -s.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(str(old))
+        event("checkpoint", step=step, path=str(final), removed=removed)
+
+    def sample(step: int) -> None:
+        if main:
+            with accelerator.autocast():
+                written = render_validation(
+                    accelerator.unwrap_model(unet), vae, text_encoder, tokenizer, prompts,
+                    frames=s.frames, resolution=s.resolution, steps=s.sample_steps,
+                    seed=s.sample_seed, device=device, folder=samples_dir, step=step)
+            for prompt, path in written:
+                event("sample", step=step, path=str(path), prompt=prompt)
+        accelerator.wait_for_everyone()
+
+    # -- the loop ----------------------------------------------------------------------------
+    step = start_step
+    unet.train()
+    timer_start = time.monotonic()
+    sec_per_step: float | None = None
+    losses: list[float] = []
+    sanity_done = start_step > 0
+    while step < s.max_steps:
+        for batch in loader:
+            with accelerator.accumulate(unet):
+                with torch.no_grad():
+                    if "latents" in batch:
+                        latents = batch["latents"].to(device, dtype=weight_dtype)
+                    else:
+                        latents = encode_pixels(batch["pixels"])
+                    ids = tokenizer(batch["caption"], padding="max_length", truncation=True,
+                                    max_length=tokenizer.model_max_length,
+                                    return_tensors="pt").input_ids.to(device)
+                    text = text_encoder(ids)[0]
+                if not sanity_done and main:
+                    _write_sanity(batch, latents, vae, samples_dir, event, to_uint8, write_mp4)
+                sanity_done = True
+                b, _, f = latents.shape[:3]
+                noise = torch.randn_like(latents)
+                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (b,),
+                                          device=device).long()
+                noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+                with accelerator.autocast():
+                    pred = unet(noisy, timesteps,
+                                encoder_hidden_states=text.repeat_interleave(f, 0)).sample
+                loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
+                losses.append(accelerator.gather(loss.detach().repeat(b)).mean().item())
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and s.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(trainable, s.max_grad_norm)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            if not accelerator.sync_gradients:
+                continue
+            step += 1
+            now = time.monotonic()
+            took = now - timer_start
+            timer_start = now
+            sec_per_step = took if sec_per_step is None else 0.9 * sec_per_step + 0.1 * took
+            loss_value = sum(losses) / len(losses)
+            losses.clear()
+            if not math.isfinite(loss_value):
+                raise WorkstationError(f"the loss became {loss_value} at step {step}: lower "
+                                       f"--learning-rate (now {lr:g}) or use --mixed-precision bf16")
+            event("step", step=step, max_steps=s.max_steps, loss=round(loss_value, 6),
+                  lr=lr_scheduler.get_last_lr()[0], sec_per_step=round(sec_per_step, 4),
+                  eta_s=round(sec_per_step * (s.max_steps - step), 1))
+            if s.checkpoint_every and step % s.checkpoint_every == 0:
+                checkpoint(step)
+            if s.sample_every and step % s.sample_every == 0:
+                sample(step)
+            if step >= s.max_steps:
+                break
+
+    # -- the end: a resumable checkpoint, samples, and files that load everywhere ----------
+    if not (s.checkpoint_every and step % s.checkpoint_every == 0) and step > start_step:
+        checkpoint(step)
+    if not (s.sample_every and step % s.sample_every == 0):
+        sample(step)
+    result = {"step": step, "path": str(output)}
+    if main:
+        result.update(export_outputs(accelerator.unwrap_model(unet), adapter_config, output,
+                                     s.mode, lora_scale, described))
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return event("done", message=f"trained to step {step}", **result)
+
+
+def export_outputs(unet, adapter_config: dict, output: Path, mode: str, lora_scale: float,
+                   described: str) -> dict[str, str]:
+    """Write motion_module.safetensors (original keys), motion_adapter/ and, for LoRA mode,
+    motion_lora.safetensors (original LoRA keys, alpha folded in)."""
+    from diffusers import MotionAdapter
+
+    from workstation.train import convert
+
+    state = unet.state_dict()
+    written: dict[str, str] = {}
+    meta = {"format": "pt", "trained_with": "motion-dataset-workstation", "base": described}
+    if mode == "lora":
+        lora = convert.lora_to_original(state, lora_scale)
+        written["motion_lora"] = str(convert.save_safetensors(
+            lora, output / "motion_lora.safetensors", meta))
+        state = convert.merge_lora(state, lora_scale)
+    motion = {k: v.detach().float().cpu() for k, v in state.items() if ".motion_modules." in k}
+    written["motion_module"] = str(convert.save_safetensors(
+        convert.to_original(motion), output / "motion_module.safetensors", meta))
+    adapter = MotionAdapter.from_config(adapter_config)
+    adapter.load_state_dict(motion)
+    final = output / "motion_adapter"
+    tmp = output / ".motion_adapter.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    adapter.save_pretrained(str(tmp), safe_serialization=True)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    written["motion_adapter"] = str(final)
+    return written
+
+
+def _default_prompts(clips) -> list[str]:
+    captions = []
+    for c in clips:
+        if c.caption and c.caption not in captions:
+            captions.append(c.caption)
+        if len(captions) == 2:
+            break
+    return captions or ["a video"]
+
+
+def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4) -> None:
+    """The first training clip as the model gets it (after crop/flip): from the input frames,
+    or decoded from cached latents (then it also shows what the VAE keeps)."""
+    import torch
+
+    if "pixels" in batch:
+        pixels, source = batch["pixels"][0], "input frames"
+    else:
+        with torch.no_grad():
+            lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
+            pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
+    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4")
+    event("sample", step=0, path=str(path), prompt=batch["caption"][0], source=source,
+          message=f"first training clip ({source})")
+
+
+def _cache_latents(clips, s: TrainSettings, encode_pixels):
+    """Encode every clip once (first window, centre crop, no flip) and keep the latents."""
+    import torch
+
+    from workstation.train import data
+
+    source = data.ClipDataset(clips, frames=s.frames, resolution=s.resolution,
+                              deterministic=True)
+    latents: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        for i in range(len(source)):
+            item = source[i]
+            if item["index"] in latents:
+                continue
+            latents[item["index"]] = encode_pixels(item["pixels"][None])[0].cpu()
+    log.info("cached the latents of %d clips", len(latents))
+    return CachedLatents(clips, latents, s.caption_dropout)
+
+
+class CachedLatents:
+    """Dataset over pre-encoded latents (caption dropout still applies)."""
+
+    def __init__(self, clips, latents, caption_dropout: float) -> None:
+        self.clips = clips
+        self.latents = latents
+        self.keys = sorted(latents)
+        self.caption_dropout = caption_dropout
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        index = self.keys[i]
+        caption = self.clips[index].caption
+        if torch.rand(()).item() < self.caption_dropout:
+            caption = ""
+        return {"latents": self.latents[index], "caption": caption, "index": index}
+
+
+def _event_stream() -> Emit:
+    """Keep the real stdout for events and point fd 1 at stderr for everything else."""
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+
+    def emit(record: dict[str, Any]) -> None:
+        out.write(json.dumps(record, default=str) + "\n")
+        out.flush()
+
+    return emit
+
+
+def main(argv: list[str] | None = None) -> int:
+    emit = _event_stream()
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    parser = argparse.ArgumentParser(prog="python -m workstation.train.run",
+                                     description="Motion-module training (JSON lines on stdout)")
+    add_arguments(parser, for_child=True)
+    settings = settings_from_args(parser.parse_args(argv))
+    rank0 = os.environ.get("RANK", "0") == "0"
+
+    def error(kind: str, message: str) -> int:
+        if rank0:
+            emit({"event": "error", "kind": kind, "message": message})
+        return 1
+
+    try:
+        train(settings, emit)
+        return 0
+    except WorkstationError as exc:
+        return error("input", str(exc))
+    except KeyboardInterrupt:
+        return error("cancelled", "training was interrupted")
+    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into an event
+        import torch
+
+        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+            traceback.print_exc()
+            return error("oom", oom_message(settings))
+        traceback.print_exc()
+        return error("internal", f"{type(exc).__name__}: {exc} (details in the log)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Validation videos: fixed prompts and seed through AnimateDiff's pipeline, written as MP4.
+
+MP4 (H.264 via PyAV), not GIF: a person compares motion frame by frame, and GIF's 256-colour
+palette hides exactly the flicker a motion module is trained to remove.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+
+def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 8) -> Path:
+    """Write (F, H, W, 3) uint8 frames as an H.264 MP4, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.asarray(frames)
+    f, h, w = frames.shape[:3]
+    h2, w2 = h - h % 2, w - w % 2  # yuv420p needs even sizes
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        with av.open(str(tmp), "w") as container:
+            stream = container.add_stream("libx264", rate=Fraction(fps))
+            stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
+            stream.options = {"crf": "18", "preset": "veryfast"}
+            for img in frames:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:h2, :w2]),
+                                                   format="rgb24")
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """(F, 3, H, W) in [-1, 1] -> (F, H, W, 3) uint8."""
+    x = ((pixels.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def slug(text: str, n: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:n] or "empty"
+
+
+@torch.no_grad()
+def render_validation(unet, vae, text_encoder, tokenizer, prompts: list[str], *, frames: int,
+                      resolution: int, steps: int, seed: int, device: torch.device,
+                      folder: Path, step: int) -> list[tuple[str, Path]]:
+    """One MP4 per prompt with the current weights; the same seed every time."""
+    from diffusers import AnimateDiffPipeline, DDIMScheduler
+
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear",
+                              clip_sample=False, timestep_spacing="linspace", steps_offset=1)
+    pipe = AnimateDiffPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                               unet=unet, motion_adapter=None, scheduler=scheduler)
+    pipe.set_progress_bar_config(disable=True)
+    written = []
+    was_training = unet.training
+    unet.eval()
+    try:
+        for i, prompt in enumerate(prompts):
+            generator = torch.Generator(device="cpu").manual_seed(seed + i)
+            out = pipe(prompt=prompt, num_frames=frames, height=resolution, width=resolution,
+                       num_inference_steps=steps, guidance_scale=7.5, generator=generator,
+                       output_type="np")
+            video = (np.clip(out.frames[0], 0, 1) * 255).round().astype(np.uint8)
+            path = write_mp4(video, folder / f"step-{step:06d}-{i}-{slug(prompt)}.mp4")
+            written.append((prompt, path))
+    finally:
+        unet.train(was_training)
+    return written
