@@ -329,3 +329,30 @@ def test_shortcut_overrides_come_from_settings_and_bad_keys_are_named(qapp):
         ShortcutMap(overrides={"cut.delete": ["Ctrl+Nope+"]})
     clash = ShortcutMap(overrides={"cut.add": ["R"]})
     assert clash.conflicts() == {"R": ["cut.add", "segment.toggle_reject"]}
+
+
+def test_shortcut_editor_remaps_and_refuses_clashes(qtbot, setup):
+    from PySide6.QtGui import QKeySequence
+
+    from workstation.ui.shortcuts import ShortcutEditor
+
+    view, session, vid, truth = setup
+    dialog = ShortcutEditor(view.shortcuts, view)
+    qtbot.addWidget(dialog)
+    dialog.edits["cut.add"].setKeySequence(QKeySequence("R"))  # R rejects segments
+    dialog.accept()
+    assert "used twice" in dialog.problem.text()
+    assert view.shortcuts.keys("cut.add") == ("C", "Return")
+    dialog.edits["cut.add"].setKeySequence(QKeySequence("Ctrl+K"))
+    dialog.accept()
+    assert view.shortcuts.keys("cut.add") == ("Ctrl+K",)
+    assert view.action("cut.add").shortcuts()[0].toString() == "Ctrl+K"
+
+
+def test_mark_cuts_reviewed(qtbot, setup):
+    view, session, vid, truth = setup
+    with qtbot.waitSignal(session.videosChanged):
+        view.reviewed_action.trigger()
+    assert session.project.video(vid).cuts_reviewed
+    view.reviewed_action.trigger()
+    assert not session.project.video(vid).cuts_reviewed

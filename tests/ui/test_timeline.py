@@ -219,3 +219,11 @@ def test_long_video_paints_only_what_is_visible(qtbot, timeline):
     # Generous bounds for a loaded 2-core CI machine; typical figures are a few ms.
     assert whole < 150, whole
     assert zoomed < 150, zoomed
+
+
+def test_tooltips_name_the_cut_or_frame(timeline):
+    timeline.set_cuts([Cut(100, "auto", score=0.62, uncertain=True)])
+    text = timeline.tooltip_at(timeline.x_of(100) + 1)
+    assert "Cut at frame 100" in text and "0.62" in text and "uncertain" in text
+    text = timeline.tooltip_at(timeline.x_of(50) + timeline.ppf / 2)
+    assert text.startswith("Frame 50") and "Segment 0–99: kept" in text

@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -29,7 +29,7 @@ from PySide6.QtGui import (
     QPolygonF,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QMenu, QScrollBar, QWidget
+from PySide6.QtWidgets import QMenu, QScrollBar, QToolTip, QWidget
 
 from workstation.core.store import Cut, Segment
 from workstation.core.thumbs import ThumbSource
@@ -577,6 +577,35 @@ class Timeline(QWidget):
         if hi <= lo:
             return frame
         return lo + int(np.argmax(s[lo:hi]))
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ToolTip and self.frame_count > 0:
+            QToolTip.showText(e.globalPos(), self.tooltip_at(e.pos().x()), self)
+            return True
+        return super().event(e)
+
+    def tooltip_at(self, x: float) -> str:
+        """What a person hovering at pixel ``x`` is looking at."""
+        cut_frame = self.cut_near(x)
+        if cut_frame is not None:
+            cut = self.cut_at_frame(cut_frame)
+            who = "manual" if cut.source == "manual" else f"detected {cut.kind}"
+            score = f", score {cut.score:.3g}" if cut.score is not None else ""
+            flag = ", uncertain" if cut.uncertain else ""
+            return (
+                f"Cut at frame {cut.frame} ({who}{score}{flag})\n"
+                "Drag to move it (Shift: to the nearest score peak); right-click for more"
+            )
+        frame = self.frame_at(x)
+        start, end, keep = self.segment_at(frame)
+        state = "kept" if keep else "rejected"
+        score = ""
+        if self._scores is not None and frame < len(self._scores):
+            score = f", score {float(self._scores[frame]):.3g}"
+        return (
+            f"Frame {frame} ({_timecode(frame, float(self.fps))}{score})\n"
+            f"Segment {start}–{end - 1}: {state}. Double-click to add a cut here"
+        )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.setFocus(Qt.FocusReason.MouseFocusReason)
