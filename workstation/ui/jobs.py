@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
@@ -33,7 +34,9 @@ from PySide6.QtWidgets import (
 
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import CancelToken, Progress, Stage
-from workstation.core.store import Project
+
+if TYPE_CHECKING:  # the store pulls in numpy and PyAV: not needed to show the window
+    from workstation.core.store import Project
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,8 @@ class _JobThread(QThread):
         state, error, details, result = JobState.FAILED, None, "", None
         try:
             if self._root is not None:
+                from workstation.core.store import Project
+
                 project = Project(self._root)
                 job_id = self._record(
                     lambda p: p.start_job(self._stage_name, self._target), project

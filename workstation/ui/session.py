@@ -8,10 +8,12 @@ open their own ``Project(session.root)`` inside the job.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from workstation.core.store import Project
+if TYPE_CHECKING:
+    from workstation.core.store import Project
 
 
 class ProjectSession(QObject):
@@ -24,6 +26,8 @@ class ProjectSession(QObject):
 
     def __init__(self, root: str | Path, parent: QObject | None = None, *, create: bool = False):
         super().__init__(parent)
+        from workstation.core.store import Project  # numpy + PyAV: loaded with the first project
+
         self.project: Project = Project(root, create=create)
         self.root: Path = self.project.root
         self._closed = False

@@ -1,0 +1,138 @@
+"""Starting the GUI: ``workstation [PROJECT_DIR]``, ``workstation --smoke`` (see :func:`main`).
+
+Start-up stays light: only Qt and the window's own modules are imported here; the Cut view,
+mpv, detection and slicing load when first used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import locale
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+VIEWS = ("cut",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="workstation",
+        description="Motion Dataset Workstation: cut, review and slice videos into training clips.",
+    )
+    p.add_argument("project_dir", nargs="?", help="project folder to open (default: the last one)")
+    p.add_argument("--project", dest="project", metavar="DIR", help="project folder to open")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="open the window (on the demo project unless --project is given), wait for the "
+        "first video frame, print timings as one JSON line and exit",
+    )
+    p.add_argument(
+        "--screenshot", metavar="FILE", help="save a PNG of the window once a frame is shown"
+    )
+    p.add_argument("--view", choices=VIEWS, default="cut", help="view to show (default: cut)")
+    return p
+
+
+def make_app(argv: list[str] | None = None):
+    """The QApplication (created once), with the C numeric locale libmpv needs."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "workstation", *(argv or [])])
+        app.setApplicationName("Motion Dataset Workstation")
+        app.setOrganizationName("motion-dataset-workstation")
+        app.setDesktopFileName("motion-dataset-workstation")
+        apply_style(app)
+    locale.setlocale(locale.LC_NUMERIC, "C")
+    return app
+
+
+def apply_style(app) -> None:
+    """Fusion with a dark palette: video looks right on dark grey, and it is the same everywhere."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    pal = QPalette()
+    role = QPalette.ColorRole
+    base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(220, 220, 220)
+    for r, c in (
+        (role.Window, window),
+        (role.WindowText, text),
+        (role.Base, base),
+        (role.AlternateBase, QColor(38, 39, 42)),
+        (role.ToolTipBase, window),
+        (role.ToolTipText, text),
+        (role.Text, text),
+        (role.Button, window),
+        (role.ButtonText, text),
+        (role.BrightText, QColor(255, 90, 90)),
+        (role.Highlight, QColor(53, 116, 240)),
+        (role.HighlightedText, QColor(255, 255, 255)),
+        (role.Link, QColor(100, 160, 255)),
+        (role.PlaceholderText, QColor(130, 130, 130)),
+    ):
+        pal.setColor(r, c)
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        pal.setColor(disabled, r, QColor(120, 120, 120))
+    app.setPalette(pal)
+
+
+def _initial_project(args, settings) -> tuple[Path | None, bool]:
+    """Which folder to open and whether to create a project there."""
+    chosen = args.project or args.project_dir
+    if chosen:
+        path = Path(chosen).expanduser()
+        from workstation.core.store import DB_NAME
+
+        fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
+        return path, fresh and not (path / DB_NAME).exists()
+    last = settings.last_project
+    if last and Path(last).exists():
+        return Path(last), False
+    return None, False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the GUI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if not logging.getLogger().handlers:
+        # The terminal gets warnings and errors; the log panel shows info too.
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+    if args.smoke:
+        from workstation.ui.smoke import run_smoke
+
+        return run_smoke(
+            project=Path(args.project or args.project_dir)
+            if (args.project or args.project_dir)
+            else None,
+            screenshot=Path(args.screenshot) if args.screenshot else None,
+            view=args.view,
+        )
+
+    app = make_app()
+    from workstation.core import settings as app_settings
+    from workstation.ui.main_window import MainWindow
+
+    settings = app_settings.load()
+    window = MainWindow(settings)
+    project, create = _initial_project(args, settings)
+    if args.screenshot:
+        from workstation.ui.smoke import screenshot_when_ready
+
+        window.projectOpened.connect(
+            lambda _s: screenshot_when_ready(window, Path(args.screenshot))
+        )
+    if project is not None:
+        window.open_when_shown(project, create=create)
+    window.show()
+    return app.exec()
