@@ -97,7 +97,8 @@ def test_caption_clips_sends_frames_and_tags_and_stores(project, clip_file):
     a = add_clip(project, clip_file, 48)
     b = add_clip(project, clip_file.with_name("b.mp4"), 48)
     clip_file.with_name("b.mp4").write_bytes(clip_file.read_bytes())
-    store_auto_tags(project, a, [TagResult("blue background", "general", 0.9, 0.35)], "m", "mean")
+    store_auto_tags(project, [(a, [TagResult("blue background", "general", 0.9, 0.35)])], "m",
+                    "mean", 0.35)
     with FakeServer() as server:
         settings = CaptionSettings(server=server.url, prompt="Tags: {tags}. Describe {it}.",
                                    api_key="secret")

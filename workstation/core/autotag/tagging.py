@@ -198,17 +198,21 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
         summary.inference_seconds += time.perf_counter() - t
         summary.frames += len(batch)
         row = 0
+        results = []
         for d in pending:
             n = len(d.batch)
-            tags = aggregate(probs[row : row + n], tagger.names, tagger.categories, settings)
+            results.append((d.clip_id, aggregate(probs[row : row + n], tagger.names,
+                                                 tagger.categories, settings)))
             row += n
-            store_auto_tags(project, d.clip_id, tags, tagger.model_id,
-                            settings.aggregation.value)
-            summary.tagged.append(d.clip_id)
-            done += 1
-            yield Progress("tag", done, total, names[d.clip_id], f"{len(tags)} tags",
-                           {"clip_id": d.clip_id, "tags": [t.name for t in tags]})
         pending.clear()
+        # One transaction (one undoable edit) per batch of clips.
+        store_auto_tags(project, results, tagger.model_id, settings.aggregation.value,
+                        settings.general_threshold)
+        for clip_id, tags in results:
+            summary.tagged.append(clip_id)
+            done += 1
+            yield Progress("tag", done, total, names[clip_id], f"{len(tags)} tags",
+                           {"clip_id": clip_id, "tags": [t.name for t in tags]})
 
     try:
         for item in feeder:
