@@ -1,0 +1,356 @@
+"""Scene and jump-cut detection: one decode pass, an ensemble of detectors, resumable.
+
+Each frame is decoded once and scaled down by FFmpeg; :mod:`.features` measures it against the
+frames before it (PySceneDetect's ContentDetector and HistogramDetector scores, luma-rank
+structure, luma distances at several lags, luma percentiles) and :mod:`.decide` turns those
+curves into cuts: hard and jump cuts against local activity, a flash filter, fades and
+dissolves reported as one cut inside the transition.  The curves are stored in chunks as the
+run goes, so a cancelled run resumes where it stopped and decides exactly like an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from workstation.core import media
+from workstation.core.detect.decide import Found, decide, hard_cut_score
+from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
+from workstation.core.errors import MediaError
+from workstation.core.media import FrameIndex, VideoInfo, probe
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Cut, Project
+
+DETECTOR = "ensemble"
+#: Frames per stored score chunk, and the most frames between two progress reports.
+CHUNK = 256
+#: Frames re-read before a resume point to rebuild the detector's memory of earlier frames.
+PRIME = MAX_LAG + 2
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """How cuts are found.  The defaults are the recommended preset."""
+
+    threshold: float = 1.0  # hard-cut evidence needed (the line drawn over the score curve)
+    min_shot_frames: int = 2  # shortest shot a hard cut may create
+    analysis_width: int = 96  # frames are scaled to this width before measuring
+    fades: bool = True  # look for fades through black/white
+    dissolves: bool = True  # look for cross-dissolves
+    flash_filter: bool = True  # a frame unlike both neighbours that match each other: no cut
+    version: int = 1  # of the decision rules; stored so old runs are not resumed by new rules
+
+    def __post_init__(self) -> None:
+        if not self.threshold > 0:
+            raise ValueError(f"threshold must be > 0, got {self.threshold}")
+        if self.min_shot_frames < 1:
+            raise ValueError(f"min_shot_frames must be >= 1, got {self.min_shot_frames}")
+        if not 16 <= self.analysis_width <= 1024:
+            raise ValueError(f"analysis_width must be 16..1024, got {self.analysis_width}")
+
+    def to_params(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> DetectSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in params.items() if k in known})
+
+
+@dataclass
+class DetectionResult:
+    cuts: list[Cut]
+    scores: dict[str, np.ndarray]  # per-frame float32 curves; "score" is the hard-cut evidence
+    threshold: float
+    frames: int
+    error: str | None = None  # set by detect_project when this video could not be read
+    detection_id: int | None = field(default=None, compare=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The decode pass
+# ---------------------------------------------------------------------------------------------
+def _analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    w = min(analysis_width, width) if width else analysis_width
+    h = max(16, round(w * (height or w) / max(1, width or w) / 2) * 2)
+    return w, h
+
+
+def _scan(
+    path: Path,
+    settings: DetectSettings,
+    rows: np.ndarray,
+    *,
+    start: int,
+    total: int,
+    index: FrameIndex | None,
+    on_chunk,
+) -> Stage[int]:
+    """Fill ``rows[start:]`` with curve values; yields after every chunk; returns frames seen.
+
+    ``on_chunk(done)`` runs after each completed chunk (the caller stores it).  With an index,
+    it seeks to a keyframe before ``start - PRIME`` and numbers frames by timestamp.
+    """
+    container = media._open(path)
+    name = path.name
+    extractor = FeatureExtractor()
+    reformatter = VideoReformatter()
+    try:
+        stream = media._video_stream(path, container)
+        stream.thread_type = "AUTO"
+        aw, ah = _analysis_size(
+            stream.codec_context.width, stream.codec_context.height, settings.analysis_width
+        )
+        prime_from = max(0, start - PRIME)
+        by_pts = index is not None and prime_from > 0
+        if by_pts:
+            container.seek(index.pts[prime_from], stream=stream, backward=True, any_frame=False)
+        n = 0
+        done = start
+        next_report = (start // CHUNK + 1) * CHUNK
+        try:
+            for frame in container.decode(stream):
+                if by_pts:
+                    if frame.pts is None:
+                        continue
+                    n = index.frame_at_pts(frame.pts)
+                if n < prime_from:
+                    n += 1
+                    continue
+                if n >= len(rows):
+                    break
+                small = reformatter.reformat(
+                    frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
+                ).to_ndarray()
+                row = extractor.push(small)
+                if n >= start:
+                    rows[n] = row
+                    done = n + 1
+                    if done >= next_report:
+                        on_chunk(done)
+                        next_report += CHUNK
+                        yield Progress("detect", done, total, name, "finding cuts")
+                n += 1
+        except av.error.FFmpegError as exc:
+            raise MediaError(path, f"decoding failed at frame {done}: {exc}") from None
+        if done < total - 2:
+            raise MediaError(path, f"is truncated or corrupt: only {done} of {total} frames decode")
+        return done
+    finally:
+        container.close()
+
+
+def _curves_of(rows: np.ndarray, frames: int) -> dict[str, np.ndarray]:
+    return {name: np.ascontiguousarray(rows[:frames, i]) for i, name in enumerate(CURVES)}
+
+
+def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> DetectionResult:
+    curves = _curves_of(rows, frames)
+    found = decide(
+        curves,
+        threshold=settings.threshold,
+        min_shot_frames=settings.min_shot_frames,
+        fades=settings.fades,
+        dissolves=settings.dissolves,
+        flash_filter=settings.flash_filter,
+    )
+    params = settings.to_params()
+    cuts = [_to_cut(f, params) for f in found if 0 < f.frame < frames]
+    curves["score"] = hard_cut_score(curves) if frames else np.zeros(0, np.float32)
+    return DetectionResult(cuts, curves, settings.threshold, frames)
+
+
+def _to_cut(f: Found, params: dict[str, Any]) -> Cut:
+    return Cut(
+        frame=f.frame,
+        source="auto",
+        detector=f"{DETECTOR}:{f.detector}" if f.detector != DETECTOR else DETECTOR,
+        score=round(float(f.score), 4),
+        kind=f.kind,
+        span_start=f.span_start,
+        span_end=f.span_end,
+        uncertain=f.uncertain,
+        params=params,
+    )
+
+
+def _live_cuts(rows: np.ndarray, done: int, settings: DetectSettings) -> list[int]:
+    """Cuts in the last stretch decided so far (provisional: the final pass decides)."""
+    lo = max(0, done - 4 * CHUNK)
+    part = _curves_of(rows[lo:done], done - lo)
+    found = decide(
+        part,
+        threshold=settings.threshold,
+        min_shot_frames=settings.min_shot_frames,
+        fades=settings.fades,
+        dissolves=settings.dissolves,
+        flash_filter=settings.flash_filter,
+    )
+    return [lo + f.frame for f in found if lo + f.frame < done - MAX_LAG and f.frame > 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages
+# ---------------------------------------------------------------------------------------------
+def detect_stage(
+    path: str | Path, settings: DetectSettings = DetectSettings(), *, info: VideoInfo | None = None
+) -> Stage[DetectionResult]:
+    """Detect the cuts of one file, no project needed (``workstation scenes VIDEO --json``).
+
+    Probes the file first when ``info`` is not given, so a truncated file is reported before
+    the long pass.
+    """
+    path = Path(path)
+    if info is None:
+        info = yield from probe(path)
+    total = info.frame_count
+    rows = np.zeros((total + 8, len(CURVES)), dtype=np.float32)
+    cuts_so_far: list[int] = []
+
+    def on_chunk(done: int) -> None:
+        cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+
+    yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
+    scan = _scan(path, settings, rows, start=0, total=total, index=None, on_chunk=on_chunk)
+    frames = yield from _with_cuts(scan, cuts_so_far)
+    result = _result(rows, frames, settings)
+    yield Progress(
+        "detect", frames, total, path.name, "done", {"cuts": [c.frame for c in result.cuts]}
+    )
+    return result
+
+
+def _with_cuts(scan: Stage[int], cuts: list[int]) -> Stage[int]:
+    """Forward a scan's progress with the live cut list attached."""
+    try:
+        while True:
+            p = next(scan)
+            yield Progress(p.stage, p.done, p.total, p.item, p.message, {"cuts": list(cuts)})
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        scan.close()
+
+
+def detect_video(
+    project: Project,
+    video_id: int,
+    settings: DetectSettings = DetectSettings(),
+    *,
+    restart: bool = False,
+) -> Stage[DetectionResult]:
+    """Detect one project video, storing scores as it goes and the cuts at the end.
+
+    A run with the same settings that was cancelled (or crashed) is resumed from its saved
+    frames unless ``restart``.  Manual cuts and deleted auto cuts are never touched
+    (:meth:`Project.replace_auto_cuts`).
+    """
+    video = project.video(video_id)
+    path = Path(video.path)
+    params = settings.to_params()
+    total = video.frame_count
+    index = project.frame_index(video_id)
+    rows = np.zeros((total + 8, len(CURVES)), dtype=np.float32)
+    start = 0
+    resumable = None if restart else project.resumable_detection(video_id, DETECTOR, params)
+    if resumable is not None:
+        detection_id, saved = resumable
+        start = _restore(project, detection_id, rows, saved)
+    else:
+        detection_id = project.start_detection(video_id, DETECTOR, params, settings.threshold)
+    cuts_so_far: list[int] = []
+    saved_upto = [start]
+
+    def save(done: int) -> None:
+        first = (saved_upto[0] // CHUNK) * CHUNK
+        for chunk in range(first, done, CHUNK):
+            end = min(chunk + CHUNK, done)
+            for i, name in enumerate(CURVES):
+                project.save_score_chunk(detection_id, name, chunk, rows[chunk:end, i], end)
+        saved_upto[0] = done
+
+    def on_chunk(done: int) -> None:
+        save(done)
+        cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+
+    state = "failed"
+    try:
+        message = f"resuming at frame {start}" if start else "finding cuts"
+        yield Progress("detect", start, total, path.name, message, {"cuts": []})
+        scan = _scan(path, settings, rows, start=start, total=total, index=index, on_chunk=on_chunk)
+        frames = yield from _with_cuts(scan, cuts_so_far)
+        save(frames)
+        result = _result(rows, frames, settings)
+        score = result.scores["score"]
+        for chunk in range(0, frames, CHUNK):
+            project.save_score_chunk(
+                detection_id, "score", chunk, score[chunk : chunk + CHUNK], frames
+            )
+        project.replace_auto_cuts(video_id, result.cuts)
+        result.detection_id = detection_id
+        state = "done"
+        yield Progress(
+            "detect", frames, total, path.name, "done", {"cuts": [c.frame for c in result.cuts]}
+        )
+        return result
+    except GeneratorExit:
+        state = "cancelled"
+        # Keep what was measured since the last full chunk too: a resume starts there.
+        done = _measured_until(rows, saved_upto[0], total)
+        if done > saved_upto[0]:
+            save(done)
+        raise
+    finally:
+        project.finish_detection(detection_id, state)
+
+
+def _measured_until(rows: np.ndarray, saved: int, total: int) -> int:
+    """Frames measured so far (rows are filled in order; unfilled rows are all zero)."""
+    filled = np.flatnonzero(rows[saved:total].any(axis=1))
+    return saved + int(filled[-1]) + 1 if len(filled) else saved
+
+
+def _restore(project: Project, detection_id: int, rows: np.ndarray, saved: int) -> int:
+    """Load a run's saved curves into ``rows``; returns the frame to resume at."""
+    good = saved
+    for i, name in enumerate(CURVES):
+        values = project.scores(detection_id, name)
+        good = min(good, len(values))
+        rows[: min(len(values), len(rows)), i] = values[: len(rows)]
+    return max(0, min(good, len(rows) - 8))
+
+
+def detect_project(
+    project: Project,
+    video_ids: list[int] | None = None,
+    settings: DetectSettings = DetectSettings(),
+    restart: bool = False,
+) -> Stage[dict[int, DetectionResult]]:
+    """Detect all (or the given) videos; a video that fails gets its error, the rest go on."""
+    ids = [v.id for v in project.videos()] if video_ids is None else list(video_ids)
+    results: dict[int, DetectionResult] = {}
+    for k, vid in enumerate(ids):
+        try:
+            results[vid] = yield from detect_video(project, vid, settings, restart=restart)
+        except (MediaError, KeyError, ValueError) as exc:
+            message = str(exc)
+            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=message)
+            yield Progress("detect", k + 1, len(ids), f"video {vid}", message, {"error": message})
+    return results
+
+
+__all__ = [
+    "CHUNK",
+    "DETECTOR",
+    "DetectSettings",
+    "DetectionResult",
+    "detect_project",
+    "detect_stage",
+    "detect_video",
+]
