@@ -49,6 +49,7 @@ def cmd_tag(args) -> int:
         character_threshold=args.character_threshold, aggregation=args.aggregation,
         exclude=exclude, underscores=args.underscores, include_rating=not args.no_rating,
         batch_size=args.batch_size, redo=args.redo,
+        providers=tuple(args.provider) if args.provider else None,
     )
     with _open(args.dir) as project:
         ids = _clip_ids(project, args)
@@ -124,6 +125,9 @@ def register(sub) -> None:
     p.add_argument("--underscores", action="store_true", help="keep Danbooru underscores (long_hair)")
     p.add_argument("--no-rating", action="store_true", help="don't add the rating as a tag")
     p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N")
+    p.add_argument("--provider", action="append", metavar="NAME",
+                   help="onnxruntime provider to use, e.g. CUDAExecutionProvider; repeatable, in "
+                   "order of preference (default: the best available)")
     _selection(p)
     p.set_defaults(func=cmd_tag)
 

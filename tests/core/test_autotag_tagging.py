@@ -177,3 +177,18 @@ def test_cancel_stops_the_decode_thread(project, clip_files, model_dir):
     assert not [t for t in threading.enumerate() if t.name == "autotag-decode"]
     tagged = project.db.execute("SELECT COUNT(DISTINCT clip_id) FROM clip_tags").fetchone()[0]
     assert 1 <= tagged < 6
+
+
+def test_several_decode_workers_tag_every_clip_once(project, clip_files, model_dir, tmp_path):
+    ids = []
+    for k in range(5):
+        path = tmp_path / f"w{k}.mp4"
+        path.write_bytes(clip_files["blue" if k % 2 else "red"].read_bytes())
+        ids.append(add_clip(project, path, 12))
+    summary = drive(tag_clips(project, None, TagSettings(model=str(model_dir), decode_workers=3,
+                                                         batch_size=4, frames=2)))
+    assert sorted(summary.tagged) == sorted(ids) and summary.frames == 10
+    assert not [t for t in threading.enumerate() if t.name == "autotag-decode"]
+    for k, clip_id in enumerate(ids):
+        want = "blue background" if k % 2 else "red background"
+        assert want in clip_tags(project, clip_id)

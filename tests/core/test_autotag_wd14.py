@@ -182,3 +182,21 @@ def test_settings_are_validated():
         TagSettings(aggregation="median")
     with pytest.raises(WorkstationError, match="frames: must be at least 1"):
         TagSettings(frames=0)
+
+
+def test_hub_model_loads_from_the_cache_offline(tmp_path, monkeypatch, model_dir):
+    """A hub id resolves through hf_hub_download to the cached snapshot (the real code path)."""
+    cache = tmp_path / "hub"
+    repo = cache / "models--SmilingWolf--wd-tiny-tagger-v3"
+    snapshot = repo / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    for name in ("model.onnx", "selected_tags.csv"):
+        (snapshot / name).write_bytes((model_dir / name).read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True, raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(cache), raising=False)
+    tagger = WD14Tagger.load("SmilingWolf/wd-tiny-tagger-v3")
+    assert tagger.model_id == "SmilingWolf/wd-tiny-tagger-v3"
+    assert tagger.folder == snapshot and tagger.names == NAMES

@@ -82,6 +82,7 @@ class TagSettings:
     batch_size: int = 8
     redo: bool = False
     providers: tuple[str, ...] | None = None  # onnxruntime providers; None = best available
+    decode_workers: int = 0  # 0: one on CPU (the model wants the cores), up to 4 on a GPU
 
     def __post_init__(self) -> None:
         if self.frames < 1:
@@ -101,6 +102,8 @@ class TagSettings:
             ) from None
         object.__setattr__(self, "backend", TaggerKind(self.backend))
         object.__setattr__(self, "exclude", tuple(self.exclude))
+        if self.providers is not None:
+            object.__setattr__(self, "providers", tuple(self.providers))
 
 
 DEFAULT_CAPTION_PROMPT = (

@@ -7,6 +7,7 @@ are run as one batch when the model's batch axis is dynamic.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -82,25 +83,33 @@ class _Decoded:
 
 
 class FrameFeeder:
-    """A thread that decodes peak frames and preprocesses them ahead of inference.
+    """Threads that decode peak frames and preprocess them ahead of inference.
 
     Inputs are immutable job records (no Project: SQLite connections stay in their thread).
-    :meth:`stop` is safe to call at any time (a cancelled stage calls it from ``finally``).
+    One worker is enough on a CPU provider (the model wants the cores); a GPU eats frames
+    faster than one decoder makes them, so more workers help there.  Results come in the
+    order they are ready.  :meth:`stop` is safe at any time (a cancelled stage calls it).
     """
 
     _END = object()
 
     def __init__(self, jobs: Sequence[_Job], frames: int,
-                 preprocess: Callable[[np.ndarray], np.ndarray], ahead: int = 4) -> None:
-        self.jobs = list(jobs)
+                 preprocess: Callable[[np.ndarray], np.ndarray], ahead: int = 4,
+                 workers: int = 1) -> None:
         self.frames = frames
         self.preprocess = preprocess
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        for job in jobs:
+            self._jobs.put(job)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="autotag-decode", daemon=True)
+        self._threads = [threading.Thread(target=self._work, name="autotag-decode", daemon=True)
+                         for _ in range(max(1, workers))]
+        self._running = len(self._threads)
 
     def start(self) -> FrameFeeder:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def _put(self, item: object) -> bool:
@@ -114,8 +123,10 @@ class FrameFeeder:
 
     def _work(self) -> None:
         try:
-            for job in self.jobs:
-                if self._stop.is_set():
+            while not self._stop.is_set():
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
                     return
                 try:
                     clip = peak_frames(job.path, self.frames, job.frame_count)
@@ -129,20 +140,22 @@ class FrameFeeder:
             self._put(self._END)
 
     def __iter__(self) -> Iterator[_Decoded]:
-        while True:
+        running = len(self._threads)
+        while running:
             item = self.queue.get()
             if item is self._END:
-                return
+                running -= 1
+                continue
             yield item
 
     def stop(self) -> None:
         self._stop.set()
-        while True:  # unblock a producer waiting on a full queue
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            while thread.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    thread.join(timeout=0.05)
 
 
 def _select(project: Project, clip_ids: Sequence[int] | None) -> list[Clip]:
@@ -186,8 +199,11 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
     if not jobs:
         yield Progress("tag", done, total, "", "nothing to do")
         return summary
+    on_cpu = tagger.provider == "CPUExecutionProvider"
+    workers = settings.decode_workers or (1 if on_cpu else min(4, os.cpu_count() or 1))
     feeder = FrameFeeder(jobs, settings.frames, tagger.preprocess,
-                         ahead=max(2, 2 * settings.batch_size // settings.frames)).start()
+                         ahead=max(2, 2 * settings.batch_size // settings.frames),
+                         workers=workers).start()
     pending: list[_Decoded] = []
 
     def flush() -> Iterator[Progress]:
