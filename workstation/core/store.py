@@ -526,6 +526,33 @@ class Project:
             for cut in cuts:
                 self.add_cut(video_id, cut)
 
+    def cuts_at(self, video_id: int, frames: Iterable[int]) -> list[Cut]:
+        """The live cuts at these frames (an editor refreshing a few rows, not thousands)."""
+        fs = sorted({int(f) for f in frames})
+        if not fs:
+            return []
+        marks = ",".join("?" * len(fs))
+        rows = self.db.execute(
+            f"SELECT * FROM cuts WHERE video_id=? AND deleted=0 AND frame IN ({marks}) "
+            "ORDER BY frame",
+            (video_id, *fs),
+        )
+        return [_cut(r) for r in rows]
+
+    def segment_at(self, video_id: int, frame: int) -> Segment:
+        """The segment holding ``frame``, found through the cut index (no full cut list)."""
+        start = self.db.execute(
+            "SELECT MAX(frame) FROM cuts WHERE video_id=? AND deleted=0 AND frame<=?",
+            (video_id, frame),
+        ).fetchone()[0]
+        end = self.db.execute(
+            "SELECT MIN(frame) FROM cuts WHERE video_id=? AND deleted=0 AND frame>?",
+            (video_id, frame),
+        ).fetchone()[0]
+        start = 0 if start is None else int(start)
+        end = self.video(video_id).frame_count if end is None else int(end)
+        return Segment(video_id, start, end, self.segment_keep(video_id, start))
+
     def cut_rows(self, video_id: int, frames: Iterable[int]) -> dict[str, list[dict]]:
         """The raw cut and segment-flag rows at ``frames`` (tombstones included), for undo.
 
