@@ -204,3 +204,49 @@ def run_smoke(
     }
     print(json.dumps(result), flush=True)
     return 0
+
+
+class StallMeter:
+    """Measures how long the GUI thread's event loop is blocked.
+
+    A 0 ms timer ticks whenever the loop is idle; the longest gap between two ticks is the
+    longest time a click or a repaint would have waited.  Used by the responsiveness bench.
+    """
+
+    def __init__(self, interval_ms: int = 0) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last: float | None = None
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self._tick()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    @property
+    def ticks(self) -> int:
+        return len(self.gaps)
+
+    @property
+    def max_gap_ms(self) -> float:
+        return max(self.gaps, default=0.0) * 1000
+
+    def percentile_ms(self, q: float) -> float:
+        if not self.gaps:
+            return 0.0
+        ordered = sorted(self.gaps)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
