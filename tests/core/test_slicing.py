@@ -75,6 +75,14 @@ def test_process_pool_and_idempotent_rerun(demo_project):
     other = drive(split_video(demo_project, vid, SliceSettings(crf=30), workers=0))
     assert len(other.written) == 6
     assert len(demo_project.clips(vid)) == 6
+    # a cut moved: the clips of the changed segments are reported as stale, not deleted
+    demo_project.move_cut(vid, 84, 90)
+    moved = drive(split_video(demo_project, vid, SliceSettings(crf=30), workers=0))
+    assert sorted(p.name for p in moved.stale) == [
+        "demo_anime_f000048-000084.mp4",
+        "demo_anime_f000084-000114.mp4",
+    ]
+    assert len(moved.written) == 2 and len(moved.reused) == 4
 
 
 def test_ntsc_and_settings(demo_project):

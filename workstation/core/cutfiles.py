@@ -675,6 +675,8 @@ def sniff_format(text: str) -> str:
     if first.startswith(("TITLE:", "FCM:")) or _EDL_EVENT.match(first):
         return "edl"
     head = first.lower()
+    if any(ln.lower().startswith("scene number,") for ln in text.splitlines()[:3]):
+        return "csv"
     if head.startswith(("timecode list", "scene number")) or (
         "," in first
         and not first.startswith("#")

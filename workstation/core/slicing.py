@@ -30,6 +30,7 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -141,6 +142,7 @@ class SkippedSegment:
 class SliceResult:
     clips: list[ClipResult] = field(default_factory=list)  # written, reused or failed
     skipped: list[SkippedSegment] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)  # clips of these videos the cuts no longer give
     errors: list[str] = field(default_factory=list)  # one sentence per failed clip/video
     cancelled: bool = False
     seconds: float = 0.0
@@ -462,12 +464,14 @@ def _check_clip(
     try:
         with av.open(str(clip)) as container:
             stream = container.streams.video[0]
+            last_frame = None
             for frame in container.decode(stream):
-                image = frame.to_ndarray(width=width, height=height, format="rgb24")
                 if count == 0:
-                    head = image
-                tail = image
+                    head = frame.to_ndarray(width=width, height=height, format="rgb24")
+                last_frame = frame  # converted once at the end: only first and last are compared
                 count += 1
+            if last_frame is not None:
+                tail = last_frame.to_ndarray(width=width, height=height, format="rgb24")
     except av.error.FFmpegError as exc:
         return Verification(False, count, expected, error=f"clip cannot be decoded: {exc}")
     if count != expected:
@@ -565,18 +569,25 @@ def _existing_clip(project: Project, path: Path, params: str) -> int | None:
 
 
 def _remove_stale_parts(folder: Path) -> None:
-    """Temp files of a slicer that died (its pid is gone) are removed."""
+    """Temp files of a slicer that died are removed (its pid is gone, or 10 min untouched)."""
     if not folder.is_dir():
         return
     for p in folder.glob(f".*{PART_SUFFIX}"):
         try:
-            pid = int(p.name[: -len(PART_SUFFIX)].rsplit(".", 1)[1])
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there
+                stale = time.time() - p.stat().st_mtime > 600
+            else:
+                pid = int(p.name[: -len(PART_SUFFIX)].rsplit(".", 1)[1])
+                try:
+                    os.kill(pid, 0)
+                    stale = False
+                except ProcessLookupError:
+                    stale = True
+        except (ValueError, IndexError, OSError):
+            continue
+        if stale:
             with contextlib.suppress(OSError):
                 p.unlink()
-        except (ValueError, IndexError, PermissionError):
-            continue
 
 
 def split_project(
@@ -615,6 +626,8 @@ def split_project(
             continue
         result.skipped += skipped
         _remove_stale_parts(clip_folder(project, video))
+        planned = {Path(p.path) for p in vplans}
+        result.stale += [c.path for c in project.clips(vid) if c.path not in planned]
         for plan in vplans:
             frames = _existing_clip(project, Path(plan.path), params_key)
             if frames is not None:
@@ -738,14 +751,14 @@ def split_project(
 def _outcome(fut: Future, plan: ClipPlan) -> dict[str, Any]:
     try:
         return fut.result()
-    except Exception as exc:  # a crashed worker process (BrokenProcessPool) or pickling error
-        return {
-            "path": plan.path,
-            "frames": 0,
-            "verified": False,
-            "written": False,
-            "error": f"{plan.name}: worker failed ({type(exc).__name__}: {exc})",
-        }
+    except BrokenProcessPool:
+        error = (
+            f"{plan.name}: the slicing worker processes stopped unexpectedly (out of memory, "
+            "or a script that starts slicing without an `if __name__ == '__main__':` guard)"
+        )
+    except Exception as exc:  # e.g. a pickling error
+        error = f"{plan.name}: worker failed ({type(exc).__name__}: {exc})"
+    return {"path": plan.path, "frames": 0, "verified": False, "written": False, "error": error}
 
 
 def _with_threads(plan: ClipPlan, threads: int) -> ClipPlan:
