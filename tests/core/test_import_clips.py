@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +184,39 @@ def test_sidecar_round_trip(project, tmp_path, sample_clips):
         a2, b2 = (c.id for c in other.clips())
         assert [t.name for t in review.clip_tags(other, a2)] == ["dog", "grass"]
         assert review.caption(other, b2).text == "A dog sleeps."
+
+
+def test_cli_import_filter_edit_and_list(tmp_path, dataset, capsys):
+    """The review commands: import-clips, tags add/remove/rename/list, clips --json."""
+    from workstation.cli import main
+
+    root = tmp_path / "proj"
+    Project.create(root).close()
+    assert main(["-q", "import-clips", str(root), str(dataset)]) == 1  # bad files: exit 1
+    out = capsys.readouterr()
+    assert "imported 4 clips" in out.out and "broken.mp4" in out.err
+    assert main(["-q", "tags", "add", str(root), "beach", "--filter", "caption:beach"]) == 0
+    assert main(["-q", "tags", "add", str(root), "moving", "--filter", "frames>=10"]) == 0
+    assert main(["-q", "tags", "remove", str(root), "walking"]) == 0
+    assert main(["-q", "tags", "rename", str(root), "moving", "motion"]) == 0
+    capsys.readouterr()
+    assert main(["tags", "list", str(root), "--json"]) == 0
+    counts = {t["name"]: t["count"] for t in json.loads(capsys.readouterr().out)}
+    assert counts == {"motion": 3, "beach": 1, "1girl": 1, "blue_sky": 1, "long hair": 1}
+    assert main(["clips", str(root), "--json", "--filter", "tag:motion -tag:1girl"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [Path(r["path"]).name for r in records] == ["run.mkv", "latin1.mp4"]
+    run = records[0]
+    assert run["frames"] == 10 and run["fps"] == "25/1" and run["video"] is None
+    assert run["caption"]["source"] == "manual" and run["caption"]["text"].startswith("A woman")
+    assert [(t["name"], t["source"], t["confidence"]) for t in run["tags"]] == [
+        ("beach", "manual", None), ("motion", "manual", None)]
+    assert run["reviewed"] is False
+    assert main(["clips", str(root), "--filter", "tag:(motion"]) == 2
+    assert "'tag:' needs a value" in capsys.readouterr().err
+    assert main(["clips", str(root), "--filter", "frames>>2"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a number" in err and "^" in err
+    assert (dataset / "run.txt").read_text() == (
+        "beach, motion, A woman runs along a beach, waves behind her.")

@@ -270,6 +270,8 @@ class _Parser:
         if tok.kind == "(":
             if self.peek().kind == ")":
                 raise _Fail("empty parentheses", tok.position)
+            if self.peek().kind == "END":
+                raise _Fail("'(' is never closed", tok.position)
             node = self.or_()
             close = self.peek()
             if close.kind != ")":
