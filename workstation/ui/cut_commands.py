@@ -24,7 +24,7 @@ class CutEditTarget(Protocol):
     @property
     def project(self) -> Project: ...
 
-    def cuts_edited(self, video_id: int, select: int | None) -> None: ...
+    def cuts_edited(self, video_id: int, select: int | None, frames: list[int]) -> None: ...
 
     def edit_failed(self, message: str) -> None: ...
 
@@ -62,13 +62,13 @@ class CutCommand(QUndoCommand):
             self._after = project.cut_rows(self.video_id, self.frames)
         else:
             project.restore_cut_rows(self.video_id, self._after)
-        self.target.cuts_edited(self.video_id, self.select_after)
+        self.target.cuts_edited(self.video_id, self.select_after, self.frames)
 
     def undo(self) -> None:
         if self._before is None:
             return
         self.target.project.restore_cut_rows(self.video_id, self._before)
-        self.target.cuts_edited(self.video_id, self.select_before)
+        self.target.cuts_edited(self.video_id, self.select_before, self.frames)
 
 
 class AddCut(CutCommand):
@@ -80,10 +80,9 @@ class AddCut(CutCommand):
         self.select_after = frame
 
     def apply(self, project: Project) -> None:
-        if any(c.frame == self.frame for c in project.cuts(self.video_id)):
+        if project.cuts_at(self.video_id, [self.frame]):
             raise ValueError(f"there is already a cut at frame {self.frame}")
-        start = max([0, *(c.frame for c in project.cuts(self.video_id) if c.frame < self.frame)])
-        keep = project.segment_keep(self.video_id, start)
+        keep = project.segment_at(self.video_id, self.frame).keep
         project.add_cut(self.video_id, Cut(self.frame, "manual"))
         if not keep:
             project.set_segment_keep(self.video_id, self.frame, False)
@@ -148,9 +147,10 @@ class AcceptCut(CutCommand):
         self.select_before = self.select_after = frame
 
     def apply(self, project: Project) -> None:
-        cut = next((c for c in project.cuts(self.video_id) if c.frame == self.frame), None)
-        if cut is None:
+        found = project.cuts_at(self.video_id, [self.frame])
+        if not found:
             raise ValueError(f"no cut at frame {self.frame}")
+        cut = found[0]
         params = {**cut.params, "accepted": True}
         project.add_cut(
             self.video_id,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -59,6 +59,43 @@ EXPORT_SUFFIX = {
     "ffmetadata": ".ffmetadata.txt",
     "edl": ".edl",
 }
+
+
+class SidecarWriter(QObject):
+    """The single writer lane for sidecars: one thread, its own Project, writes in order.
+
+    Rendering a sidecar for thousands of cuts takes a noticeable fraction of a second, which
+    must not freeze the timeline after every nudge; one thread keeps the writes ordered, so the
+    last one always reflects the last edit.
+    """
+
+    written = Signal(int, str)  # video id, path
+    failed = Signal(str)
+
+    def __init__(self, root: str | Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.root = Path(root)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+
+    def write(self, video_ids: list[int]) -> None:
+        self.pool.start(lambda ids=tuple(video_ids): self._run(ids))
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def _run(self, video_ids: tuple[int, ...]) -> None:  # in the writer thread
+        from workstation.core.cutfiles import write_sidecar
+
+        try:
+            with Project(self.root) as project:
+                for vid in video_ids:
+                    try:
+                        self.written.emit(vid, str(write_sidecar(project, vid)))
+                    except Exception as exc:
+                        self.failed.emit(f"Could not write the cut list beside the video: {exc}")
+        except Exception as exc:
+            self.failed.emit(f"Could not open the project to write cut lists: {exc}")
 
 
 class CutView(QWidget):
@@ -119,7 +156,10 @@ class CutView(QWidget):
         self._sidecar_timer = QTimer(self)
         self._sidecar_timer.setSingleShot(True)
         self._sidecar_timer.setInterval(SIDECAR_DELAY_MS)
-        self._sidecar_timer.timeout.connect(self.flush)
+        self._sidecar_timer.timeout.connect(self._write_sidecars_later)
+        self.writer = SidecarWriter(session.root, self)
+        self.writer.written.connect(self.sidecarWritten)
+        self.writer.failed.connect(self._show_error)
 
         self._build_actions()
         self.player.frameChanged.connect(self._on_player_frame)
@@ -305,12 +345,13 @@ class CutView(QWidget):
 
     def _on_session_closed(self) -> None:
         self._sidecar_timer.stop()
+        self.writer.wait()
         self.loader.shutdown()
         self.player.unload()
         self.video_id = None
 
     # -- CutEditTarget: commands call these --------------------------------------------------
-    def cuts_edited(self, video_id: int, select: int | None) -> None:
+    def cuts_edited(self, video_id: int, select: int | None, frames: list[int]) -> None:
         self._dirty.add(video_id)
         self._sidecar_timer.start()
         self._emitting = True
@@ -319,7 +360,10 @@ class CutView(QWidget):
         finally:
             self._emitting = False
         if video_id == self.video_id:
-            self.reload()
+            p = self.project
+            flags = {f: p.segment_keep(video_id, f) for f in frames}
+            self.timeline.patch_cuts(frames, p.cuts_at(video_id, frames), flags)
+            self._refresh_strip()
             if select is not None:
                 self.timeline.select_cut(select)
         self._update_enabled()
@@ -431,9 +475,17 @@ class CutView(QWidget):
         return self.step_cut(direction, only_uncertain=True)
 
     # -- sidecar ---------------------------------------------------------------------------
+    def _write_sidecars_later(self) -> None:
+        """Debounce timer: hand the edited videos to the single sidecar writer thread."""
+        if not self._dirty or getattr(self.session, "is_closed", False):
+            return
+        dirty, self._dirty = sorted(self._dirty), set()
+        self.writer.write(dirty)
+
     def flush(self) -> None:
-        """Write the sidecars of edited videos now (debounce timer, video switch, close)."""
+        """Write pending sidecars now and wait (video switch, close, quit): nothing is lost."""
         self._sidecar_timer.stop()
+        self.writer.wait()
         if not self._dirty or getattr(self.session, "is_closed", False):
             return
         from workstation.core.cutfiles import write_sidecar

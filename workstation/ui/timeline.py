@@ -84,6 +84,7 @@ class Timeline(QWidget):
         self._uncertain = np.zeros(0, dtype=bool)
         self._starts = np.zeros(1, dtype=np.int64)  # segment starts: 0 and every cut
         self._keep = np.ones(1, dtype=bool)
+        self._flags: dict[int, bool] = {}
         self._live = np.zeros(0, dtype=np.int64)
         self._scores: np.ndarray | None = None
         self._threshold: float | None = None
@@ -114,14 +115,27 @@ class Timeline(QWidget):
         self.fit()
 
     def set_cuts(self, cuts: list[Cut], segments: list[Segment] | None = None) -> None:
-        """Show these cuts (sorted by frame) and the keep flags of ``segments``."""
-        self._cuts = sorted(cuts, key=lambda c: c.frame)
-        self._frames = np.array([c.frame for c in self._cuts], dtype=np.int64)
+        """Show these cuts and the keep flags of ``segments``."""
+        self._flags = {s.start: s.keep for s in segments or []}
+        self._apply_cuts(sorted(cuts, key=lambda c: c.frame))
+
+    def patch_cuts(self, frames, cuts: list[Cut], flags: dict[int, bool]) -> None:
+        """Replace what is shown at ``frames`` only (an edit touched a few rows)."""
+        fs = {int(f) for f in frames}
+        kept = [c for c in self._cuts if c.frame not in fs]
+        self._flags.update(flags)
+        self._apply_cuts(sorted(kept + list(cuts), key=lambda c: c.frame))
+
+    def _apply_cuts(self, cuts: list[Cut]) -> None:
+        self._cuts = cuts
+        self._frames = np.fromiter((c.frame for c in cuts), dtype=np.int64, count=len(cuts))
+        self._manual = np.fromiter((c.source == "manual" for c in cuts), bool, len(cuts))
+        self._uncertain = np.fromiter((c.uncertain for c in cuts), bool, len(cuts))
         self._starts = np.concatenate([[0], self._frames]).astype(np.int64)
-        self._manual = np.array([c.source == "manual" for c in self._cuts], dtype=bool)
-        self._uncertain = np.array([c.uncertain for c in self._cuts], dtype=bool)
-        keep = {s.start: s.keep for s in segments or []}
-        self._keep = np.array([keep.get(int(s), True) for s in self._starts], dtype=bool)
+        flags = self._flags
+        self._keep = np.fromiter(
+            (flags.get(int(s), True) for s in self._starts), bool, len(self._starts)
+        )
         if self._selected is not None and self.cut_at_frame(self._selected) is None:
             self._selected = None
             self.cutSelected.emit(None)
