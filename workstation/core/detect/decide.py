@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from workstation.core.detect.features import LAGS
+from workstation.core.detect.features import HIST_LAGS
 
 
 @dataclass(frozen=True)
@@ -159,51 +159,42 @@ def find_fades(c: dict[str, np.ndarray], max_ramp: int = 40) -> list[Found]:
     return merged
 
 
-def find_dissolves(c: dict[str, np.ndarray], hard: np.ndarray) -> list[Found]:
-    """Cross-dissolves: frames between A and B in luma distance, spread over the span."""
-    n = len(c["g1"])
-    g = {k: c[f"g{k}"].astype(np.float64) for k in LAGS}
-    d1 = g[1]
-    base_l, base_r = _side_quantile(d1, 16, 50)
-    best = np.zeros(n)
-    half = np.zeros(n, dtype=int)
-    for h in (2, 3, 4, 6, 8, 12):
-        if 2 * h not in g:
-            continue
-        far = np.zeros(n)
-        a = np.zeros(n)
-        b = np.zeros(n)
-        idx = np.arange(n)
-        ok = (idx - h >= 1) & (idx + h < n)
-        ci = idx[ok]
-        far[ok] = g[2 * h][ci + h]  # frame c-h vs c+h
-        a[ok] = g[h][ci]  # c-h vs c
-        b[ok] = g[h][ci + h]  # c vs c+h
-        with np.errstate(divide="ignore", invalid="ignore"):
-            collinear = (a + b) / np.maximum(far, 1e-6)
-        # Largest single step inside the span (a hard cut holds most of `far` in one step).
-        steps = sliding_window_view(np.pad(d1, (0, 2 * h)), 2 * h)[:n]
-        step_max = np.zeros(n)
-        step_max[ok] = steps[ci - h + 1].max(axis=1)
-        calm = np.maximum(base_l, base_r)
-        # Inside the span every step is bigger than the calm shots' steps around it.
-        score = np.where(
-            ok & (collinear < 1.12) & (step_max < 0.45 * far) & (far > 15),
-            far / (calm * 2 * h + 8.0),
-            0.0,
-        )
-        better = score > best
-        best = np.where(better, score, best)
-        half = np.where(better, h, half)
-    found = []
-    cand = np.flatnonzero(best > 1.0)
+def find_dissolves(
+    c: dict[str, np.ndarray], flashed: np.ndarray, level: float = 0.15
+) -> list[Found]:
+    """Cross-dissolves: the luma histogram changes over a span (motion leaves it alone) while
+    no single step holds most of that change (that would be a hard cut)."""
+    h1 = c["hist"].astype(np.float64)
+    n = len(h1)
+    found: list[Found] = []
     taken = np.zeros(n, dtype=bool)
-    for i in cand[np.argsort(-best[cand])]:
-        h = half[i]
-        if taken[max(0, i - h) : i + h + 1].any():
+    for lag in HIST_LAGS:
+        if n <= lag + 1:
             continue
-        taken[max(0, i - h) : i + h + 1] = True
-        found.append(Found(int(i), "dissolve", float(best[i]), int(i - h + 1), int(i + h - 1)))
+        hl = c[f"h{lag}"].astype(np.float64)
+        step = np.zeros(n)
+        step[lag - 1 :] = sliding_window_view(h1, lag).max(axis=1)  # biggest step in (j-L, j]
+        ok = (hl > level) & (step < 0.35 * hl)
+        ok[:lag] = False
+        ok &= ~flashed
+        ok[lag:] &= ~flashed[:-lag]
+        for a, b in _runs(ok):
+            # The plateau of frames j whose window spans the whole dissolve: centre - L/2.
+            mid = (a + b - 1) // 2 - lag // 2
+            if mid <= 0 or taken[max(0, mid - lag // 2) : mid + lag // 2 + 1].any():
+                continue
+            taken[max(0, mid - lag // 2) : mid + lag // 2 + 1] = True
+            score = float(hl[a:b].max()) / level
+            found.append(
+                Found(
+                    int(mid),
+                    "dissolve",
+                    score,
+                    int(max(1, a - lag)),
+                    int(b - 1),
+                    uncertain=score < 1.5,
+                )
+            )
     return sorted(found, key=lambda f: f.frame)
 
 
@@ -221,14 +212,14 @@ def decide(
     if n < 3:
         return []
     hard = hard_cut_score(c)
+    flashed = flash_mask(c) if flash_filter else np.zeros(n, dtype=bool)
     fades = find_fades(c) if fades else []
-    dissolves = find_dissolves(c, hard) if dissolves else []
+    dissolves = find_dissolves(c, flashed) if dissolves else []
     transitions: list[Found] = list(fades)
     for d in dissolves:
         if not any(_overlap(d, f, 2) for f in transitions):
             transitions.append(d)
     cand = np.flatnonzero(hard >= threshold)
-    flashed = flash_mask(c) if flash_filter else np.zeros(n, dtype=bool)
     cuts: list[Found] = []
     for i in cand[np.argsort(-hard[cand])]:
         i = int(i)

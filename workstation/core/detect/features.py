@@ -19,6 +19,8 @@ MAX_LAG = max(LAGS)
 #: Lags of the colour + structure distance (flash filter, very short shots).
 NEAR_LAGS: tuple[int, ...] = (1, 2, 3, 4)
 _HIST_BINS = 64
+#: Lags of the histogram change: a dissolve changes the histogram over its span, motion doesn't.
+HIST_LAGS: tuple[int, ...] = (8, 16, 24)
 
 CURVES: tuple[str, ...] = (
     "content",  # ContentDetector's score (mean HSV distance, 0..255), lag 1
@@ -27,12 +29,14 @@ CURVES: tuple[str, ...] = (
     "hist",  # 1 - correlation of HistogramDetector's luma histograms, lag 1
     *(f"d{k}" for k in NEAR_LAGS),  # colour + structure distance to frame i-k (~1 over a cut)
     *(f"g{k}" for k in LAGS),  # mean absolute luma distance to frame i-k (linear in blends)
+    *(f"h{k}" for k in HIST_LAGS),  # histogram change to frame i-k: blind to motion
     "p10",  # 10th percentile of luma: high only on (nearly) white frames
     "level",  # median luma
     "p90",  # 90th percentile of luma: low only on (nearly) black frames
 )
 _IX = {name: i for i, name in enumerate(CURVES)}
 _CONTENT, _HUE, _RANK, _HIST = _IX["content"], _IX["hue"], _IX["rank"], _IX["hist"]
+_H = slice(_IX[f"h{HIST_LAGS[0]}"], _IX[f"h{HIST_LAGS[0]}"] + len(HIST_LAGS))
 _QUANTILES = slice(_IX["p10"], _IX["p90"] + 1)
 _D = slice(_IX["d1"], _IX["d1"] + len(NEAR_LAGS))
 _G = slice(_IX["g1"], _IX["g1"] + len(LAGS))
@@ -56,6 +60,7 @@ class FeatureExtractor:
         self._prev_hist: np.ndarray | None = None
         self._gray: np.ndarray | None = None  # ring of flat luma (float32), MAX_LAG slots
         self._desc: np.ndarray | None = None  # ring of weighted colour + structure descriptors
+        self._hists: list[np.ndarray] = []  # ring of luma histograms, MAX_LAG slots
         self._prev_rank: np.ndarray | None = None
 
     def push(self, bgr: np.ndarray) -> np.ndarray:
@@ -90,11 +95,19 @@ class FeatureExtractor:
             row[_D] = np.abs(self._desc[near] - desc).sum(axis=1)
             far = [(n - min(k, n)) % MAX_LAG for k in LAGS]
             row[_G] = np.abs(self._gray[far] - g).mean(axis=1)
+            row[_H] = [
+                1.0
+                - cv2.compareHist(self._hists[(n - min(k, n)) % MAX_LAG], hist, cv2.HISTCMP_CORREL)
+                for k in HIST_LAGS
+            ]
         # Luma percentiles from the histogram (L2-normalised: its cumsum is still monotone).
         cum = hist.cumsum()
         bins = np.searchsorted(cum, cum[-1] * np.array((0.1, 0.5, 0.9)))
         row[_QUANTILES] = (bins + 0.5) * (256 / _HIST_BINS)
         self._gray[n % MAX_LAG] = g
+        if len(self._hists) < MAX_LAG:
+            self._hists.extend([hist] * (MAX_LAG - len(self._hists)))
+        self._hists[n % MAX_LAG] = hist
         self._desc[n % len(NEAR_LAGS)] = desc
         self._prev_hsv, self._prev_hist, self._prev_rank = hsv, hist, rank
         self._n = n + 1
