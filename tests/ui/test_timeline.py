@@ -227,3 +227,17 @@ def test_tooltips_name_the_cut_or_frame(timeline):
     assert "Cut at frame 100" in text and "0.62" in text and "uncertain" in text
     text = timeline.tooltip_at(timeline.x_of(50) + timeline.ppf / 2)
     assert text.startswith("Frame 50") and "Segment 0–99: kept" in text
+
+
+def test_a_missing_video_is_reported_once(qtbot, tmp_path):
+    loader = ThumbLoader(tmp_path / "cache")
+    gone = ThumbSource(tmp_path / "gone.mp4", "cid-gone", 320, 180, 100)
+    messages = []
+    loader.failed.connect(messages.append)
+    with qtbot.waitSignal(loader.failed, timeout=10000):
+        loader.request("timeline", gone, [1, 2], THUMB_H)
+    loader.wait_idle()
+    with qtbot.assertNotEmitted(loader.failed, wait=100):
+        loader.request("timeline", gone, [3], THUMB_H)  # e.g. the next paint
+        loader.wait_idle()
+    assert len(messages) == 1 and "gone.mp4" in messages[0]

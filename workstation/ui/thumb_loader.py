@@ -76,6 +76,7 @@ class ThumbLoader(QObject):
         self._queue: OrderedDict[str, _Batch] = OrderedDict()  # group -> newest batch
         self._running: dict[str, _Batch] = {}
         self._in_flight: set[Key] = set()
+        self._broken: set[str] = set()  # content ids whose video failed: don't retry per paint
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self._delivered.connect(self._on_delivered)
@@ -97,6 +98,8 @@ class ThumbLoader(QObject):
             if 0 <= f < source.frame_count and (source.content_id, f, height) not in self._memory
         ]
         with self._lock:
+            if source.content_id in self._broken:
+                return
             running = self._running.get(group)
             if running is not None and (
                 running.source.content_id != source.content_id
@@ -110,6 +113,11 @@ class ThumbLoader(QObject):
                 return
             self._queue[group] = _Batch(source, want, height)
         self.pool.start(_Worker(self))
+
+    def retry(self, content_id: str) -> None:
+        """Allow thumbnails of a video again (after it was re-linked or repaired)."""
+        with self._lock:
+            self._broken.discard(content_id)
 
     def wait_idle(self, msecs: int = 10000) -> bool:
         """Wait for the workers (shutdown and tests)."""
@@ -152,6 +160,8 @@ class ThumbLoader(QObject):
                 self._delivered.emit(batch.source.content_id, frame, batch.height, to_qimage(array))
         except Exception as exc:  # a damaged or missing video: say so once, keep the app
             log.warning("thumbnails failed: %s", exc)
+            with self._lock:
+                self._broken.add(batch.source.content_id)
             self._errored.emit(str(exc))
         finally:
             with self._lock:
