@@ -152,6 +152,7 @@ class WD14Tagger:
         model_id: str | None = None,
         providers: tuple[str, ...] | list[str] | None = None,
         threads: int | None = None,
+        spin: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -163,6 +164,8 @@ class WD14Tagger:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        if not spin:  # idle threads sleep instead of busy-waiting (leaves CPU to decoding)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         available = ort.get_available_providers()
         # Azure is a remote-call provider and TensorRT builds engines for minutes: opt-in only.
         default = [p for p in available if p not in _OPT_IN_PROVIDERS]
@@ -202,9 +205,10 @@ class WD14Tagger:
         self.provider = used[0] if used else "CPUExecutionProvider"
 
     @classmethod
-    def load(cls, model: str | Path, providers=None, threads: int | None = None) -> WD14Tagger:
+    def load(cls, model: str | Path, providers=None, threads: int | None = None,
+             spin: bool = True) -> WD14Tagger:
         folder, model_id = resolve_model(model)
-        return cls(folder, model_id=model_id, providers=providers, threads=threads)
+        return cls(folder, model_id=model_id, providers=providers, threads=threads, spin=spin)
 
     def preprocess(self, image: np.ndarray | Image.Image) -> np.ndarray:
         """One RGB(A) image -> (size, size, 3) float32 BGR, exactly as the reference tagger."""
