@@ -1,9 +1,8 @@
 """Tag and caption review: the edits the clip panel and the CLI make, each one undoable.
 
-Every edit runs in one transaction and returns an :class:`Edit`: the list of rows it changed,
-each with its value before and after (only the changed columns of an updated row).  Undo writes
-the "before" values back in reverse order, redo writes the "after" values; the diff of tagging
-10,000 clips is 10,000 small rows, never a copy of the database.
+Every edit runs in one transaction and returns an :class:`~workstation.core.edits.Edit`: the
+rows it changed with their values before and after, so ``edit.undo(project)`` and
+``edit.redo(project)`` restore the database exactly (see :mod:`workstation.core.edits`).
 
 Manual work wins over automatic results:
 
@@ -23,147 +22,23 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workstation.core import cliptext
+from workstation.core.edits import Edit, Recorder
+from workstation.core.edits import RowChange as RowChange  # re-exported: the panel needs
+from workstation.core.edits import UndoStack as UndoStack  # only this module
 from workstation.core.errors import WorkstationError
 from workstation.core.store import Project
 
-_KEYS = {"clip_tags": ("clip_id", "tag_id"), "captions": ("clip_id",), "tags": ("id",),
-         "clips": ("id",)}
 CATEGORIES = ("general", "character", "rating", "meta")
 STATES = ("active", "accepted", "rejected")
 
 
-# -- diffs -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RowChange:
-    """One row's change: ``before``/``after`` are column values, None = the row is absent."""
-
-    table: str
-    key: tuple[tuple[str, Any], ...]
-    before: tuple[tuple[str, Any], ...] | None
-    after: tuple[tuple[str, Any], ...] | None
-
-
-@dataclass(frozen=True)
-class Edit:
-    """What one edit changed, so it can be undone and redone exactly."""
-
-    label: str
-    changes: tuple[RowChange, ...] = ()
-    clip_ids: frozenset[int] = frozenset()  # whose tags/caption/review state changed
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def undo(self, project: Project) -> None:
-        with project.transaction():
-            for change in reversed(self.changes):
-                _apply(project, change, change.before, change.after)
-        cliptext.sync_sidecars(project, self.clip_ids)
-
-    def redo(self, project: Project) -> None:
-        with project.transaction():
-            for change in self.changes:
-                _apply(project, change, change.after, change.before)
-        cliptext.sync_sidecars(project, self.clip_ids)
-
-
-def _apply(project: Project, change: RowChange, target: Any, other: Any) -> None:
-    key = dict(change.key)
-    where = " AND ".join(f"{k}=?" for k in key)
-    if target is None:
-        project.db.execute(f"DELETE FROM {change.table} WHERE {where}", tuple(key.values()))
-    elif other is None:
-        row = {**dict(target), **key}
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        project.db.execute(
-            f"INSERT INTO {change.table} ({cols}) VALUES ({marks})", tuple(row.values())
-        )
-    else:
-        values = dict(target)
-        sets = ", ".join(f"{k}=?" for k in values)
-        project.db.execute(
-            f"UPDATE {change.table} SET {sets} WHERE {where}",
-            (*values.values(), *key.values()),
-        )
-
-
-class _Recorder:
-    """Performs row operations inside a transaction and records each as a :class:`RowChange`."""
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.db = project.db
-        self.changes: list[RowChange] = []
-        self.clips: set[int] = set()
-
-    def _row(self, table: str, key: dict[str, Any], cols: Iterable[str] | None = None):
-        what = ", ".join(cols) if cols else "*"
-        where = " AND ".join(f"{k}=?" for k in key)
-        row = self.db.execute(
-            f"SELECT {what} FROM {table} WHERE {where}", tuple(key.values())
-        ).fetchone()
-        return None if row is None else tuple(zip(row.keys(), tuple(row), strict=True))
-
-    def _touch(self, table: str, key: dict[str, Any]) -> None:
-        if table != "tags":
-            self.clips.add(key["clip_id"] if "clip_id" in key else key["id"])
-
-    def insert(self, table: str, row: dict[str, Any], *, complete: bool = False) -> int:
-        """Insert a row; ``complete`` = ``row`` names every column, so no read-back is needed."""
-        cols = ", ".join(row)
-        cur = self.db.execute(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        )
-        key = {k: row[k] for k in _KEYS[table] if k in row} or {"id": cur.lastrowid}
-        after = tuple(row.items()) if complete else self._row(table, key)
-        self.changes.append(RowChange(table, tuple(key.items()), None, after))
-        self._touch(table, key)
-        return int(cur.lastrowid)
-
-    def delete(self, table: str, key: dict[str, Any]) -> None:
-        before = self._row(table, key)
-        if before is None:
-            return
-        where = " AND ".join(f"{k}=?" for k in key)
-        self.db.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
-        self.changes.append(RowChange(table, tuple(key.items()), before, None))
-        self._touch(table, key)
-
-    def update(self, table: str, key: dict[str, Any], values: dict[str, Any],
-               current: Any = None) -> None:
-        """Update some columns; ``current`` (the row as read already) saves a read."""
-        if current is not None:
-            before = tuple((k, current[k]) for k in values)
-        else:
-            before = self._row(table, key, values)
-        if before is None or dict(before) == values:
-            return
-        changed = {k: v for k, v in values.items() if dict(before)[k] != v}
-        where = " AND ".join(f"{k}=?" for k in key)
-        self.db.execute(
-            f"UPDATE {table} SET {', '.join(f'{k}=?' for k in changed)} WHERE {where}",
-            (*changed.values(), *key.values()),
-        )
-        old = tuple((k, v) for k, v in before if k in changed)
-        self.changes.append(RowChange(table, tuple(key.items()), old, tuple(changed.items())))
-        self._touch(table, key)
-
-    def edit(self, label: str, extra_clips: Iterable[int] = ()) -> Edit:
-        return Edit(label, tuple(self.changes), frozenset(self.clips | set(extra_clips)))
-
-
 def _run(project: Project, label: str, body) -> Edit:
     """Run ``body(recorder)`` in one transaction; sync sidecars after it committed."""
-    rec = _Recorder(project)
+    rec = Recorder(project)
     with project.transaction():
         extra = body(rec) or ()
     edit = rec.edit(label, extra)
@@ -202,7 +77,7 @@ def _tag_id(db, name: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _ensure_tag(rec: _Recorder, name: str, category: str = "general") -> int:
+def _ensure_tag(rec: Recorder, name: str, category: str = "general") -> int:
     tid = _tag_id(rec.db, name)
     if tid is None:
         tid = rec.insert("tags", {"name": name, "category": _check_category(category)})
@@ -244,7 +119,7 @@ def _names(names: str | Iterable[str]) -> list[str]:
 _MISSING = object()
 
 
-def _add(rec: _Recorder, clip_id: int, tag_id: int, position: int | None = None,
+def _add(rec: Recorder, clip_id: int, tag_id: int, position: int | None = None,
          row: Any = _MISSING) -> None:
     if row is _MISSING:
         row = _clip_tag(rec.db, clip_id, tag_id)
@@ -273,7 +148,7 @@ def _next_positions(db, clip_ids: list[int]) -> dict[int, int]:
     return {cid: nxt.get(cid, 0) for cid in clip_ids}
 
 
-def _remove(rec: _Recorder, clip_id: int, tag_id: int, row: Any = _MISSING) -> None:
+def _remove(rec: Recorder, clip_id: int, tag_id: int, row: Any = _MISSING) -> None:
     if row is _MISSING:
         row = _clip_tag(rec.db, clip_id, tag_id)
     key = {"clip_id": clip_id, "tag_id": tag_id}
@@ -293,7 +168,7 @@ def add_tags(
     tags = _names(names)
     ids = _existing_clips(project, clip_ids)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         positions = _next_positions(rec.db, ids)
         for name in tags:
             tid = _ensure_tag(rec, name, category)
@@ -312,7 +187,7 @@ def remove_tags(project: Project, clip_ids: Iterable[int], names: str | Iterable
     tags = _names(names)
     ids = _existing_clips(project, clip_ids)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         for name in tags:
             tid = _tag_id(rec.db, name)
             if tid is not None:
@@ -327,7 +202,7 @@ def replace_tag(project: Project, clip_ids: Iterable[int], old: str, new: str) -
     old, new = clean_tag(old), clean_tag(new)
     ids = _existing_clips(project, clip_ids)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         old_id = _tag_id(rec.db, old)
         if old_id is None or old == new:
             return
@@ -349,7 +224,7 @@ def set_tags(project: Project, clip_id: int, names: Sequence[str]) -> Edit:
     tags = _names(names)
     (cid,) = _existing_clips(project, [clip_id])
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         wanted = {name: _ensure_tag(rec, name) for name in tags}
         for row in rec.db.execute(
             "SELECT tag_id FROM clip_tags WHERE clip_id=? AND state != 'rejected'", (cid,)
@@ -363,7 +238,7 @@ def set_tags(project: Project, clip_id: int, names: Sequence[str]) -> Edit:
     return _run(project, "edit tags", body)
 
 
-def _reorder(rec: _Recorder, clip_id: int, first: list[int]) -> None:
+def _reorder(rec: Recorder, clip_id: int, first: list[int]) -> None:
     rows = rec.db.execute(
         "SELECT tag_id FROM clip_tags WHERE clip_id=? ORDER BY position, tag_id", (clip_id,)
     ).fetchall()
@@ -378,7 +253,7 @@ def reorder_tags(project: Project, clip_id: int, names: Sequence[str]) -> Edit:
     tags = _names(names)
     (cid,) = _existing_clips(project, [clip_id])
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         ids = [t for t in (_tag_id(rec.db, n) for n in tags) if t is not None]
         _reorder(rec, cid, ids)
 
@@ -390,7 +265,7 @@ def _set_state(project: Project, label: str, state: str, clip_ids, names, where:
     ids = None if clip_ids is None else _existing_clips(project, clip_ids)
     tags = None if names is None else _names(names)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         sql = "SELECT ct.clip_id, ct.tag_id FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id " \
               "WHERE ct.source = 'auto' AND ct.state != ?"
         args: list[Any] = [state]
@@ -444,7 +319,7 @@ def rename_tag(project: Project, old: str, new: str) -> Edit:
     """Rename a tag everywhere; when ``new`` exists already the two are merged."""
     old, new = clean_tag(old), clean_tag(new)
 
-    def body(rec: _Recorder) -> list[int]:
+    def body(rec: Recorder) -> list[int]:
         old_id = _require_tag(rec.db, old)
         clips = [r[0] for r in rec.db.execute(
             "SELECT clip_id FROM clip_tags WHERE tag_id=?", (old_id,))]
@@ -474,7 +349,7 @@ def delete_tag(project: Project, name: str) -> Edit:
     """Remove a tag from every clip and from the project."""
     name = clean_tag(name)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         tid = _require_tag(rec.db, name)
         for (cid,) in rec.db.execute("SELECT clip_id FROM clip_tags WHERE tag_id=?",
                                      (tid,)).fetchall():
@@ -487,7 +362,7 @@ def delete_tag(project: Project, name: str) -> Edit:
 def set_tag_category(project: Project, name: str, category: str) -> Edit:
     name, category = clean_tag(name), _check_category(category)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         rec.update("tags", {"id": _require_tag(rec.db, name)}, {"category": category})
 
     return _run(project, f"set category of {name}", body)
@@ -500,7 +375,7 @@ def set_caption(project: Project, clip_ids: Iterable[int], text: str) -> Edit:
     ids = _existing_clips(project, clip_ids)
     text = str(text).strip()
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         now = time.time()
         for cid in ids:
             row = rec.db.execute("SELECT * FROM captions WHERE clip_id=?", (cid,)).fetchone()
@@ -519,7 +394,7 @@ def clear_caption(project: Project, clip_ids: Iterable[int]) -> Edit:
     """Remove captions entirely (an auto captioner may fill them in again)."""
     ids = _existing_clips(project, clip_ids)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         for cid in ids:
             rec.delete("captions", {"clip_id": cid})
 
@@ -529,7 +404,7 @@ def clear_caption(project: Project, clip_ids: Iterable[int]) -> Edit:
 def mark_reviewed(project: Project, clip_ids: Iterable[int], reviewed: bool = True) -> Edit:
     ids = _existing_clips(project, clip_ids)
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         for cid in ids:
             rec.update("clips", {"id": cid}, {"reviewed": int(reviewed)})
 
@@ -567,7 +442,7 @@ def set_auto_tags_many(
     batch = [(cid, _auto_tags(tags)) for cid, tags in results]
     _existing_clips(project, [cid for cid, _ in batch])
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         for cid, tags in batch:
             rows = {r["tag_id"]: r for r in rec.db.execute(
                 "SELECT ct.*, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
@@ -620,7 +495,7 @@ def set_auto_caption(
     """Store an auto caption unless the clip has a manual one (that one always stays)."""
     (cid,) = _existing_clips(project, [clip_id])
 
-    def body(rec: _Recorder) -> None:
+    def body(rec: Recorder) -> None:
         row = rec.db.execute("SELECT * FROM captions WHERE clip_id=?", (cid,)).fetchone()
         values = {"text": str(text).strip(), "source": "auto", "model": model,
                   "prompt": prompt, "updated_at": time.time()}
@@ -723,46 +598,3 @@ def complete_tags(project: Project, text: str, limit: int = 20) -> list[TagCount
     starts = [t for t in counts if t.name.lower().startswith(needle)]
     inside = [t for t in counts if needle in t.name.lower() and t not in starts]
     return (starts + inside)[:limit]
-
-
-# -- undo stack ------------------------------------------------------------------------------
-@dataclass
-class UndoStack:
-    """Edits in order with a cursor; the GUI's Ctrl+Z/Ctrl+Shift+Z and the CLI use it."""
-
-    limit: int = 500
-    edits: list[Edit] = field(default_factory=list)
-    index: int = 0  # edits[:index] are done
-
-    def push(self, edit: Edit) -> Edit:
-        if edit:
-            del self.edits[self.index:]
-            self.edits.append(edit)
-            if len(self.edits) > self.limit:
-                del self.edits[0]
-            self.index = len(self.edits)
-        return edit
-
-    @property
-    def can_undo(self) -> bool:
-        return self.index > 0
-
-    @property
-    def can_redo(self) -> bool:
-        return self.index < len(self.edits)
-
-    def undo(self, project: Project) -> Edit | None:
-        if not self.can_undo:
-            return None
-        self.index -= 1
-        edit = self.edits[self.index]
-        edit.undo(project)
-        return edit
-
-    def redo(self, project: Project) -> Edit | None:
-        if not self.can_redo:
-            return None
-        edit = self.edits[self.index]
-        edit.redo(project)
-        self.index += 1
-        return edit
