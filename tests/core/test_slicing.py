@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from workstation.core import slicing, synth
@@ -236,3 +237,55 @@ def test_settings_validation_and_params():
         SliceSettings(preset="turbo")
     assert slicing.output_size(1920, 1080, 512) == (512, 288)
     assert slicing.output_size(321, 181, None) == (320, 180)
+
+
+def _rotated_video(path: Path, degrees: int, frames: int, width=192, height=108) -> None:
+    """A phone-style file: pixels stored turned, a display matrix that turns them back."""
+    turns = slicing.quarter_turns(degrees)
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=24)
+    stream.width, stream.height = (height, width) if turns % 2 else (width, height)
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"g": "12", "sc_threshold": "0"}
+    stream.set_display_rotation(degrees)
+    for i in range(frames):
+        upright = np.full((height, width, 3), (i * 23) % 200, np.uint8)
+        upright[:20, -40:] = 250  # top-right marker
+        synth.stamp(upright, i)
+        coded = np.ascontiguousarray(np.rot90(upright, -turns))
+        for packet in stream.encode(av.VideoFrame.from_ndarray(coded, format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_rotated_source_gives_upright_clips(tmp_path, degrees):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    _rotated_video(folder / "phone.mp4", degrees, 40)
+    with Project.create(tmp_path / "p") as project:
+        drive(add_paths(project, [folder]))
+        video = project.videos()[0]
+        assert video.rotation % 360 == degrees % 360
+        project.add_cut(video.id, Cut(17))
+        result = drive(split_video(project, video.id, workers=0))
+        assert not result.errors and len(result.clips) == 2
+        for clip in result.clips:
+            assert _barcodes(clip.path) == list(range(clip.start, clip.end))
+            with av.open(str(clip.path)) as c:
+                frame = next(c.decode(video=0))
+                assert (frame.width, frame.height) == (192, 108)
+                assert not frame.rotation
+                assert frame.to_ndarray(format="rgb24")[5:15, -35:-5].mean() > 200  # marker
+        check = verify_clip(
+            result.clips[1].path,
+            23,
+            video.path,
+            17,
+            40,
+            index=project.frame_index(video.id),
+            rotation=video.rotation,
+        )
+        assert check.ok, check.error

@@ -181,6 +181,7 @@ class ClipPlan:
     preset: str
     threads: int
     tolerance: float
+    quarter_turns: int = 0  # counter-clockwise turns that make the source upright
 
     @property
     def name(self) -> str:
@@ -245,7 +246,9 @@ def plan_video(
     if not video.path.exists():
         raise MediaError(video.path, "file not found (moved or deleted?); relink the video")
     keyframes = sorted(project.keyframes(video.id)) or [0]
-    width, height = output_size(video.width, video.height, settings.max_side)
+    turns = quarter_turns(video.rotation)
+    upright = (video.height, video.width) if turns % 2 else (video.width, video.height)
+    width, height = output_size(*upright, settings.max_side)
     folder = clip_folder(project, video)
     plans: list[ClipPlan] = []
     skipped: list[SkippedSegment] = []
@@ -302,6 +305,7 @@ def plan_video(
                     preset=settings.preset,
                     threads=threads,
                     tolerance=tolerance,
+                    quarter_turns=turns,
                 )
             )
     return plans, skipped
@@ -403,18 +407,11 @@ def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
                     continue
                 number = base + bisect.bisect_right(window, frame.pts) - 1
                 if number in wanted_refs:
-                    refs[number] = frame.to_ndarray(
-                        width=plan.width, height=plan.height, format="rgb24"
-                    )
+                    refs[number] = upright_rgb(frame, plan.width, plan.height, plan.quarter_turns)
                 if number > last:
                     break  # the frame after the clip was kept as a reference
                 if k < len(src) and src[k] == number:
-                    image = frame.reformat(
-                        width=plan.width,
-                        height=plan.height,
-                        format="yuv420p",
-                        interpolation="AREA",
-                    )
+                    image = _output_frame(frame, plan.width, plan.height, plan.quarter_turns)
                     while k < len(src) and src[k] == number:
                         out_frame = image
                         out_frame.pts = plan.out_pts[k] if plan.out_pts is not None else k
@@ -442,6 +439,29 @@ def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
     finally:
         container.close()
     return refs
+
+
+def quarter_turns(rotation: int) -> int:
+    """Display rotation in degrees (counter-clockwise, as PyAV reports it) to np.rot90 turns."""
+    return round((rotation or 0) / 90) % 4
+
+
+def upright_rgb(frame: av.VideoFrame, width: int, height: int, turns: int) -> np.ndarray:
+    """The frame as shown to a person: scaled to ``width``x``height`` and turned upright.
+
+    Clips are stored upright because training loaders ignore the display matrix that phone
+    videos rely on (the same turn ``ffmpeg`` applies by default).
+    """
+    sw, sh = (height, width) if turns % 2 else (width, height)
+    rgb = frame.to_ndarray(width=sw, height=sh, format="rgb24", interpolation="AREA")
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _output_frame(frame: av.VideoFrame, width: int, height: int, turns: int) -> av.VideoFrame:
+    if not turns:
+        return frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+    rgb = upright_rgb(frame, width, height, turns)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
 
 
 def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -511,12 +531,14 @@ def verify_clip(
     first_source: int | None = None,
     last_source: int | None = None,
     tolerance: float = 12.0,
+    rotation: int = 0,
 ) -> Verification:
     """Check a clip on disk against its source: frame count, first and last frame.
 
     ``first_source``/``last_source`` are the source frames the clip's first and last frames
     show (default ``start`` and ``end - 1``; they differ after frame-rate resampling).  The
-    source is decoded here (seeking with ``index`` when given).
+    source is decoded here (seeking with ``index`` when given) and turned upright by its
+    ``rotation`` (degrees counter-clockwise, as probed).
     """
     path = Path(path)
     first = start if first_source is None else first_source
@@ -529,12 +551,14 @@ def verify_clip(
         return Verification(
             False, 0, expected_frames, error=f"{path.name}: cannot be opened: {exc}"
         )
+    turns = quarter_turns(rotation)
+    sw, sh = (height, width) if turns % 2 else (width, height)
     refs: dict[int, np.ndarray] = {}
     for a, b in ((first - 1, first + 2), (last - 1, last + 2)):
         for number, image in iter_frames(
-            source_path, start=max(0, a), end=b, width=width, height=height, index=index
+            source_path, start=max(0, a), end=b, width=sw, height=sh, index=index
         ):
-            refs[number] = image
+            refs[number] = np.ascontiguousarray(np.rot90(image, turns))
     return _check_clip(path, expected_frames, refs, first, last, tolerance, width, height)
 
 
