@@ -212,3 +212,12 @@ def test_moving_to_another_window_keeps_rendering(qtbot, video):
     expect_frame(qtbot, player, 31)
     player.unload()
     player.unload()  # twice is harmless
+
+
+def test_unplayable_file_reports_instead_of_hanging(qtbot, player, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 5000)
+    with qtbot.waitSignal(player.loadFailed, timeout=15000) as blocker:
+        player.load(bad, fps=Fraction(25), frame_count=10)
+    assert "bad.mp4" in blocker.args[0]
+    assert not player.is_ready

@@ -69,6 +69,7 @@ class PlayerWidget(QOpenGLWidget):
     playingChanged = Signal(bool)
     speedChanged = Signal(float)
     loaded = Signal(str)  # path, once mpv opened it
+    loadFailed = Signal(str)  # a message naming the file
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,7 +192,8 @@ class PlayerWidget(QOpenGLWidget):
             self._ctx = None
             self.doneCurrent()
             if self._state in ("loading", "ready") and self.path is not None:
-                self._state = "pending"  # reload when a new context exists
+                self._state = "pending"  # reload when a new context exists, at the same frame
+                self._pending_seek = self._current if self._current else self._pending_seek
 
     def unload(self) -> None:
         """Free the render context (GL context current), then end mpv.  Safe to call twice."""
@@ -228,7 +230,6 @@ class PlayerWidget(QOpenGLWidget):
         self._pending_seek = None
         self._t0, self._t0_known = 0.0, False
         self._first_pending = False
-        self._awaiting_start = True  # drop time reports of the previous file
         self._state = "pending"
         if self._ctx is not None:
             self._start_loading()
@@ -237,6 +238,8 @@ class PlayerWidget(QOpenGLWidget):
     def _start_loading(self) -> None:
         player = self._ensure_mpv()
         self._state = "loading"
+        self._awaiting_start = True  # drop time reports and end of the previous file
+        self._t0_known = False
         player.pause = True
         player.speed = 1.0
         player.play_direction = "forward"
@@ -270,6 +273,8 @@ class PlayerWidget(QOpenGLWidget):
     def _on_event(self, name: str) -> None:
         if name == "start-file":
             self._awaiting_start = False
+        elif self._awaiting_start:
+            return  # events of the file that was playing before this load
         elif name == "playback-restart" and self._state == "loading":
             self._state = "ready"
             self._first_pending = True
@@ -279,6 +284,13 @@ class PlayerWidget(QOpenGLWidget):
                 self.seek_frame(n)
             self.update()
         elif name == "playback-restart":
+            self.update()
+        elif name == "end-file" and self._state == "loading" and not self._awaiting_start:
+            # The file ended before its first frame: mpv could not open or decode it.
+            self._state = "empty"
+            message = f"{self.path}: the player could not open this file (see the Log)"
+            log.error("%s", message)
+            self.loadFailed.emit(message)
             self.update()
 
     def _on_time_pos(self, value) -> None:
@@ -329,7 +341,17 @@ class PlayerWidget(QOpenGLWidget):
             return
         self._target = n
         t = self._t0 + self.time_of(n)
-        self._mpv.command("seek", f"{t:.6f}", "absolute+exact")
+        self._command("seek", f"{t:.6f}", "absolute+exact")
+
+    def _command(self, *args: str) -> bool:
+        """Run an mpv command; a refusal (file still opening) is logged, never raised."""
+        try:
+            self._mpv.command(*args)
+            return True
+        except SystemError as exc:
+            log.debug("mpv refused %s: %s", args, exc)
+            self._target = None
+            return False
 
     def step(self, delta: int) -> None:
         """Step ``delta`` frames; pauses playback.  Key repeat accumulates on the target."""
@@ -343,10 +365,10 @@ class PlayerWidget(QOpenGLWidget):
             return
         if self._target is None and delta == 1:
             self._target = n
-            self._mpv.command("frame-step")
+            self._command("frame-step")
         elif self._target is None and delta == -1:
             self._target = n
-            self._mpv.command("frame-back-step")
+            self._command("frame-back-step")
         else:
             self.seek_frame(n)
 
