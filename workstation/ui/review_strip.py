@@ -100,10 +100,11 @@ class ReviewStrip(QWidget):
         row.setSpacing(2)
         for i, tile in enumerate(self.tiles):
             if i == BEFORE:
-                bar = QFrame()
-                bar.setFrameShape(QFrame.Shape.VLine)
-                bar.setStyleSheet("color: #ffd75e;")
-                row.addWidget(bar)
+                self.divider = QFrame()
+                self.divider.setFrameShape(QFrame.Shape.VLine)
+                self.divider.setStyleSheet("color: #ffd75e;")
+                self.divider.setToolTip("The cut: the new shot starts right of this line")
+                row.addWidget(self.divider)
             row.addWidget(tile)
         row.addStretch(1)
         layout = QVBoxLayout(self)
@@ -129,6 +130,7 @@ class ReviewStrip(QWidget):
     def set_cut(self, source: ThumbSource | None, cut: Cut | None) -> None:
         self.source, self.cut = source, cut
         enabled = cut is not None and source is not None
+        self.divider.setVisible(enabled)
         for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
             b.setEnabled(enabled)
         if not enabled:
