@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image
@@ -115,31 +117,53 @@ def resolve_model(model: str | Path) -> tuple[Path, str]:
 
 
 def _download(repo_id: str) -> Path:
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-    )
+    """Both files from the cache when there (no network at all), else from the hub once."""
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    folder: Path | None = None
-    for filename in (MODEL_FILE, LABEL_FILE):
-        try:
-            got = hf_hub_download(repo_id, filename, local_files_only=offline)
-        except LocalEntryNotFoundError:
-            why = "offline (HF_HUB_OFFLINE=1)" if offline else "the hub cannot be reached"
+    offline = bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
+        "1", "true", "yes", "on")
+    files: list[str] = []
+    try:
+        files = [hf_hub_download(repo_id, f, local_files_only=True)
+                 for f in (MODEL_FILE, LABEL_FILE)]
+    except LocalEntryNotFoundError:
+        if offline:
             raise ModelError(
                 repo_id,
-                f"model not in the Hugging Face cache and {why}: run once while online to "
-                "download it, or give a local folder with model.onnx and selected_tags.csv",
+                "model not in the Hugging Face cache and offline (HF_HUB_OFFLINE=1): run once "
+                "while online to download it, or give a local folder with model.onnx and "
+                "selected_tags.csv",
             ) from None
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        if not _reachable(host):  # fail now, not after a minute of retries
+            raise ModelError(
+                repo_id,
+                f"model not in the Hugging Face cache and {host} cannot be reached: run once "
+                "while online to download it, or give a local folder with model.onnx and "
+                "selected_tags.csv",
+            ) from None
+        try:
+            files = [hf_hub_download(repo_id, f) for f in (MODEL_FILE, LABEL_FILE)]
         except RepositoryNotFoundError:
-            raise ModelError(repo_id, "no such model on the Hugging Face hub") from None
-        except Exception as exc:  # network errors of several libraries
-            raise ModelError(repo_id, f"download of {filename} failed: {exc}") from None
-        folder = Path(got).parent
-    assert folder is not None
-    return folder
+            raise ModelError(repo_id, "no such model on the Hugging Face hub (or it is "
+                                      "private: log in with `hf auth login`)") from None
+        except LocalEntryNotFoundError:
+            raise ModelError(
+                repo_id, "download failed and the model is not in the Hugging Face cache: "
+                "check the network, or give a local folder with model.onnx and "
+                "selected_tags.csv") from None
+        except Exception as exc:  # HTTP and disk errors of several libraries
+            raise ModelError(repo_id, f"download failed: {exc}") from None
+    return Path(files[0]).parent
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 class WD14Tagger:
