@@ -271,3 +271,23 @@ def test_sidecars_follow_edits_undo_and_settings(seeded):
     cliptext.update_settings(project, enabled=False)
     review.add_tags(project, [ids[3]], "late")
     assert side[3].read_text() == "sks"  # disabled: files left alone
+
+
+def test_deferred_sidecars_for_bulk_edits(seeded):
+    """The GUI defers the file writes of a bulk edit to a background job."""
+    from workstation.core.progress import drive
+
+    project, ids = seeded
+    side = project.clips_dir / "c3.txt"
+    assert not side.exists()  # never edited
+    with cliptext.deferred(project) as pending:
+        review.add_tags(project, ids, "bulk")
+        with cliptext.deferred(project) as inner:
+            review.set_caption(project, [ids[3]], "words")
+        assert inner is pending
+    assert pending == set(ids)
+    assert not side.exists()  # not written yet
+    assert drive(cliptext.rewrite_all(project, clip_ids=pending)) == 4
+    assert side.read_text() == "bulk, words"
+    review.remove_tags(project, [ids[3]], "bulk")  # outside: written at once again
+    assert side.read_text() == "words"

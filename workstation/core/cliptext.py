@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
@@ -140,9 +142,9 @@ def write_text_atomic(path: Path, text: str) -> bool:
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return True
 
 
@@ -163,19 +165,52 @@ def write_sidecars(
     return written
 
 
+_deferred: weakref.WeakKeyDictionary[Project, set[int]] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def deferred(project: Project) -> Iterator[set[int]]:
+    """Collect the clips whose sidecars edits would rewrite instead of writing them now.
+
+    A bulk edit of 10,000 clips spends seconds on file writes; the GUI applies the edit
+    inside ``with deferred(project) as ids:`` and then runs ``rewrite_all(project,
+    clip_ids=ids)`` as a background job.  Nested use shares the outer set.
+    """
+    if project in _deferred:
+        yield _deferred[project]
+        return
+    ids: set[int] = set()
+    _deferred[project] = ids
+    try:
+        yield ids
+    finally:
+        _deferred.pop(project, None)
+
+
 def sync_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
     """After an edit: rewrite the touched clips' sidecars when sidecars are enabled."""
     ids = list(clip_ids)
     if not ids:
         return 0
+    if project in _deferred:
+        _deferred[project].update(ids)
+        return 0
     settings = load_settings(project)
     return write_sidecars(project, ids, settings) if settings.enabled else 0
 
 
-def rewrite_all(project: Project, settings: SidecarSettings | None = None) -> Stage[int]:
-    """Rewrite every clip's sidecar (after the format changed), in batches with progress."""
+def rewrite_all(
+    project: Project,
+    settings: SidecarSettings | None = None,
+    clip_ids: Iterable[int] | None = None,
+) -> Stage[int]:
+    """Rewrite every clip's sidecar (after the format changed), or those of ``clip_ids`` (after
+    a deferred bulk edit), in batches with progress; returns how many files changed."""
     settings = settings or load_settings(project)
-    ids = [r[0] for r in project.db.execute("SELECT id FROM clips ORDER BY path")]
+    if clip_ids is None:
+        ids = [r[0] for r in project.db.execute("SELECT id FROM clips ORDER BY path")]
+    else:
+        ids = sorted(set(clip_ids))
     written = 0
     batch = 500
     for start in range(0, len(ids), batch):
