@@ -356,3 +356,19 @@ def test_mark_cuts_reviewed(qtbot, setup):
     assert session.project.video(vid).cuts_reviewed
     view.reviewed_action.trigger()
     assert not session.project.video(vid).cuts_reviewed
+
+
+def test_real_detection_fills_the_timeline(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    p.replace_all_cuts(vid, [])
+    view.reload()
+    assert view.timeline.cuts == []
+    job = view.detect()
+    with qtbot.waitSignal(job.finished, timeout=120000):
+        pass
+    qtbot.waitUntil(lambda: len(view.timeline.cuts) > 0)
+    found = [c.frame for c in view.timeline.cuts]
+    assert found == frames(p, vid)
+    assert all(any(abs(f - t) <= 2 for f in found) for t in truth)  # every true cut found
+    assert view.timeline.scores is not None and len(view.timeline.scores) > 0

@@ -158,6 +158,11 @@ class Timeline(QWidget):
         self.update()
 
     @property
+    def scores(self) -> np.ndarray | None:
+        """The per-frame detector scores shown (None before a detection)."""
+        return self._scores
+
+    @property
     def cuts(self) -> list[Cut]:
         return list(self._cuts)
 
