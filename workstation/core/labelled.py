@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workstation.core.synth import Sequence, Shot, Transition, write_video
+from workstation.core.synth import Sequence, Shot, ShotRenderer, Transition, write_video
 
 FRAME_RATES: tuple[Fraction, ...] = (
     Fraction(24000, 1001),
@@ -28,6 +28,22 @@ FRAME_RATES: tuple[Fraction, ...] = (
 )
 SIZES: tuple[tuple[int, int], ...] = ((320, 180), (256, 144), (480, 270), (320, 240))
 PLAIN = ("shapes", "texture", "gradient")
+
+
+def _jump_t0(rng: np.random.Generator, before: Shot, lo: int = 30, hi: int = 90) -> int:
+    """A clock jump that is visible: of 8 drawn candidates, the one whose first frame differs
+    most from the previous shot's last frame, relative to the shot's own frame-to-frame change
+    (a jump that lands on a look-alike pose is no cut a person could see either)."""
+    r = ShotRenderer(before, 96, 54)
+    tail = [r.frame(before.frames - 1 - k) for k in range(4)][::-1]
+    own = max(float(np.abs(a - b).mean()) for a, b in zip(tail, tail[1:], strict=False)) + 1.0
+    best, best_ratio = lo, -1.0
+    for t0 in rng.integers(before.t0 + before.frames + lo, before.t0 + before.frames + hi, 8):
+        after = Shot(before.kind, 2, seed=before.seed, t0=int(t0), look=before.look)
+        ratio = float(np.abs(ShotRenderer(after, 96, 54).frame(0) - tail[-1]).mean()) / own
+        if ratio > best_ratio:
+            best, best_ratio = int(t0), ratio
+    return best
 
 
 def _live(rng: np.random.Generator, s: int) -> Sequence:
@@ -59,24 +75,22 @@ def _short(rng: np.random.Generator, s: int) -> Sequence:
 
 def _anime(rng: np.random.Generator, s: int) -> Sequence:
     shots = [Shot("anime", int(rng.integers(24, 60)), seed=s + i) for i in range(7)]
-    shots.insert(4, Shot("anime", 30, seed=shots[3].seed, t0=int(rng.integers(40, 90))))
+    shots.insert(4, Shot("anime", 30, seed=shots[3].seed, t0=_jump_t0(rng, shots[3])))
     return Sequence(shots)
 
 
 def _jump(rng: np.random.Generator, s: int) -> Sequence:
     shots = []
     for i, kind in enumerate(("shapes", "texture", "dark", "anime")):
-        t0 = 0
-        for _ in range(2):
-            length = int(rng.integers(25, 45))
-            shots.append(Shot(kind, length, seed=s + i, t0=t0))
-            t0 += length + int(rng.integers(30, 90))
+        first = Shot(kind, int(rng.integers(25, 45)), seed=s + i)
+        second = Shot(kind, int(rng.integers(25, 45)), seed=s + i, t0=_jump_t0(rng, first))
+        shots += [first, second]
     return Sequence(shots)
 
 
 def _dark(rng: np.random.Generator, s: int) -> Sequence:
     shots = [Shot("dark", int(rng.integers(25, 60)), seed=s + i) for i in range(7)]
-    shots.insert(3, Shot("dark", 30, seed=shots[2].seed, t0=int(rng.integers(40, 90))))
+    shots.insert(3, Shot("dark", 30, seed=shots[2].seed, t0=_jump_t0(rng, shots[2])))
     return Sequence(shots)
 
 
