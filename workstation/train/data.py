@@ -202,7 +202,7 @@ class ClipDataset(torch.utils.data.Dataset):
         w = max(r, round(clip.width * scale / 2) * 2)
         h = max(r, round(clip.height * scale / 2) * 2)
         images = [img for n, img in iter_frames(clip.path, start=start, end=start + span,
-                                                 width=w, height=h) if n in wanted]
+                                                 width=w, height=h, threads=False) if n in wanted]
         if len(images) < self.frames:
             raise ValueError(f"decoded {len(images)} of {self.frames} frames")
         if self.deterministic:

@@ -83,7 +83,7 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     from diffusers.optimization import get_scheduler
     from diffusers.training_utils import cast_training_params
 
-    from workstation.train import convert, data, models
+    from workstation.train import data, models
     from workstation.train.samples import render_validation, to_uint8, write_mp4
 
     _check(s)
@@ -455,27 +455,30 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, for_child=True)
     settings = settings_from_args(parser.parse_args(argv))
     rank0 = os.environ.get("RANK", "0") == "0"
-
-    def error(kind: str, message: str) -> int:
-        if rank0:
-            emit({"event": "error", "kind": kind, "message": message})
-        return 1
-
     try:
         train(settings, emit)
         return 0
-    except WorkstationError as exc:
-        return error("input", str(exc))
-    except KeyboardInterrupt:
-        return error("cancelled", "training was interrupted")
-    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into an event
-        import torch
-
-        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns crashes into an event
+        record = error_event(exc, settings)
+        if record["kind"] in ("oom", "internal"):
             traceback.print_exc()
-            return error("oom", oom_message(settings))
-        traceback.print_exc()
-        return error("internal", f"{type(exc).__name__}: {exc} (details in the log)")
+        if rank0:
+            emit(record)
+        return 1
+
+
+def error_event(exc: BaseException, settings: TrainSettings) -> dict[str, Any]:
+    """The "error" event for an exception: input problems and out-of-memory get a message a
+    person can act on; anything else names the exception and points at the log."""
+    if isinstance(exc, WorkstationError):
+        return {"event": "error", "kind": "input", "message": str(exc)}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"event": "error", "kind": "cancelled", "message": "training was interrupted"}
+    oom = type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+    if oom:
+        return {"event": "error", "kind": "oom", "message": oom_message(settings)}
+    return {"event": "error", "kind": "internal",
+            "message": f"{type(exc).__name__}: {exc} (details in the log)"}
 
 
 if __name__ == "__main__":

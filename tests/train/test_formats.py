@@ -1,0 +1,190 @@
+"""Fast tests: key conversion both ways, version detection, dataset reading, settings, events."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+import pytest
+import torch
+
+from workstation.core.errors import WorkstationError
+from workstation.train import convert, data, launch, models
+from workstation.train.run import error_event, oom_message
+
+
+def _adapter_state(mid: bool, max_len: int = 32):
+    from diffusers import MotionAdapter
+
+    torch.manual_seed(0)
+    a = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=2,
+                      motion_norm_num_groups=2, motion_max_seq_length=max_len,
+                      use_motion_mid_block=mid)
+    return a.state_dict()
+
+
+@pytest.mark.parametrize("mid", [False, True])
+def test_to_original_is_the_inverse_of_diffusers_conversion(mid):
+    from diffusers.loaders.single_file_utils import convert_animatediff_checkpoint_to_diffusers
+
+    state = _adapter_state(mid)
+    original = convert.to_original(state)
+    assert all(".temporal_transformer." in k and not k.startswith("module.") for k in original)
+    assert any(k.startswith("mid_block.") for k in original) == mid
+    back = convert_animatediff_checkpoint_to_diffusers(original)
+    expected = {k: v for k, v in state.items() if ".pos_embed." not in k}
+    assert back.keys() == expected.keys()
+    assert all(torch.equal(back[k], expected[k]) for k in expected)
+    # Both attention blocks of every transformer block carry the sinusoidal table.
+    blocks = {k.rsplit(".attention_blocks.", 1)[0] for k in original if ".attention_blocks." in k}
+    for b in blocks:
+        pe0 = original[f"{b}.attention_blocks.0.pos_encoder.pe"]
+        pe1 = original[f"{b}.attention_blocks.1.pos_encoder.pe"]
+        assert pe0.shape[:2] == (1, 32) and torch.equal(pe0, pe1)
+        assert torch.allclose(pe0[0, 1, 1], torch.cos(torch.tensor(1.0)))
+
+
+def test_version_detection_and_config_from_keys():
+    v3 = convert.to_original(_adapter_state(False))
+    v2 = convert.to_original(_adapter_state(True))
+    v1 = convert.to_original(_adapter_state(False, max_len=24))
+    assert [models.detect_version(x) for x in (v1, v2, v3)] == ["v1", "v2", "v3"]
+    cfg = models.adapter_config_from_keys(v2, norm_groups=2)
+    assert cfg["block_out_channels"] == [32, 64] and cfg["motion_layers_per_block"] == 2
+    assert cfg["use_motion_mid_block"] and cfg["motion_max_seq_length"] == 32
+    with pytest.raises(ValueError, match="no AnimateDiff"):
+        models.detect_version({"foo.weight": torch.zeros(1)})
+
+
+def test_lora_keys_fold_alpha_into_up():
+    state = {
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_A.default.weight":
+            torch.ones(4, 32),
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_B.default.weight":
+            torch.ones(32, 4),
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.base_layer.weight":
+            torch.zeros(32, 32),
+    }
+    out = convert.lora_to_original(state, 0.5)
+    stem = ("down_blocks.0.motion_modules.1.temporal_transformer.transformer_blocks.0."
+            "attention_blocks.1.processor.to_out_lora")
+    assert set(out) == {f"{stem}.down.weight", f"{stem}.up.weight"}
+    assert torch.equal(out[f"{stem}.up.weight"], torch.full((32, 4), 0.5))
+    merged = convert.merge_lora(state, 0.5)
+    key = "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.weight"
+    assert list(merged) == [key] and torch.equal(merged[key], torch.full((32, 32), 2.0))
+
+
+def test_fit_stride():
+    assert data.fit_stride(61, 16, 4) == 4
+    assert data.fit_stride(40, 16, 4) == 2  # lowered, not padded
+    assert data.fit_stride(16, 16, 4) == 1
+    assert data.fit_stride(15, 16, 4) is None
+
+
+def test_scan_reports_each_bad_clip_once(tiny_export, caplog):
+    entries = data.read_export(tiny_export)
+    assert len(entries) == 5 and entries[0].caption == "red ball moves left"
+    with caplog.at_level(logging.INFO, logger="workstation.train"):
+        usable, skipped = data.scan_clips(entries, 8, 4)
+    assert [c.path.name for c in usable] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert [c.stride for c in usable] == [4, 4, 2]
+    problems = {s.path.name: s.problem for s in skipped}
+    assert problems["d.mp4"] == "only 5 frames, 8 needed"
+    assert problems["broken.mp4"].startswith("cannot be read")
+    assert sum("broken.mp4" in r.getMessage() for r in caplog.records) == 1
+    assert any("stride lowered from 4 to 2" in r.getMessage() for r in caplog.records)
+
+
+def test_clip_dataset_takes_every_stride_th_frame(tmp_path):
+    from workstation.core import synth
+
+    path = tmp_path / "square.mp4"
+    synth.write_video(path, synth.Sequence([synth.Shot("shapes", 30, seed=3)]), width=64,
+                      height=64, gop=8)
+    usable, _ = data.scan_clips([data.ClipEntry(path, "a cat")], 8, 4)
+    assert usable[0].stride == 4  # 30 frames hold 8 at stride 4 (29 frames)
+    ds = data.ClipDataset(usable, frames=8, resolution=64, hflip=False, deterministic=True)
+    item = ds[0]
+    assert item["pixels"].shape == (8, 3, 64, 64) and item["caption"] == "a cat"
+    assert -1.0 <= item["pixels"].min() and item["pixels"].max() <= 1.0
+    images = ((item["pixels"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    assert [synth.read_frame_number(img) for img in images] == list(range(0, 29, 4))
+    short = data.scan_clips([data.ClipEntry(path, "a cat")], 8, 8)[0][0]
+    assert short.stride == 4  # asked 8, lowered to what the clip allows
+
+
+def test_read_export_webvid_and_bad_lines(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "results.csv").write_text("videoid,contentUrl,duration,page_dir,name\n"
+                                          "12,,PT00H00M05S,,a dog runs\n")
+    [entry] = data.read_export(tmp_path)
+    assert entry.path == tmp_path / "videos" / "12.mp4" and entry.caption == "a dog runs"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "metadata.jsonl").write_text('{"video_path": "a.mp4", "caption": "x"}\n{oops\n')
+    with pytest.raises(WorkstationError, match=r"metadata.jsonl, line 2: not valid JSON"):
+        data.read_export(bad)
+    with pytest.raises(WorkstationError, match="not a dataset export"):
+        data.read_export(tmp_path / "videos")
+
+
+def test_settings_round_trip_through_the_child_command_line():
+    s = launch.TrainSettings(dataset="d", base_model="b", output="o", mode="lora",
+                             max_steps=7, hflip=False, sample_prompts=["a cat", "b"],
+                             learning_rate=3e-5, accelerate_config="multi.yaml")
+    cmd = launch.build_command(s, python="py")
+    assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"]
+    assert cmd[cmd.index("--config_file") + 1] == "multi.yaml"
+    child = cmd[cmd.index("workstation.train.run") + 1:]
+    parser = argparse.ArgumentParser()
+    launch.add_arguments(parser, for_child=True)
+    back = launch.settings_from_args(parser.parse_args(child))
+    assert back == launch.TrainSettings(**{**s.__dict__, "accelerate_config": "",
+                                           "launcher": "auto"})
+    plain = launch.build_command(launch.TrainSettings(dataset="d", base_model="b", output="o"),
+                                 python="py")
+    assert plain[:3] == ["py", "-m", "workstation.train.run"]
+
+
+def test_parse_event_ignores_everything_but_events():
+    assert launch.parse_event("Loading weights: 100%") is None
+    assert launch.parse_event('{"not": "an event"}') is None
+    assert launch.parse_event("{broken") is None
+    e = launch.parse_event(json.dumps({"event": "step", "step": 3, "loss": 0.5}) + "\n")
+    assert e.kind == "step" and e.step == 3 and e.data["loss"] == 0.5
+
+
+def test_error_events_say_what_to_do():
+    s = launch.TrainSettings(resolution=512, frames=24, batch_size=2)
+    oom = error_event(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), s)
+    assert oom["kind"] == "oom" and oom["message"] == oom_message(s)
+    for knob in ("512 px", "24 frames", "batch 2", "--resolution", "--frames", "--batch-size",
+                 "--gradient-checkpointing", "--adam-8bit"):
+        assert knob in oom["message"]
+    assert error_event(WorkstationError("x.mp4: bad"), s) == {
+        "event": "error", "kind": "input", "message": "x.mp4: bad"}
+    assert error_event(RuntimeError("boom"), s)["kind"] == "internal"
+
+
+def test_cli_has_the_train_command():
+    from workstation.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--dataset", "d", "--base-model", "b",
+                                      "--output", "o", "--mode", "lora", "--resume", "latest",
+                                      "--max-steps", "10", "--resolution", "384"])
+    s = launch.settings_from_args(args)
+    assert (s.mode, s.resume, s.max_steps, s.resolution) == ("lora", "latest", 10, 384)
+
+
+def test_launch_module_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, workstation.train, workstation.cli_train; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'accelerate') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
