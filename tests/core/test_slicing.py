@@ -45,6 +45,8 @@ def test_every_clip_is_frame_exact(demo_project):
     result = drive(split_project(demo_project, workers=0), records.append)
     assert not result.errors and not result.failed
     assert records and all(r.stage == "slice" for r in records)
+    announced = [i for r in records for i in r.data.get("new_clip_ids", [])]
+    assert sorted(announced) == sorted(c.clip_id for c in result.clips)
     starts = {(c.video_id, c.start) for c in result.clips}
     assert (_video(demo_project, "demo_live.mp4").id, 60) not in starts  # rejected
     # the 5-frame shot is below the default minimum of 8 frames
@@ -289,3 +291,16 @@ def test_rotated_source_gives_upright_clips(tmp_path, degrees):
             rotation=video.rotation,
         )
         assert check.ok, check.error
+
+
+def test_cancel_interrupts_a_running_clip(demo_project):
+    video = _video(demo_project, "demo_live.mp4")  # no cuts: one long clip
+    stage = split_video(demo_project, video.id, SliceSettings(fps=120), workers=1)
+    for record in stage:
+        if record.total and record.done > 0:  # frames of the one clip are being encoded
+            assert record.done < record.total
+            break
+    stage.close()
+    assert _no_temp_files(demo_project)
+    assert not list(demo_project.clips_dir.rglob("*.mp4"))
+    assert demo_project.clips() == []

@@ -128,6 +128,7 @@ class ClipResult:
     verified: bool
     error: str | None = None
     reused: bool = False
+    clip_id: int | None = None  # the project's clip row (None for reused and failed clips)
 
 
 @dataclass(frozen=True)
@@ -691,7 +692,7 @@ def split_project(
                 error if error.startswith(clip.path.name) else f"{clip.path.name}: {error}"
             )
         if outcome["written"]:
-            project.upsert_clip(
+            clip.clip_id = project.upsert_clip(
                 Path(plan.path),
                 video_id=plan.video_id,
                 start_frame=plan.start,
@@ -704,16 +705,21 @@ def split_project(
                 verified=bool(outcome["verified"]),
                 verify_error=error,
             )
+            new_ids.append(clip.clip_id)
+
+    new_ids: list[int] = []  # clip rows written since the last progress record
 
     def progress(item: str) -> Progress:
         clips_done = len(result.clips) - len(result.reused)
+        ids = list(new_ids)
+        new_ids.clear()
         return Progress(
             "slice",
             done_frames,
             total_frames,
             item,
             f"{clips_done} of {len(plans)} clips",
-            {"clips_done": clips_done, "clips_total": len(plans)},
+            {"clips_done": clips_done, "clips_total": len(plans), "new_clip_ids": ids},
         )
 
     if not plans:
