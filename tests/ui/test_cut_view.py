@@ -372,3 +372,14 @@ def test_real_detection_fills_the_timeline(qtbot, setup):
     assert found == frames(p, vid)
     assert all(any(abs(f - t) <= 2 for f in found) for t in truth)  # every true cut found
     assert view.timeline.scores is not None and len(view.timeline.scores) > 0
+
+
+def test_changes_made_elsewhere_reload_and_reset_undo(qtbot, setup):
+    view, session, vid, truth = setup
+    seek_by_click(qtbot, view, 90)
+    key(qtbot, view, Qt.Key.Key_C)
+    assert view.undo_stack.count() == 1
+    session.project.add_cut(vid, Cut(200, "manual"))  # e.g. a batch job or another view
+    session.cutsChanged.emit(vid)
+    assert 200 in [c.frame for c in view.timeline.cuts]
+    assert view.undo_stack.count() == 0

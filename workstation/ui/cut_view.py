@@ -116,6 +116,7 @@ class CutView(QWidget):
         self._stacks: dict[int, QUndoStack] = {}
         self._dirty: set[int] = set()
         self._detecting: dict[int, object] = {}
+        self._emitting = False
         self.shortcuts: ShortcutMap = shortcuts or ShortcutMap.from_settings()
 
         from workstation.ui.player import PlayerControls, PlayerWidget
@@ -340,8 +341,25 @@ class CutView(QWidget):
         self.player.seek_frame(frame)
 
     def _on_cuts_changed(self, video_id: int) -> None:
-        if video_id == self.video_id and not getattr(self, "_emitting", False):
+        """Someone else (a batch job, another view) changed this video's cuts."""
+        if self._emitting:
+            return
+        if video_id in self._stacks:
+            # Undo steps replay rows as they were; after a change made elsewhere they would
+            # mix old and new cuts, so the history of that video starts afresh.
+            self._stacks[video_id].clear()
+        if video_id == self.video_id:
             self.reload()
+            self.reload_scores()
+            self._update_enabled()
+
+    def _announce(self, video_id: int) -> None:
+        """Tell the app the cuts changed, without reacting to our own signal."""
+        self._emitting = True
+        try:
+            self.session.cutsChanged.emit(video_id)
+        finally:
+            self._emitting = False
 
     def _on_session_closed(self) -> None:
         self._sidecar_timer.stop()
@@ -354,11 +372,7 @@ class CutView(QWidget):
     def cuts_edited(self, video_id: int, select: int | None, frames: list[int]) -> None:
         self._dirty.add(video_id)
         self._sidecar_timer.start()
-        self._emitting = True
-        try:
-            self.session.cutsChanged.emit(video_id)
-        finally:
-            self._emitting = False
+        self._announce(video_id)
         if video_id == self.video_id:
             p = self.project
             flags = {f: p.segment_keep(video_id, f) for f in frames}
@@ -552,7 +566,7 @@ class CutView(QWidget):
             self._stacks[vid].clear()
         self._dirty.add(vid)
         self._sidecar_timer.start()
-        self.session.cutsChanged.emit(vid)
+        self._announce(vid)
         if vid == self.video_id:
             self.reload()
             self.reload_scores()
