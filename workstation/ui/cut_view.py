@@ -513,6 +513,11 @@ class CutView(QWidget):
                 continue
             self.sidecarWritten.emit(vid, str(path))
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.help.isVisible():
+            self.help.setGeometry(self.rect())
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self.flush()
         self.loader.shutdown()

@@ -66,7 +66,7 @@ class ThumbLoader(QObject):
         parent: QObject | None = None,
         *,
         threads: int = 2,
-        capacity: int = 3000,
+        capacity: int = 1500,  # ~15-45 KB each: tens of MB at most
     ) -> None:
         super().__init__(parent)
         self.cache = ThumbCache(cache_dir)
