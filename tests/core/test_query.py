@@ -93,6 +93,10 @@ def _names(project, ids, query):
         ("width>=320 height=180", "abcde"),
         ("tags=0", "e"),
         ("tags>=2", "ad"),
+        ("tags<2", "bce"),  # 0 satisfies it: clips without tags are included
+        ("tags!=0", "abcd"),
+        ("tags>0", "abcd"),
+        ("tags=3", "a"),
         ("reviewed:no", "bde"),
         ("reviewed:yes", "ac"),
         ("source:auto", "cd"),  # c has an auto caption, d auto tags (b's auto tag is rejected)

@@ -94,7 +94,7 @@ _NUMERIC = {
     "width": "c.width",
     "height": "c.height",
     "motion": "c.motion",
-    "tags": "(SELECT COUNT(*) FROM clip_tags ct WHERE ct.clip_id = c.id AND ct.state != 'rejected')",
+    "tags": None,  # a grouped subquery, built in _tag_count
     "confidence": None,  # an EXISTS over the clip's tags, built in _leaf
 }
 _TEXT = {"tag", "caption", "video", "path", "reviewed", "source", "state"}
@@ -343,9 +343,10 @@ def _leaf(t: Term) -> tuple[str, list]:
     f, v = t.field, t.value
     if f in ("tag", ""):
         cond, params = _tag_match(v)
+        # tags first (a small table), then the clip_tags(tag_id) index: never a full scan
         sql = (
-            "c.id IN (SELECT ct.clip_id FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
-            f"WHERE ct.state != 'rejected' AND {cond})"
+            "c.id IN (SELECT clip_id FROM clip_tags WHERE state != 'rejected' AND tag_id IN "
+            f"(SELECT id FROM tags t WHERE {cond}))"
         )
         if f == "":
             sql = f"({sql} OR c.id IN (SELECT clip_id FROM captions WHERE text LIKE ? ESCAPE '\\'))"
@@ -379,6 +380,8 @@ def _leaf(t: Term) -> tuple[str, list]:
             f"AND confidence {t.op} ?)"
         )
         params = [float(v)]
+    elif f == "tags":
+        sql, params = _tag_count(t.op, float(v))
     else:
         column = _NUMERIC[f]
         # IFNULL: an unknown value (motion not measured yet) never matches, and NOT of it does.
@@ -386,6 +389,25 @@ def _leaf(t: Term) -> tuple[str, list]:
     if t.op == "!=" and f not in _NUMERIC:
         sql = f"NOT ({sql})"
     return sql, params
+
+
+_COMPARE = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _tag_count(op: str, value: float) -> tuple[str, list]:
+    """``tags<op>N`` as one uncorrelated grouped subquery (a count per clip would run 10,000
+    lookups).  Clips without tags have no group, so when 0 itself satisfies the comparison
+    the query keeps every clip *not* among the groups that fail it."""
+    groups = (
+        "SELECT clip_id FROM clip_tags WHERE state != 'rejected' GROUP BY clip_id "
+        f"HAVING {'NOT ' if _COMPARE[op](0, value) else ''}(COUNT(*) {op} ?)"
+    )
+    if _COMPARE[op](0, value):
+        return f"c.id NOT IN ({groups})", [value]
+    return f"c.id IN ({groups})", [value]
 
 
 def compile_query(tree: Node | None) -> tuple[str, list]:
