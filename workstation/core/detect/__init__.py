@@ -15,13 +15,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
-from workstation.core import media
 from workstation.core.detect.decide import Found, decide, hard_cut_score
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
+from workstation.core.detect.reader import FrameReader
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex, VideoInfo, probe
 from workstation.core.progress import Progress, Stage
@@ -76,12 +74,6 @@ class DetectionResult:
 # ---------------------------------------------------------------------------------------------
 # The decode pass
 # ---------------------------------------------------------------------------------------------
-def _analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
-    w = min(analysis_width, width) if width else analysis_width
-    h = max(16, round(w * (height or w) / max(1, width or w) / 2) * 2)
-    return w, h
-
-
 def _scan(
     path: Path,
     settings: DetectSettings,
@@ -95,55 +87,30 @@ def _scan(
     """Fill ``rows[start:]`` with curve values; yields after every chunk; returns frames seen.
 
     ``on_chunk(done)`` runs after each completed chunk (the caller stores it).  With an index,
-    it seeks to a keyframe before ``start - PRIME`` and numbers frames by timestamp.
+    decoding starts at a keyframe before ``start - PRIME``: those frames only rebuild the
+    extractor's memory of earlier frames.
     """
-    container = media._open(path)
     name = path.name
     extractor = FeatureExtractor()
-    reformatter = VideoReformatter()
-    try:
-        stream = media._video_stream(path, container)
-        stream.thread_type = "AUTO"
-        aw, ah = _analysis_size(
-            stream.codec_context.width, stream.codec_context.height, settings.analysis_width
-        )
-        prime_from = max(0, start - PRIME)
-        by_pts = index is not None and prime_from > 0
-        if by_pts:
-            container.seek(index.pts[prime_from], stream=stream, backward=True, any_frame=False)
-        n = 0
-        done = start
-        next_report = (start // CHUNK + 1) * CHUNK
-        try:
-            for frame in container.decode(stream):
-                if by_pts:
-                    if frame.pts is None:
-                        continue
-                    n = index.frame_at_pts(frame.pts)
-                if n < prime_from:
-                    n += 1
-                    continue
-                if n >= len(rows):
-                    break
-                small = reformatter.reformat(
-                    frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
-                ).to_ndarray()
-                row = extractor.push(small)
-                if n >= start:
-                    rows[n] = row
-                    done = n + 1
-                    if done >= next_report:
-                        on_chunk(done)
-                        next_report += CHUNK
-                        yield Progress("detect", done, total, name, "finding cuts")
-                n += 1
-        except av.error.FFmpegError as exc:
-            raise MediaError(path, f"decoding failed at frame {done}: {exc}") from None
-        if done < total - 2:
-            raise MediaError(path, f"is truncated or corrupt: only {done} of {total} frames decode")
-        return done
-    finally:
-        container.close()
+    prime_from = max(0, start - PRIME)
+    done = start
+    next_report = (start // CHUNK + 1) * CHUNK
+    with FrameReader(path, settings.analysis_width, first=prime_from, index=index) as reader:
+        for n, small in reader:
+            if n >= len(rows):
+                break
+            row = extractor.push(small)
+            if n < start:
+                continue
+            rows[n] = row
+            done = n + 1
+            if done >= next_report:
+                on_chunk(done)
+                next_report += CHUNK
+                yield Progress("detect", done, total, name, "finding cuts")
+    if done < total - 2:
+        raise MediaError(path, f"is truncated or corrupt: only {done} of {total} frames decode")
+    return done
 
 
 def _curves_of(rows: np.ndarray, frames: int) -> dict[str, np.ndarray]:

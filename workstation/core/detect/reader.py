@@ -1,0 +1,125 @@
+"""Decoding and downscaling in a background thread, so it overlaps the measuring.
+
+PyAV releases the GIL while FFmpeg decodes and scales, so on two cores the decode of frame
+n+1 runs while frame n is measured: the pass costs about the larger of the two, not the sum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from workstation.core import media
+from workstation.core.errors import MediaError
+from workstation.core.media import FrameIndex
+
+_END = object()
+
+
+def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    """Width and (even) height of the analysis frames, keeping the aspect ratio."""
+    w = min(analysis_width, width) if width else analysis_width
+    h = max(16, round(w * (height or w) / max(1, width or w) / 2) * 2)
+    return w, h
+
+
+class FrameReader:
+    """Yields ``(frame_number, small_bgr)`` from ``first`` on; use as a context manager.
+
+    With an ``index`` and ``first > 0`` it seeks to the keyframe before ``first`` and numbers
+    frames by timestamp; otherwise it decodes from the start and counts.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        analysis_width: int,
+        *,
+        first: int = 0,
+        index: FrameIndex | None = None,
+        depth: int = 32,
+    ) -> None:
+        self.path = path
+        self._container = media._open(path)
+        try:
+            self._stream = media._video_stream(path, self._container)
+        except Exception:
+            self._container.close()
+            raise
+        self._stream.thread_type = "AUTO"
+        ctx = self._stream.codec_context
+        self.size = analysis_size(ctx.width, ctx.height, analysis_width)
+        self._first = first
+        self._index = index if first > 0 else None
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"decode {path.name}", daemon=True)
+
+    def __enter__(self) -> FrameReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # unblock a reader waiting on a full queue
+                self._queue.get(timeout=0.05)
+        self._container.close()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        aw, ah = self.size
+        reformatter = VideoReformatter()
+        index, first = self._index, self._first
+        try:
+            if index is not None:
+                self._container.seek(
+                    index.pts[first], stream=self._stream, backward=True, any_frame=False
+                )
+            n = 0
+            for frame in self._container.decode(self._stream):
+                if self._stop.is_set():
+                    return
+                if index is not None:
+                    if frame.pts is None:
+                        continue
+                    n = index.frame_at_pts(frame.pts)
+                if n >= first:
+                    small = reformatter.reformat(
+                        frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
+                    ).to_ndarray()
+                    if not self._put((n, small)):
+                        return
+                n += 1
+            self._put(_END)
+        except av.error.FFmpegError as exc:
+            self._put(MediaError(self.path, f"decoding failed: {exc}"))
+        except Exception as exc:  # handed to the consumer, which raises it
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
