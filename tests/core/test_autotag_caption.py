@@ -180,3 +180,21 @@ def test_transformers_slot_says_what_is_missing():
 
     with pytest.raises(ModelError, match="transformers captioner"):
         create_captioner(CaptionSettings(backend=CaptionerKind.TRANSFORMERS))
+
+
+def test_cancel_while_the_server_thinks(project, clip_file):
+    from workstation.core.progress import Cancelled, CancelToken
+
+    add_clip(project, clip_file, 48)
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.message == "waiting for the model":
+            token.cancel()
+
+    with FakeServer(mode="hang") as server:
+        settings = CaptionSettings(server=server.url, model="vlm-small", timeout=10)
+        with pytest.raises(Cancelled):
+            drive(caption_clips(project, None, settings), on_progress, token)
+        assert len(server.requests) == 1
+    assert project.db.execute("SELECT COUNT(*) FROM captions").fetchone()[0] == 0

@@ -192,3 +192,62 @@ def test_several_decode_workers_tag_every_clip_once(project, clip_files, model_d
     for k, clip_id in enumerate(ids):
         want = "blue background" if k % 2 else "red background"
         assert want in clip_tags(project, clip_id)
+
+
+class _SlowTagger:
+    """A tagger whose model 'runs' until interrupted, like a big model on a CPU."""
+
+    def __init__(self, real):
+        self.real = real
+        self.model_id, self.provider = "slow", "CPUExecutionProvider"
+        self.names, self.categories = real.names, real.categories
+        self.preprocess = real.preprocess
+        self.release = threading.Event()
+        self.interrupted = False
+
+    def predict(self, batch):
+        if not self.release.wait(30):
+            raise AssertionError("never interrupted")
+        raise InterruptedError("tagger interrupted")
+
+    def interrupt(self):
+        self.interrupted = True
+        self.release.set()
+
+
+def test_cancel_interrupts_a_running_model(project, clip_files, model_dir):
+    from workstation.core.autotag.wd14 import WD14Tagger
+
+    add_clip(project, clip_files["red"], 12)
+    slow = _SlowTagger(WD14Tagger.load(model_dir))
+    token = CancelToken()
+
+    def on_progress(p):
+        if p.message.startswith("running the model"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        drive(tag_clips(project, None, TagSettings(), tagger=slow), on_progress, token)
+    assert slow.interrupted
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("autotag-")]
+    assert alive == []
+
+
+def test_wd14_interrupt_stops_predict(model_dir, tmp_path):
+    from workstation.core.autotag.wd14 import WD14Tagger
+
+    tagger = WD14Tagger.load(write_tiny_model(tmp_path / "fixed", dynamic=False))
+    real = tagger.session
+
+    class Session:  # interrupts from "another thread" after the first frame
+        def run(self, *args):
+            out = real.run(*args)
+            tagger.interrupt()
+            return out
+
+    tagger.session = Session()
+    frames = np.zeros((3, 64, 64, 3), np.float32)
+    with pytest.raises(InterruptedError):
+        tagger.predict(frames)
+    tagger.session = real
+    assert tagger.predict(frames).shape == (3, 8)  # the next run is not affected

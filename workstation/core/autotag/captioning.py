@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from workstation.core.autotag.base import (
     Captioner,
@@ -25,6 +26,7 @@ from workstation.core.progress import Progress, Stage
 from workstation.core.store import Clip, Project
 
 MAX_FAILURES_IN_A_ROW = 3
+HEARTBEAT_S = 0.25  # a progress record at least this often while the server works
 
 
 def fill_prompt(template: str, tags: Sequence[str]) -> str:
@@ -63,6 +65,7 @@ def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
     done = total - len(todo)
     yield Progress("caption", done, total, "", f"captioning with {captioner.model_id}")
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-decode")
+    asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-request")
     in_a_row = 0
     try:
         ahead: Future | None = pool.submit(_frames, todo[0], settings) if todo else None
@@ -73,7 +76,16 @@ def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
             try:
                 frames = current.result()  # type: ignore[union-attr]
                 prompt = fill_prompt(settings.prompt, clip_tag_names(project, clip.id))
-                text = captioner.caption(frames.images, prompt)
+                # The request runs in its own thread so the stage keeps yielding: a cancel
+                # takes effect at once (the answer, when it comes, is dropped).
+                request = asker.submit(captioner.caption, frames.images, prompt)
+                while True:
+                    try:
+                        text = request.result(timeout=HEARTBEAT_S)
+                        break
+                    except FutureTimeout:
+                        yield Progress("caption", done, total, clip.path.name,
+                                       "waiting for the model")
             except CaptionServerError as exc:
                 if exc.unreachable:
                     raise
@@ -94,5 +106,6 @@ def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
             yield Progress("caption", done, total, clip.path.name, "done")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        asker.shutdown(wait=False, cancel_futures=True)  # an open request ends by its timeout
         summary.seconds = time.perf_counter() - start
     return summary

@@ -12,6 +12,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from workstation.core.autotag.wd14 import CATEGORY_NAMES, CHARACTER, RATING, dis
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Clip, Project
+
+HEARTBEAT_S = 0.25  # a progress record at least this often while the model runs
 
 
 def _norm(name: str) -> str:
@@ -205,12 +209,29 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
                          ahead=max(2, 2 * settings.batch_size // settings.frames),
                          workers=workers).start()
     pending: list[_Decoded] = []
+    infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotag-infer")
 
     def flush() -> Iterator[Progress]:
         nonlocal done
         batch = np.concatenate([d.batch for d in pending])
         t = time.perf_counter()
-        probs = tagger.predict(batch)
+        # The model runs in its own thread so this stage keeps yielding (the GUI stays live
+        # and cancel is immediate: the run is interrupted, not waited for).
+        future = infer.submit(tagger.predict, batch)
+        try:
+            while True:
+                try:
+                    probs = future.result(timeout=HEARTBEAT_S)
+                    break
+                except FutureTimeout:
+                    yield Progress("tag", done, total, "", f"running the model on {len(batch)} "
+                                   "frames")
+        finally:
+            if not future.done():
+                interrupt = getattr(tagger, "interrupt", None)
+                if interrupt is not None:
+                    interrupt()
+                wait([future], timeout=30)
         summary.inference_seconds += time.perf_counter() - t
         summary.frames += len(batch)
         row = 0
@@ -244,5 +265,6 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
             yield from flush()
     finally:
         feeder.stop()
+        infer.shutdown(wait=True, cancel_futures=True)
         summary.seconds = time.perf_counter() - start
     return summary

@@ -16,6 +16,7 @@ import csv
 import os
 import re
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -221,6 +222,8 @@ class WD14Tagger:
                 f"{len(labels.names)} tags: they are not from the same model",
             )
         self.names = labels.names
+        self._runs: set = set()
+        self._lock = threading.Lock()
         self.categories = labels.categories
         self.model_id = model_id or str(folder.resolve())
         self.folder = folder
@@ -252,11 +255,37 @@ class WD14Tagger:
         return np.ascontiguousarray(array[:, :, ::-1])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """(N, size, size, 3) preprocessed frames -> (N, labels) probabilities."""
+        """(N, size, size, 3) preprocessed frames -> (N, labels) probabilities.
+
+        May run in a worker thread; :meth:`interrupt` from another thread stops it (a large
+        model on a CPU takes many seconds per batch, and cancel should not wait for that).
+        """
+        import onnxruntime as ort
+
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        if self.dynamic_batch or len(batch) == 1:
-            return self.session.run([self.output_name], {self.input_name: batch})[0]
-        return np.concatenate(
-            [self.session.run([self.output_name], {self.input_name: batch[i : i + 1]})[0]
-             for i in range(len(batch))]
-        )
+        options = ort.RunOptions()
+        with self._lock:
+            self._runs.add(options)
+        try:
+            if self.dynamic_batch or len(batch) == 1:
+                return self.session.run([self.output_name], {self.input_name: batch}, options)[0]
+            parts = []
+            for i in range(len(batch)):
+                if options.terminate:
+                    raise InterruptedError("interrupted")
+                parts.append(self.session.run([self.output_name],
+                                              {self.input_name: batch[i : i + 1]}, options)[0])
+            return np.concatenate(parts)
+        except Exception:
+            if options.terminate:
+                raise InterruptedError("tagger interrupted") from None
+            raise
+        finally:
+            with self._lock:
+                self._runs.discard(options)
+
+    def interrupt(self) -> None:
+        """Make every predict() now running raise InterruptedError (onnxruntime's terminate)."""
+        with self._lock:
+            for options in self._runs:
+                options.terminate = True
