@@ -492,6 +492,13 @@ class Timeline(QWidget):
         shown = self.visible_cut_indices(f0, f1)
         dragged = self._drag[0] if self._drag else None
         heads = len(shown) <= 400  # far out, heads would overlap into a smear
+        if heads:  # fades and dissolves: the frames the transition spans, as a light band
+            band = QColor(255, 255, 255, 28)
+            for i in shown:
+                cut = self._cuts[int(i)]
+                if cut.span_start is not None and cut.span_end is not None:
+                    xa, xb = self.x_of(cut.span_start), self.x_of(cut.span_end + 1)
+                    p.fillRect(QRectF(xa, top, max(1.0, xb - xa), bottom - top), band)
         for kind, color in (("auto", C_AUTO), ("manual", C_MANUAL), ("uncertain", C_UNCERTAIN)):
             if kind == "uncertain":
                 mask = self._uncertain[shown]
