@@ -200,3 +200,29 @@ def test_hub_model_loads_from_the_cache_offline(tmp_path, monkeypatch, model_dir
     tagger = WD14Tagger.load("SmilingWolf/wd-tiny-tagger-v3")
     assert tagger.model_id == "SmilingWolf/wd-tiny-tagger-v3"
     assert tagger.folder == snapshot and tagger.names == NAMES
+
+
+def test_settings_round_trip_through_the_project(project):
+    from workstation.core.autotag import CaptionSettings
+    from workstation.core.autotag.base import (
+        load_settings,
+        save_settings,
+        settings_from_dict,
+        settings_to_dict,
+    )
+    from workstation.core.errors import WorkstationError
+
+    assert load_settings(project, TagSettings) == TagSettings()
+    tag = TagSettings(model="/models/wd", frames=6, aggregation="vote", exclude=("solo",),
+                      underscores=True, providers=("CPUExecutionProvider",))
+    save_settings(project, tag)
+    assert load_settings(project, TagSettings) == tag
+    cap = CaptionSettings(server="http://h:11434", model="llava", api_key="secret")
+    save_settings(project, cap)
+    saved = project.db.execute("SELECT value FROM settings WHERE key='autotag.caption'").fetchone()[0]
+    assert "secret" not in saved and '"version": 1' in saved
+    assert load_settings(project, CaptionSettings).model == "llava"
+    with pytest.raises(WorkstationError, match=r"TagSettings.frames: 'four' is not a valid value"):
+        settings_from_dict(TagSettings, {**settings_to_dict(tag), "frames": "four"})
+    with pytest.raises(WorkstationError, match="newer than this workstation"):
+        settings_from_dict(TagSettings, {"version": 99})

@@ -6,8 +6,9 @@ settings and the registry at start-up and load a model only when a job runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+import json
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -193,3 +194,84 @@ class Captioner(Protocol):
     model_id: str
 
     def caption(self, frames: list[np.ndarray], prompt: str) -> str: ...
+
+
+# -- saving settings in the project (settings table), typed and versioned --------------------
+SETTINGS_VERSION = 1
+_SETTINGS_KEYS = {TagSettings: "autotag.tag", CaptionSettings: "autotag.caption"}
+_SECRET_FIELDS = {"api_key"}  # never written to the project database
+
+
+def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict:
+    out: dict = {"version": SETTINGS_VERSION}
+    for f in fields(settings):
+        if f.name in _SECRET_FIELDS or f.name == "redo":
+            continue
+        value = getattr(settings, f.name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def settings_from_dict(cls: type, data: dict):
+    """Rebuild settings; unknown keys are ignored, a bad value names its field."""
+    if not isinstance(data, dict):
+        raise WorkstationError(f"{cls.__name__}: saved settings are not an object")
+    version = data.get("version", SETTINGS_VERSION)
+    if not isinstance(version, int) or version > SETTINGS_VERSION:
+        raise WorkstationError(f"{cls.__name__}: settings version {version!r} is newer than "
+                               f"this workstation ({SETTINGS_VERSION})")
+    defaults = cls()
+    values = {}
+    for f in fields(cls):
+        if f.name not in data or f.name in _SECRET_FIELDS:
+            continue
+        raw = data[f.name]
+        ok = _valid(raw, getattr(defaults, f.name))
+        if not ok:
+            raise WorkstationError(f"{cls.__name__}.{f.name}: {raw!r} is not a valid value")
+        if isinstance(raw, list):
+            raw = tuple(raw)
+        values[f.name] = raw
+    try:
+        return cls(**values)
+    except ValueError as exc:  # an unknown enum value
+        raise WorkstationError(f"{cls.__name__}: {exc}") from None
+
+
+def _valid(raw: object, default: object) -> bool:
+    """Whether a saved JSON value fits the field whose default is ``default``."""
+    if isinstance(default, bool):
+        return isinstance(raw, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    if isinstance(default, (str, Enum)):
+        return isinstance(raw, str)
+    if isinstance(default, tuple) or default is None:
+        return raw is None or (isinstance(raw, list) and all(isinstance(x, str) for x in raw))
+    return False
+
+
+def save_settings(project, settings: TagSettings | CaptionSettings) -> None:
+    """Remember the last settings in the project (the GUI's tagging dialog starts from them)."""
+    project.db.execute(
+        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+        "value=excluded.value",
+        (_SETTINGS_KEYS[type(settings)], json.dumps(settings_to_dict(settings), sort_keys=True)),
+    )
+
+
+def load_settings(project, cls: type):
+    """The project's saved settings of ``cls`` (defaults when none were saved)."""
+    row = project.db.execute("SELECT value FROM settings WHERE key=?",
+                             (_SETTINGS_KEYS[cls],)).fetchone()
+    if row is None:
+        return cls()
+    try:
+        data = json.loads(row[0])
+    except json.JSONDecodeError:
+        raise WorkstationError(f"project setting {_SETTINGS_KEYS[cls]}: not valid JSON") from None
+    return settings_from_dict(cls, data)
