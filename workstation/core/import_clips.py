@@ -21,6 +21,7 @@ sidecar trigger is dropped (the sidecar writer puts it back), so export → impo
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections import deque
@@ -98,7 +99,7 @@ def _tag_like(item: str) -> bool:
 def probe_clip(path: Path, *, count_frames: bool = True) -> ClipProbe:
     """Stream header of a clip (no decoding) and its ``.txt``; MediaError names the file."""
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except OSError as exc:
         raise MediaError(path, f"cannot be read: {exc.strerror or exc}") from None
     if size == 0:
@@ -161,11 +162,14 @@ def _read_text(path: Path) -> tuple[str | None, WorkstationError | None]:
 
 def find_clips(folder: Path) -> list[Path]:
     """Video files under ``folder`` (recursively, hidden folders skipped), in path order."""
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(
+            os.path.join(root, f) for f in files
+            if os.path.splitext(f)[1].lower() in VIDEO_EXTENSIONS and not f.startswith(".")
+        )
+    return [Path(f) for f in sorted(found)]
 
 
 def import_clip_folder(
@@ -181,6 +185,7 @@ def import_clip_folder(
     result = ImportResult()
     if not folder.is_dir():
         raise WorkstationError(f"{folder}: not a folder")
+    folder = folder.resolve()  # once, so the clip paths below need no resolving
     yield Progress("import-clips", 0, None, folder.name, "looking for clips")
     paths = find_clips(folder)
     total = len(paths)
@@ -233,13 +238,12 @@ class _Writer:
         self.trigger = trigger
         self.result = result
         self.tag_ids = {name: tid for tid, name in project.db.execute("SELECT id, name FROM tags")}
+        self.prefix = str(project.root) + os.sep
 
     def _stored(self, path: Path) -> str:
-        resolved = path.resolve()
-        try:
-            return str(resolved.relative_to(self.project.root))
-        except ValueError:
-            return str(resolved)
+        """Relative to the project when inside it, like ``Project.upsert_clip`` stores it."""
+        text = str(path)
+        return text[len(self.prefix):] if text.startswith(self.prefix) else text
 
     def _tag(self, name: str) -> int:
         tid = self.tag_ids.get(name)
