@@ -383,3 +383,23 @@ def test_changes_made_elsewhere_reload_and_reset_undo(qtbot, setup):
     session.cutsChanged.emit(vid)
     assert 200 in [c.frame for c in view.timeline.cuts]
     assert view.undo_stack.count() == 0
+
+
+def test_timeline_and_player_keys(qtbot, setup):
+    view, session, vid, truth = setup
+    tl = view.timeline
+    ppf = tl.ppf
+    key(qtbot, view, Qt.Key.Key_Plus)
+    assert tl.ppf == pytest.approx(ppf * 1.5)
+    key(qtbot, view, Qt.Key.Key_Minus)
+    assert tl.ppf == pytest.approx(ppf)
+    key(qtbot, view, Qt.Key.Key_End)
+    assert tl.playhead == tl.frame_count - 1
+    key(qtbot, view, Qt.Key.Key_Home)
+    assert tl.playhead == 0
+    with qtbot.waitSignal(view.player.frameChanged, check_params_cb=lambda f: f == 1):
+        key(qtbot, view, Qt.Key.Key_Period)  # next frame, forwarded to the player
+    with qtbot.waitSignal(view.player.playingChanged, check_params_cb=bool, timeout=10000):
+        key(qtbot, view, Qt.Key.Key_Space)
+    with qtbot.waitSignal(view.player.playingChanged, check_params_cb=lambda p: not p):
+        key(qtbot, view, Qt.Key.Key_K)
