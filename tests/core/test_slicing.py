@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from workstation.core import slicing, synth
+from workstation.core.errors import WorkstationError
 from workstation.core.ingest import add_paths
 from workstation.core.progress import drive
 from workstation.core.slicing import SliceSettings, split_project, split_video, verify_clip
@@ -304,3 +305,13 @@ def test_cancel_interrupts_a_running_clip(demo_project):
     assert _no_temp_files(demo_project)
     assert not list(demo_project.clips_dir.rglob("*.mp4"))
     assert demo_project.clips() == []
+
+
+def test_frame_rate_setting_forms():
+    assert SliceSettings(fps=23.976).fps == Fraction(24000, 1001)
+    assert SliceSettings(fps="30000/1001").fps == Fraction(30000, 1001)
+    assert SliceSettings(fps=12.5).fps == Fraction(25, 2)
+    with pytest.raises(slicing.SliceSettingsError, match="fps: 'fast'"):
+        SliceSettings(fps="fast")
+    with pytest.raises(WorkstationError, match="fps: 0"):
+        SliceSettings(fps=0)

@@ -9,8 +9,10 @@ one, verifies it (frame count, first and last frame against the source) and rena
 Changing the frame rate resamples by timestamps ("sample and hold"): output frame ``k`` shows
 the source frame on screen at ``t_start + k / fps`` (exact rational arithmetic on the stored
 timestamps), so frames are dropped when lowering the rate and repeated when raising it, and
-the clip keeps the segment's duration.  With ``fps=None`` every source frame is kept once; a
-variable-frame-rate source then keeps its own timestamps.
+the clip keeps the segment's duration.  A clip's source range ``[start, end)`` (its name and
+its row) is the source time it covers, so it does not change with the output frame rate.
+With ``fps=None`` every source frame is kept once; a variable-frame-rate source then keeps its
+own timestamps.
 
 Lengths (``min_frames``/``max_frames``) count output frames.  A segment longer than
 ``max_frames`` is split into consecutive chunks of exactly ``max_frames``; a chunk (or segment)
@@ -48,6 +50,27 @@ SETTINGS_VERSION = 1
 PART_SUFFIX = ".part"
 
 
+class SliceSettingsError(WorkstationError, ValueError):
+    """A slicing setting out of range; the message names the field."""
+
+
+def _frame_rate(value: Any) -> Fraction:
+    """A frame rate from 24, "24000/1001" or 23.976 (NTSC rates snap to N*1000/1001)."""
+    try:
+        fps = Fraction(value) if not isinstance(value, float) else None
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise SliceSettingsError(f"fps: {value!r} is not a frame rate") from None
+    if fps is None:
+        base = round(value * 1001 / 1000)
+        if value != int(value) and abs(base * 1000 / 1001 - value) < 0.002:
+            fps = Fraction(base * 1000, 1001)
+        else:
+            fps = Fraction(value).limit_denominator(1001)
+    if not 0 < fps <= 1000:
+        raise SliceSettingsError(f"fps: {value!r} must be above 0 and at most 1000")
+    return fps
+
+
 @dataclass(frozen=True)
 class SliceSettings:
     """How clips are cut; stored with every clip so a re-run with the same settings is a no-op."""
@@ -62,25 +85,19 @@ class SliceSettings:
 
     def __post_init__(self) -> None:
         if self.fps is not None:
-            try:
-                fps = Fraction(self.fps)
-            except (TypeError, ValueError):
-                raise ValueError(f"fps: {self.fps!r} is not a frame rate") from None
-            if not 0 < fps <= 1000:
-                raise ValueError(f"fps: {self.fps!r} must be between 0 and 1000")
-            object.__setattr__(self, "fps", fps)
+            object.__setattr__(self, "fps", _frame_rate(self.fps))
         if self.max_side is not None and self.max_side < 16:
-            raise ValueError(f"max_side: {self.max_side} is too small (at least 16)")
+            raise SliceSettingsError(f"max_side: {self.max_side} is too small (at least 16)")
         if self.min_frames < 1:
-            raise ValueError(f"min_frames: {self.min_frames} must be at least 1")
+            raise SliceSettingsError(f"min_frames: {self.min_frames} must be at least 1")
         if self.max_frames is not None and self.max_frames < self.min_frames:
-            raise ValueError(
+            raise SliceSettingsError(
                 f"max_frames: {self.max_frames} is below min_frames ({self.min_frames})"
             )
         if self.trim < 0:
-            raise ValueError(f"trim: {self.trim} must not be negative")
+            raise SliceSettingsError(f"trim: {self.trim} must not be negative")
         if not 0 <= self.crf <= 51:
-            raise ValueError(f"crf: {self.crf} must be between 0 and 51")
+            raise SliceSettingsError(f"crf: {self.crf} must be between 0 and 51")
         presets = [
             "ultrafast",
             "superfast",
@@ -93,7 +110,7 @@ class SliceSettings:
             "veryslow",
         ]
         if self.preset not in presets:
-            raise ValueError(f"preset: {self.preset!r} is not one of {', '.join(presets)}")
+            raise SliceSettingsError(f"preset: {self.preset!r} is not one of {', '.join(presets)}")
 
     def to_params(self) -> dict[str, Any]:
         """A JSON-able dict (what the clip rows store and compare)."""
@@ -268,7 +285,10 @@ def plan_video(
         size = settings.max_frames or len(src)
         for i in range(0, len(src), size):
             chunk = src[i : i + size]
-            a, b = chunk[0], chunk[-1] + 1
+            # The clip covers source time [a, b): up to the next chunk or the segment's end,
+            # so names do not change with the frame rate unless chunk boundaries do.
+            a = chunk[0]
+            b = max(chunk[-1] + 1, src[i + size] if i + size < len(src) else e)
             if len(chunk) < settings.min_frames:
                 skipped.append(
                     SkippedSegment(
