@@ -18,15 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
+    QStyle,
+    QStyleOptionProgressBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # the store pulls in numpy and PyAV: not needed to show the w
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals (~20/s)
+PANEL_REFRESH_MS = 200  # the panel repaints a job's row at most this often
 RECORD_INTERVAL = 1.0  # seconds between updates of the jobs table row
 
 StageFactory = Callable[[], Stage]
@@ -361,6 +364,60 @@ def format_eta(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min left"
 
 
+class ProgressLine(QWidget):
+    """A progress bar drawn by the style, repainted through ``update()`` only.
+
+    ``QProgressBar.setValue`` repaints synchronously, and its busy mode animates forever; next
+    to a QOpenGLWidget each repaint recomposes the whole window (tens of ms with software GL).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._min, self._max, self._value, self._format = 0, 0, 0, ""
+
+    def setRange(self, minimum: int, maximum: int) -> None:  # noqa: N802 - QProgressBar's API
+        self._min, self._max = minimum, maximum
+        self.update()
+
+    def setValue(self, value: int) -> None:  # noqa: N802
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def setFormat(self, text: str) -> None:  # noqa: N802
+        if text != self._format:
+            self._format = text
+            self.update()
+
+    def value(self) -> int:
+        return self._value
+
+    def maximum(self) -> int:
+        return self._max
+
+    def minimum(self) -> int:
+        return self._min
+
+    def text(self) -> str:
+        return self._format
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(160, self.fontMetrics().height() + 8)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        opt = QStyleOptionProgressBar()
+        opt.initFrom(self)
+        opt.minimum, opt.maximum = self._min, self._max
+        opt.progress = self._value if self._max else 0
+        opt.text = self._format or ("working…" if not self._max else "")
+        opt.textVisible = True
+        opt.textAlignment = Qt.AlignmentFlag.AlignCenter
+        opt.state |= QStyle.StateFlag.State_Horizontal
+        painter = QPainter(self)
+        self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, self)
+        painter.end()
+
+
 class JobRow(QFrame):
     """Title, progress bar, ETA, cancel button; expandable error details when it failed."""
 
@@ -370,9 +427,13 @@ class JobRow(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel(job.title)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # busy until the first progress record with a total
-        self.bar.setTextVisible(True)
+        self.bar = ProgressLine()
+        self.bar.setRange(0, 0)  # "working…" until the first progress record with a total
+        self._pending: Progress | None = None
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(PANEL_REFRESH_MS)
+        self._refresh.timeout.connect(self._show_pending)
         self.status = QLabel("starting…")
         self.status.setMinimumWidth(80)
         self.cancel_button = QPushButton("Cancel")
@@ -404,6 +465,14 @@ class JobRow(QFrame):
         self._on_state(job.state)
 
     def _on_progress(self, p: Progress) -> None:
+        self._pending = p
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def _show_pending(self) -> None:
+        p, self._pending = self._pending, None
+        if p is None or self.job.state != JobState.RUNNING:
+            return
         if p.total:
             if self.bar.maximum() != 1000:
                 self.bar.setRange(0, 1000)
@@ -416,6 +485,9 @@ class JobRow(QFrame):
 
     def _on_state(self, state: str) -> None:
         self.cancel_button.setEnabled(state == JobState.RUNNING)
+        if state in JobState.FINAL:
+            self._refresh.stop()
+            self._pending = None
         if state == JobState.DONE:
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)

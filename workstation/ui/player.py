@@ -177,8 +177,12 @@ class PlayerWidget(QOpenGLWidget):
             f.glClearColor(0.08, 0.08, 0.08, 1.0)
             f.glClear(0x4000)  # GL_COLOR_BUFFER_BIT
             return
+        # block_for_target_time=False: by default mpv waits here until the frame is due, which
+        # would stall the GUI thread for up to a frame per paint while playing.
         self._ctx.render(
-            flip_y=True, opengl_fbo={"w": w, "h": h, "fbo": self.defaultFramebufferObject()}
+            flip_y=True,
+            opengl_fbo={"w": w, "h": h, "fbo": self.defaultFramebufferObject()},
+            block_for_target_time=False,
         )
         self._frames_rendered += 1
         if self._first_pending and self._state == "ready":
