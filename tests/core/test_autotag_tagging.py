@@ -251,3 +251,19 @@ def test_wd14_interrupt_stops_predict(model_dir, tmp_path):
         tagger.predict(frames)
     tagger.session = real
     assert tagger.predict(frames).shape == (3, 8)  # the next run is not affected
+
+
+def test_a_failing_model_is_one_clear_error(project, clip_files, model_dir):
+    from workstation.core.autotag import ModelError
+    from workstation.core.autotag.wd14 import WD14Tagger
+
+    add_clip(project, clip_files["red"], 12)
+    broken = _SlowTagger(WD14Tagger.load(model_dir))
+
+    def predict(batch):
+        raise RuntimeError("CUDA out of memory")
+
+    broken.predict = predict
+    with pytest.raises(ModelError, match="slow: the model failed on a batch of 4 frames: CUDA out"):
+        drive(tag_clips(project, None, TagSettings(), tagger=broken))
+    assert not [t for t in threading.enumerate() if t.name.startswith("autotag-")]

@@ -14,6 +14,7 @@ by FFmpeg's scaler and only a frame that beats its part's best so far is convert
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -55,11 +56,17 @@ def plan_parts(frame_count: int, n: int) -> tuple[int, list[tuple[int, int]]]:
     return middle, parts
 
 
-def peak_frames(path: str | Path, n: int = 4, frame_count: int | None = None) -> ClipFrames:
+class Stopped(Exception):
+    """Decoding was stopped from another thread (a cancelled stage)."""
+
+
+def peak_frames(path: str | Path, n: int = 4, frame_count: int | None = None,
+                stop: threading.Event | None = None) -> ClipFrames:
     """Decode the clip once and return its ``n`` most representative frames in clip order.
 
     Clips shorter than ``n`` frames give all their frames.  A frame next to the middle one
     (within a quarter part) is not picked again, so the picks are not near-duplicates.
+    ``stop`` is checked every frame: a cancelled stage need not wait for a long clip.
     """
     path = Path(path)
     container = _open(path)
@@ -86,6 +93,8 @@ def peak_frames(path: str | Path, n: int = 4, frame_count: int | None = None) ->
         for i, frame in enumerate(container.decode(stream)):
             if i >= total:
                 break
+            if stop is not None and stop.is_set():
+                raise Stopped(str(path))
             if i in wanted:
                 picked[i] = frame.to_ndarray(format="rgb24")
             k = int(part_of[i]) if parts else -1

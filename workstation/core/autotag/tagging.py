@@ -19,7 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from workstation.core.autotag.base import Aggregation, Tagger, TagResult, TagSettings, TagSummary
+from workstation.core.autotag.base import (
+    Aggregation,
+    ModelError,
+    Tagger,
+    TagResult,
+    TagSettings,
+    TagSummary,
+)
 from workstation.core.autotag.frames import peak_frames
 from workstation.core.autotag.storage import has_auto_tags, store_auto_tags
 from workstation.core.autotag.wd14 import CATEGORY_NAMES, CHARACTER, RATING, display_name
@@ -133,7 +140,8 @@ class FrameFeeder:
                 except queue.Empty:
                     return
                 try:
-                    clip = peak_frames(job.path, self.frames, job.frame_count)
+                    clip = peak_frames(job.path, self.frames, job.frame_count,
+                                       stop=self._stop)
                     batch = np.stack([self.preprocess(img) for img in clip.images])
                     item = _Decoded(job.clip_id, clip.numbers, batch)
                 except Exception as exc:  # reported per clip; the others go on
@@ -143,10 +151,16 @@ class FrameFeeder:
         finally:
             self._put(self._END)
 
-    def __iter__(self) -> Iterator[_Decoded]:
+    def __iter__(self) -> Iterator[_Decoded | None]:
+        """Decoded clips as they are ready; None every HEARTBEAT_S while none is (so the stage
+        can yield progress while a long clip decodes)."""
         running = len(self._threads)
         while running:
-            item = self.queue.get()
+            try:
+                item = self.queue.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                yield None
+                continue
             if item is self._END:
                 running -= 1
                 continue
@@ -226,6 +240,11 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
                 except FutureTimeout:
                     yield Progress("tag", done, total, "", f"running the model on {len(batch)} "
                                    "frames")
+                except InterruptedError:
+                    raise
+                except Exception as exc:  # e.g. out of GPU memory: every clip would fail
+                    raise ModelError(tagger.model_id, f"the model failed on a batch of "
+                                     f"{len(batch)} frames: {exc}") from None
         finally:
             if not future.done():
                 interrupt = getattr(tagger, "interrupt", None)
@@ -253,6 +272,9 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
 
     try:
         for item in feeder:
+            if item is None:
+                yield Progress("tag", done, total, "", "decoding frames")
+                continue
             if item.error is not None:
                 summary.failed[item.clip_id] = str(item.error)
                 done += 1
