@@ -725,7 +725,10 @@ def import_cuts(project: Project, video_id: int, path: str | Path) -> ImportedCu
         project.db.execute("DELETE FROM segments WHERE video_id=?", (video_id,))
         for start in imported.rejected_starts:
             project.set_segment_keep(video_id, start, False)
-    write_sidecar(project, video_id)
+    try:
+        write_sidecar(project, video_id)
+    except OSError as exc:  # the import itself succeeded; the next edit rewrites the sidecar
+        log.warning("cuts imported, but the sidecar could not be written: %s", exc)
     return imported
 
 
