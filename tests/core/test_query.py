@@ -52,6 +52,7 @@ def clips(project):
     review.set_caption(project, [ids["a"]], "A dog runs across the beach")
     review.set_auto_caption(project, ids["c"], "Two people dance AND laugh", "florence")
     review.mark_reviewed(project, [ids["a"], ids["c"]])
+    review.set_caption(project, [ids["e"]], "")  # cleared by a person: no caption
     return ids
 
 
@@ -100,7 +101,7 @@ def _names(project, ids, query):
         ("reviewed:no", "bde"),
         ("reviewed:yes", "ac"),
         ("source:auto", "cd"),  # c has an auto caption, d auto tags (b's auto tag is rejected)
-        ("source:manual", "abc"),
+        ("source:manual", "abce"),
         ("confidence<0.5", "d"),
         ("confidence>0.5", "d"),
         ("motion<0.1", "ae"),

@@ -352,7 +352,8 @@ def _leaf(t: Term) -> tuple[str, list]:
             sql = f"({sql} OR c.id IN (SELECT clip_id FROM captions WHERE text LIKE ? ESCAPE '\\'))"
             params = [*params, _like(v, contains=True)]
     elif f == "caption":
-        sql, params = "c.id IN (SELECT clip_id FROM captions WHERE text LIKE ? ESCAPE '\\')", [
+        # an empty caption (a person cleared it) is no caption
+        sql, params = "c.id IN (SELECT clip_id FROM captions WHERE text != '' AND text LIKE ? ESCAPE '\\')", [
             _like(v, contains=True)
         ]
     elif f == "video":
