@@ -239,3 +239,40 @@ def test_not_a_cut_file(demo_project, tmp_path):
         read_cut_file(p, video)
     with pytest.raises(CutFileError, match="file not found"):
         read_cut_file(tmp_path / "missing.cuts.txt", video)
+
+
+def test_real_pyscenedetect_cli_csv(demo_project, tmp_path):
+    """The scene list the `scenedetect` command writes imports as the same cut frames."""
+    import subprocess
+    import sys
+
+    video = _video_by_name(demo_project, "demo_anime.mp4")
+    out = tmp_path / "sd"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scenedetect",
+            "-i",
+            str(video.path),
+            "-o",
+            str(out),
+            "-q",
+            "detect-content",
+            "list-scenes",
+        ],
+        check=True,
+        timeout=120,
+    )
+    csv_path = out / "demo_anime-Scenes.csv"
+    listed = csv_path.read_text().splitlines()[0].split(",")[1:]  # the CLI's own cut timecodes
+    from_timecodes = [round(cutfiles.parse_timecode(t) * video.fps) for t in listed]
+    got = read_cut_file(csv_path, video)
+    assert got.frames == from_timecodes
+    truth = synth.Truth.load(str(video.path) + ".truth.json")
+    assert got.frames == [c.frame for c in truth.cuts]
+    assert got.rejected_starts == []
+
+
+def _video_by_name(project: Project, name: str):
+    return next(v for v in project.videos() if v.name == name)
