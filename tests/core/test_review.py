@@ -291,3 +291,22 @@ def test_deferred_sidecars_for_bulk_edits(seeded):
     assert side.read_text() == "bulk, words"
     review.remove_tags(project, [ids[3]], "bulk")  # outside: written at once again
     assert side.read_text() == "words"
+
+
+def test_undo_after_changes_outside_the_stack(project):
+    """An auto run between an edit and its undo: the person's row comes back; a clash that
+    can't be resolved is one clear error and changes nothing."""
+    a = _clip(project, "a")
+    review.add_tags(project, [a], "dog")
+    edit = review.remove_tags(project, [a], "dog")
+    review.set_auto_tags(project, a, {"dog": 0.8}, "wd14")  # background run, not on the stack
+    edit.undo(project)
+    (tag,) = review.clip_tags(project, a)
+    assert (tag.name, tag.source, tag.confidence) == ("dog", "manual", None)
+
+    deleted = review.delete_tag(project, "dog")
+    review.add_tags(project, [a], "dog")  # the name exists again, with another id
+    before = dump(project)
+    with pytest.raises(WorkstationError, match="can't undo 'delete tag dog': the project changed"):
+        deleted.undo(project)
+    assert dump(project) == before

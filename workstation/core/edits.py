@@ -9,11 +9,13 @@ sidecars are rewritten (when enabled), like after the edit itself.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workstation.core import cliptext
+from workstation.core.errors import WorkstationError
 from workstation.core.store import Project
 
 # Key columns of the tables edits touch (table and column names never come from input).
@@ -47,15 +49,20 @@ class Edit:
         return len(self.changes)
 
     def undo(self, project: Project) -> None:
-        with project.transaction():
-            for change in reversed(self.changes):
-                _apply(project, change, change.before, change.after)
-        cliptext.sync_sidecars(project, self.clip_ids)
+        self._write(project, "undo", [(c, c.before, c.after) for c in reversed(self.changes)])
 
     def redo(self, project: Project) -> None:
-        with project.transaction():
-            for change in self.changes:
-                _apply(project, change, change.after, change.before)
+        self._write(project, "redo", [(c, c.after, c.before) for c in self.changes])
+
+    def _write(self, project: Project, verb: str, steps) -> None:
+        try:
+            with project.transaction():
+                for change, target, other in steps:
+                    _apply(project, change, target, other)
+        except sqlite3.IntegrityError as exc:  # rolled back: nothing half-done
+            raise WorkstationError(
+                f"can't {verb} '{self.label}': the project changed since ({exc})"
+            ) from None
         cliptext.sync_sidecars(project, self.clip_ids)
 
 
@@ -68,8 +75,11 @@ def _apply(project: Project, change: RowChange, target: Any, other: Any) -> None
         row = {**dict(target), **key}
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
+        # A clip's tag or caption that an auto run (not on the undo stack) wrote in between is
+        # replaced: the person's restored row wins.  Tags have dependents: a clash is an error.
+        verb = "INSERT" if change.table == "tags" else "INSERT OR REPLACE"
         project.db.execute(
-            f"INSERT INTO {change.table} ({cols}) VALUES ({marks})", tuple(row.values())
+            f"{verb} INTO {change.table} ({cols}) VALUES ({marks})", tuple(row.values())
         )
     else:
         values = dict(target)
