@@ -67,6 +67,9 @@ EDITS = {
     "reviewed": lambda p, ids: review.mark_reviewed(p, ids[1:]),
     "auto tags rerun": lambda p, ids: review.set_auto_tags(p, ids[1], {"grass": 0.7, "sky": 0.5},
                                                            "wd14-v3", 0.35),
+    "auto tags per-tag threshold": lambda p, ids: review.set_auto_tags_many(
+        p, [(ids[3], [review.AutoTag("miku", 0.9, "character", 0.85), ("sky", 0.4)])],
+        "wd14", 0.35, "max"),
     "auto caption": lambda p, ids: review.set_auto_caption(p, ids[3], "empty room", "florence"),
 }
 
@@ -310,3 +313,12 @@ def test_undo_after_changes_outside_the_stack(project):
     with pytest.raises(WorkstationError, match="can't undo 'delete tag dog': the project changed"):
         deleted.undo(project)
     assert dump(project) == before
+
+
+def test_auto_tag_threshold_per_tag(project):
+    a = _clip(project, "a")
+    review.set_auto_tags(project, a, [review.AutoTag("miku", 0.9, "character", 0.85),
+                                      ("sky", 0.4)], "wd14", 0.35, "max")
+    rows = dict(project.db.execute(
+        "SELECT t.name, ct.threshold FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id"))
+    assert rows == {"miku": 0.85, "sky": 0.35}

@@ -417,6 +417,7 @@ class AutoTag:
     name: str
     confidence: float
     category: str = "general"
+    threshold: float | None = None  # this tag's own cut-off (per category); None = the run's
 
 
 def _auto_tags(tags) -> list[AutoTag]:
@@ -425,7 +426,8 @@ def _auto_tags(tags) -> list[AutoTag]:
     out: dict[str, AutoTag] = {}
     for t in tags:
         tag = t if isinstance(t, AutoTag) else AutoTag(*t)
-        tag = AutoTag(clean_tag(tag.name), float(tag.confidence), _check_category(tag.category))
+        tag = AutoTag(clean_tag(tag.name), float(tag.confidence), _check_category(tag.category),
+                      tag.threshold)
         if tag.name not in out or out[tag.name].confidence < tag.confidence:
             out[tag.name] = tag
     return sorted(out.values(), key=lambda a: (-a.confidence, a.name))
@@ -459,7 +461,8 @@ def set_auto_tags_many(
             pos = max(kept, default=-1) + 1
             for tid, t in new_ids.items():
                 row = rows.get(tid)
-                values = {"confidence": t.confidence, "model": model, "threshold": threshold,
+                values = {"confidence": t.confidence, "model": model,
+                          "threshold": threshold if t.threshold is None else t.threshold,
                           "aggregation": aggregation}
                 key = {"clip_id": cid, "tag_id": tid}
                 if row is None:
