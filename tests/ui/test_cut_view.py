@@ -94,6 +94,8 @@ def test_keyboard_edits_and_exact_undo_redo(qtbot, setup):
     key(qtbot, view, Qt.Key.Key_Comma, Qt.KeyboardModifier.AltModifier)  # nudge -1
     key(qtbot, view, Qt.Key.Key_Comma, Qt.KeyboardModifier.AltModifier)
     assert 79 in frames(p, vid) and 80 not in frames(p, vid)
+    assert view.undo_stack.count() == 2  # a run of nudges is one undo step
+    assert view.undo_stack.undoText() == "Nudge cut 80 → 79"
     key(qtbot, view, Qt.Key.Key_BracketRight)  # next cut: a detected one
     nxt = min(f for f in truth if f > 79)
     assert view.timeline.selected_cut == nxt
@@ -106,11 +108,11 @@ def test_keyboard_edits_and_exact_undo_redo(qtbot, setup):
     assert not p.segments(vid)[0].keep
     after = dump(p, vid)
     stack = view.undo_stack
-    assert stack.count() == 6
-    for _ in range(6):
+    assert stack.count() == 4
+    for _ in range(4):
         key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert dump(p, vid) == before
-    for _ in range(6):
+    for _ in range(4):
         key(
             qtbot,
             view,
@@ -403,3 +405,25 @@ def test_timeline_and_player_keys(qtbot, setup):
         key(qtbot, view, Qt.Key.Key_Space)
     with qtbot.waitSignal(view.player.playingChanged, check_params_cb=lambda p: not p):
         key(qtbot, view, Qt.Key.Key_K)
+
+
+def test_nudging_a_detected_cut_undoes_exactly_in_one_step(qtbot, setup):
+    view, session, vid, truth = setup
+    p = session.project
+    before = dump(p, vid)
+    view.timeline.select_cut(truth[0])
+    for _ in range(3):
+        key(qtbot, view, Qt.Key.Key_Period, Qt.KeyboardModifier.AltModifier)
+    key(qtbot, view, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    moved = next(c for c in p.cuts(vid) if c.frame == truth[0] + 4)
+    assert moved.source == "manual" and moved.params["moved_from"] == truth[0]
+    after = dump(p, vid)
+    assert view.undo_stack.count() == 1
+    view.undo()
+    assert dump(p, vid) == before
+    assert view.timeline.selected_cut == truth[0]
+    view.redo()
+    assert dump(p, vid) == after
+    # The review strip's nudge buttons join the same run.
+    view.strip.left_button.click()
+    assert view.undo_stack.count() == 1 and truth[0] + 3 in frames(p, vid)

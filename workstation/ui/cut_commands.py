@@ -113,6 +113,48 @@ class MoveCut(CutCommand):
         project.move_cut(self.video_id, self.old, self.new)
 
 
+class NudgeCut(MoveCut):
+    """A one-frame nudge.  Consecutive nudges of the same cut merge into one undo step."""
+
+    ID = 1001
+
+    def __init__(self, target, video_id: int, old: int, new: int) -> None:
+        super().__init__(target, video_id, old, new, f"Nudge cut {old} → {new}")
+        self.origin = old
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802
+        if not (
+            isinstance(other, NudgeCut)
+            and other.video_id == self.video_id
+            and other.old == self.new
+            and None not in (self._before, self._after, other._before, other._after)
+        ):
+            return False
+        # Rows before = ours, plus the other's for frames we did not touch (they were
+        # unchanged by us); rows after = the other's, plus ours for frames it did not touch.
+        self._before = _union(self._before, other._before)
+        self._after = _union(other._after, self._after)
+        self.frames = sorted(set(self.frames) | set(other.frames))
+        self.new = other.new
+        self.select_after = other.new
+        self.setText(f"Nudge cut {self.origin} → {self.new}")
+        return True
+
+
+def _union(first: dict, second: dict) -> dict:
+    """Snapshot rows of ``first``, completed with ``second``'s rows at frames ``first`` lacks."""
+    own = set(first["frames"])
+    return {
+        "frames": sorted(own | set(second["frames"])),
+        "cuts": first["cuts"] + [r for r in second["cuts"] if r["frame"] not in own],
+        "segments": first["segments"]
+        + [r for r in second["segments"] if r["start_frame"] not in own],
+    }
+
+
 class ToggleReject(CutCommand):
     """Flip keep/reject of the segment starting at ``start``."""
 

@@ -37,6 +37,7 @@ from workstation.ui.cut_commands import (
     DeleteCut,
     MergeWithNext,
     MoveCut,
+    NudgeCut,
     ToggleReject,
 )
 from workstation.ui.review_strip import ReviewStrip
@@ -173,7 +174,7 @@ class CutView(QWidget):
         self.timeline.mergeRequested.connect(self._merge_segment)
         self.strip.acceptRequested.connect(self.accept_cut)
         self.strip.deleteRequested.connect(self.delete_cut)
-        self.strip.nudgeRequested.connect(lambda f, d: self.move_cut(f, f + d))
+        self.strip.nudgeRequested.connect(self._nudge_from_strip)
         self.loader.failed.connect(self._show_error)
         session.cutsChanged.connect(self._on_cuts_changed)
         if hasattr(session, "closed"):
@@ -423,8 +424,18 @@ class CutView(QWidget):
         return self._push(MoveCut(self, self.video_id, old, new))
 
     def nudge(self, delta: int) -> bool:
+        """Move the selected cut by ``delta`` frames; a run of nudges is one undo step."""
         sel = self.timeline.selected_cut
-        return sel is not None and self.move_cut(sel, sel + delta)
+        if sel is None or self.video_id is None:
+            return False
+        new = sel + delta
+        if not 0 < new < self.timeline.frame_count or self.timeline.cut_at_frame(new):
+            return False
+        return self._push(NudgeCut(self, self.video_id, sel, new))
+
+    def _nudge_from_strip(self, frame: int, delta: int) -> None:
+        self.timeline.select_cut(frame, reveal=False)
+        self.nudge(delta)
 
     def accept_cut(self, frame: int | None) -> bool:
         if self.video_id is None or frame is None or self.timeline.cut_at_frame(frame) is None:
