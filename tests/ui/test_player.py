@@ -221,3 +221,17 @@ def test_unplayable_file_reports_instead_of_hanging(qtbot, player, tmp_path):
         player.load(bad, fps=Fraction(25), frame_count=10)
     assert "bad.mp4" in blocker.args[0]
     assert not player.is_ready
+
+
+def test_switching_videos_quickly_shows_the_last_one(qtbot, player, video, vfr_video):
+    for _ in range(3):
+        player.load(video.path, fps=video.fps, frame_count=video.frame_count, index=video.index)
+        player.load(
+            vfr_video.path,
+            fps=vfr_video.fps,
+            frame_count=vfr_video.frame_count,
+            index=vfr_video.index,
+        )
+    player.seek_frame(17)
+    expect_frame(qtbot, player, 17)
+    assert player.frame_count == vfr_video.frame_count

@@ -102,6 +102,7 @@ class PlayerWidget(QOpenGLWidget):
         self._direction = 1
         self._frames_rendered = 0
         self._awaiting_start = False
+        self._entry_id: int | None = None
 
     # -- mpv lifecycle ---------------------------------------------------------------------
     def _ensure_mpv(self):
@@ -132,20 +133,21 @@ class PlayerWidget(QOpenGLWidget):
         return self._mpv
 
     def _mpv_event(self, event) -> None:
-        name = str(event.event_id.value)
+        """mpv's event thread: forward the few events we need, tagged with the playlist entry."""
         try:
-            from mpv import MpvEventID  # noqa: PLC0415
+            from mpv import MpvEventEndFile, MpvEventID  # noqa: PLC0415
 
-            name = {
-                MpvEventID.FILE_LOADED: "file-loaded",
-                MpvEventID.PLAYBACK_RESTART: "playback-restart",
-                MpvEventID.END_FILE: "end-file",
-                MpvEventID.START_FILE: "start-file",
-            }.get(event.event_id.value, "")
+            eid = event.event_id.value
+            if eid == MpvEventID.START_FILE:
+                self._bridge.event.emit(f"start-file:{event.data.playlist_entry_id}")
+            elif eid == MpvEventID.END_FILE:
+                data = event.data
+                error = "error" if data.reason == MpvEventEndFile.ERROR else "ok"
+                self._bridge.event.emit(f"end-file:{data.playlist_entry_id}:{error}")
+            elif eid == MpvEventID.PLAYBACK_RESTART:
+                self._bridge.event.emit("playback-restart")
         except Exception:  # the event thread must never raise
-            return
-        if name:
-            self._bridge.event.emit(name)
+            log.debug("mpv event not forwarded", exc_info=True)
 
     def initializeGL(self) -> None:
         from mpv import MpvGlGetProcAddressFn, MpvRenderContext  # noqa: PLC0415
@@ -242,13 +244,15 @@ class PlayerWidget(QOpenGLWidget):
     def _start_loading(self) -> None:
         player = self._ensure_mpv()
         self._state = "loading"
-        self._awaiting_start = True  # drop time reports and end of the previous file
+        self._awaiting_start = True  # drop time reports and events of the previous file
         self._t0_known = False
         player.pause = True
         player.speed = 1.0
         player.play_direction = "forward"
         self._direction = 1
-        player.loadfile(str(self.path))
+        reply = player.command("loadfile", str(self.path), "replace")
+        # Events name their playlist entry: those of a file replaced meanwhile are ignored.
+        self._entry_id = reply.get("playlist_entry_id") if isinstance(reply, dict) else None
 
     @property
     def is_ready(self) -> bool:
@@ -275,11 +279,23 @@ class PlayerWidget(QOpenGLWidget):
             self.update()
 
     def _on_event(self, name: str) -> None:
-        if name == "start-file":
-            self._awaiting_start = False
+        kind, _, rest = name.partition(":")
+        if kind == "start-file":
+            if self._entry_id is None or rest == str(self._entry_id):
+                self._awaiting_start = False
+        elif kind == "end-file":
+            entry, _, outcome = rest.partition(":")
+            mine = self._entry_id is None or entry == str(self._entry_id)
+            if mine and outcome == "error" and self._state == "loading":
+                # The file ended before its first frame: mpv could not open or decode it.
+                self._state = "empty"
+                message = f"{self.path}: the player could not open this file (see the Log)"
+                log.error("%s", message)
+                self.loadFailed.emit(message)
+                self.update()
         elif self._awaiting_start:
             return  # events of the file that was playing before this load
-        elif name == "playback-restart" and self._state == "loading":
+        elif kind == "playback-restart" and self._state == "loading":
             self._state = "ready"
             self._first_pending = True
             self.loaded.emit(str(self.path))
@@ -287,14 +303,7 @@ class PlayerWidget(QOpenGLWidget):
                 n, self._pending_seek = self._pending_seek, None
                 self.seek_frame(n)
             self.update()
-        elif name == "playback-restart":
-            self.update()
-        elif name == "end-file" and self._state == "loading" and not self._awaiting_start:
-            # The file ended before its first frame: mpv could not open or decode it.
-            self._state = "empty"
-            message = f"{self.path}: the player could not open this file (see the Log)"
-            log.error("%s", message)
-            self.loadFailed.emit(message)
+        elif kind == "playback-restart":
             self.update()
 
     def _on_time_pos(self, value) -> None:
