@@ -187,13 +187,13 @@ def test_one_failing_segment_and_disk_full(demo_project, monkeypatch):
     video = _video(demo_project, "demo_transitions.mp4")
     real = slicing._encode
 
-    def flaky(plan, tmp):
+    def flaky(plan, tmp, *rest):
         if plan.start == 54:
             raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
         if plan.start == 98:
             tmp.write_bytes(b"half")
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(plan, tmp)
+        return real(plan, tmp, *rest)
 
     monkeypatch.setattr(slicing, "_encode", flaky)
     result = drive(split_video(demo_project, video.id, workers=0))
@@ -315,3 +315,16 @@ def test_frame_rate_setting_forms():
         SliceSettings(fps="fast")
     with pytest.raises(WorkstationError, match="fps: 0"):
         SliceSettings(fps=0)
+
+
+def test_in_process_mode_reports_frames_and_cancels(demo_project):
+    video = _video(demo_project, "demo_live.mp4")
+    stage = split_video(demo_project, video.id, SliceSettings(fps=120), workers=0)
+    for record in stage:
+        if record.total and 0 < record.done < record.total:  # inside the one long clip
+            break
+    else:
+        pytest.fail("no progress inside the clip")
+    stage.close()
+    assert _no_temp_files(demo_project)
+    assert not list(demo_project.clips_dir.rglob("*.mp4"))

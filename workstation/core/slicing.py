@@ -29,12 +29,21 @@ import errno
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -352,8 +361,23 @@ def _part_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.{os.getpid()}{PART_SUFFIX}")
 
 
-def encode_clip(plan: ClipPlan) -> dict[str, Any]:
-    """Encode, verify and publish one clip; returns a picklable outcome (never raises)."""
+class _Counter:
+    """The in-process stand-in for a shared ``multiprocessing.Value`` frame counter."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def get_lock(self) -> threading.Lock:
+        return self._lock
+
+
+def encode_clip(plan: ClipPlan, cancel: Any = None, counter: Any = None) -> dict[str, Any]:
+    """Encode, verify and publish one clip; returns a picklable outcome (never raises).
+
+    ``cancel`` (an Event) stops it at the next frame; ``counter`` counts encoded frames.  In
+    worker processes both come from the pool initializer instead.
+    """
     final = Path(plan.path)
     tmp = _part_path(final)
     outcome: dict[str, Any] = {
@@ -365,7 +389,7 @@ def encode_clip(plan: ClipPlan) -> dict[str, Any]:
     }
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        refs = _encode(plan, tmp)
+        refs = _encode(plan, tmp, cancel or _CANCEL, counter or _FRAMES)
         check = _check_clip(
             tmp,
             len(plan.src),
@@ -395,7 +419,7 @@ def encode_clip(plan: ClipPlan) -> dict[str, Any]:
     return outcome
 
 
-def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
+def _encode(plan: ClipPlan, tmp: Path, cancel: Any, counter: Any) -> dict[int, np.ndarray]:
     """Decode the source range and encode the output frames; returns reference images."""
     src = plan.src
     first, last = src[0], src[-1]
@@ -420,7 +444,7 @@ def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
             counted = 0
             window, base = plan.pts_window, plan.seek_frame
             for frame in container.decode(stream):
-                if _CANCEL is not None and _CANCEL.is_set():
+                if cancel is not None and cancel.is_set():
                     raise _Interrupted()
                 if frame.pts is None:
                     raise MediaError(source, "a decoded frame has no timestamp; cannot cut exactly")
@@ -441,9 +465,9 @@ def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
                             out.mux(packet)
                         k += 1
                         counted += 1
-                    if counted >= 8 and _FRAMES is not None:
-                        with _FRAMES.get_lock():
-                            _FRAMES.value += counted
+                    if counted >= 8 and counter is not None:
+                        with counter.get_lock():
+                            counter.value += counted
                         counted = 0
             if k < len(src):
                 raise MediaError(
@@ -452,9 +476,9 @@ def _encode(plan: ClipPlan, tmp: Path) -> dict[int, np.ndarray]:
                 )
             for packet in ostream.encode():
                 out.mux(packet)
-            if counted and _FRAMES is not None:
-                with _FRAMES.get_lock():
-                    _FRAMES.value += counted
+            if counted and counter is not None:
+                with counter.get_lock():
+                    counter.value += counted
         finally:
             out.close()
     finally:
@@ -644,8 +668,9 @@ def split_project(
 ) -> Stage[SliceResult]:
     """Slice the kept segments of videos into verified clips, spread over processes.
 
-    ``workers=0`` encodes in this process (one clip between yields); otherwise a spawn-based
-    process pool of ``workers`` (default: CPU count) runs the clips.  Clips already present and
+    ``workers=0`` encodes one clip at a time in a thread of this process; otherwise a
+    spawn-based process pool of ``workers`` (default: CPU count) runs the clips (a script that
+    calls this needs the ``if __name__ == "__main__":`` guard).  Clips already present and
     verified with the same settings are reused.  Cancelling (closing the generator) drops
     pending clips, stops running ones at their next frame and removes their temp files; clips
     finished by then are recorded.
@@ -747,27 +772,24 @@ def split_project(
         yield Progress("slice", 0, 0, "", "nothing to do")
         return result
 
-    if n_workers <= 0:
-        global _CANCEL, _FRAMES
-        _CANCEL, _FRAMES = None, None
-        for plan in plans:
-            yield progress(plan.name)
-            record(encode_clip(plan))
-        result.seconds = time.monotonic() - t0
-        yield progress("")
-        return result
-
-    ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
-    cancel = ctx.Event()
-    counter = ctx.Value("q", 0)
-    pool = ProcessPoolExecutor(
-        n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
-    )
+    if n_workers <= 0:  # in this process, in one thread (debugging, tests, tiny jobs)
+        cancel: Any = threading.Event()
+        counter: Any = _Counter()
+        pool: Executor = ThreadPoolExecutor(1, thread_name_prefix="slice")
+        submit = partial(encode_clip, cancel=cancel, counter=counter)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
+        cancel = ctx.Event()
+        counter = ctx.Value("q", 0)
+        pool = ProcessPoolExecutor(
+            n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
+        )
+        submit = encode_clip
     futures: dict[Future, ClipPlan] = {}
     recorded: set[Future] = set()
     finished = False
     try:
-        futures = {pool.submit(encode_clip, p): p for p in plans}
+        futures = {pool.submit(submit, p): p for p in plans}
         pending = set(futures)
         yield progress(plans[0].name)
         while pending:
