@@ -595,9 +595,13 @@ def tag_counts(
 def complete_tags(project: Project, text: str, limit: int = 20) -> list[TagCount]:
     """Autocomplete: tags starting with ``text`` first, then containing it; by use count."""
     needle = text.strip().lower()
-    counts = tag_counts(project, include_unused=True)
-    if not needle:
-        return counts[:limit]
-    starts = [t for t in counts if t.name.lower().startswith(needle)]
-    inside = [t for t in counts if needle in t.name.lower() and t not in starts]
-    return (starts + inside)[:limit]
+    esc = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = project.db.execute(
+        "SELECT t.name, t.category, COUNT(ct.clip_id) AS n, "
+        "SUM(ct.source = 'manual'), SUM(ct.source = 'auto') FROM tags t "
+        "LEFT JOIN clip_tags ct ON ct.tag_id = t.id AND ct.state != 'rejected' "
+        "WHERE t.name LIKE ? ESCAPE '\\' GROUP BY t.id "
+        "ORDER BY t.name LIKE ? ESCAPE '\\' DESC, n DESC, t.name LIMIT ?",
+        (f"%{esc}%", f"{esc}%", limit),
+    )
+    return [TagCount(r[0], r[1], r[2], r[3] or 0, r[4] or 0) for r in rows]
