@@ -22,7 +22,7 @@ from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex, VideoInfo, probe
-from workstation.core.progress import Progress, Stage
+from workstation.core.progress import Progress, Stage, Throttle
 from workstation.core.store import Cut, Project
 
 DETECTOR = "ensemble"
@@ -95,7 +95,13 @@ def _scan(
     prime_from = max(0, start - PRIME)
     done = start
     next_report = (start // CHUNK + 1) * CHUNK
-    with FrameReader(path, settings.analysis_width, first=prime_from, index=index) as reader:
+    reader = FrameReader(
+        path,
+        settings.analysis_width,
+        first=prime_from,
+        index=index,
+    )
+    with reader:
         for n, small in reader:
             if n >= len(rows):
                 break
@@ -119,8 +125,10 @@ def _curves_of(rows: np.ndarray, frames: int) -> dict[str, np.ndarray]:
 
 def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> DetectionResult:
     curves = _curves_of(rows, frames)
+    hard = hard_cut_score(curves) if frames > 1 else np.zeros(frames, np.float32)
     found = decide(
         curves,
+        hard=hard,
         threshold=settings.threshold,
         min_shot_frames=settings.min_shot_frames,
         fades=settings.fades,
@@ -129,7 +137,7 @@ def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> Detectio
     )
     params = settings.to_params()
     cuts = [_to_cut(f, params) for f in found if 0 < f.frame < frames]
-    curves["score"] = hard_cut_score(curves) if frames else np.zeros(0, np.float32)
+    curves["score"] = hard
     return DetectionResult(cuts, curves, settings.threshold, frames)
 
 
@@ -179,9 +187,11 @@ def detect_stage(
     total = info.frame_count
     rows = np.zeros((total + 8, len(CURVES)), dtype=np.float32)
     cuts_so_far: list[int] = []
+    live = Throttle(1.0)
 
     def on_chunk(done: int) -> None:
-        cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+        if live.ready():  # deciding costs: at most once a second
+            cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
 
     yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
     scan = _scan(path, settings, rows, start=0, total=total, index=None, on_chunk=on_chunk)
@@ -232,6 +242,7 @@ def detect_video(
     else:
         detection_id = project.start_detection(video_id, DETECTOR, params, settings.threshold)
     cuts_so_far: list[int] = []
+    live = Throttle(1.0)
     saved_upto = [start]
 
     def save(done: int) -> None:
@@ -244,7 +255,8 @@ def detect_video(
 
     def on_chunk(done: int) -> None:
         save(done)
-        cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+        if live.ready():  # deciding costs: at most once a second
+            cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
 
     state = "failed"
     try:
