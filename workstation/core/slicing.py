@@ -709,6 +709,8 @@ def split_project(
             else:
                 plans.append(plan)
     n_workers = min(cpus if workers is None else workers, len(plans))
+    if workers is None and n_workers == 1:
+        n_workers = 0  # one clip, or one core: a thread saves starting a process
     threads = max(1, cpus // max(1, n_workers))
     plans = [_with_threads(p, threads) for p in plans]
     total_frames = sum(len(p.src) for p in plans)
