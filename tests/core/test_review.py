@@ -246,6 +246,10 @@ def test_sidecar_formats():
     assert cliptext.compose(s, tags, cap) == "sks,blue sky,dog"  # trigger not repeated
     assert cliptext.compose(SidecarSettings(format="caption"), tags, None) == ""
     assert cliptext.compose(SidecarSettings(), [], "  just words ") == "just words"
+    kohya = SidecarSettings(trigger="sks", keep_tokens=1, keep_separator="|||")
+    assert cliptext.compose(kohya, tags, cap) == "sks, blue_sky ||| dog, grass, A dog on grass."
+    assert cliptext.compose(kohya, ["sks"], None) == "sks"
+    assert cliptext.compose(SidecarSettings(keep_tokens=1), tags, None) == "sks, blue_sky, dog, grass"
     with pytest.raises(WorkstationError, match="'format': must be one of"):
         SidecarSettings(format="xml")
     with pytest.raises(WorkstationError, match="'separator'"):

@@ -46,6 +46,10 @@ class SidecarSettings:
     keep_first_tags: int = 0  # write only the first N tags (0 = all)
     spaces_for_underscores: bool = False  # blue_sky -> "blue sky" in the file, not in the DB
     include_auto: bool = True  # write auto tags nobody accepted yet
+    # Trainers that shuffle tags keep a fixed head: kohya's ``keep_tokens_separator``.  With a
+    # separator (e.g. "|||") it is written after the trigger and the first ``keep_tokens`` tags.
+    keep_tokens: int = 0
+    keep_separator: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -57,6 +61,10 @@ class SidecarSettings:
             ) from None
         if not isinstance(self.separator, str) or not self.separator:
             raise WorkstationError("sidecar setting 'separator': must not be empty")
+        if not isinstance(self.keep_tokens, int) or self.keep_tokens < 0:
+            raise WorkstationError(
+                f"sidecar setting 'keep_tokens': must be 0 or more, not {self.keep_tokens!r}"
+            )
         if not isinstance(self.keep_first_tags, int) or self.keep_first_tags < 0:
             raise WorkstationError(
                 f"sidecar setting 'keep_first_tags': must be 0 or more, not {self.keep_first_tags!r}"
@@ -95,12 +103,18 @@ def compose(settings: SidecarSettings, tags: list[str], caption: str | None) -> 
         names = names[: settings.keep_first_tags]
     if settings.spaces_for_underscores:
         names = [t.replace("_", " ") for t in names]
-    parts = [trigger] if trigger else []
-    if settings.format != SidecarFormat.CAPTION:
-        parts += names
+    head = [trigger] if trigger else []
+    if settings.format == SidecarFormat.CAPTION:
+        names = []
+    if settings.keep_separator:
+        head, names = head + names[: settings.keep_tokens], names[settings.keep_tokens :]
+    rest = list(names)
     if settings.format != SidecarFormat.TAGS and caption and caption.strip():
-        parts.append(caption.strip())
-    return settings.separator.join(parts)
+        rest.append(caption.strip())
+    if settings.keep_separator and head:
+        tail = f" {settings.keep_separator} {settings.separator.join(rest)}" if rest else ""
+        return settings.separator.join(head) + tail
+    return settings.separator.join(head + rest)
 
 
 def sidecar_texts(
