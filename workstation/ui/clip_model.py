@@ -1,0 +1,351 @@
+"""The clip grid's item model: one row per clip, filtered by the query language in SQL.
+
+The model mirrors the ``clips`` table and does nothing else (no dialogs, no file I/O but a
+``stat`` of the clips on screen).  Filtering runs the project's compiled SQL query
+(:func:`workstation.core.query.filter_clip_ids`) rather than a ``QSortFilterProxyModel``: one
+query over 10,000 clips costs a few ms, a Python ``filterAcceptsRow`` per row costs much more,
+and the tag/caption joins live in SQLite anyway.  Sorting is a Python key sort of the visible
+ids (one ``list.sort``, not n·log n ``lessThan`` calls through Qt).
+
+``data()`` never decodes: the thumbnail role returns what the :class:`ThumbLoader` holds in
+memory or ``None`` (the delegate draws a placeholder) and notes the clip as wanted; a zero-time
+timer then asks the loader for the wanted clips that are still on screen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
+
+from workstation.core.query import QueryError, filter_clip_ids
+from workstation.core.store import Project
+from workstation.core.thumbs import ThumbSource
+from workstation.ui.thumb_loader import ThumbLoader
+
+THUMB_HEIGHT = 108
+HOVER_FRAMES = 8  # frames of the animated preview while the mouse rests on a clip
+
+ClipRole = Qt.ItemDataRole.UserRole + 1  # the ClipRow
+ClipIdRole = Qt.ItemDataRole.UserRole + 2
+ThumbRole = Qt.ItemDataRole.UserRole + 3  # QImage | None (cover or the hover frame)
+
+
+class SortKey(Enum):
+    """What the grid is sorted by (the label is what the sort menu shows)."""
+
+    NAME = "Name"
+    ADDED = "Date added"
+    DURATION = "Duration"
+    FRAMES = "Frame count"
+    TAGS = "Tag count"
+    REVIEWED = "Reviewed first"
+    MOTION = "Motion"
+
+
+@dataclass(slots=True)
+class ClipRow:
+    """What the grid shows of one clip (read once from SQLite, refreshed after edits)."""
+
+    id: int
+    stored_path: str
+    path: Path
+    frame_count: int
+    duration: float
+    fps: Fraction
+    width: int
+    height: int
+    reviewed: bool
+    tags: int  # tags shown (not rejected)
+    unreviewed_auto: int  # auto tags nobody accepted or rejected yet
+    has_caption: bool
+    motion: float | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+_ROWS_SQL = """
+SELECT c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
+       c.reviewed, c.motion, COALESCE(t.n, 0), COALESCE(t.auto, 0), cap.clip_id IS NOT NULL
+FROM clips c
+LEFT JOIN (SELECT clip_id, COUNT(*) AS n,
+                  SUM(source = 'auto' AND state = 'active') AS auto
+           FROM clip_tags WHERE state != 'rejected' GROUP BY clip_id) t ON t.clip_id = c.id
+LEFT JOIN captions cap ON cap.clip_id = c.id
+"""
+
+
+def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[ClipRow]:
+    """Every clip (or these clips) as grid rows, in one query."""
+    import json
+
+    sql, params = _ROWS_SQL, ()
+    if clip_ids is not None:
+        sql += " WHERE c.id IN (SELECT value FROM json_each(?))"
+        params = (json.dumps(list(clip_ids)),)
+    root = project.root
+    rows = []
+    for r in project.db.execute(sql, params):
+        stored = r[1]
+        p = Path(stored)
+        rows.append(ClipRow(
+            id=r[0], stored_path=stored, path=p if p.is_absolute() else root / p,
+            frame_count=r[2], duration=r[3], fps=Fraction(r[4], r[5] or 1), width=r[6],
+            height=r[7], reviewed=bool(r[8]), motion=r[9], tags=r[10], unreviewed_auto=r[11],
+            has_caption=bool(r[12]),
+        ))
+    return rows
+
+
+def _sort_key(key: SortKey) -> Callable[[ClipRow], object]:
+    return {
+        SortKey.NAME: lambda r: r.stored_path.lower(),
+        SortKey.ADDED: lambda r: r.id,
+        SortKey.DURATION: lambda r: r.duration,
+        SortKey.FRAMES: lambda r: r.frame_count,
+        SortKey.TAGS: lambda r: r.tags,
+        SortKey.REVIEWED: lambda r: (not r.reviewed, r.stored_path.lower()),
+        SortKey.MOTION: lambda r: (r.motion is None, r.motion or 0.0),
+    }[key]
+
+
+def thumb_source(row: ClipRow) -> ThumbSource | None:
+    """The loader's input for a clip; None when the file is gone.  The cache key includes the
+    file's size and mtime, so a re-sliced clip never shows the old clip's pictures."""
+    try:
+        st = os.stat(row.path)
+    except OSError:
+        return None
+    digest = hashlib.sha1(
+        f"{row.stored_path}\0{st.st_size}\0{st.st_mtime_ns}".encode(), usedforsecurity=False
+    ).hexdigest()[:20]
+    return ThumbSource(path=row.path, content_id=f"clip-{digest}", width=row.width or 16,
+                       height=row.height or 9, frame_count=row.frame_count)
+
+
+def hover_frames(frame_count: int, n: int = HOVER_FRAMES) -> list[int]:
+    """Evenly spread frames of a clip for the hover animation (the first is the cover)."""
+    if frame_count <= 1:
+        return [0]
+    n = min(n, frame_count)
+    return sorted({round(i * (frame_count - 1) / max(1, n - 1)) for i in range(n)})
+
+
+class ClipModel(QAbstractListModel):
+    """Clips in the current filter and sort order.  Main thread only."""
+
+    filterChanged = Signal()  # the visible set changed (count, query)
+
+    def __init__(self, project: Project, loader: ThumbLoader, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.loader = loader
+        self.thumb_height = THUMB_HEIGHT
+        self._rows: dict[int, ClipRow] = {}
+        self._order: list[int] = []  # visible clip ids in sort order
+        self._pos: dict[int, int] = {}  # clip id -> row
+        self._query = ""
+        self._sort = SortKey.NAME
+        self._descending = False
+        self._sources: dict[int, ThumbSource | None] = {}
+        self._by_content: dict[str, int] = {}  # thumb content id -> clip id
+        self._wanted: set[int] = set()
+        self._hover: tuple[int, int] | None = None  # clip id, frame
+        self.is_visible: Callable[[int], bool] = lambda _row: True  # set by the view
+        self._flush = QTimer(self, singleShot=True, interval=0)
+        self._flush.timeout.connect(self._request_wanted)
+        loader.thumbReady.connect(self._on_thumb)
+
+    # -- Qt model API ----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._order)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[self._order[index.row()]]
+        if role == ThumbRole:
+            return self._thumb(row, index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.name
+        if role == ClipRole:
+            return row
+        if role == ClipIdRole:
+            return row.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            fps = float(row.fps) if row.fps else 0.0
+            return (f"{row.stored_path}\n{row.frame_count} frames · {row.duration:.2f} s · "
+                    f"{fps:g} fps · {row.width}×{row.height}\n{row.tags} tags"
+                    + (f" ({row.unreviewed_auto} auto to review)" if row.unreviewed_auto else "")
+                    + ("\nreviewed" if row.reviewed else ""))
+        return None
+
+    # -- loading and filtering -------------------------------------------------------------
+    def reload(self) -> QueryError | None:
+        """Re-read every clip row and re-run the current filter (after slicing/import)."""
+        self._rows = {r.id: r for r in read_rows(self.project)}
+        self._sources.clear()
+        self._by_content.clear()
+        return self.set_query(self._query, force=True)
+
+    @property
+    def query(self) -> str:
+        return self._query
+
+    def set_query(self, text: str, *, force: bool = False) -> QueryError | None:
+        """Show the clips matching ``text``; a bad query leaves the grid as it was and is
+        returned (never raised)."""
+        text = text.strip()
+        if text == self._query and not force:
+            return None
+        if text:
+            ids = filter_clip_ids(self.project, text)
+            if isinstance(ids, QueryError):
+                return ids
+        else:
+            ids = list(self._rows)
+        self._query = text
+        self._set_order([i for i in ids if i in self._rows])
+        return None
+
+    def set_sort(self, key: SortKey, descending: bool = False) -> None:
+        self._sort, self._descending = key, descending
+        self.layoutAboutToBeChanged.emit()
+        old = {cid: self.index(r) for cid, r in self._pos.items()}
+        self._sort_order()
+        new_pos = self._pos
+        self.changePersistentIndexList(
+            [old[c] for c in old], [self.index(new_pos[c]) for c in old])
+        self.layoutChanged.emit()
+
+    @property
+    def sort_key(self) -> tuple[SortKey, bool]:
+        return self._sort, self._descending
+
+    def _sort_order(self) -> None:
+        rows = self._rows
+        key = _sort_key(self._sort)
+        self._order.sort(key=lambda cid: key(rows[cid]), reverse=self._descending)
+        self._pos = {cid: i for i, cid in enumerate(self._order)}
+
+    def _set_order(self, ids: list[int]) -> None:
+        self.beginResetModel()
+        self._order = ids
+        self._sort_order()
+        self._wanted.clear()
+        self.endResetModel()
+        self.filterChanged.emit()
+
+    def refresh_clips(self, clip_ids: Iterable[int]) -> None:
+        """Re-read these clips after an edit (tag counts, reviewed) without re-filtering, so
+        the clip a person is working on never vanishes under them."""
+        ids = list(clip_ids)
+        fresh = read_rows(self.project) if len(ids) > 2000 else read_rows(self.project, ids)
+        for r in fresh:
+            if r.id in self._rows:
+                self._rows[r.id] = r
+        rows = sorted(self._pos[r.id] for r in fresh if r.id in self._pos)
+        if rows:
+            self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]))
+
+    # -- lookups ---------------------------------------------------------------------------
+    def clip_ids(self) -> list[int]:
+        """The visible clips, in grid order."""
+        return list(self._order)
+
+    def total(self) -> int:
+        return len(self._rows)
+
+    def row_of(self, clip_id: int) -> int | None:
+        return self._pos.get(clip_id)
+
+    def clip(self, clip_id: int) -> ClipRow | None:
+        return self._rows.get(clip_id)
+
+    # -- thumbnails ------------------------------------------------------------------------
+    def source(self, clip_id: int) -> ThumbSource | None:
+        if clip_id not in self._sources:
+            row = self._rows.get(clip_id)
+            src = None if row is None else thumb_source(row)
+            self._sources[clip_id] = src
+            if src is not None:
+                self._by_content[src.content_id] = clip_id
+        return self._sources[clip_id]
+
+    def cover(self, row: ClipRow):
+        """The cover thumbnail from the memory cache, or None (never decodes)."""
+        src = self._sources.get(row.id)
+        if src is None:
+            return None
+        return self.loader.image(src.content_id, 0, self.thumb_height)
+
+    def _thumb(self, row: ClipRow, pos: int):
+        if self._hover is not None and self._hover[0] == row.id:
+            src = self._sources.get(row.id)
+            if src is not None:
+                img = self.loader.image(src.content_id, self._hover[1], self.thumb_height)
+                if img is not None:
+                    return img
+        img = self.cover(row)
+        if img is None and row.id not in self._wanted:
+            self._wanted.add(row.id)
+            self._flush.start()
+        return img
+
+    def _request_wanted(self) -> None:
+        """Ask the loader for covers of wanted clips that are still on screen."""
+        wanted, self._wanted = self._wanted, set()
+        for cid in wanted:
+            pos = self._pos.get(cid)
+            if pos is None or not self.is_visible(pos):
+                continue
+            src = self.source(cid)
+            if src is not None:
+                self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
+
+    def pending_covers(self, rows: Iterable[int]) -> list[int]:
+        """Rows whose cover is not in memory yet (and whose file exists)."""
+        out = []
+        for pos in rows:
+            row = self._rows[self._order[pos]]
+            src = self.source(row.id)
+            if src is not None and self.loader.image(src.content_id, 0, self.thumb_height) is None:
+                out.append(pos)
+        return out
+
+    def set_hover(self, clip_id: int | None, frame: int = 0) -> None:
+        """Show ``frame`` of this clip instead of its cover (the hover animation)."""
+        old = self._hover
+        self._hover = None if clip_id is None else (clip_id, frame)
+        for cid in {c for c in (old and old[0], clip_id) if c is not None}:
+            pos = self._pos.get(cid)
+            if pos is not None:
+                idx = self.index(pos)
+                self.dataChanged.emit(idx, idx, [ThumbRole])
+
+    def request_hover(self, clip_id: int) -> list[int]:
+        """Ask for the hover animation's frames of a clip; returns them."""
+        row = self._rows.get(clip_id)
+        src = self.source(clip_id)
+        if row is None or src is None:
+            return []
+        frames = hover_frames(row.frame_count)
+        self.loader.request("clip-hover", src, frames, self.thumb_height)
+        return frames
+
+    def _on_thumb(self, cid: str, frame: int, height: int, _image) -> None:
+        if height != self.thumb_height:
+            return
+        clip_id = self._by_content.get(cid)
+        pos = None if clip_id is None else self._pos.get(clip_id)
+        if pos is not None and (frame == 0 or self._hover == (clip_id, frame)):
+            idx = self.index(pos)
+            self.dataChanged.emit(idx, idx, [ThumbRole])

@@ -1,0 +1,502 @@
+"""The side panel for the selected clip(s): caption editor, tag chips, autocomplete.
+
+The caption is natural language and has its own editor: it is never split on commas (commas
+separate *tags*, in the tag box and in the clip .txt files).  Tags show as chips grouped by
+category; an auto tag shows its confidence and where it came from (model, threshold), a manual
+tag says so.  With several clips selected the panel shows the tags all of them share and, marked
+as partial, the tags only some have, and every edit applies to all of them.
+
+The panel never writes to the project itself: it hands each edit (a function of the project that
+returns a core ``Edit``) to its :class:`ClipEditor` (the Clips view), which runs it, pushes it on
+the undo stack and refreshes the grid.
+
+Token count: transformers' ``CLIPTokenizer`` needs transformers (seconds to import, not in the GUI
+process) and its BPE vocab (not shipped with the app), so :func:`approx_clip_tokens` estimates the
+count with CLIP's own pre-tokenisation regex and a length rule for long words, and the panel says
+"≈".  On English captions it lands within a few tokens of the real count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCompleter,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QFlowLayout
+
+from workstation.core import cliptext, review
+from workstation.core.edits import Edit
+from workstation.core.review import ClipTag
+from workstation.core.store import Project
+
+CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
+_CLIP_PAT = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
+                       r"[^\s\w]+|_", re.IGNORECASE)
+
+
+def approx_clip_tokens(text: str) -> int:
+    """About how many tokens CLIP's tokenizer makes of ``text`` (start/end tokens included).
+
+    Same pre-tokenisation as CLIP (lower case, words, single digits, punctuation runs); a word
+    of up to 7 letters counts as one BPE token (common English words are whole tokens), longer
+    words as one more per 4 further letters; a punctuation run as one per 2 characters.
+    """
+    n = 2
+    for piece in _CLIP_PAT.findall(text.lower()):
+        if piece[0].isalpha():
+            n += 1 if len(piece) <= 7 else 1 + (len(piece) - 4) // 4
+        else:
+            n += max(1, len(piece) // 2)
+    return n
+
+
+class ClipEditor(Protocol):
+    """What the panels need from the view that owns the undo stack."""
+
+    project: Project
+
+    def apply_edit(self, fn: Callable[[Project], Edit], *, refilter: bool = False) -> Edit | None:
+        ...
+
+    def rewrite_sidecars(self, clip_ids=None) -> None: ...
+
+
+# -- a tag chip ------------------------------------------------------------------------------
+_CHIP_STYLE = {
+    # translucent fills: readable on light and dark palettes alike
+    "manual": "border:1px solid #4a8fe0; background:rgba(74,143,224,45);",
+    "accepted": "border:1px solid #2ea043; background:rgba(46,160,67,45);",
+    "auto": "border:1px dashed #d48c14; background:rgba(212,140,20,40);",
+    "partial": "border:1px dashed #888; background:rgba(136,136,136,30);",
+}
+
+
+class TagChip(QFrame):
+    """One tag: its name, what it is, and small buttons for what can be done with it."""
+
+    removeClicked = Signal(str)
+    acceptClicked = Signal(str)
+    addAllClicked = Signal(str)
+    moveClicked = Signal(str, int)
+
+    def __init__(self, name: str, kind: str, detail: str = "", tooltip: str = "", *,
+                 movable: bool = False, faded: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.name = name
+        self.kind = kind  # manual | accepted | auto | partial
+        self.setObjectName("chip")
+        fade = "color:#8a8a8a;" if faded else ""
+        self.setStyleSheet(f"QFrame#chip {{ {_CHIP_STYLE[kind]} border-radius:9px; }}"
+                           f"QLabel {{ {fade} border:none; background:transparent; }}"
+                           "QToolButton { border:none; padding:0 1px; }")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 1, 3, 1)
+        lay.setSpacing(2)
+        self.label = QLabel(name + (f"  <small>{detail}</small>" if detail else ""))
+        lay.addWidget(self.label)
+        self.setToolTip(tooltip)
+        self.buttons: dict[str, QToolButton] = {}
+        if movable:
+            self._button("◀", "Move left (earlier in the .txt)",
+                         lambda: self.moveClicked.emit(name, -1), "left")
+            self._button("▶", "Move right", lambda: self.moveClicked.emit(name, 1), "right")
+        if kind == "auto":
+            self._button("✓", "Accept this auto tag", lambda: self.acceptClicked.emit(name),
+                         "accept")
+        if kind == "partial":
+            self._button("+", "Add to every selected clip",
+                         lambda: self.addAllClicked.emit(name), "add")
+        self._button("×", "Reject this auto tag" if kind == "auto" else "Remove",
+                     lambda: self.removeClicked.emit(name), "remove")
+
+    def _button(self, text: str, tip: str, slot, key: str) -> None:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.clicked.connect(slot)
+        self.layout().addWidget(b)
+        self.buttons[key] = b
+
+
+def describe(tag: ClipTag) -> tuple[str, str, str]:
+    """(kind, short detail, tooltip) of one clip's tag."""
+    if tag.source == "manual":
+        return "manual", "manual", f"{tag.name}: added by hand"
+    where = tag.model or "an auto tagger"
+    conf = "" if tag.confidence is None else f"{tag.confidence:.2f}"
+    kind = "accepted" if tag.state == "accepted" else "auto"
+    tip = f"{tag.name}: auto tag from {where}" + (f", confidence {conf}" if conf else "")
+    tip += " (accepted)" if kind == "accepted" else " — not reviewed yet"
+    return kind, conf, tip
+
+
+# -- the panel -------------------------------------------------------------------------------
+class TagPanel(QWidget):
+    """Caption + tags of the selected clips."""
+
+    tagsEdited = Signal()
+
+    def __init__(self, editor: ClipEditor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.clip_ids: list[int] = []
+        self.chips: dict[str, TagChip] = {}
+        self._tags: dict[int, list[ClipTag]] = {}
+        self._caption_loaded = ""
+        self._caption_dirty = False
+        self._loading = False
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        self.heading = QLabel("No clip selected")
+        f = self.heading.font()
+        f.setBold(True)
+        self.heading.setFont(f)
+        outer.addWidget(self.heading)
+
+        # caption
+        cap_row = QHBoxLayout()
+        cap_row.addWidget(QLabel("Caption"))
+        self.caption_source = QLabel("")
+        self.caption_source.setStyleSheet("color:#999;")
+        cap_row.addWidget(self.caption_source, 1)
+        self.token_label = QLabel("")
+        cap_row.addWidget(self.token_label)
+        outer.addLayout(cap_row)
+        self.caption = QPlainTextEdit()
+        self.caption.setPlaceholderText("A sentence describing the clip (saved as you type)")
+        self.caption.setFixedHeight(76)
+        self.caption.setTabChangesFocus(True)
+        self.caption.textChanged.connect(self._caption_typed)
+        self.caption.installEventFilter(self)
+        outer.addWidget(self.caption)
+        self._caption_timer = QTimer(self, singleShot=True, interval=900)
+        self._caption_timer.timeout.connect(self.commit_caption)
+        QShortcut(QKeySequence("Ctrl+Return"), self.caption, self.commit_caption,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+
+        # tag entry
+        add_row = QHBoxLayout()
+        self.tag_box = QLineEdit()
+        self.tag_box.setPlaceholderText("Add tags (comma-separated), Enter to add")
+        self.tag_box.returnPressed.connect(self._add_from_box)
+        self.tag_box.textEdited.connect(self._complete)
+        self._completions = QStandardItemModel(self)
+        self.completer = QCompleter(self._completions, self)
+        self.completer.setCompletionRole(Qt.ItemDataRole.UserRole)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.completer.setMaxVisibleItems(12)
+        self.tag_box.setCompleter(self.completer)
+        add_row.addWidget(self.tag_box, 1)
+        outer.addLayout(add_row)
+
+        # accept above
+        acc_row = QHBoxLayout()
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.5)
+        self.threshold.setToolTip("Accept the auto tags at least this confident")
+        self.accept_button = QPushButton("Accept auto tags ≥")
+        self.accept_button.clicked.connect(lambda: self.accept_above(self.threshold.value()))
+        acc_row.addWidget(self.accept_button)
+        acc_row.addWidget(self.threshold)
+        acc_row.addStretch(1)
+        outer.addLayout(acc_row)
+
+        # chips
+        self._chips_host = QWidget()
+        self._chips_layout = QVBoxLayout(self._chips_host)
+        self._chips_layout.setContentsMargins(0, 0, 0, 0)
+        self._chips_layout.setSpacing(2)
+        self._groups: dict[str, tuple[QLabel, QWidget, QFlowLayout]] = {}
+        for cat in ("rating", "character", "general", "meta"):
+            title = QLabel(cat.capitalize())
+            title.setStyleSheet("color:#aaa; font-weight:bold; margin-top:4px;")
+            host = QWidget()
+            flow = QFlowLayout(host)
+            flow.setContentsMargins(0, 0, 0, 0)
+            self._chips_layout.addWidget(title)
+            self._chips_layout.addWidget(host)
+            self._groups[cat] = (title, host, flow)
+        self._chips_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self._chips_host)
+        outer.addWidget(scroll, 1)
+
+        # sidecar settings that shape what a tag list means for training
+        form = QFormLayout()
+        self.trigger = QLineEdit()
+        self.trigger.setPlaceholderText("e.g. mystyle (written first in every .txt)")
+        self.trigger.editingFinished.connect(self._save_sidecar_settings)
+        self.keep_first = QSpinBox()
+        self.keep_first.setRange(0, 500)
+        self.keep_first.setSpecialValueText("all")
+        self.keep_first.setToolTip("Write only the first N tags to each clip's .txt")
+        self.keep_first.editingFinished.connect(self._save_sidecar_settings)
+        form.addRow("Trigger word", self.trigger)
+        form.addRow("Keep first tags", self.keep_first)
+        outer.addLayout(form)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color:#e07b39;")
+        outer.addWidget(self.status)
+        self._load_sidecar_settings()
+        self.set_clips([])
+
+    # -- loading ---------------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        return self.editor.project
+
+    def set_clips(self, clip_ids: Sequence[int]) -> None:
+        """Show these clips (the grid's selection); saves a caption being typed first."""
+        if self._caption_dirty:
+            self.commit_caption()
+        self.clip_ids = list(clip_ids)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read tags and caption of the shown clips (after any edit or undo)."""
+        ids = self.clip_ids
+        n = len(ids)
+        self.setEnabledParts(n > 0)
+        self._tags = review.clip_tags_many(self.project, ids) if ids else {}
+        if n == 0:
+            self.heading.setText("No clip selected")
+        elif n == 1:
+            row = self.project.db.execute("SELECT path, reviewed FROM clips WHERE id=?",
+                                          (ids[0],)).fetchone()
+            name = row[0].rsplit("/", 1)[-1] if row else "?"
+            self.heading.setText(f"{name}" + ("  ✓ reviewed" if row and row[1] else ""))
+        else:
+            self.heading.setText(f"{n} clips selected")
+        self._load_caption()
+        self._build_chips()
+
+    def setEnabledParts(self, enabled: bool) -> None:  # noqa: N802 - Qt style like setEnabled
+        for w in (self.caption, self.tag_box, self.accept_button, self.threshold):
+            w.setEnabled(enabled)
+
+    def _load_caption(self) -> None:
+        self._loading = True
+        try:
+            caps = review.captions_many(self.project, self.clip_ids) if self.clip_ids else {}
+            texts = {caps[c].text if c in caps else "" for c in self.clip_ids}
+            if len(texts) <= 1:
+                text = texts.pop() if texts else ""
+                self.caption.setPlaceholderText("A sentence describing the clip "
+                                                "(saved as you type)")
+            else:
+                text = ""
+                self.caption.setPlaceholderText(
+                    f"{len(texts)} different captions — typing here replaces all of them")
+            if self.caption.toPlainText() != text:
+                self.caption.setPlainText(text)
+            self._caption_loaded = text
+            self._caption_dirty = False
+            if len(self.clip_ids) == 1 and self.clip_ids[0] in caps:
+                c = caps[self.clip_ids[0]]
+                self.caption_source.setText(
+                    "manual" if c.source == "manual" else f"auto ({c.model or 'captioner'})")
+            else:
+                self.caption_source.setText("")
+            self._show_tokens()
+        finally:
+            self._loading = False
+
+    def _build_chips(self) -> None:
+        for _title, _host, flow in self._groups.values():
+            while flow.count():
+                item = flow.takeAt(0)
+                if item.widget() is not None:
+                    item.widget().deleteLater()
+        self.chips = {}
+        ids = self.clip_ids
+        if not ids:
+            for title, host, _ in self._groups.values():
+                title.hide()
+                host.hide()
+            return
+        settings = cliptext.load_settings(self.project)
+        keep = settings.keep_first_tags
+        single = len(ids) == 1
+        counts: dict[str, int] = {}
+        first: dict[str, ClipTag] = {}
+        for cid in ids:
+            for t in self._tags.get(cid, []):
+                counts[t.name] = counts.get(t.name, 0) + 1
+                first.setdefault(t.name, t)
+        order = [t.name for t in self._tags.get(ids[0], [])] if single else sorted(
+            counts, key=lambda n: (-counts[n], n))
+        used = set()
+        for i, name in enumerate(order):
+            tag = first[name]
+            if single:
+                kind, detail, tip = describe(tag)
+                faded = keep > 0 and i >= keep
+                if faded:
+                    tip += f"\nnot written to the .txt (only the first {keep} tags are)"
+            elif counts[name] == len(ids):
+                autos = sum(1 for c in ids for t in self._tags.get(c, [])
+                            if t.name == name and t.source == "auto" and t.state == "active")
+                kind = "auto" if autos == len(ids) else "manual"
+                detail = "" if kind == "manual" else "auto"
+                tip = f"{name}: on all {len(ids)} selected clips"
+                faded = False
+            else:
+                kind, detail = "partial", f"{counts[name]}/{len(ids)}"
+                tip = f"{name}: on {counts[name]} of the {len(ids)} selected clips"
+                faded = False
+            chip = TagChip(name, kind, detail, tip, movable=single, faded=faded)
+            chip.removeClicked.connect(self.remove_tag)
+            chip.acceptClicked.connect(self.accept_tag)
+            chip.addAllClicked.connect(self.add_tag)
+            chip.moveClicked.connect(self.move_tag)
+            cat = tag.category if tag.category in self._groups else "general"
+            self._groups[cat][2].addWidget(chip)
+            used.add(cat)
+            self.chips[name] = chip
+        for cat, (title, host, _) in self._groups.items():
+            title.setVisible(cat in used)
+            host.setVisible(cat in used)
+
+    # -- caption ---------------------------------------------------------------------------
+    def _caption_typed(self) -> None:
+        self._show_tokens()
+        if self._loading:
+            return
+        self._caption_dirty = self.caption.toPlainText() != self._caption_loaded
+        if self._caption_dirty:
+            self._caption_timer.start()
+
+    def _show_tokens(self) -> None:
+        n = approx_clip_tokens(self.caption.toPlainText())
+        self.token_label.setText(f"≈ {n} / {CLIP_TOKEN_LIMIT} tokens")
+        self.token_label.setToolTip(
+            "Estimated CLIP text-encoder tokens (start and end included); text past "
+            f"{CLIP_TOKEN_LIMIT} tokens is cut off in training")
+        self.token_label.setStyleSheet("color:#e05050;" if n > CLIP_TOKEN_LIMIT else "color:#999;")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.caption and event.type() == QEvent.Type.FocusOut and self._caption_dirty:
+            self.commit_caption()
+        return super().eventFilter(obj, event)
+
+    def commit_caption(self) -> None:
+        """Save the caption being typed to every shown clip (one undo step per pause)."""
+        self._caption_timer.stop()
+        if not self._caption_dirty or not self.clip_ids:
+            return
+        text = self.caption.toPlainText()
+        ids = list(self.clip_ids)
+        self._caption_dirty = False
+        self._caption_loaded = text
+        self.editor.apply_edit(lambda p: review.set_caption(p, ids, text))
+
+    # -- tags ------------------------------------------------------------------------------
+    def _run(self, fn: Callable[[Project], Edit]) -> None:
+        if self.clip_ids:
+            self.editor.apply_edit(fn)
+
+    def add_tag(self, names: str | Sequence[str]) -> None:
+        ids = list(self.clip_ids)
+        self._run(lambda p: review.add_tags(p, ids, names))
+
+    def remove_tag(self, name: str) -> None:
+        ids = list(self.clip_ids)
+        self._run(lambda p: review.remove_tags(p, ids, name))
+
+    def accept_tag(self, name: str) -> None:
+        ids = list(self.clip_ids)
+        self._run(lambda p: review.accept_tags(p, ids, [name]))
+
+    def accept_above(self, threshold: float) -> None:
+        ids = list(self.clip_ids)
+        self._run(lambda p: review.accept_above(p, threshold, ids))
+
+    def move_tag(self, name: str, delta: int) -> None:
+        """Swap a tag with its neighbour of the same category (one clip shown)."""
+        if len(self.clip_ids) != 1:
+            return
+        cid = self.clip_ids[0]
+        tags = self._tags.get(cid, [])
+        names = [t.name for t in tags]
+        if name not in names:
+            return
+        cat = {t.name: t.category for t in tags}
+        same = [n for n in names if cat[n] == cat[name]]
+        j = same.index(name) + delta
+        if not 0 <= j < len(same):
+            return
+        a, b = names.index(name), names.index(same[j])
+        names[a], names[b] = names[b], names[a]
+        self._run(lambda p: review.reorder_tags(p, cid, names))
+
+    def _add_from_box(self) -> None:
+        text = self.tag_box.text()
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if not names:
+            return
+        self.tag_box.clear()
+        self.add_tag(names)
+
+    def focus_tag_box(self) -> None:
+        self.tag_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.tag_box.selectAll()
+
+    def _complete(self, text: str) -> None:
+        """Fill the completer with project tags matching the last comma-separated word."""
+        word = text.rsplit(",", 1)[-1].strip()
+        self._completions.clear()
+        if not word:
+            return
+        for t in review.complete_tags(self.project, word, limit=20):
+            item = QStandardItem(f"{t.name}  ({t.count})")
+            item.setData(t.name, Qt.ItemDataRole.UserRole)
+            self._completions.appendRow(item)
+
+    def completion_names(self) -> list[str]:
+        m = self._completions
+        return [m.item(r).data(Qt.ItemDataRole.UserRole) for r in range(m.rowCount())]
+
+    # -- sidecar settings ------------------------------------------------------------------
+    def _load_sidecar_settings(self) -> None:
+        s = cliptext.load_settings(self.project)
+        self.trigger.setText(s.trigger)
+        self.keep_first.setValue(s.keep_first_tags)
+
+    def _save_sidecar_settings(self) -> None:
+        s = cliptext.load_settings(self.project)
+        trigger, keep = self.trigger.text().strip(), int(self.keep_first.value())
+        if (trigger, keep) == (s.trigger, s.keep_first_tags):
+            return
+        cliptext.update_settings(self.project, trigger=trigger, keep_first_tags=keep)
+        self.editor.rewrite_sidecars(None)
+        self._build_chips()
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(message)
+
