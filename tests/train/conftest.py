@@ -57,7 +57,8 @@ def build_tiny_sd(folder: Path) -> Path:
         vocab_size=len(tokenizer.get_vocab()), hidden_size=32, intermediate_size=37,
         num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
         projection_dim=32, bos_token_id=0, eos_token_id=1, pad_token_id=1))
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                    unet=unet, scheduler=scheduler, safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
@@ -114,6 +115,16 @@ def tiny_export(tmp_path_factory) -> Path:
     lines.append({"video_path": "clips/broken.mp4", "caption": "broken"})
     (root / "metadata.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     return root
+
+
+@pytest.fixture()
+def make_settings(tiny_models, tiny_export):
+    """``make_settings(output, **overrides)``: the fast recipe on the tiny models and export."""
+
+    def make(output: Path, **kw) -> TrainSettings:
+        return tiny_settings(tiny_models, tiny_export, output, **kw)
+
+    return make
 
 
 def tiny_settings(models: dict[str, Path], export: Path, output: Path, **kw) -> TrainSettings:

@@ -219,6 +219,10 @@ class ClipDataset(torch.utils.data.Dataset):
 
 
 def collate(items: list[dict]) -> dict:
-    return {"pixels": torch.stack([it["pixels"] for it in items]),
-            "caption": [it["caption"] for it in items],
-            "index": torch.tensor([it["index"] for it in items])}
+    """Stack the tensors (``pixels`` or cached ``latents``), keep captions as a list."""
+    out: dict = {"caption": [it["caption"] for it in items],
+                 "index": torch.tensor([it["index"] for it in items])}
+    for key in ("pixels", "latents"):
+        if key in items[0]:
+            out[key] = torch.stack([it[key] for it in items])
+    return out

@@ -61,6 +61,18 @@ def checkpoints(output: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def _preflight(s: TrainSettings) -> None:
+    """Fail on a mistyped path in a second, before torch and diffusers take ~10 s to import."""
+    if not Path(s.dataset).is_dir():
+        raise WorkstationError(f"{s.dataset}: dataset folder not found")
+    if not Path(s.base_model).exists():
+        raise WorkstationError(f"{s.base_model}: base model not found")
+    for name in ("motion_module", "base_config", "resume"):
+        value = getattr(s, name)
+        if value and value != "latest" and not Path(value).exists():
+            raise WorkstationError(f"--{name.replace('_', '-')} {value}: not found")
+
+
 def _mixed_precision(asked: str) -> str:
     import torch
 
@@ -76,6 +88,8 @@ def _mixed_precision(asked: str) -> str:
 def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
     "done" event."""
+    _check(s)
+    _preflight(s)
     import torch
     import torch.nn.functional as F
     from accelerate import Accelerator
@@ -86,7 +100,6 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     from workstation.train import data, models
     from workstation.train.samples import render_validation, to_uint8, write_mp4
 
-    _check(s)
     output = Path(s.output)
     output.mkdir(parents=True, exist_ok=True)
     mp = _mixed_precision(s.mixed_precision)
@@ -131,10 +144,11 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         unet.enable_gradient_checkpointing()
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mp, torch.float32)
     # Frozen weights in half precision, trained ones in fp32 (autocast computes in half).
-    unet.to(device, dtype=weight_dtype)
+    for model in (unet, vae, text_encoder):
+        model.to(device)
+        if weight_dtype != torch.float32:
+            model.to(dtype=weight_dtype)
     cast_training_params(unet, dtype=torch.float32)
-    vae.to(device, dtype=weight_dtype)
-    text_encoder.to(device, dtype=weight_dtype)
     noise_scheduler = models.training_scheduler()
     trainable = [p for p in unet.parameters() if p.requires_grad]
     trainable_names = {n for n, p in unet.named_parameters() if p.requires_grad}
