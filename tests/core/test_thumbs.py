@@ -74,3 +74,11 @@ def test_cancel_stops_between_frames(demo_project, source):
     for f, _ in load_thumbnails(cache, source, range(0, 40, 4), 54, cancelled=lambda: bool(seen)):
         seen.append(f)
     assert seen == [0]
+
+
+def test_without_a_frame_index_frames_are_counted(demo_project, source):
+    import dataclasses
+
+    plain = dataclasses.replace(source, index=None, content_id=source.content_id + "-noindex")
+    got = dict(load_thumbnails(ThumbCache(demo_project.cache_dir), plain, [3, 40], 54))
+    assert {f: synth.read_frame_number(img) for f, img in got.items()} == {3: 3, 40: 40}

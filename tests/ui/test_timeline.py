@@ -241,3 +241,18 @@ def test_a_missing_video_is_reported_once(qtbot, tmp_path):
         loader.request("timeline", gone, [3], THUMB_H)  # e.g. the next paint
         loader.wait_idle()
     assert len(messages) == 1 and "gone.mp4" in messages[0]
+
+
+def test_zoomed_out_thumbnails_use_keyframes(timeline, tmp_path):
+    frames = 200_000
+    source = ThumbSource(
+        tmp_path / "film.mp4", "film", 1920, 1080, frames, keyframes=tuple(range(0, frames, 250))
+    )
+    timeline.set_video(frames, Fraction(24), source)
+    wanted = timeline.wanted_thumbs()
+    assert wanted and all(f % 250 == 0 for f in wanted)  # each decodes alone
+    assert len(wanted) <= timeline.width() // 90 + 2
+    timeline.zoom_by(48 / timeline.ppf, 500)  # closer than a GOP: exact frames
+    step = timeline.thumb_step()
+    assert step < 250
+    assert all(f % step == 0 for f in timeline.wanted_thumbs())

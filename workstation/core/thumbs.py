@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image
 
@@ -122,25 +123,52 @@ def decode_thumbnails(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Decode the given frames scaled to ``height`` (RGB uint8), in frame order.
 
-    Frames outside the video are skipped.  Runs through a worker: never call it on the GUI
-    thread (the Qt loader's test checks that).
+    Frames outside the video are skipped.  One container serves every decode run of the call
+    (a timeline batch seeks a dozen times; reopening the file for each costs as much as the
+    decoding).  Runs through a worker: never call it on the GUI thread (the Qt loader's test
+    checks that).
     """
     wanted = {f for f in frames if 0 <= f < source.frame_count}
     if not wanted:
         return
     w, h = source.thumb_size(height)
-    for start, end in plan_runs(wanted, source.keyframes):
-        for n, image in iter_frames(
-            source.path,
-            start=start,
-            end=end,
-            width=w,
-            height=h,
-            index=source.index,
-            threads=False,
-        ):
+    runs = plan_runs(wanted, source.keyframes)
+    if source.index is None or len(source.index) < source.frame_count:
+        # Without exact timestamps a seek cannot be numbered: count from the start.
+        for n, image in iter_frames(source.path, end=max(wanted) + 1, width=w, height=h):
             if n in wanted:
                 yield n, image
+        return
+    index = source.index
+    try:
+        container = av.open(str(source.path), metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(source.path, f"cannot be opened for thumbnails: {exc}") from None
+    try:
+        stream = next(
+            (
+                s
+                for s in container.streams.video
+                if not s.disposition & av.stream.Disposition.attached_pic  # cover art
+            ),
+            None,
+        )
+        if stream is None:
+            raise MediaError(source.path, "has no video stream")
+        for start, end in runs:
+            container.seek(index.pts[start], stream=stream, backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                n = index.frame_at_pts(frame.pts)
+                if n >= end:
+                    break
+                if n in wanted:
+                    yield n, frame.to_ndarray(width=w, height=h, format="rgb24")
+    except av.error.FFmpegError as exc:
+        raise MediaError(source.path, f"decoding failed while making thumbnails: {exc}") from None
+    finally:
+        container.close()
 
 
 def load_thumbnails(

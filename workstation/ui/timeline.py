@@ -85,6 +85,8 @@ class Timeline(QWidget):
         self._starts = np.zeros(1, dtype=np.int64)  # segment starts: 0 and every cut
         self._keep = np.ones(1, dtype=bool)
         self._flags: dict[int, bool] = {}
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._gop = 1
         self._live = np.zeros(0, dtype=np.int64)
         self._scores: np.ndarray | None = None
         self._threshold: float | None = None
@@ -108,6 +110,10 @@ class Timeline(QWidget):
         self.frame_count = max(0, frame_count)
         self.fps = Fraction(fps) if fps else Fraction(25)
         self.source = source
+        keys = np.asarray(source.keyframes if source else (), dtype=np.int64)
+        self._keys = keys
+        # The typical keyframe interval; 1 when unknown (then exact frames are always shown).
+        self._gop = int(np.median(np.diff(keys))) if len(keys) > 2 else 1
         self.playhead = 0
         self._selected = None
         self._live = np.zeros(0, dtype=np.int64)
@@ -340,11 +346,31 @@ class Timeline(QWidget):
         tw = self.source.thumb_size(THUMB_H)[0] if self.source else THUMB_H * 16 // 9
         return max(1, 2 ** math.ceil(math.log2(max(1.0, tw / self.ppf))))
 
+    def thumb_frame(self, slot: int, step: int) -> int:
+        """The frame to show for the thumbnail cell of frames ``[slot, slot + step)``.
+
+        When cells are at least a GOP wide, a keyframe inside the cell stands in for it: a
+        keyframe decodes alone, any other frame needs its GOP decoded up to it (on a film with
+        250-frame GOPs that is ~100x the work for an overview).  Zoomed in closer than a GOP,
+        the exact frame is shown.
+        """
+        keys = self._keys
+        if step < self._gop or not len(keys):
+            return slot
+        i = int(np.searchsorted(keys, slot, side="left"))
+        if i < len(keys) and keys[i] < slot + step:
+            return int(keys[i])
+        return int(keys[i - 1]) if i > 0 else slot
+
+    def _thumb_slots(self, f0: int, f1: int) -> list[tuple[int, int]]:
+        step = self.thumb_step()
+        return [(f, self.thumb_frame(f, step)) for f in range((f0 // step) * step, f1, step)]
+
     def wanted_thumbs(self) -> list[int]:
+        """Frames whose thumbnails the visible strip shows."""
         f0 = max(0, math.floor(self.x0))
         f1 = min(self.frame_count, math.ceil(self.x0 + self.visible_frames) + 1)
-        step = self.thumb_step()
-        return list(range((f0 // step) * step, f1, step))
+        return list(dict.fromkeys(frame for _slot, frame in self._thumb_slots(f0, f1)))
 
     def _paint_thumbs(self, p: QPainter, f0: int, f1: int) -> None:
         r = self.thumb_rect
@@ -356,12 +382,12 @@ class Timeline(QWidget):
         cid = self.source.content_id
         p.save()
         p.setClipRect(r)
-        for f in range((f0 // step) * step, f1, step):
-            x = self.x_of(f)
+        for slot, frame in self._thumb_slots(f0, f1):
+            x = self.x_of(slot)
             cell = QRectF(x, r.top(), step * self.ppf, r.height())
-            img = self.loader.image(cid, f, THUMB_H) if self.loader else None
+            img = self.loader.image(cid, frame, THUMB_H) if self.loader else None
             if img is None:
-                missing.append(f)
+                missing.append(frame)
                 p.fillRect(cell.adjusted(1, 2, -1, -2), QColor(45, 46, 52))
                 continue
             target = QRectF(x, r.top(), img.width() * r.height() / img.height(), r.height())
