@@ -12,6 +12,7 @@ import pytest
 import workstation.core.detect as detect
 from workstation.core import synth
 from workstation.core.detect import DetectSettings, detect_project, detect_stage, detect_video
+from workstation.core.detect.decide import flash_mask
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress, drive
 from workstation.core.store import Cut
@@ -109,10 +110,14 @@ def test_flashes_and_fast_motion_are_not_cut(case_videos):
     assert [c.frame for c in result.cuts] == [c.frame for c in truth.cuts]
 
 
-def test_flash_filter_can_be_switched_off(case_videos):
-    path, _ = case_videos["traps"]
-    result = _run(path, DetectSettings(flash_filter=False))
-    assert any(14 <= c.frame <= 16 for c in result.cuts)
+def test_flash_filter_marks_flash_frames_and_no_cut(case_videos):
+    path, truth = case_videos["traps"]
+    result = _run(path)
+    flashed = flash_mask(result.scores)
+    flashes = [t["span"][0] for t in truth.traps if t["kind"] == "flash"]
+    assert all(flashed[f] for f in flashes)
+    assert not any(flashed[c.frame] for c in truth.cuts)
+    assert flashed.sum() <= 3 * len(flashes)
 
 
 def test_progress_every_few_hundred_frames_with_live_cuts(case_videos, monkeypatch):

@@ -55,26 +55,47 @@ def _side_quantile(x: np.ndarray, window: int, q: float) -> tuple[np.ndarray, np
     return pick(win[0:n]), pick(win[w + 1 : w + 1 + n])
 
 
-def _excess(x: np.ndarray, window: int, floor: float) -> np.ndarray:
-    """How far x stands above the busier side's typical level, relative to that level."""
+def _excess(x: np.ndarray, window: int, floor: float, side: str = "both") -> np.ndarray:
+    """How far x stands above the busier side's typical level, relative to that level.
+
+    ``side`` 'left'/'right' uses one side only: next to another cut, the far side of that cut
+    is a different shot and says nothing about this one.
+    """
     left, right = _side_quantile(x, window, 75)
-    base = np.maximum(left, right)
+    base = {"left": left, "right": right}.get(side, np.maximum(left, right))
     return (x - base) / (base + floor)
 
 
-def hard_cut_score(c: dict[str, np.ndarray], window: int = 12) -> np.ndarray:
+def hard_cut_score(c: dict[str, np.ndarray], window: int = 12, side: str = "both") -> np.ndarray:
     """Per-frame hard-cut evidence; 1.0 is the recommended threshold."""
     d1 = c["d1"].astype(np.float64).copy()
     rank = c["rank"].astype(np.float64).copy()
     hist = c["hist"].astype(np.float64).copy()
     if len(d1) > 1:
         d1[0], rank[0], hist[0] = d1[1], rank[1], hist[1]
-    ed = _excess(d1, window, 0.3)
-    er = _excess(rank, window, 0.05)
-    eh = np.clip(_excess(hist, window, 0.05), 0, 4) / 4
-    score = (0.6 * ed + 0.4 * er) / 0.55 + 0.35 * eh
+    hue = c["hue"].astype(np.float64).copy()
+    if len(hue) > 1:
+        hue[0] = hue[1]
+    ed = _excess(d1, window, 0.3, side)
+    er = _excess(rank, window, 0.05, side)
+    eh = np.clip(_excess(hist, window, 0.05, side), 0, 4) / 4
+    # Hue moves where content changes, far less where a drawing or the light changes.
+    e_hue = np.clip(_excess(hue, window, 5.0, side), 0, 3) / 3
+    score = (0.5 * ed + 0.35 * er) / 0.55 + 0.35 * eh + 0.4 * e_hue
+    # Exposure steps (lights on/off): every luma percentile moves the same way at once while
+    # the luma ranks (the picture's structure) barely change.
+    lights = exposure_step(c) & ((rank < 0.15) | ((er < 0.6) & (rank < 0.25)))
+    score = np.where(lights, np.minimum(score, 0.5), score)
     score[0] = 0.0
     return score.astype(np.float32)
+
+
+def exposure_step(c: dict[str, np.ndarray], step: float = 15.0) -> np.ndarray:
+    """Frames where the 10th, 50th and 90th luma percentiles all jump the same way."""
+    q = np.stack([c["p10"], c["level"], c["p90"]]).astype(np.float64)
+    d = np.zeros_like(q)
+    d[:, 1:] = np.diff(q, axis=1)
+    return (d >= step).all(axis=0) | (d <= -step).all(axis=0)
 
 
 def flash_mask(c: dict[str, np.ndarray], ratio: float = 0.45) -> np.ndarray:
@@ -94,7 +115,11 @@ def flash_mask(c: dict[str, np.ndarray], ratio: float = 0.45) -> np.ndarray:
         # peak[j] = largest step among frames j-L..j
         peak = np.zeros(n)
         peak[length:] = sliding_window_view(d1, length + 1).max(axis=1)
+        # Both edges of the flash are big changes: into it (frame j-L) and out of it (j).
+        edges = np.zeros(n)
+        edges[length:] = np.minimum(d1[length:], d1[:-length])
         hit = (peak > 0.5) & (back < np.maximum(ratio * peak, usual)) & (back < 0.65 * peak)
+        hit &= edges > 0.25 * peak
         hit[: length + 1] = False
         for j in np.flatnonzero(hit):
             mask[j - length : j + 1] = True
@@ -240,6 +265,25 @@ def decide(
             continue
         uncertain = bool(hard[i] < 1.3 * threshold)
         cuts.append(Found(i, "cut", float(hard[i]), uncertain=uncertain))
+    # Very short shots: a cut a few frames after another is judged against its own shot only.
+    near = np.flatnonzero((hard >= 0.6 * threshold) & (hard < threshold))
+    if len(near) and cuts:
+        right_only = hard_cut_score(c, side="right")
+        left_only = hard_cut_score(c, side="left")
+        for i in near:
+            i = int(i)
+            before = [k.frame for k in cuts if 0 < i - k.frame <= 12]
+            after = [k.frame for k in cuts if 0 < k.frame - i <= 12]
+            if before and after or not (before or after):
+                continue
+            score = float(right_only[i] if before else left_only[i])
+            if score < 1.2 * threshold or flashed[i]:
+                continue
+            if any(f.span_start - 1 <= i <= f.span_end + 1 for f in transitions):
+                continue
+            if any(abs(i - k.frame) < min_shot_frames for k in cuts):
+                continue
+            cuts.append(Found(i, "cut", score, uncertain=True))
     every = cuts + transitions
     return sorted(every, key=lambda f: f.frame)
 
