@@ -21,8 +21,9 @@ from workstation.ui.thumb_loader import ThumbLoader
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("clipsrc") / "src.mp4"
-    synth.write_video(p, synth.Sequence([synth.Shot("shapes", 12, seed=3)]), width=96, height=54,
-                      fps=24)
+    synth.write_video(
+        p, synth.Sequence([synth.Shot("shapes", 12, seed=3)]), width=96, height=54, fps=24
+    )
     return p
 
 
@@ -34,8 +35,18 @@ def make_clips(project: Project, src: Path, n: int) -> list[int]:
     for i in range(n):
         dst = folder / f"clip_{i:02d}.mp4"
         shutil.copyfile(src, dst)
-        ids.append(project.upsert_clip(dst, video_id=None, start_frame=None, end_frame=None,
-                                       fps=Fraction(24), frame_count=12 + i, width=96, height=54))
+        ids.append(
+            project.upsert_clip(
+                dst,
+                video_id=None,
+                start_frame=None,
+                end_frame=None,
+                fps=Fraction(24),
+                frame_count=12 + i,
+                width=96,
+                height=54,
+            )
+        )
     return ids
 
 

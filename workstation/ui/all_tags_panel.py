@@ -103,8 +103,12 @@ class AllTagsPanel(QWidget):
 
     filterRequested = Signal(str)  # a query for the filter bar
 
-    def __init__(self, editor: ClipEditor, scope_ids: Callable[[Scope], list[int]],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        editor: ClipEditor,
+        scope_ids: Callable[[Scope], list[int]],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.editor = editor
         self.scope_ids = scope_ids
@@ -136,8 +140,11 @@ class AllTagsPanel(QWidget):
         lay.addWidget(self.table, 1)
 
         row = QHBoxLayout()
-        for text, slot in (("Rename…", self._rename_clicked), ("Merge into…", self._merge_clicked),
-                           ("Delete", self._delete_clicked)):
+        for text, slot in (
+            ("Rename…", self._rename_clicked),
+            ("Merge into…", self._merge_clicked),
+            ("Delete", self._delete_clicked),
+        ):
             b = QPushButton(text)
             b.clicked.connect(slot)
             row.addWidget(b)
@@ -162,7 +169,8 @@ class AllTagsPanel(QWidget):
         self.bulk_new = QLineEdit()
         self.bulk_new.setPlaceholderText("new tag")
         self.op.currentIndexChanged.connect(
-            lambda _i: self.bulk_new.setVisible(self.op.currentData() is BulkOp.REPLACE))
+            lambda _i: self.bulk_new.setVisible(self.op.currentData() is BulkOp.REPLACE)
+        )
         self.bulk_new.hide()
         apply_b = QPushButton("Apply")
         apply_b.clicked.connect(self._bulk_clicked)
@@ -240,8 +248,7 @@ class AllTagsPanel(QWidget):
         others = [t.name for t in self.model.rows if t.name != old]
         if not others:
             return
-        new, ok = QInputDialog.getItem(self, "Merge tag", f"Merge “{old}” into:", others, 0,
-                                       True)
+        new, ok = QInputDialog.getItem(self, "Merge tag", f"Merge “{old}” into:", others, 0, True)
         if ok and new.strip():
             self.rename(old, new)
 
@@ -250,8 +257,9 @@ class AllTagsPanel(QWidget):
         if name is None:
             return
         n = self.counts().get(name, 0)
-        answer = QMessageBox.question(self, "Delete tag",
-                                      f"Remove “{name}” from {n} clips and from the project?")
+        answer = QMessageBox.question(
+            self, "Delete tag", f"Remove “{name}” from {n} clips and from the project?"
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete(name)
 

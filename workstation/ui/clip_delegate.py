@@ -55,8 +55,9 @@ class ClipDelegate(QStyledItemDelegate):
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(rect, palette.alternateBase())
 
-        thumb_rect = QRect(rect.x() + (rect.width() - THUMB_W) // 2, rect.y() + PAD, THUMB_W,
-                           THUMB_HEIGHT)
+        thumb_rect = QRect(
+            rect.x() + (rect.width() - THUMB_W) // 2, rect.y() + PAD, THUMB_W, THUMB_HEIGHT
+        )
         painter.fillRect(thumb_rect, _PLACEHOLDER)
         image = index.data(ThumbRole)
         if image is not None and not image.isNull():
@@ -72,29 +73,54 @@ class ClipDelegate(QStyledItemDelegate):
         painter.setFont(self._font)
         fm = self._metrics
         # bottom-left: duration · frames
-        self._badge(painter, fm, thumb_rect, f"{format_duration(row.duration)} · "
-                    f"{row.frame_count}f", left=True, top=False)
+        self._badge(
+            painter,
+            fm,
+            thumb_rect,
+            f"{format_duration(row.duration)} · {row.frame_count}f",
+            left=True,
+            top=False,
+        )
         # bottom-right: tag count (orange when auto tags wait for review)
         tag_text = f"{row.tags} tag{'s' if row.tags != 1 else ''}"
         if row.unreviewed_auto:
             tag_text += f" · {row.unreviewed_auto}?"
-        self._badge(painter, fm, thumb_rect, tag_text, left=False, top=False,
-                    color=_AUTO if row.unreviewed_auto else None)
+        self._badge(
+            painter,
+            fm,
+            thumb_rect,
+            tag_text,
+            left=False,
+            top=False,
+            color=_AUTO if row.unreviewed_auto else None,
+        )
         if row.reviewed:
-            self._badge(painter, fm, thumb_rect, "✓ reviewed", left=False, top=True,
-                        color=_REVIEWED)
+            self._badge(
+                painter, fm, thumb_rect, "✓ reviewed", left=False, top=True, color=_REVIEWED
+            )
         if row.has_caption:
             self._badge(painter, fm, thumb_rect, "¶", left=True, top=True)
 
-        text_rect = QRect(rect.x() + PAD, thumb_rect.bottom() + 2, rect.width() - 2 * PAD,
-                          TEXT_H)
+        text_rect = QRect(rect.x() + PAD, thumb_rect.bottom() + 2, rect.width() - 2 * PAD, TEXT_H)
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter,
-                         fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width()))
+        painter.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignCenter,
+            fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width()),
+        )
         painter.restore()
 
-    def _badge(self, painter: QPainter, fm: QFontMetrics, box: QRect, text: str, *, left: bool,
-               top: bool, color: QColor | None = None) -> None:
+    def _badge(
+        self,
+        painter: QPainter,
+        fm: QFontMetrics,
+        box: QRect,
+        text: str,
+        *,
+        left: bool,
+        top: bool,
+        color: QColor | None = None,
+    ) -> None:
         w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
         x = box.x() + 3 if left else box.right() - w - 2
         y = box.y() + 3 if top else box.bottom() - h - 2

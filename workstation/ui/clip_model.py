@@ -96,12 +96,23 @@ def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[C
     for r in project.db.execute(sql, params):
         stored = r[1]
         p = Path(stored)
-        rows.append(ClipRow(
-            id=r[0], stored_path=stored, path=p if p.is_absolute() else root / p,
-            frame_count=r[2], duration=r[3], fps=Fraction(r[4], r[5] or 1), width=r[6],
-            height=r[7], reviewed=bool(r[8]), motion=r[9], tags=r[10], unreviewed_auto=r[11],
-            has_caption=bool(r[12]),
-        ))
+        rows.append(
+            ClipRow(
+                id=r[0],
+                stored_path=stored,
+                path=p if p.is_absolute() else root / p,
+                frame_count=r[2],
+                duration=r[3],
+                fps=Fraction(r[4], r[5] or 1),
+                width=r[6],
+                height=r[7],
+                reviewed=bool(r[8]),
+                motion=r[9],
+                tags=r[10],
+                unreviewed_auto=r[11],
+                has_caption=bool(r[12]),
+            )
+        )
     return rows
 
 
@@ -127,8 +138,13 @@ def thumb_source(row: ClipRow) -> ThumbSource | None:
     digest = hashlib.sha1(
         f"{row.stored_path}\0{st.st_size}\0{st.st_mtime_ns}".encode(), usedforsecurity=False
     ).hexdigest()[:20]
-    return ThumbSource(path=row.path, content_id=f"clip-{digest}", width=row.width or 16,
-                       height=row.height or 9, frame_count=row.frame_count)
+    return ThumbSource(
+        path=row.path,
+        content_id=f"clip-{digest}",
+        width=row.width or 16,
+        height=row.height or 9,
+        frame_count=row.frame_count,
+    )
 
 
 def hover_frames(frame_count: int, n: int = HOVER_FRAMES) -> list[int]:
@@ -182,10 +198,12 @@ class ClipModel(QAbstractListModel):
             return row.id
         if role == Qt.ItemDataRole.ToolTipRole:
             fps = float(row.fps) if row.fps else 0.0
-            return (f"{row.stored_path}\n{row.frame_count} frames · {row.duration:.2f} s · "
-                    f"{fps:g} fps · {row.width}×{row.height}\n{row.tags} tags"
-                    + (f" ({row.unreviewed_auto} auto to review)" if row.unreviewed_auto else "")
-                    + ("\nreviewed" if row.reviewed else ""))
+            return (
+                f"{row.stored_path}\n{row.frame_count} frames · {row.duration:.2f} s · "
+                f"{fps:g} fps · {row.width}×{row.height}\n{row.tags} tags"
+                + (f" ({row.unreviewed_auto} auto to review)" if row.unreviewed_auto else "")
+                + ("\nreviewed" if row.reviewed else "")
+            )
         return None
 
     # -- loading and filtering -------------------------------------------------------------
@@ -222,8 +240,7 @@ class ClipModel(QAbstractListModel):
         old = {cid: self.index(r) for cid, r in self._pos.items()}
         self._sort_order()
         new_pos = self._pos
-        self.changePersistentIndexList(
-            [old[c] for c in old], [self.index(new_pos[c]) for c in old])
+        self.changePersistentIndexList([old[c] for c in old], [self.index(new_pos[c]) for c in old])
         self.layoutChanged.emit()
 
     @property

@@ -55,20 +55,30 @@ GRID_SPACING = 6
 CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
     ShortcutSpec(i, label, keys, group)
     for group, rows in (
-        ("Review", [
-            ("clips.next", "Next clip", ("Ctrl+Down", "Alt+Down")),
-            ("clips.prev", "Previous clip", ("Ctrl+Up", "Alt+Up")),
-            ("clips.reviewed", "Mark reviewed (and go to the next clip)", ("Ctrl+Return",)),
-            ("clips.unreviewed", "Mark not reviewed", ("Ctrl+Shift+Return",)),
-            ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
-            ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
-            ("clips.accept_above", "Accept the auto tags above the threshold", ("Ctrl+Shift+A",)),
-            ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
-        ]),
-        ("Edit", [
-            ("edit.undo", "Undo", ("Ctrl+Z",)),
-            ("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
-        ]),
+        (
+            "Review",
+            [
+                ("clips.next", "Next clip", ("Alt+Down", "Ctrl+J")),
+                ("clips.prev", "Previous clip", ("Alt+Up", "Ctrl+K")),
+                ("clips.reviewed", "Mark reviewed (and go to the next clip)", ("Ctrl+Return",)),
+                ("clips.unreviewed", "Mark not reviewed", ("Ctrl+Shift+Return",)),
+                ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
+                ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
+                (
+                    "clips.accept_above",
+                    "Accept the auto tags above the threshold",
+                    ("Ctrl+Shift+A",),
+                ),
+                ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
+            ],
+        ),
+        (
+            "Edit",
+            [
+                ("edit.undo", "Undo", ("Ctrl+Z",)),
+                ("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
+            ],
+        ),
         ("Help", [("help.shortcuts", "Show these shortcuts", ("F1",))]),
     )
     for i, label, keys in rows
@@ -121,8 +131,15 @@ class ClipsView(QWidget):
     gridShown = Signal()  # once the thumbnails on screen are drawn after show_project()
     editFailed = Signal(str)
 
-    def __init__(self, session, jobs, parent: QWidget | None = None, *,
-                 with_player: bool = True, shortcuts: ShortcutMap | None = None) -> None:
+    def __init__(
+        self,
+        session,
+        jobs,
+        parent: QWidget | None = None,
+        *,
+        with_player: bool = True,
+        shortcuts: ShortcutMap | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.jobs = jobs
@@ -135,7 +152,8 @@ class ClipsView(QWidget):
         # filter bar
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(
-            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no tags=0 …')
+            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no tags=0 …'
+        )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
         self.filter_edit.returnPressed.connect(self.apply_filter)
@@ -236,8 +254,10 @@ class ClipsView(QWidget):
         b.bind("clips.unreviewed", lambda: self.mark_reviewed(False))
         b.bind("clips.focus_tags", self.tag_panel.focus_tag_box)
         b.bind("clips.focus_caption", lambda: self.tag_panel.caption.setFocus())
-        b.bind("clips.accept_above",
-               lambda: self.tag_panel.accept_above(self.tag_panel.threshold.value()))
+        b.bind(
+            "clips.accept_above",
+            lambda: self.tag_panel.accept_above(self.tag_panel.threshold.value()),
+        )
         b.bind("clips.focus_filter", self._focus_filter)
         b.bind("edit.undo", self.undo)
         b.bind("edit.redo", self.redo)
@@ -302,11 +322,12 @@ class ClipsView(QWidget):
     def _show_query_error(self, err: QueryError) -> None:
         q = err.query or self.filter_edit.text()
         pos = min(err.position, len(q))
-        before, at, after = q[:pos], q[pos:pos + 1] or " ", q[pos + 1:]
-        shown = (f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
-                 f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>")
-        self.filter_error.setText(
-            f"{html.escape(err.message)} (at character {pos + 1}): {shown}")
+        before, at, after = q[:pos], q[pos : pos + 1] or " ", q[pos + 1 :]
+        shown = (
+            f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
+            f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>"
+        )
+        self.filter_error.setText(f"{html.escape(err.message)} (at character {pos + 1}): {shown}")
         self.filter_error.setToolTip(err.pointer())
         self.filter_error.show()
         self.filter_edit.setStyleSheet("QLineEdit { border: 1px solid #e05050; }")
@@ -364,8 +385,11 @@ class ClipsView(QWidget):
         self._selection_pending = False
         ids = self.selected_ids()
         cur = self.current_id()
-        if not ids and cur is not None and self.grid.selectionModel().isSelected(
-                self.grid.currentIndex()):
+        if (
+            not ids
+            and cur is not None
+            and self.grid.selectionModel().isSelected(self.grid.currentIndex())
+        ):
             ids = [cur]
         if ids != self.tag_panel.clip_ids:
             self.tag_panel.set_clips(ids)
@@ -443,9 +467,11 @@ class ClipsView(QWidget):
         """Rewrite clip .txt files in a background job (all of them when ``clip_ids`` is None)."""
         ids = None if clip_ids is None else list(clip_ids)
         n = "all" if ids is None else f"{len(ids):,}"
-        self.jobs.run_on_project(f"Rewrite {n} clip .txt files",
-                                 lambda p: cliptext.rewrite_all(p, clip_ids=ids),
-                                 stage_name="sidecars")
+        self.jobs.run_on_project(
+            f"Rewrite {n} clip .txt files",
+            lambda p: cliptext.rewrite_all(p, clip_ids=ids),
+            stage_name="sidecars",
+        )
 
     def _after_edit(self, clip_ids: Iterable[int], refilter: bool) -> None:
         if refilter:

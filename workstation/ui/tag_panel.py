@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCompleter,
     QDoubleSpinBox,
@@ -48,8 +48,11 @@ from workstation.core.review import ClipTag
 from workstation.core.store import Project
 
 CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
-_CLIP_PAT = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
-                       r"[^\s\w]+|_", re.IGNORECASE)
+_CLIP_PAT = re.compile(
+    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
+    r"[^\s\w]+|_",
+    re.IGNORECASE,
+)
 
 
 def approx_clip_tokens(text: str) -> int:
@@ -73,8 +76,9 @@ class ClipEditor(Protocol):
 
     project: Project
 
-    def apply_edit(self, fn: Callable[[Project], Edit], *, refilter: bool = False) -> Edit | None:
-        ...
+    def apply_edit(
+        self, fn: Callable[[Project], Edit], *, refilter: bool = False
+    ) -> Edit | None: ...
 
     def rewrite_sidecars(self, clip_ids=None) -> None: ...
 
@@ -97,16 +101,27 @@ class TagChip(QFrame):
     addAllClicked = Signal(str)
     moveClicked = Signal(str, int)
 
-    def __init__(self, name: str, kind: str, detail: str = "", tooltip: str = "", *,
-                 movable: bool = False, faded: bool = False, parent: QWidget | None = None):
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        detail: str = "",
+        tooltip: str = "",
+        *,
+        movable: bool = False,
+        faded: bool = False,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.name = name
         self.kind = kind  # manual | accepted | auto | partial
         self.setObjectName("chip")
         fade = "color:#8a8a8a;" if faded else ""
-        self.setStyleSheet(f"QFrame#chip {{ {_CHIP_STYLE[kind]} border-radius:9px; }}"
-                           f"QLabel {{ {fade} border:none; background:transparent; }}"
-                           "QToolButton { border:none; padding:0 1px; }")
+        self.setStyleSheet(
+            f"QFrame#chip {{ {_CHIP_STYLE[kind]} border-radius:9px; }}"
+            f"QLabel {{ {fade} border:none; background:transparent; }}"
+            "QToolButton { border:none; padding:0 1px; }"
+        )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 1, 3, 1)
         lay.setSpacing(2)
@@ -115,17 +130,27 @@ class TagChip(QFrame):
         self.setToolTip(tooltip)
         self.buttons: dict[str, QToolButton] = {}
         if movable:
-            self._button("◀", "Move left (earlier in the .txt)",
-                         lambda: self.moveClicked.emit(name, -1), "left")
+            self._button(
+                "◀",
+                "Move left (earlier in the .txt)",
+                lambda: self.moveClicked.emit(name, -1),
+                "left",
+            )
             self._button("▶", "Move right", lambda: self.moveClicked.emit(name, 1), "right")
         if kind == "auto":
-            self._button("✓", "Accept this auto tag", lambda: self.acceptClicked.emit(name),
-                         "accept")
+            self._button(
+                "✓", "Accept this auto tag", lambda: self.acceptClicked.emit(name), "accept"
+            )
         if kind == "partial":
-            self._button("+", "Add to every selected clip",
-                         lambda: self.addAllClicked.emit(name), "add")
-        self._button("×", "Reject this auto tag" if kind == "auto" else "Remove",
-                     lambda: self.removeClicked.emit(name), "remove")
+            self._button(
+                "+", "Add to every selected clip", lambda: self.addAllClicked.emit(name), "add"
+            )
+        self._button(
+            "×",
+            "Reject this auto tag" if kind == "auto" else "Remove",
+            lambda: self.removeClicked.emit(name),
+            "remove",
+        )
 
     def _button(self, text: str, tip: str, slot, key: str) -> None:
         b = QToolButton(self)
@@ -191,8 +216,6 @@ class TagPanel(QWidget):
         outer.addWidget(self.caption)
         self._caption_timer = QTimer(self, singleShot=True, interval=900)
         self._caption_timer.timeout.connect(self.commit_caption)
-        QShortcut(QKeySequence("Ctrl+Return"), self.caption, self.commit_caption,
-                  context=Qt.ShortcutContext.WidgetShortcut)
 
         # tag entry
         add_row = QHBoxLayout()
@@ -287,8 +310,9 @@ class TagPanel(QWidget):
         if n == 0:
             self.heading.setText("No clip selected")
         elif n == 1:
-            row = self.project.db.execute("SELECT path, reviewed FROM clips WHERE id=?",
-                                          (ids[0],)).fetchone()
+            row = self.project.db.execute(
+                "SELECT path, reviewed FROM clips WHERE id=?", (ids[0],)
+            ).fetchone()
             name = row[0].rsplit("/", 1)[-1] if row else "?"
             self.heading.setText(f"{name}" + ("  ✓ reviewed" if row and row[1] else ""))
         else:
@@ -307,12 +331,14 @@ class TagPanel(QWidget):
             texts = {caps[c].text if c in caps else "" for c in self.clip_ids}
             if len(texts) <= 1:
                 text = texts.pop() if texts else ""
-                self.caption.setPlaceholderText("A sentence describing the clip "
-                                                "(saved as you type)")
+                self.caption.setPlaceholderText(
+                    "A sentence describing the clip (saved as you type)"
+                )
             else:
                 text = ""
                 self.caption.setPlaceholderText(
-                    f"{len(texts)} different captions — typing here replaces all of them")
+                    f"{len(texts)} different captions — typing here replaces all of them"
+                )
             if self.caption.toPlainText() != text:
                 self.caption.setPlainText(text)
             self._caption_loaded = text
@@ -320,7 +346,8 @@ class TagPanel(QWidget):
             if len(self.clip_ids) == 1 and self.clip_ids[0] in caps:
                 c = caps[self.clip_ids[0]]
                 self.caption_source.setText(
-                    "manual" if c.source == "manual" else f"auto ({c.model or 'captioner'})")
+                    "manual" if c.source == "manual" else f"auto ({c.model or 'captioner'})"
+                )
             else:
                 self.caption_source.setText("")
             self._show_tokens()
@@ -349,8 +376,11 @@ class TagPanel(QWidget):
             for t in self._tags.get(cid, []):
                 counts[t.name] = counts.get(t.name, 0) + 1
                 first.setdefault(t.name, t)
-        order = [t.name for t in self._tags.get(ids[0], [])] if single else sorted(
-            counts, key=lambda n: (-counts[n], n))
+        order = (
+            [t.name for t in self._tags.get(ids[0], [])]
+            if single
+            else sorted(counts, key=lambda n: (-counts[n], n))
+        )
         used = set()
         for i, name in enumerate(order):
             tag = first[name]
@@ -360,8 +390,12 @@ class TagPanel(QWidget):
                 if faded:
                     tip += f"\nnot written to the .txt (only the first {keep} tags are)"
             elif counts[name] == len(ids):
-                autos = sum(1 for c in ids for t in self._tags.get(c, [])
-                            if t.name == name and t.source == "auto" and t.state == "active")
+                autos = sum(
+                    1
+                    for c in ids
+                    for t in self._tags.get(c, [])
+                    if t.name == name and t.source == "auto" and t.state == "active"
+                )
                 kind = "auto" if autos == len(ids) else "manual"
                 detail = "" if kind == "manual" else "auto"
                 tip = f"{name}: on all {len(ids)} selected clips"
@@ -397,12 +431,13 @@ class TagPanel(QWidget):
         self.token_label.setText(f"≈ {n} / {CLIP_TOKEN_LIMIT} tokens")
         self.token_label.setToolTip(
             "Estimated CLIP text-encoder tokens (start and end included); text past "
-            f"{CLIP_TOKEN_LIMIT} tokens is cut off in training")
+            f"{CLIP_TOKEN_LIMIT} tokens is cut off in training"
+        )
         self.token_label.setStyleSheet("color:#e05050;" if n > CLIP_TOKEN_LIMIT else "color:#999;")
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if obj is self.caption and event.type() == QEvent.Type.FocusOut and self._caption_dirty:
-            self.commit_caption()
+            self.commit_caption()  # leaving the editor saves (Tab, a click in the grid)
         return super().eventFilter(obj, event)
 
     def commit_caption(self) -> None:
@@ -499,4 +534,3 @@ class TagPanel(QWidget):
 
     def show_error(self, message: str) -> None:
         self.status.setText(message)
-
