@@ -25,6 +25,7 @@ def _video(project: Project, path: str) -> int:
 @pytest.fixture()
 def clips(project):
     """Five clips with known tags, captions, sizes and review state: name -> id."""
+    cliptext.update_settings(project, enabled=False)  # queries only: no .txt files needed
     intro = _video(project, "/footage/intro.mp4")
     dance = _video(project, "/footage/dance_take2.mov")
     spec = {
