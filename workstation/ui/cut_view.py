@@ -40,6 +40,7 @@ from workstation.ui.cut_commands import (
     NudgeCut,
     ToggleReject,
 )
+from workstation.ui.player import PlayerControls, PlayerWidget
 from workstation.ui.review_strip import ReviewStrip
 from workstation.ui.shortcuts import ActionBinder, ShortcutEditor, ShortcutHelp, ShortcutMap
 from workstation.ui.thumb_loader import ThumbLoader
@@ -53,12 +54,6 @@ EXPORT_FILTERS = {
     "csv": "PySceneDetect CSV (*.csv)",
     "ffmetadata": "FFmpeg chapters (*.ffmetadata.txt *.txt)",
     "edl": "CMX3600 EDL (*.edl)",
-}
-EXPORT_SUFFIX = {
-    "sidecar": ".cuts.txt",
-    "csv": ".scenes.csv",
-    "ffmetadata": ".ffmetadata.txt",
-    "edl": ".edl",
 }
 
 
@@ -119,8 +114,6 @@ class CutView(QWidget):
         self._detecting: dict[int, object] = {}
         self._emitting = False
         self.shortcuts: ShortcutMap = shortcuts or ShortcutMap.from_settings()
-
-        from workstation.ui.player import PlayerControls, PlayerWidget
 
         self.loader = ThumbLoader(session.project.cache_dir, self)
         self.player = PlayerWidget(self)
@@ -302,7 +295,7 @@ class CutView(QWidget):
         )
         self.status.setText(f"{video.name}: {len(self.timeline.cuts)} cuts")
         self._update_enabled()
-        self.timeline.setFocus()
+        # No setFocus here: a person arrowing through the video list keeps the keyboard.
 
     def reload(self) -> None:
         """Re-read cuts and keep flags of the shown video from the project."""
