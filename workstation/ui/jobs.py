@@ -95,8 +95,9 @@ class _JobThread(QThread):
                     lambda p: p.start_job(self._stage_name, self._target), project
                 )
             state, result = self._drive(self._factory(project), project, job_id)
-        except WorkstationError as exc:
-            error, details = str(exc), traceback.format_exc()
+        except WorkstationError as exc:  # a problem with the input: the message says it all
+            error = str(exc)
+            log.debug("job %s stopped: %s", self._stage_name, error, exc_info=True)
         except Exception as exc:  # a bug or an unexpected library error: show it, keep the app
             error, details = f"{type(exc).__name__}: {exc}", traceback.format_exc()
             log.exception("job %s failed", self._stage_name)
@@ -449,15 +450,19 @@ class JobRow(QFrame):
         self.details.hide()
         self.details_button.toggled.connect(self.details.setVisible)
 
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.status)
-        top.addWidget(self.details_button)
-        top.addWidget(self.cancel_button)
+        self.title.setMinimumWidth(120)
+        self.bar.setMinimumWidth(120)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.title, 3)
+        line.addWidget(self.bar, 4)
+        line.addWidget(self.status, 3)
+        line.addWidget(self.details_button)
+        line.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.addLayout(top)
-        layout.addWidget(self.bar)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(2)
+        layout.addLayout(line)
         layout.addWidget(self.details)
 
         job.progress.connect(self._on_progress)
@@ -503,7 +508,10 @@ class JobRow(QFrame):
             self.status.setText("failed")
             self.status.setStyleSheet("color: #c0392b; font-weight: bold")
             self.title.setToolTip(self.job.error or "")
-            self.details.setPlainText(f"{self.job.error}\n\n{self.job.error_details}".strip())
+            details = self.job.error_details
+            self.details.setPlainText(
+                f"{self.job.error}\n\n{details}".strip() if details else (self.job.error or "")
+            )
             self.details_button.show()
             self.details_button.setChecked(True)
 
@@ -518,6 +526,7 @@ class JobsPanel(QWidget):
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.setSpacing(2)
         self._list_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -527,7 +536,8 @@ class JobsPanel(QWidget):
         clear = QPushButton("Clear finished")
         clear.clicked.connect(self.clear_finished)
         bar = QHBoxLayout()
-        bar.addWidget(self.empty, 1)
+        bar.addWidget(self.empty)
+        bar.addStretch(1)
         bar.addWidget(clear)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -78,6 +78,8 @@ class WelcomePage(QWidget):
             "shots into training clips."
         )
         text.setWordWrap(True)
+        text.setFixedWidth(460)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         new = QPushButton("New project…")
         new.clicked.connect(window.new_project_dialog)
         open_ = QPushButton("Open project…")
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
 
         # docks
         self.video_list = VideoList()
+        self.video_list.setMinimumWidth(340)
         self.video_list.currentVideoChanged.connect(self.show_video)
         self.video_list.selectionChanged.connect(self._update_actions)
         self.videos_dock = self._dock(

@@ -119,7 +119,7 @@ def _duration(seconds: float) -> str:
 
 
 class VideoListModel(QAbstractTableModel):
-    COLUMNS = ("Video", "Length", "Format", "Cuts", "State")
+    COLUMNS = ("Video", "Length", "Cuts", "State")
     VideoIdRole = Qt.ItemDataRole.UserRole + 1
     SortRole = Qt.ItemDataRole.UserRole + 2
 
@@ -179,35 +179,25 @@ class VideoListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 row.name,
-                f"{_duration(row.duration)} ({row.frames} fr)",
-                f"{row.width}×{row.height} · {_fps(row.fps)}" + (" VFR" if row.vfr else ""),
+                _duration(row.duration),
                 str(row.cuts) if row.detected or row.cuts else "–",
                 row.state_text,
             )[col]
         if role == self.SortRole:
-            return (
-                row.name.lower(),
-                row.frames,
-                row.width * row.height,
-                row.fps,
-                row.cuts,
-                len(row.states),
-            )[col]
+            return (row.name.lower(), row.frames, row.cuts, len(row.states))[col]
         if role == Qt.ItemDataRole.ToolTipRole:
-            if col == 0:
-                return f"{row.path}" + ("\nThe file is missing: relink it." if row.missing else "")
-            if col == 2:
-                return f"{row.width}×{row.height}, {row.fps:.3f} fps" + (
-                    ", variable frame rate" if row.vfr else ""
-                )
-            if col == 4:
+            if col == 3:
                 return " → ".join(row.states)
+            text = f"{row.path}\n{row.frames} frames, {row.width}×{row.height}, {_fps(row.fps)}" + (
+                ", variable frame rate" if row.vfr else ""
+            )
+            return text + ("\nThe file is missing: relink it." if row.missing else "")
         if role == Qt.ItemDataRole.ForegroundRole:
             if row.missing:
                 return QColor("#e06c6c")
-            if col == 4 and row.clips:
+            if col == 3 and row.clips:
                 return QColor("#6cbf6c")
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2, 3):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
