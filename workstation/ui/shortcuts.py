@@ -326,6 +326,7 @@ class ShortcutEditor(QDialog):
         self.table = QTableWidget(len(ids), 2)
         self.table.setHorizontalHeaderLabels(["Action", "Key"])
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
         self.edits: dict[str, QKeySequenceEdit] = {}
         for row, sid in enumerate(ids):
             item = QTableWidgetItem(shortcuts.label(sid))
