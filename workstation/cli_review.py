@@ -34,6 +34,7 @@ def _say(args, text: str) -> None:
 
 def cmd_tags(args) -> int:
     from workstation.core import review
+    from workstation.core.errors import WorkstationError
 
     with _open(args.dir) as project:
         if args.action == "list":
@@ -72,6 +73,8 @@ def cmd_tags(args) -> int:
                 edit = review.accept_tags(project, ids, args.tag or None)
             verb = "accepted auto tags on"
         else:  # reject
+            if args.below is None and not args.tag:
+                raise WorkstationError("tags reject: name the tags to reject or give --below")
             if args.below is not None:
                 edit = review.reject_below(project, args.below, ids)
             else:

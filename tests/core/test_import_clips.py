@@ -57,7 +57,7 @@ def test_import_folder_with_bad_files(project, dataset, sample_clips):
     records = []
     result = drive(import_clip_folder(project, dataset), records.append)
     assert len(result.added) == 4 and not result.updated
-    assert (result.tag_lists, result.captions) == (1, 1)
+    assert (result.tag_lists, result.captions) == (1, 2)
     problems = sorted(str(e) for e in result.errors)
     assert len(problems) == 3
     assert "broken.mp4: not a video file" in problems[0]
@@ -81,6 +81,7 @@ def test_import_folder_with_bad_files(project, dataset, sample_clips):
     cap = review.caption(project, clips["run.mkv"].id)
     assert cap == review.Caption("A woman runs along a beach, waves behind her.", "manual")
     assert review.caption(project, clips["jump.webm"].id) is None
+    assert review.caption(project, clips["latin1.mp4"].id).text == "caf\xe9 scene"
     # the imported clips are ordinary clips: queries work on them
     assert filter_clip_ids(project, "tag:long*") == [walk]
     assert filter_clip_ids(project, "frames<10") == [clips["jump.webm"].id]
@@ -199,6 +200,8 @@ def test_cli_import_filter_edit_and_list(tmp_path, dataset, capsys):
     assert main(["-q", "tags", "add", str(root), "moving", "--filter", "frames>=10"]) == 0
     assert main(["-q", "tags", "remove", str(root), "walking"]) == 0
     assert main(["-q", "tags", "rename", str(root), "moving", "motion"]) == 0
+    assert main(["-q", "tags", "reject", str(root)]) == 1  # "reject everything" is refused
+    assert "name the tags to reject or give --below" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["tags", "list", str(root), "--json"]) == 0
     counts = {t["name"]: t["count"] for t in json.loads(capsys.readouterr().out)}

@@ -155,8 +155,15 @@ def _read_text(path: Path) -> tuple[str | None, WorkstationError | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        return None, WorkstationError(
-            f"{path}: not UTF-8 text (bad byte at offset {exc.start}); clip imported without it"
+        # Not skipped: the first edit of the clip would overwrite the person's text with an
+        # empty sidecar.  Windows-1252 is what such files almost always are; Latin-1 never fails.
+        try:
+            text, codec = data.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            text, codec = data.decode("latin-1"), "Latin-1"
+        return text, WorkstationError(
+            f"{path}: not UTF-8 text (bad byte at offset {exc.start}); read as {codec}, "
+            "check its accents (it is saved as UTF-8 after the next edit)"
         )
 
 
