@@ -53,7 +53,14 @@ def check(project: Project, result: SliceResult, out_fps: Fraction | None) -> tu
     return exact, len(result.clips), frames
 
 
-def run(size: tuple[int, int], workers: int | None) -> list[str]:
+def reset(project: Project) -> None:
+    """Forget the clips so the next run encodes everything again."""
+    for clip in project.clips():
+        clip.path.unlink(missing_ok=True)
+        project.remove_clip(clip.id)
+
+
+def run(size: tuple[int, int], worker_counts: list[int | None]) -> list[str]:
     rows = []
     LOAD.append(os.getloadavg()[0])
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,10 +78,16 @@ def run(size: tuple[int, int], workers: int | None) -> list[str]:
                 cuts += 1
                 keyframe_cuts += c.frame in keys
         print(f"{cuts} cuts, {keyframe_cuts} of them on keyframes")
-        for label, settings in (
-            ("source rate, full size", SliceSettings(min_frames=1)),
-            ("12 fps, max side 256", SliceSettings(fps=12, max_side=256, min_frames=1)),
-        ):
+        runs = [
+            (workers, label, settings)
+            for workers in worker_counts
+            for label, settings in (
+                ("source rate, full size", SliceSettings(min_frames=1)),
+                ("12 fps, max side 256", SliceSettings(fps=12, max_side=256, min_frames=1)),
+            )
+        ]
+        for workers, label, settings in runs:
+            reset(project)
             t = time.perf_counter()
             result = drive(split_project(project, settings=settings, workers=workers))
             secs = time.perf_counter() - t
@@ -82,7 +95,7 @@ def run(size: tuple[int, int], workers: int | None) -> list[str]:
             exact, clips, frames = check(project, result, settings.fps)
             verified = sum(c.verified for c in result.clips)
             line = (
-                f"| {label} | {clips} | {exact}/{clips} ({100 * exact / clips:.0f} %) | "
+                f"| {label} | {_workers_label(workers)} | {clips} | {exact}/{clips} ({100 * exact / clips:.0f} %) | "
                 f"{verified}/{clips} | {secs:.1f} | {clips / secs:.2f} | {frames / secs:.0f} |"
             )
             print(line)
@@ -91,14 +104,20 @@ def run(size: tuple[int, int], workers: int | None) -> list[str]:
     return rows
 
 
-def write_section(rows: list[str], size: tuple[int, int], workers: int | None) -> None:
+def _workers_label(workers: int | None) -> str:
+    if workers == 0:
+        return "0 (a thread)"
+    return str(workers if workers is not None else os.cpu_count())
+
+
+def write_section(rows: list[str], size: tuple[int, int]) -> None:
     cpu = os.cpu_count()
     body = "\n".join(
         [
             "## Slicing",
             "",
             f"`bench/slice_bench.py --size {size[0]}x{size[1]}` on {platform.machine()}, {cpu} cores "
-            f"(shared with other work), workers={workers if workers is not None else cpu}, "
+            "(shared with other work), "
             f"{time.strftime('%Y-%m-%d')}, load average {LOAD[0]:.1f} at the start.",
             "The three demo videos (24000/1001, 25 and 30 fps; GOP 48, no scene-cut keyframes, so",
             "most cuts fall on non-keyframes) are cut at their true cuts and every kept segment is",
@@ -106,8 +125,8 @@ def write_section(rows: list[str], size: tuple[int, int], workers: int | None) -
             "source frame it should (read from the frame barcode), and the count is right.",
             "Times include process start-up, decoding, encoding and verification.",
             "",
-            "| run | clips | exact | verified | seconds | clips/s | frames/s |",
-            "|---|---|---|---|---|---|---|",
+            "| run | worker processes | clips | exact | verified | seconds | clips/s | frames/s |",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
         ]
@@ -122,13 +141,16 @@ def write_section(rows: list[str], size: tuple[int, int], workers: int | None) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="640x360")
-    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument(
+        "--workers", default="default", help="comma list, e.g. 0,2 (0: a thread; default: CPUs)"
+    )
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
     size = tuple(int(x) for x in args.size.split("x"))
-    rows = run(size, args.workers)
+    counts = [None if w == "default" else int(w) for w in args.workers.split(",")]
+    rows = run(size, counts)
     if args.write:
-        write_section(rows, size, args.workers)
+        write_section(rows, size)
 
 
 if __name__ == "__main__":

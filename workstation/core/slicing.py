@@ -56,6 +56,11 @@ from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project, Video
 
 SETTINGS_VERSION = 1
+# Starting a spawn pool costs 0.5-4 s (each worker imports numpy and PyAV).  On 2 cores a
+# single thread (x264 threads itself) sliced the demo set twice as fast as 2 processes (see
+# docs/benchmarks.md), so by default a pool is used only for big jobs on bigger machines.
+POOL_MIN_CPUS = 4
+POOL_MIN_FRAMES = 1500
 PART_SUFFIX = ".part"
 
 
@@ -709,11 +714,11 @@ def split_project(
             else:
                 plans.append(plan)
     n_workers = min(cpus if workers is None else workers, len(plans))
-    if workers is None and n_workers == 1:
-        n_workers = 0  # one clip, or one core: a thread saves starting a process
+    total_frames = sum(len(p.src) for p in plans)
+    if workers is None and (cpus < POOL_MIN_CPUS or total_frames < POOL_MIN_FRAMES):
+        n_workers = 0  # a thread, with x264's own threads on every core, is faster here
     threads = max(1, cpus // max(1, n_workers))
     plans = [_with_threads(p, threads) for p in plans]
-    total_frames = sum(len(p.src) for p in plans)
     by_path = {p.path: p for p in plans}
     done_frames = 0
 
