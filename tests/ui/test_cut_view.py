@@ -427,3 +427,13 @@ def test_nudging_a_detected_cut_undoes_exactly_in_one_step(qtbot, setup):
     # The review strip's nudge buttons join the same run.
     view.strip.left_button.click()
     assert view.undo_stack.count() == 1 and truth[0] + 3 in frames(p, vid)
+
+
+def test_remapped_keys_are_saved_in_the_app_settings(qtbot, setup):
+    from workstation.core import settings as app_settings
+
+    view, session, vid, truth = setup
+    view.shortcuts.set_keys("segment.toggle_reject", ["Shift+R"])
+    view.save_shortcuts()
+    assert app_settings.load().shortcuts == {"segment.toggle_reject": ["Shift+R"]}
+    assert ShortcutMap.from_settings().keys("segment.toggle_reject") == ("Shift+R",)

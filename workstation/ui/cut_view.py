@@ -692,16 +692,16 @@ class CutView(QWidget):
     def edit_shortcuts(self) -> None:
         dialog = ShortcutEditor(self.shortcuts, self)
         if dialog.exec():
-            self._save_shortcuts()
+            self.save_shortcuts()
 
-    def _save_shortcuts(self) -> None:
+    def save_shortcuts(self) -> None:
+        """Store the remapped keys (only those that differ from the defaults) in the settings."""
+        from workstation.core import settings as app_settings
+
         try:
-            from workstation.core import settings as app_settings
-        except ImportError:
-            return
-        saver = getattr(app_settings, "save_shortcuts", None)
-        if saver is not None:
-            saver(self.shortcuts.overrides())
+            app_settings.save_shortcuts(self.shortcuts.overrides())
+        except Exception as exc:  # the keys work for this session either way
+            self._show_error(f"Could not save the shortcuts: {exc}")
 
     def _show_error(self, message: str) -> None:
         self.status.setText(f"<span style='color:#e06c6c'>{message}</span>")
