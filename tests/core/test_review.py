@@ -326,3 +326,18 @@ def test_auto_tag_threshold_per_tag(project):
     rows = dict(project.db.execute(
         "SELECT t.name, ct.threshold FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id"))
     assert rows == {"miku": 0.85, "sky": 0.35}
+
+
+def test_undo_stack_forgets_the_oldest_beyond_its_bounds(project):
+    ids = [_clip(project, f"c{i}") for i in range(5)]
+    stack = review.UndoStack(limit=3, max_rows=8)
+    for n in range(4):
+        stack.push(review.add_tags(project, ids[:2], f"t{n}"))  # 3 rows each
+    assert len(stack.edits) == 2 and stack.index == 2  # 4 edits, 12 rows -> 2 edits, 6 rows
+    stack.push(review.add_tags(project, ids, "big"))  # 6 rows; with t3's 3 it's over 8
+    assert [e.label for e in stack.edits] == ["add tag big"]
+    stack.push(review.mark_reviewed(project, ids[:2]))  # 2 rows: 8 in all, both kept
+    assert [e.label for e in stack.edits] == ["add tag big", "mark reviewed"]
+    huge = review.UndoStack(max_rows=2)
+    huge.push(review.add_tags(project, ids, "bigger"))  # too big, but the newest stays
+    assert huge.can_undo

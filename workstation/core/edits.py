@@ -159,9 +159,15 @@ class Recorder:
 # -- undo stack ------------------------------------------------------------------------------
 @dataclass
 class UndoStack:
-    """Edits in order with a cursor; the GUI's Ctrl+Z/Ctrl+Shift+Z and the CLI use it."""
+    """Edits in order with a cursor; the GUI's Ctrl+Z/Ctrl+Shift+Z and the CLI use it.
+
+    The oldest edits are forgotten beyond ``limit`` edits or ``max_rows`` changed rows in all
+    (a row diff is ~1 KB: 500 bulk edits of 10,000 clips would otherwise hold gigabytes).  The
+    newest edit is always kept.
+    """
 
     limit: int = 500
+    max_rows: int = 500_000
     edits: list[Edit] = field(default_factory=list)
     index: int = 0  # edits[:index] are done
 
@@ -169,8 +175,11 @@ class UndoStack:
         if edit:
             del self.edits[self.index:]
             self.edits.append(edit)
-            if len(self.edits) > self.limit:
-                del self.edits[0]
+            rows = sum(len(e) for e in self.edits)
+            while len(self.edits) > 1 and (
+                len(self.edits) > self.limit or rows > self.max_rows
+            ):
+                rows -= len(self.edits.pop(0))
             self.index = len(self.edits)
         return edit
 
