@@ -165,8 +165,8 @@ def cmd_review(args) -> int:
         ids = _select(project, args.filter)
         if ids is None:
             return 2
-        edit = review.mark_reviewed(project, ids, not args.undo)
-        _say(args, f"marked {len(edit.clip_ids)} clips {'not ' if args.undo else ''}reviewed")
+        edit = review.mark_reviewed(project, ids, not args.unmark)
+        _say(args, f"marked {len(edit.clip_ids)} clips {'not ' if args.unmark else ''}reviewed")
         return 0
 
 
@@ -221,67 +221,68 @@ def cmd_import_clips(args) -> int:
 def register(sub) -> None:
     """Add the review commands to the ``workstation`` parser."""
     filt = {"metavar": "QUERY", "help": "only clips matching this query, e.g. 'tag:dog -tag:cat'"}
+    proj = "the project folder"
 
     p = sub.add_parser("tags", help="add, remove, rename, accept or list clip tags")
     tsub = p.add_subparsers(dest="action", required=True)
     for action, text in (("add", "add tags (manual) to clips"),
                          ("remove", "remove tags from clips (auto tags are rejected)")):
         t = tsub.add_parser(action, help=text)
-        t.add_argument("dir")
-        t.add_argument("tag", nargs="+")
+        t.add_argument("dir", help=proj)
+        t.add_argument("tag", nargs="+", help="one or more tag names")
         t.add_argument("--filter", **filt)
         if action == "add":
             t.add_argument("--category", default="general",
                            choices=["general", "character", "rating", "meta"])
         t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("rename", help="rename a tag everywhere (merges into an existing tag)")
-    t.add_argument("dir")
+    t.add_argument("dir", help=proj)
     t.add_argument("old")
     t.add_argument("new")
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("delete", help="remove a tag from every clip and the project")
-    t.add_argument("dir")
+    t.add_argument("dir", help=proj)
     t.add_argument("tag")
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("accept", help="accept auto tags (all, named, or --above a confidence)")
-    t.add_argument("dir")
-    t.add_argument("tag", nargs="*")
+    t.add_argument("dir", help=proj)
+    t.add_argument("tag", nargs="*", help="only these tags (default: every auto tag)")
     t.add_argument("--above", type=float, metavar="CONFIDENCE")
     t.add_argument("--filter", **filt)
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("reject", help="reject auto tags (named, or --below a confidence)")
-    t.add_argument("dir")
-    t.add_argument("tag", nargs="*")
+    t.add_argument("dir", help=proj)
+    t.add_argument("tag", nargs="*", help="the tags to reject")
     t.add_argument("--below", type=float, metavar="CONFIDENCE")
     t.add_argument("--filter", **filt)
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("list", help="every tag with how many clips show it")
-    t.add_argument("dir")
+    t.add_argument("dir", help=proj)
     t.add_argument("--filter", **filt)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("clips", help="list clips (with --json: one object per clip per line)")
-    p.add_argument("dir")
+    p.add_argument("dir", help=proj)
     p.add_argument("--filter", **filt)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_clips)
 
     p = sub.add_parser("set-caption", help="set (or --clear) the manual caption of clips")
-    p.add_argument("dir")
+    p.add_argument("dir", help=proj)
     p.add_argument("text", nargs="?")
     p.add_argument("--filter", **filt)
     p.add_argument("--clear", action="store_true", help="remove captions (auto may fill them)")
     p.set_defaults(func=cmd_caption)
 
-    p = sub.add_parser("review", help="mark clips reviewed (or --undo: not reviewed)")
-    p.add_argument("dir")
+    p = sub.add_parser("review", help="mark clips reviewed (or --unmark: not reviewed)")
+    p.add_argument("dir", help=proj)
     p.add_argument("--filter", **filt)
-    p.add_argument("--undo", action="store_true")
+    p.add_argument("--unmark", action="store_true", help="mark them not reviewed")
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("sidecars", help="show or change how clip .txt files are written")
-    p.add_argument("dir")
+    p.add_argument("dir", help=proj)
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="e.g. format=tags_caption, separator=', ', trigger=sks, keep_first_tags=20")
     p.add_argument("--write", action="store_true", help="rewrite every clip's .txt now")
@@ -289,8 +290,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_sidecars)
 
     p = sub.add_parser("import-clips", help="import a folder of clips with .txt captions/tags")
-    p.add_argument("dir")
-    p.add_argument("folder")
+    p.add_argument("dir", help=proj)
+    p.add_argument("folder", help="the dataset folder (clips with same-name .txt files)")
     p.add_argument("--workers", type=int, default=2, help="probe threads (default 2)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_clips)
