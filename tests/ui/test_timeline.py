@@ -256,3 +256,44 @@ def test_zoomed_out_thumbnails_use_keyframes(timeline, tmp_path):
     step = timeline.thumb_step()
     assert step < 250
     assert all(f % step == 0 for f in timeline.wanted_thumbs())
+
+
+@pytest.mark.parametrize("frames", [400, 2 * 3600 * 24])
+def test_playhead_moves_repaint_strips_that_match_a_full_paint(timeline, frames):
+    from PySide6.QtGui import QImage, QPainter, QRegion
+
+    rng = np.random.default_rng(3)
+    cut_frames = np.unique(rng.integers(1, frames, min(3000, frames // 20)))
+    timeline.set_video(frames, Fraction(24))
+    timeline.set_cuts(
+        [
+            Cut(int(f), "auto" if i % 4 else "manual", uncertain=i % 5 == 0)
+            for i, f in enumerate(cut_frames)
+        ],
+        [Segment(1, int(f), 0, keep=bool(i % 3)) for i, f in enumerate(cut_frames)],
+    )
+    timeline.set_scores(rng.uniform(0, 1, frames).astype(np.float32), 0.5)
+    timeline.set_playhead(frames // 3, follow=False)
+
+    def render(region=None, base=None):
+        img = (
+            base.copy()
+            if base is not None
+            else QImage(timeline.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        )
+        painter = QPainter(img)
+        region = region or QRegion(timeline.rect())
+        # render() puts the region's top-left corner at the target offset.
+        timeline.render(painter, region.boundingRect().topLeft(), region)
+        painter.end()
+        return img
+
+    before = render()
+    old = timeline.playhead
+    new = old + max(1, frames // 50)
+    strips = QRegion(timeline._playhead_rect(old)) + QRegion(timeline._playhead_rect(new))
+    timeline.set_playhead(new, follow=False)
+    assert timeline.x0 == 0  # no scroll: only the strips are damaged
+    full = render()
+    partial = render(strips, before)
+    assert partial == full

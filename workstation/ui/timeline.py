@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -204,10 +204,19 @@ class Timeline(QWidget):
         frame = max(0, min(self.frame_count - 1, int(frame)))
         if frame == self.playhead:
             return
+        old, x0 = self.playhead, self.x0
         self.playhead = frame
         if follow:
             self.ensure_visible(frame)
-        self.update()
+        if self.x0 == x0:
+            # Only the playhead moved: repaint two thin strips, not the whole timeline (it
+            # moves every frame during playback).
+            self.update(self._playhead_rect(old))
+            self.update(self._playhead_rect(frame))
+
+    def _playhead_rect(self, frame: int) -> QRect:
+        x = self.x_of(frame) + min(self.ppf, 6) / 2
+        return QRect(math.floor(x) - 6, 0, 13, math.ceil(self.content_bottom) + 1)
 
     # -- view geometry ---------------------------------------------------------------------
     @property
@@ -330,13 +339,18 @@ class Timeline(QWidget):
                 p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
                 p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No video")
                 return
-            f0 = max(0, math.floor(self.x0))
-            f1 = min(self.frame_count, math.ceil(self.x0 + self.visible_frames) + 1)
+            # Paint only the frames under the damaged area (plus room for labels and heads
+            # that reach in from outside it): a playhead step repaints a 13-pixel strip.
+            area = event.rect()
+            v0 = max(0, math.floor(self.x0))
+            v1 = min(self.frame_count, math.ceil(self.x0 + self.visible_frames) + 1)
+            f0 = max(v0, math.floor(self.frame_pos(area.left() - 64)))
+            f1 = min(v1, math.ceil(self.frame_pos(area.right() + 8)) + 1)
             self._paint_thumbs(p, f0, f1)
             self._paint_curve(p, f0, f1)
             self._paint_segments(p, f0, f1)
             self._paint_ruler(p, f0, f1)
-            self._paint_cuts(p, f0, f1)
+            self._paint_cuts(p, f0, f1, v0, v1)
             self._paint_playhead(p)
         finally:
             p.end()
@@ -479,7 +493,7 @@ class Timeline(QWidget):
         ends = np.append(self._starts[1:], self.frame_count)
         xa = np.clip(self.x_of(self._starts[idx]), -1, self.width() + 1)
         xb = np.clip(self.x_of(ends[idx]), -1, self.width() + 1)
-        if self.ppf >= 1 or len(idx) < 64:
+        if self.ppf >= 1:
             return [(float(a), float(b)) for a, b in zip(xa, xb, strict=True) if b > a]
         # Mark covered columns, then read back the runs.
         w = self.width() + 2
@@ -508,16 +522,19 @@ class Timeline(QWidget):
             label = _timecode(f, fps) if step >= fps / 2 else f"{f}"
             p.drawText(QPointF(x + 3, RULER_H - 6), label)
 
-    def _paint_cuts(self, p: QPainter, f0: int, f1: int) -> None:
+    def _paint_cuts(self, p: QPainter, f0: int, f1: int, v0: int, v1: int) -> None:
         top, bottom = RULER_H, self.content_bottom
         if len(self._live):
             a, b = np.searchsorted(self._live, [f0, f1])
             p.setPen(QPen(C_LIVE, 1, Qt.PenStyle.DotLine))
             xs = np.unique(np.round(self.x_of(self._live[a:b])))
             p.drawLines([QLineF(x, top, x, bottom) for x in xs])
-        shown = self.visible_cut_indices(f0, f1)
-        dragged = self._drag[0] if self._drag else None
+        # Decide from the whole view (not the damaged strip) so partial repaints match.
+        shown = self.visible_cut_indices(v0, v1)
         heads = len(shown) <= 400  # far out, heads would overlap into a smear
+        in_area = self._frames[shown]
+        shown = shown[(in_area >= f0) & (in_area <= f1)]
+        dragged = self._drag[0] if self._drag else None
         if heads:  # fades and dissolves: the frames the transition spans, as a light band
             band = QColor(255, 255, 255, 28)
             for i in shown:
