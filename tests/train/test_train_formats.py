@@ -188,3 +188,19 @@ def test_launch_module_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_preflight_fails_fast_on_paths_and_missing_bitsandbytes(tiny_export, tmp_path):
+    import importlib.util
+
+    from workstation.train.run import _preflight
+
+    ok = dict(dataset=str(tiny_export), base_model=str(tiny_export), output=str(tmp_path))
+    with pytest.raises(WorkstationError, match=r"--motion-module .*mm\.safetensors: not found"):
+        _preflight(launch.TrainSettings(**ok, motion_module=str(tmp_path / "mm.safetensors")))
+    with pytest.raises(WorkstationError, match="dataset folder not found"):
+        _preflight(launch.TrainSettings(**{**ok, "dataset": str(tmp_path / "nope")}))
+    _preflight(launch.TrainSettings(**ok, resume="latest"))
+    if importlib.util.find_spec("bitsandbytes") is None:
+        with pytest.raises(WorkstationError, match="--adam-8bit needs the bitsandbytes package"):
+            _preflight(launch.TrainSettings(**ok, adam_8bit=True))

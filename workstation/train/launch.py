@@ -61,7 +61,8 @@ class TrainSettings:
     lora_rank: int = _opt(16, "LoRA rank (lora mode)")
     lora_alpha: float = _opt(16.0, "LoRA alpha; folded into the up weights on export")
     mixed_precision: str = _opt("auto", "auto = bf16 where supported, else fp16 on GPU, fp32 on "
-                                "CPU", choices=("auto", "no", "fp16", "bf16"))
+                                "CPU (this flag wins over an accelerate config file)",
+                                choices=("auto", "no", "fp16", "bf16"))
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
     cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")

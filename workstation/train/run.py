@@ -67,6 +67,12 @@ def _preflight(s: TrainSettings) -> None:
         raise WorkstationError(f"{s.dataset}: dataset folder not found")
     if not Path(s.base_model).exists():
         raise WorkstationError(f"{s.base_model}: base model not found")
+    if s.adam_8bit:
+        import importlib.util
+
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise WorkstationError("--adam-8bit needs the bitsandbytes package (pip install "
+                                   "bitsandbytes; it runs on NVIDIA GPUs only)")
     for name in ("motion_module", "base_config", "resume"):
         value = getattr(s, name)
         if value and value != "latest" and not Path(value).exists():
@@ -326,7 +332,7 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
                                        f"--learning-rate (now {lr:g}) or use --mixed-precision bf16")
             event("step", step=step, max_steps=s.max_steps, loss=round(loss_value, 6),
                   lr=lr_scheduler.get_last_lr()[0], sec_per_step=round(sec_per_step, 4),
-                  eta_s=round(sec_per_step * (s.max_steps - step), 1))
+                  eta_s=round(sec_per_step * (s.max_steps - step), 1), **_gpu_memory())
             if s.checkpoint_every and step % s.checkpoint_every == 0:
                 checkpoint(step)
             if s.sample_every and step % s.sample_every == 0:
@@ -345,7 +351,16 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
                                      s.mode, lora_scale, described))
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return event("done", message=f"trained to step {step}", **result)
+    return event("done", message=f"trained to step {step}", **result, **_gpu_memory())
+
+
+def _gpu_memory() -> dict[str, float]:
+    """Peak GPU memory so far (GiB, this process), for the step and done events."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"gpu_peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
 def export_outputs(unet, adapter_config: dict, output: Path, mode: str, lora_scale: float,
