@@ -7,7 +7,7 @@ touches the disk, so a 10,000-clip grid scrolls at paint speed.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from workstation.ui.clip_model import THUMB_HEIGHT, ClipRole, ClipRow, ThumbRole
@@ -38,6 +38,11 @@ class ClipDelegate(QStyledItemDelegate):
         self._font = QFont()
         self._font.setPointSizeF(max(7.0, self._font.pointSizeF() * 0.85))
         self._metrics = QFontMetrics(self._font)
+        self._badge_h = self._metrics.height() + 2
+        self._badges: dict[tuple[str, int | None], QPixmap] = {}
+        self._names: dict[str, str] = {}  # file name -> elided to the cell width
+        app = QGuiApplication.instance()
+        self._hidpi = app is not None and app.devicePixelRatio() > 1.0
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
         return QSize(CELL_W, PAD + THUMB_HEIGHT + TEXT_H + PAD)
@@ -46,87 +51,85 @@ class ClipDelegate(QStyledItemDelegate):
         row: ClipRow = index.data(ClipRole)
         if row is None:
             return
-        painter.save()
         rect = option.rect
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        palette = option.palette
+        state = option.state
+        selected = bool(state & QStyle.StateFlag.State_Selected)
         if selected:
-            painter.fillRect(rect, palette.highlight())
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(rect, palette.alternateBase())
+            painter.fillRect(rect, option.palette.highlight())
+        elif state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(rect, option.palette.alternateBase())
 
-        thumb_rect = QRect(
-            rect.x() + (rect.width() - THUMB_W) // 2, rect.y() + PAD, THUMB_W, THUMB_HEIGHT
-        )
-        painter.fillRect(thumb_rect, _PLACEHOLDER)
+        x0, y0 = rect.x() + (rect.width() - THUMB_W) // 2, rect.y() + PAD
+        thumb_rect = QRect(x0, y0, THUMB_W, THUMB_HEIGHT)
         image = index.data(ThumbRole)
         if image is not None and not image.isNull():
-            size = image.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(thumb_rect.center())
-            painter.drawImage(target, image)
+            w, h = image.width(), image.height()
+            if w * THUMB_HEIGHT != h * THUMB_W:  # another aspect ratio: letterbox it
+                painter.fillRect(thumb_rect, _PLACEHOLDER)
+                scale = min(THUMB_W / w, THUMB_HEIGHT / h)
+                w, h = round(w * scale), round(h * scale)
+            painter.drawPixmap(
+                QRect(x0 + (THUMB_W - w) // 2, y0 + (THUMB_HEIGHT - h) // 2, w, h), image
+            )
         else:
-            painter.setPen(QColor(150, 150, 150))
-            painter.setFont(self._font)
-            painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "…")
+            painter.fillRect(thumb_rect, _PLACEHOLDER)
 
-        painter.setFont(self._font)
-        fm = self._metrics
-        # bottom-left: duration · frames
-        self._badge(
-            painter,
-            fm,
-            thumb_rect,
-            f"{format_duration(row.duration)} · {row.frame_count}f",
-            left=True,
-            top=False,
-        )
-        # bottom-right: tag count (orange when auto tags wait for review)
+        # badges: small cached pixmaps (one draw call each, not five)
+        bottom = y0 + THUMB_HEIGHT - 3
+        right = x0 + THUMB_W - 3
+        pm = self._badge(f"{format_duration(row.duration)} · {row.frame_count}f", None)
+        painter.drawPixmap(x0 + 3, bottom - self._badge_h, pm)
         tag_text = f"{row.tags} tag{'s' if row.tags != 1 else ''}"
         if row.unreviewed_auto:
             tag_text += f" · {row.unreviewed_auto}?"
-        self._badge(
-            painter,
-            fm,
-            thumb_rect,
-            tag_text,
-            left=False,
-            top=False,
-            color=_AUTO if row.unreviewed_auto else None,
-        )
+        pm = self._badge(tag_text, _AUTO if row.unreviewed_auto else None)
+        painter.drawPixmap(right - self._badge_w(pm), bottom - self._badge_h, pm)
         if row.reviewed:
-            self._badge(
-                painter, fm, thumb_rect, "✓ reviewed", left=False, top=True, color=_REVIEWED
-            )
+            pm = self._badge("✓ reviewed", _REVIEWED)
+            painter.drawPixmap(right - self._badge_w(pm), y0 + 3, pm)
         if row.has_caption:
-            self._badge(painter, fm, thumb_rect, "¶", left=True, top=True)
+            painter.drawPixmap(x0 + 3, y0 + 3, self._badge("¶", None))
 
-        text_rect = QRect(rect.x() + PAD, thumb_rect.bottom() + 2, rect.width() - 2 * PAD, TEXT_H)
+        name = self._names.get(row.name)
+        if name is None:
+            name = self._metrics.elidedText(
+                row.name, Qt.TextElideMode.ElideMiddle, CELL_W - 2 * PAD
+            )
+            self._names[row.name] = name
+        painter.setFont(self._font)
+        palette = option.palette
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())
         painter.drawText(
-            text_rect,
+            QRect(rect.x() + PAD, y0 + THUMB_HEIGHT + 2, rect.width() - 2 * PAD, TEXT_H),
             Qt.AlignmentFlag.AlignCenter,
-            fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width()),
+            name,
         )
-        painter.restore()
 
-    def _badge(
-        self,
-        painter: QPainter,
-        fm: QFontMetrics,
-        box: QRect,
-        text: str,
-        *,
-        left: bool,
-        top: bool,
-        color: QColor | None = None,
-    ) -> None:
-        w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
-        x = box.x() + 3 if left else box.right() - w - 2
-        y = box.y() + 3 if top else box.bottom() - h - 2
-        r = QRect(x, y, w, h)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color if color is not None else _BADGE_BG)
-        painter.drawRoundedRect(r, 3, 3)
-        painter.setPen(QPen(QColor(255, 255, 255)))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+    def _badge_w(self, pm: QPixmap) -> int:
+        return round(pm.width() / pm.devicePixelRatio())
+
+    def _badge(self, text: str, color: QColor | None) -> QPixmap:
+        """A rounded label, drawn once per (text, colour) and kept (a few KB each)."""
+        key = (text, None if color is None else color.rgba())
+        pm = self._badges.get(key)
+        if pm is not None:
+            return pm
+        fm = self._metrics
+        w, h = fm.horizontalAdvance(text) + 8, self._badge_h
+        ratio = 2.0 if self._hidpi else 1.0
+        pm = QPixmap(round(w * ratio), round(h * ratio))
+        pm.setDevicePixelRatio(ratio)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(color if color is not None else _BADGE_BG)
+        p.drawRoundedRect(QRect(0, 0, w, h), 3, 3)
+        p.setPen(QPen(QColor(255, 255, 255)))
+        p.setFont(self._font)
+        p.drawText(QRect(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, text)
+        p.end()
+        if len(self._badges) > 4000:  # many distinct durations: start over
+            self._badges.clear()
+        self._badges[key] = pm
+        return pm

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -23,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
 
 from workstation.core.query import QueryError, filter_clip_ids
 from workstation.core.store import Project
@@ -30,11 +33,12 @@ from workstation.core.thumbs import ThumbSource
 from workstation.ui.thumb_loader import ThumbLoader
 
 THUMB_HEIGHT = 108
+PIXMAP_CAPACITY = 600  # 192x108 pixmaps: ~50 MB at most
 HOVER_FRAMES = 8  # frames of the animated preview while the mouse rests on a clip
 
 ClipRole = Qt.ItemDataRole.UserRole + 1  # the ClipRow
 ClipIdRole = Qt.ItemDataRole.UserRole + 2
-ThumbRole = Qt.ItemDataRole.UserRole + 3  # QImage | None (cover or the hover frame)
+ThumbRole = Qt.ItemDataRole.UserRole + 3  # QPixmap | None (cover or the hover frame)
 
 
 class SortKey(Enum):
@@ -174,6 +178,9 @@ class ClipModel(QAbstractListModel):
         self._sources: dict[int, ThumbSource | None] = {}
         self._by_content: dict[str, int] = {}  # thumb content id -> clip id
         self._wanted: set[int] = set()
+        self._pixmaps: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
+        self._requested: set[int] = set()  # clips whose cover the loader is making
+        self._held_until = 0.0  # while scrolling, requests wait (see hold_requests)
         self._hover: tuple[int, int] | None = None  # clip id, frame
         self.is_visible: Callable[[int], bool] = lambda _row: True  # set by the view
         self._flush = QTimer(self, singleShot=True, interval=0)
@@ -297,28 +304,69 @@ class ClipModel(QAbstractListModel):
                 self._by_content[src.content_id] = clip_id
         return self._sources[clip_id]
 
-    def cover(self, row: ClipRow):
-        """The cover thumbnail from the memory cache, or None (never decodes)."""
+    def _pixmap(self, content_id: str, frame: int) -> QPixmap | None:
+        """A thumbnail as a screen-format pixmap: drawing the loader's RGB888 ``QImage``
+        converts it on every paint (~1 ms a cell); converting once here makes it a blit."""
+        key = (content_id, frame)
+        pm = self._pixmaps.get(key)
+        if pm is not None:
+            self._pixmaps.move_to_end(key)
+            return pm
+        img = self.loader.image(content_id, frame, self.thumb_height)
+        if img is None:
+            return None
+        pm = QPixmap.fromImage(img)
+        self._pixmaps[key] = pm
+        while len(self._pixmaps) > PIXMAP_CAPACITY:
+            self._pixmaps.popitem(last=False)
+        return pm
+
+    def cover(self, row: ClipRow) -> QPixmap | None:
+        """The cover thumbnail from the memory caches, or None (never decodes)."""
         src = self._sources.get(row.id)
         if src is None:
             return None
-        return self.loader.image(src.content_id, 0, self.thumb_height)
+        return self._pixmap(src.content_id, 0)
 
-    def _thumb(self, row: ClipRow, pos: int):
+    def _thumb(self, row: ClipRow, pos: int) -> QPixmap | None:
         if self._hover is not None and self._hover[0] == row.id:
             src = self._sources.get(row.id)
             if src is not None:
-                img = self.loader.image(src.content_id, self._hover[1], self.thumb_height)
-                if img is not None:
-                    return img
+                pm = self._pixmap(src.content_id, self._hover[1])
+                if pm is not None:
+                    return pm
         img = self.cover(row)
         if img is None and row.id not in self._wanted:
             self._wanted.add(row.id)
-            self._flush.start()
+            if not self._flush.isActive():
+                self._flush.start(self._hold_ms())
         return img
 
+    def _hold_ms(self) -> int:
+        return max(0, int(1000 * (self._held_until - time.monotonic())))
+
+    def hold_requests(self, msecs: int) -> None:
+        """Ask for no thumbnails for ``msecs`` (the view calls this on every scroll step): the
+        decoding threads then never compete with painting for the GIL while a person scrolls,
+        and only the clips where the scrolling stops get decoded."""
+        self._held_until = time.monotonic() + msecs / 1000
+        if self._flush.isActive():
+            self._flush.start(msecs)
+
     def _request_wanted(self) -> None:
-        """Ask the loader for covers of wanted clips that are still on screen."""
+        """Ask the loader for covers of wanted clips that are still on screen; cancel the
+        requests of clips that scrolled away before their cover was made."""
+        if self._hold_ms() > 0:
+            self._flush.start(self._hold_ms())
+            return
+        gone = [
+            c
+            for c in self._requested
+            if (pos := self._pos.get(c)) is None or not self.is_visible(pos)
+        ]
+        if gone:
+            self.loader.cancel(f"clip:{c}" for c in gone)
+            self._requested.difference_update(gone)
         wanted, self._wanted = self._wanted, set()
         for cid in wanted:
             pos = self._pos.get(cid)
@@ -326,6 +374,7 @@ class ClipModel(QAbstractListModel):
                 continue
             src = self.source(cid)
             if src is not None:
+                self._requested.add(cid)
                 self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
 
     def pending_covers(self, rows: Iterable[int]) -> list[int]:
@@ -362,6 +411,8 @@ class ClipModel(QAbstractListModel):
         if height != self.thumb_height:
             return
         clip_id = self._by_content.get(cid)
+        if frame == 0:
+            self._requested.discard(clip_id)
         pos = None if clip_id is None else self._pos.get(clip_id)
         if pos is not None and (frame == 0 or self._hover == (clip_id, frame)):
             idx = self.index(pos)

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 SYNC_SIDECARS_MAX = 200  # edits touching more clips rewrite their .txt files in a job
 GRID_SPACING = 6
+SCROLL_HOLD_MS = 120  # thumbnails are requested once scrolling pauses this long
 
 CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
     ShortcutSpec(i, label, keys, group)
@@ -191,6 +192,9 @@ class ClipsView(QWidget):
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.selectionModel().currentChanged.connect(self._selection_changed)
         self.grid.viewport().installEventFilter(self)
+        self.grid.verticalScrollBar().valueChanged.connect(
+            lambda _v: self.model.hold_requests(SCROLL_HOLD_MS)
+        )
         self.model.filterChanged.connect(self._show_count)
         self.model.modelReset.connect(self._selection_changed)
         self.loader.thumbReady.connect(lambda *_a: self._check_shown())

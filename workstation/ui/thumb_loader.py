@@ -114,6 +114,16 @@ class ThumbLoader(QObject):
             self._queue[group] = _Batch(source, want, height)
         self.pool.start(_Worker(self))
 
+    def cancel(self, groups) -> None:
+        """Drop the queued work of these groups and stop their running batches (the clips
+        scrolled off screen before their thumbnails were made)."""
+        with self._lock:
+            for group in groups:
+                self._queue.pop(group, None)
+                running = self._running.get(group)
+                if running is not None:
+                    running.cancelled = True
+
     def retry(self, content_id: str) -> None:
         """Allow thumbnails of a video again (after it was re-linked or repaired)."""
         with self._lock:
