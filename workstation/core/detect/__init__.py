@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from workstation.core.detect.decide import Found, decide, hard_cut_score
+from workstation.core.detect.decide import (
+    Found,
+    decide,
+    flash_mask,
+    hard_cut_score,
+    hard_cut_scores,
+)
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader
 from workstation.core.errors import MediaError
@@ -125,10 +131,10 @@ def _curves_of(rows: np.ndarray, frames: int) -> dict[str, np.ndarray]:
 
 def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> DetectionResult:
     curves = _curves_of(rows, frames)
-    hard = hard_cut_score(curves) if frames > 1 else np.zeros(frames, np.float32)
+    sided = hard_cut_scores(curves) if frames > 1 else None
     found = decide(
         curves,
-        hard=hard,
+        sided=sided,
         threshold=settings.threshold,
         min_shot_frames=settings.min_shot_frames,
         fades=settings.fades,
@@ -137,7 +143,7 @@ def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> Detectio
     )
     params = settings.to_params()
     cuts = [_to_cut(f, params) for f in found if 0 < f.frame < frames]
-    curves["score"] = hard
+    curves["score"] = sided["both"] if sided else np.zeros(frames, np.float32)
     return DetectionResult(cuts, curves, settings.threshold, frames)
 
 
@@ -156,18 +162,15 @@ def _to_cut(f: Found, params: dict[str, Any]) -> Cut:
 
 
 def _live_cuts(rows: np.ndarray, done: int, settings: DetectSettings) -> list[int]:
-    """Cuts in the last stretch decided so far (provisional: the final pass decides)."""
-    lo = max(0, done - 4 * CHUNK)
+    """Hard cuts in the last stretch (provisional and cheap: the final pass decides)."""
+    lo = max(0, done - 2 * CHUNK)
     part = _curves_of(rows[lo:done], done - lo)
-    found = decide(
-        part,
-        threshold=settings.threshold,
-        min_shot_frames=settings.min_shot_frames,
-        fades=settings.fades,
-        dissolves=settings.dissolves,
-        flash_filter=settings.flash_filter,
-    )
-    return [lo + f.frame for f in found if lo + f.frame < done - MAX_LAG and f.frame > 0]
+    if done - lo < 3:
+        return []
+    hard = hard_cut_score(part)
+    flashed = flash_mask(part) if settings.flash_filter else np.zeros(len(hard), dtype=bool)
+    keep = (hard >= settings.threshold) & ~flashed
+    return [lo + int(i) for i in np.flatnonzero(keep) if i > 0 and lo + i < done - MAX_LAG]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,39 +55,53 @@ def _side_quantile(x: np.ndarray, window: int, q: float) -> tuple[np.ndarray, np
     return pick(win[0:n]), pick(win[w + 1 : w + 1 + n])
 
 
-def _excess(x: np.ndarray, window: int, floor: float, side: str = "both") -> np.ndarray:
-    """How far x stands above the busier side's typical level, relative to that level.
+def _excess(x: np.ndarray, window: int, floor: float) -> dict[str, np.ndarray]:
+    """How far x stands above its typical level around each frame, relative to that level.
 
-    ``side`` 'left'/'right' uses one side only: next to another cut, the far side of that cut
-    is a different shot and says nothing about this one.
+    'both' compares with the busier side; 'left'/'right' with one side only (next to another
+    cut, the far side of that cut is a different shot and says nothing about this one).
     """
     left, right = _side_quantile(x, window, 75)
-    base = {"left": left, "right": right}.get(side, np.maximum(left, right))
-    return (x - base) / (base + floor)
+    return {
+        side: (x - base) / (base + floor)
+        for side, base in (("both", np.maximum(left, right)), ("left", left), ("right", right))
+    }
 
 
-def hard_cut_score(c: dict[str, np.ndarray], window: int = 12, side: str = "both") -> np.ndarray:
-    """Per-frame hard-cut evidence; 1.0 is the recommended threshold."""
-    d1 = c["d1"].astype(np.float64).copy()
-    rank = c["rank"].astype(np.float64).copy()
-    hist = c["hist"].astype(np.float64).copy()
-    if len(d1) > 1:
-        d1[0], rank[0], hist[0] = d1[1], rank[1], hist[1]
-    hue = c["hue"].astype(np.float64).copy()
-    if len(hue) > 1:
-        hue[0] = hue[1]
-    ed = _excess(d1, window, 0.3, side)
-    er = _excess(rank, window, 0.05, side)
-    eh = np.clip(_excess(hist, window, 0.05, side), 0, 4) / 4
+def hard_cut_scores(c: dict[str, np.ndarray], window: int = 12) -> dict[str, np.ndarray]:
+    """Per-frame hard-cut evidence against both sides, the left or the right side only."""
+    curves = {}
+    for name in ("d1", "rank", "hist", "hue"):
+        x = c[name].astype(np.float64).copy()
+        if len(x) > 1:
+            x[0] = x[1]
+        curves[name] = x
+    ed = _excess(curves["d1"], window, 0.3)
+    er = _excess(curves["rank"], window, 0.05)
+    eh = _excess(curves["hist"], window, 0.05)
     # Hue moves where content changes, far less where a drawing or the light changes.
-    e_hue = np.clip(_excess(hue, window, 5.0, side), 0, 3) / 3
-    score = (0.5 * ed + 0.35 * er) / 0.55 + 0.35 * eh + 0.4 * e_hue
+    e_hue = _excess(curves["hue"], window, 5.0)
     # Exposure steps (lights on/off): every luma percentile moves the same way at once while
     # the luma ranks (the picture's structure) barely change.
-    lights = exposure_step(c) & ((rank < 0.15) | ((er < 0.6) & (rank < 0.25)))
-    score = np.where(lights, np.minimum(score, 0.5), score)
-    score[0] = 0.0
-    return score.astype(np.float32)
+    rank = curves["rank"]
+    step = exposure_step(c)
+    out = {}
+    for side in ("both", "left", "right"):
+        score = (
+            (0.5 * ed[side] + 0.35 * er[side]) / 0.55
+            + 0.35 * np.clip(eh[side], 0, 4) / 4
+            + 0.4 * np.clip(e_hue[side], 0, 3) / 3
+        )
+        lights = step & ((rank < 0.15) | ((er[side] < 0.6) & (rank < 0.25)))
+        score = np.where(lights, np.minimum(score, 0.5), score)
+        score[0] = 0.0
+        out[side] = score.astype(np.float32)
+    return out
+
+
+def hard_cut_score(c: dict[str, np.ndarray], window: int = 12) -> np.ndarray:
+    """Per-frame hard-cut evidence; 1.0 is the recommended threshold."""
+    return hard_cut_scores(c, window)["both"]
 
 
 def exposure_step(c: dict[str, np.ndarray], step: float = 15.0) -> np.ndarray:
@@ -240,14 +254,14 @@ def decide(
     fades: bool = True,
     dissolves: bool = True,
     flash_filter: bool = True,
-    hard: np.ndarray | None = None,
+    sided: dict[str, np.ndarray] | None = None,
 ) -> list[Found]:
     """All cuts of a video from its curves (see the module docstring for the rules)."""
     n = len(c["d1"])
     if n < 3:
         return []
-    if hard is None:
-        hard = hard_cut_score(c)
+    sided = sided or hard_cut_scores(c)
+    hard = sided["both"]
     flashed = flash_mask(c) if flash_filter else np.zeros(n, dtype=bool)
     fades = find_fades(c) if fades else []
     dissolves = find_dissolves(c, flashed) if dissolves else []
@@ -268,8 +282,7 @@ def decide(
     # Very short shots: a cut a few frames after another is judged against its own shot only.
     near = np.flatnonzero((hard >= 0.6 * threshold) & (hard < threshold))
     if len(near) and cuts:
-        right_only = hard_cut_score(c, side="right")
-        left_only = hard_cut_score(c, side="left")
+        right_only, left_only = sided["right"], sided["left"]
         for i in near:
             i = int(i)
             before = [k.frame for k in cuts if 0 < i - k.frame <= 12]

@@ -52,8 +52,7 @@ class FeatureExtractor:
 
     def __init__(self) -> None:
         self._n = 0
-        self._hsv: list[np.ndarray] = []  # rings, NEAR_LAGS slots
-        self._rank: list[np.ndarray] = []
+        self._look: list[np.ndarray] = []  # ring of HSV + rank images, NEAR_LAGS slots
         self._hists: list[np.ndarray] = []  # MAX_LAG slots
 
     def push(self, bgr: np.ndarray) -> np.ndarray:
@@ -63,25 +62,24 @@ class FeatureExtractor:
         rank = cv2.equalizeHist(gray)
         hist = cv2.calcHist([gray], [0], None, [_HIST_BINS], [0, 256])
         hist = cv2.normalize(hist, hist).flatten()
+        # Colour and structure side by side: one absdiff and one mean per earlier frame.
+        look = cv2.merge((hsv, rank))
         n = self._n
         if not n:
-            self._hsv = [hsv] * len(NEAR_LAGS)
-            self._rank = [rank] * len(NEAR_LAGS)
+            self._look = [look] * len(NEAR_LAGS)
             self._hists = [hist] * MAX_LAG
         row = np.zeros(len(CURVES), dtype=np.float32)
         if n:
             size = len(NEAR_LAGS)
             for j, k in enumerate(NEAR_LAGS):
-                slot = (n - min(k, n)) % size
-                m = cv2.mean(cv2.absdiff(hsv, self._hsv[slot]))
+                m = cv2.mean(cv2.absdiff(look, self._look[(n - min(k, n)) % size]))
                 colour = (m[0] + m[1] + m[2]) / 3.0
-                structure = cv2.mean(cv2.absdiff(rank, self._rank[slot]))[0]
                 # ~1 across a typical cut: colour (0..255) / 30, rank distance (0..255) / 60.
-                row[_D.start + j] = 0.5 * colour / 30.0 + 0.5 * structure / 60.0
+                row[_D.start + j] = 0.5 * colour / 30.0 + 0.5 * m[3] / 60.0
                 if k == 1:
                     row[_CONTENT] = colour
                     row[_HUE] = m[0]
-                    row[_RANK] = structure / 255.0
+                    row[_RANK] = m[3] / 255.0
             prev = self._hists[(n - 1) % MAX_LAG]
             row[_HIST] = 1.0 - cv2.compareHist(prev, hist, cv2.HISTCMP_CORREL)
             for j, k in enumerate(HIST_LAGS):
@@ -91,8 +89,7 @@ class FeatureExtractor:
         cum = hist.cumsum()
         bins = np.searchsorted(cum, cum[-1] * _QUANTILE_LEVELS)
         row[_QUANTILES] = (bins + 0.5) * (256 / _HIST_BINS)
-        self._hsv[n % len(NEAR_LAGS)] = hsv
-        self._rank[n % len(NEAR_LAGS)] = rank
+        self._look[n % len(NEAR_LAGS)] = look
         self._hists[n % MAX_LAG] = hist
         self._n = n + 1
         return row
