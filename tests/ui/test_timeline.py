@@ -297,3 +297,13 @@ def test_playhead_moves_repaint_strips_that_match_a_full_paint(timeline, frames)
     full = render()
     partial = render(strips, before)
     assert partial == full
+
+
+def test_zoomed_out_columns_show_the_share_of_rejected_frames(timeline):
+    timeline.set_video(4000, Fraction(25))
+    assert timeline.ppf == pytest.approx(0.25)  # 4 frames per pixel column
+    timeline.set_cuts([Cut(1002), Cut(2000)], [Segment(1, 1002, 2000, keep=False)])
+    x0, share = timeline.rejected_share(0, 4000)
+    assert x0 == 0
+    assert share[249] == 0 and share[250] == pytest.approx(0.5)  # frames 1000-1003
+    assert np.all(share[251:500] == 1) and share[500] == 0

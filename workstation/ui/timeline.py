@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QImage,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -84,6 +85,7 @@ class Timeline(QWidget):
         self._uncertain = np.zeros(0, dtype=bool)
         self._starts = np.zeros(1, dtype=np.int64)  # segment starts: 0 and every cut
         self._keep = np.ones(1, dtype=bool)
+        self._rejected_cum = np.zeros(1, dtype=np.int64)
         self._flags: dict[int, bool] = {}
         self._keys = np.zeros(0, dtype=np.int64)
         self._gop = 1
@@ -117,6 +119,8 @@ class Timeline(QWidget):
         self.playhead = 0
         self._selected = None
         self._live = np.zeros(0, dtype=np.int64)
+        self._flags = {}
+        self._apply_cuts([])  # the previous video's cuts must not linger
         self._fitted = True
         self.fit()
 
@@ -142,6 +146,13 @@ class Timeline(QWidget):
         self._keep = np.fromiter(
             (flags.get(int(s), True) for s in self._starts), bool, len(self._starts)
         )
+        # Rejected frames counted up to each frame: the share per pixel column when zoomed out.
+        lengths = np.diff(np.append(self._starts, max(self.frame_count, int(self._starts[-1]))))
+        rejected = np.repeat(~self._keep, np.maximum(lengths, 0))
+        self._rejected_cum = np.concatenate([[0], np.cumsum(rejected, dtype=np.int64)])
+        pad = self.frame_count + 1 - len(self._rejected_cum)
+        if pad > 0:
+            self._rejected_cum = np.pad(self._rejected_cum, (0, pad), mode="edge")
         if self._selected is not None and self.cut_at_frame(self._selected) is None:
             self._selected = None
             self.cutSelected.emit(None)
@@ -469,42 +480,68 @@ class Timeline(QWidget):
         r = self.segment_rect
         xa, xb = max(-1.0, self.x_of(0)), min(self.width() + 1.0, self.x_of(self.frame_count))
         p.fillRect(QRectF(xa, r.top() + 2, max(0.0, xb - xa), r.height() - 4), C_KEEP)
-        runs = self.rejected_columns(f0, f1)
         dim = QColor(120, 20, 20, 110)
+        if self.ppf < 1:
+            # Zoomed out: each pixel column is tinted by the share of its frames that are
+            # rejected, drawn as two stretched 1-row images (not a fill per rejected run).
+            cols = self.rejected_share(f0, f1)
+            if cols is None:
+                return
+            x0, share = cols
+            keep, rej = np.array(C_KEEP.getRgb()[:3]), np.array(C_REJECT.getRgb()[:3])
+            bar = np.zeros((1, len(share), 4), np.uint8)
+            bar[0, :, :3] = (keep * (1 - share[:, None]) + rej * share[:, None]).astype(np.uint8)
+            bar[0, :, 3] = np.where(share > 0, 255, 0)
+            tint = np.zeros((1, len(share), 4), np.uint8)
+            tint[0, :, :3] = dim.getRgb()[:3]
+            tint[0, :, 3] = (share * dim.alpha()).astype(np.uint8)
+            for row, top, height in (
+                (bar, r.top() + 2, r.height() - 4),
+                (tint, RULER_H, THUMB_H + CURVE_H),
+            ):
+                image = QImage(
+                    row.data, len(share), 1, 4 * len(share), QImage.Format.Format_RGBA8888
+                )
+                p.drawImage(QRectF(x0, top, len(share), height), image)
+            return
         hatch = QBrush(QColor(0, 0, 0, 90), Qt.BrushStyle.BDiagPattern)
-        for xa, xb in runs:
+        for xa, xb in self.rejected_columns(f0, f1):
             cell = QRectF(xa, r.top() + 2, xb - xa, r.height() - 4)
             p.fillRect(cell, C_REJECT)
             p.fillRect(cell, hatch)
             p.fillRect(QRectF(xa, RULER_H, xb - xa, THUMB_H + CURVE_H), dim)
 
-    def rejected_columns(self, f0: int, f1: int) -> list[tuple[float, float]]:
-        """Pixel runs ``(x_start, x_end)`` of rejected segments in view, merged per column.
-
-        Thousands of short segments collapse to at most one run per pixel column, so drawing
-        costs the same for a 2-hour film as for a 2-minute clip.
-        """
+    def _rejected_spans(self, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel spans (x start, x end) of the rejected segments overlapping frames [f0, f1)."""
         i0 = max(0, int(np.searchsorted(self._starts, f0, side="right")) - 1)
         i1 = int(np.searchsorted(self._starts, f1, side="left"))
         idx = np.arange(i0, max(i0 + 1, i1))
         idx = idx[~self._keep[idx]]
-        if not len(idx):
-            return []
         ends = np.append(self._starts[1:], self.frame_count)
         xa = np.clip(self.x_of(self._starts[idx]), -1, self.width() + 1)
         xb = np.clip(self.x_of(ends[idx]), -1, self.width() + 1)
-        if self.ppf >= 1:
-            return [(float(a), float(b)) for a, b in zip(xa, xb, strict=True) if b > a]
-        # Mark covered columns, then read back the runs.
-        w = self.width() + 2
-        mark = np.zeros(w + 1, np.int32)
-        ca = np.clip(np.floor(xa).astype(np.int64) + 1, 0, w)
-        cb = np.clip(np.ceil(xb).astype(np.int64) + 1, 0, w)
-        np.add.at(mark, ca, 1)
-        np.add.at(mark, cb, -1)
-        covered = np.cumsum(mark)[:w] > 0
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.astype(np.int8), [0]])))
-        return [(float(a - 1), float(b - 1)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        return xa, xb
+
+    def rejected_share(self, f0: int, f1: int) -> tuple[int, np.ndarray] | None:
+        """(x of the first column, share of rejected frames in each pixel column) when zoomed out.
+
+        Thousands of short segments collapse to one number per column, so drawing costs the
+        same for a 2-hour film as for a 2-minute clip, and a mostly-kept column looks kept.
+        """
+        if f1 <= f0:
+            return None
+        xs = np.arange(math.floor(self.x_of(f0)), math.ceil(self.x_of(f1)) + 1)
+        a = np.clip(np.floor(self.frame_pos(xs)).astype(np.int64), 0, self.frame_count)
+        b = np.clip(np.floor(self.frame_pos(xs + 1)).astype(np.int64), 0, self.frame_count)
+        b = np.maximum(b, np.minimum(a + 1, self.frame_count))
+        n = np.maximum(1, b - a)
+        cum = self._rejected_cum
+        return int(xs[0]), ((cum[b] - cum[a]) / n).astype(np.float32)
+
+    def rejected_columns(self, f0: int, f1: int) -> list[tuple[float, float]]:
+        """Pixel runs ``(x_start, x_end)`` of the rejected segments in view."""
+        xa, xb = self._rejected_spans(f0, f1)
+        return [(float(a), float(b)) for a, b in zip(xa, xb, strict=True) if b > a]
 
     def _paint_ruler(self, p: QPainter, f0: int, f1: int) -> None:
         r = QRectF(0, 0, self.width(), RULER_H)
@@ -532,6 +569,10 @@ class Timeline(QWidget):
         # Decide from the whole view (not the damaged strip) so partial repaints match.
         shown = self.visible_cut_indices(v0, v1)
         heads = len(shown) <= 400  # far out, heads would overlap into a smear
+        # Denser than one cut per 4 pixels, full-height lines would paint over the curve and
+        # the segments: show short ticks under the ruler instead (zoom in for the lines).
+        dense = len(shown) > self.width() / 4
+        line_top, line_bottom = (RULER_H - 6, RULER_H + 8) if dense else (top, bottom)
         in_area = self._frames[shown]
         shown = shown[(in_area >= f0) & (in_area <= f1)]
         dragged = self._drag[0] if self._drag else None
@@ -554,8 +595,8 @@ class Timeline(QWidget):
             if kind == "uncertain" and heads:  # a soft halo (skipped when far out)
                 for x in xs:
                     p.fillRect(QRectF(x - 3, top, 6, bottom - top), QColor(255, 130, 40, 50))
-            p.setPen(QPen(color, 1.5))
-            p.drawLines([QLineF(x, top, x, bottom) for x in xs])
+            p.setPen(QPen(color, 1 if dense else 1.5))
+            p.drawLines([QLineF(x, line_top, x, line_bottom) for x in xs])
             if heads:
                 for i, x in zip(sel, xs, strict=True):
                     self._draw_head(p, x, self._cuts[i], False)
