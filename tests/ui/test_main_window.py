@@ -207,3 +207,29 @@ def test_project_with_no_videos_fails_the_smoke(tmp_path):
     result = _run_app(["--smoke", "--project", str(tmp_path / "novideos")], {})
     assert result.returncode != 0
     assert "no videos" in result.stderr
+
+
+def test_clips_tab_builds_the_clips_view_when_first_shown(qtbot, window, demo_project):
+    assert window.open_project(demo_project.root)
+    assert window.clips_view is None  # not built at start-up
+    window.tabs.setCurrentIndex(window.clips_tab)
+    assert window.clips_view is not None
+    window.tabs.setCurrentIndex(0)
+    assert window.close_project()
+    assert window.clips_view is None and window.tabs.currentIndex() == 0
+
+
+def test_initial_project_choice(tmp_path, demo_project):
+    from workstation.ui.app import _initial_project, build_parser
+
+    settings = app_settings.AppSettings(last_project=str(demo_project.root))
+    args = build_parser().parse_args([])
+    assert _initial_project(args, settings) == (demo_project.root, False)
+    args = build_parser().parse_args([str(tmp_path / "new")])
+    assert _initial_project(args, settings) == (tmp_path / "new", True)  # created when opened
+    args = build_parser().parse_args(["--project", str(demo_project.root)])
+    assert _initial_project(args, settings) == (demo_project.root, False)
+    assert _initial_project(build_parser().parse_args([]), app_settings.AppSettings()) == (
+        None,
+        False,
+    )

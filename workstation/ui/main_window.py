@@ -123,10 +123,15 @@ class MainWindow(QMainWindow):
         self.cut_holder_layout = QVBoxLayout(self.cut_holder)
         self.cut_holder_layout.setContentsMargins(0, 0, 0, 0)
         self.tabs.addTab(self.cut_holder, "Cut")
-        for title in ("Clips (coming)", "Train (coming)"):
-            placeholder = QLabel(f"{title.split()[0]}: this view is being built.")
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.tabs.setTabEnabled(self.tabs.addTab(placeholder, title), False)
+        self.clips_view: QWidget | None = None
+        self.clips_holder = QWidget()
+        self.clips_holder_layout = QVBoxLayout(self.clips_holder)
+        self.clips_holder_layout.setContentsMargins(0, 0, 0, 0)
+        self.clips_tab = self.tabs.addTab(self.clips_holder, "Clips")
+        train = QLabel("Train: this view is being built.")
+        train.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tabs.setTabEnabled(self.tabs.addTab(train, "Train (coming)"), False)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.welcome = WelcomePage(self)
         self.opening = QLabel()
         self.opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -236,6 +241,32 @@ class MainWindow(QMainWindow):
         """The PlayerWidget of the Cut view (or of the stand-in page)."""
         return getattr(self.cut_view, "player", None)
 
+    # -- views -----------------------------------------------------------------------------
+    def _on_tab_changed(self, index: int) -> None:
+        """Pause the player of the view left behind; build the Clips view on first visit."""
+        for tab, view in ((0, self.cut_view), (self.clips_tab, self.clips_view)):
+            player = getattr(view, "player", None)
+            if player is not None and tab != index:
+                player.pause()
+        if index == self.clips_tab:
+            self.ensure_clips_view()
+
+    def ensure_clips_view(self) -> QWidget | None:
+        """The Clips view, created when first shown (it loads thumbnails and a player)."""
+        if self.clips_view is not None or self.session is None:
+            return self.clips_view
+        try:
+            from workstation.ui.clips_view import ClipsView
+        except ImportError as exc:
+            log.warning("Clips view not available (%s)", exc)
+            label = QLabel("The Clips view is not available in this build.")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.clips_view = label
+        else:
+            self.clips_view = ClipsView(self.session, self.jobs, self.clips_holder)
+        self.clips_holder_layout.addWidget(self.clips_view)
+        return self.clips_view
+
     # -- projects --------------------------------------------------------------------------
     def new_project_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "New project: choose an empty folder")
@@ -341,6 +372,14 @@ class MainWindow(QMainWindow):
             self.cut_holder_layout.removeWidget(self.cut_view)
             self.cut_view.deleteLater()
             self.cut_view = None
+        if self.clips_view is not None:
+            player = getattr(self.clips_view, "player", None)
+            if player is not None:
+                player.unload()
+            self.clips_holder_layout.removeWidget(self.clips_view)
+            self.clips_view.deleteLater()
+            self.clips_view = None
+        self.tabs.setCurrentIndex(0)
         self.video_list.set_project(None)
         self.session = None
         self.jobs.session = None
