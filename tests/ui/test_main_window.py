@@ -233,3 +233,35 @@ def test_initial_project_choice(tmp_path, demo_project):
         None,
         False,
     )
+
+
+def test_missing_video_file_is_shown_as_missing(qtbot, window, demo_project):
+    video = demo_project.videos()[0]
+    video.path.rename(video.path.with_suffix(".gone"))
+    assert window.open_project(demo_project.root)
+    model = window.video_list.model
+    row = model.rows[model.row_of(video.id)]
+    assert row.missing and row.state_text == "file missing"
+    index = model.index(model.row_of(video.id), 0)
+    from PySide6.QtCore import Qt
+
+    assert "missing" in model.data(index, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_dropping_files_adds_them(qtbot, window, demo_videos, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    assert window.open_project(tmp_path / "p", create=True)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(demo_videos[1]))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000):
+        window.dropEvent(event)
+    qtbot.waitUntil(lambda: names(window) == [demo_videos[1].name], timeout=5000)

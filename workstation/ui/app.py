@@ -83,6 +83,29 @@ def apply_style(app) -> None:
     app.setPalette(pal)
 
 
+def _install_handlers(app) -> None:
+    """Ctrl+C in the terminal closes the window; errors in slots reach the log panel."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: app.closeAllWindows())
+    # Qt's loop runs C++ code: a periodic no-op lets Python notice the signal.
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+    previous = sys.excepthook
+
+    def log_exception(kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            return
+        log.error("unexpected error: %s: %s", kind.__name__, value, exc_info=(kind, value, tb))
+
+    sys.excepthook = log_exception
+
+
 def _initial_project(args, settings) -> tuple[Path | None, bool]:
     """Which folder to open and whether to create a project there."""
     chosen = args.project or args.project_dir
@@ -125,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = app_settings.load()
     window = MainWindow(settings)
+    _install_handlers(app)
     project, create = _initial_project(args, settings)
     if args.screenshot:
         from workstation.ui.smoke import screenshot_when_ready

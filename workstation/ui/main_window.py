@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.jobs.jobFinished.connect(self._on_job_finished)
 
         self._build_menus()
+        self.setAcceptDrops(True)  # drop video files or folders to add them
         self._restore_window_state()
         self._show_welcome()
         self._update_actions()
@@ -515,6 +516,16 @@ class MainWindow(QMainWindow):
                 )
             )
         return jobs
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.session is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths and self.session is not None:
+            event.acceptProposedAction()
+            self.add_videos(paths)
 
     def _on_job_finished(self, job: Job) -> None:
         if job.state == "failed":
