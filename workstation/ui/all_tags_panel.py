@@ -112,6 +112,7 @@ class AllTagsPanel(QWidget):
         super().__init__(parent)
         self.editor = editor
         self.scope_ids = scope_ids
+        self._stale = True
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.search = QLineEdit()
@@ -184,14 +185,29 @@ class AllTagsPanel(QWidget):
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        """Re-count the tags now when the panel shows, else when it is next shown (counting
+        10,000 clips' tags after every single edit would slow each edit down)."""
+        self._stale = True
+        if self.isVisible():
+            self._reload()
+
+    def _reload(self) -> None:
+        self._stale = False
         self.model.set_rows(review.tag_counts(self.editor.project))
         self.status.setText(f"{len(self.model.rows)} tags")
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        if self._stale:
+            self._reload()
+        super().showEvent(event)
 
     def current_tag(self) -> str | None:
         idx = self.table.currentIndex()
         return None if not idx.isValid() else idx.data(Qt.ItemDataRole.UserRole)
 
     def counts(self) -> dict[str, int]:
+        if self._stale:
+            self._reload()
         return {t.name: t.count for t in self.model.rows}
 
     def _clicked(self, index: QModelIndex) -> None:

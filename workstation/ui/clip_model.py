@@ -24,7 +24,7 @@ from enum import Enum
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 
 from workstation.core.query import QueryError, filter_clip_ids
@@ -55,14 +55,19 @@ class SortKey(Enum):
 
 @dataclass(slots=True)
 class ClipRow:
-    """What the grid shows of one clip (read once from SQLite, refreshed after edits)."""
+    """What the grid shows of one clip (read once from SQLite, refreshed after edits).
+
+    Plain strings and ints: building 10,000 ``Path``/``Fraction`` objects at load costs more
+    than the whole SQL query, and only the clips a person looks at need them."""
 
     id: int
     stored_path: str
-    path: Path
+    file: str  # absolute path
+    name: str
     frame_count: int
     duration: float
-    fps: Fraction
+    fps_num: int
+    fps_den: int
     width: int
     height: int
     reviewed: bool
@@ -72,18 +77,33 @@ class ClipRow:
     motion: float | None
 
     @property
-    def name(self) -> str:
-        return self.path.name
+    def path(self) -> Path:
+        return Path(self.file)
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den or 1)
 
 
-_ROWS_SQL = """
-SELECT c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
-       c.reviewed, c.motion, COALESCE(t.n, 0), COALESCE(t.auto, 0), cap.clip_id IS NOT NULL
+_COLUMNS = """c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
+       c.reviewed, c.motion"""
+# every clip: one grouped pass over clip_tags
+_ALL_ROWS_SQL = f"""
+SELECT {_COLUMNS}, COALESCE(t.n, 0), COALESCE(t.auto, 0), cap.clip_id IS NOT NULL
 FROM clips c
 LEFT JOIN (SELECT clip_id, COUNT(*) AS n,
                   SUM(source = 'auto' AND state = 'active') AS auto
            FROM clip_tags WHERE state != 'rejected' GROUP BY clip_id) t ON t.clip_id = c.id
 LEFT JOIN captions cap ON cap.clip_id = c.id
+"""
+# a few clips (after an edit): per-clip lookups through the clip_tags primary key
+_SOME_ROWS_SQL = f"""
+SELECT {_COLUMNS},
+       (SELECT COUNT(*) FROM clip_tags ct WHERE ct.clip_id = c.id AND ct.state != 'rejected'),
+       (SELECT COUNT(*) FROM clip_tags ct
+        WHERE ct.clip_id = c.id AND ct.source = 'auto' AND ct.state = 'active'),
+       EXISTS (SELECT 1 FROM captions cap WHERE cap.clip_id = c.id)
+FROM clips c WHERE c.id IN (SELECT value FROM json_each(?))
 """
 
 
@@ -91,30 +111,34 @@ def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[C
     """Every clip (or these clips) as grid rows, in one query."""
     import json
 
-    sql, params = _ROWS_SQL, ()
-    if clip_ids is not None:
-        sql += " WHERE c.id IN (SELECT value FROM json_each(?))"
-        params = (json.dumps(list(clip_ids)),)
-    root = project.root
+    if clip_ids is None:
+        sql, params = _ALL_ROWS_SQL, ()
+    else:
+        sql, params = _SOME_ROWS_SQL, (json.dumps(list(clip_ids)),)
+    root = str(project.root)
+    sep = os.sep
     rows = []
+    append = rows.append
     for r in project.db.execute(sql, params):
         stored = r[1]
-        p = Path(stored)
-        rows.append(
+        file = stored if os.path.isabs(stored) else root + sep + stored
+        append(
             ClipRow(
-                id=r[0],
-                stored_path=stored,
-                path=p if p.is_absolute() else root / p,
-                frame_count=r[2],
-                duration=r[3],
-                fps=Fraction(r[4], r[5] or 1),
-                width=r[6],
-                height=r[7],
-                reviewed=bool(r[8]),
-                motion=r[9],
-                tags=r[10],
-                unreviewed_auto=r[11],
-                has_caption=bool(r[12]),
+                r[0],
+                stored,
+                file,
+                file.rpartition(sep)[2],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                bool(r[8]),
+                r[10],
+                r[11],
+                bool(r[12]),
+                r[9],
             )
         )
     return rows
@@ -159,8 +183,14 @@ def hover_frames(frame_count: int, n: int = HOVER_FRAMES) -> list[int]:
     return sorted({round(i * (frame_count - 1) / max(1, n - 1)) for i in range(n)})
 
 
-class ClipModel(QAbstractListModel):
-    """Clips in the current filter and sort order.  Main thread only."""
+class ClipModel(QStringListModel):
+    """Clips in the current filter and sort order.  Main thread only.
+
+    Built on ``QStringListModel`` only for its C++ ``rowCount``: a view lays out its items by
+    asking the model for every index, and with a Python ``rowCount`` that is one Python call
+    per clip (45 ms for 10,000 clips each time the filter changes, instead of 10 ms).  The
+    string list holds nothing but the row count; ``data()`` answers every role.
+    """
 
     filterChanged = Signal()  # the visible set changed (count, query)
 
@@ -188,13 +218,11 @@ class ClipModel(QAbstractListModel):
         loader.thumbReady.connect(self._on_thumb)
 
     # -- Qt model API ----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._order)
-
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        n = index.row()
+        if not index.isValid() or n >= len(self._order):
             return None
-        row = self._rows[self._order[index.row()]]
+        row = self._rows[self._order[n]]
         if role == ThumbRole:
             return self._thumb(row, index.row())
         if role == Qt.ItemDataRole.DisplayRole:
@@ -261,11 +289,10 @@ class ClipModel(QAbstractListModel):
         self._pos = {cid: i for i, cid in enumerate(self._order)}
 
     def _set_order(self, ids: list[int]) -> None:
-        self.beginResetModel()
         self._order = ids
         self._sort_order()
         self._wanted.clear()
-        self.endResetModel()
+        self.setStringList([""] * len(ids))  # the model reset (begin/end) happens in here
         self.filterChanged.emit()
 
     def refresh_clips(self, clip_ids: Iterable[int]) -> None:

@@ -188,6 +188,7 @@ class ClipsView(QWidget):
         cell = self.delegate.sizeHint(None, None)
         self.grid.setGridSize(QSize(cell.width() + GRID_SPACING, cell.height() + GRID_SPACING))
         self.grid.setModel(self.model)
+        self.grid.setDragEnabled(False)
         self.model.is_visible = self._row_visible
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.selectionModel().currentChanged.connect(self._selection_changed)

@@ -189,6 +189,7 @@ class TagPanel(QWidget):
         self._caption_loaded = ""
         self._caption_dirty = False
         self._loading = False
+        self._tag_counts: list | None = None  # autocomplete source, read on first keystroke
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -305,6 +306,7 @@ class TagPanel(QWidget):
         """Re-read tags and caption of the shown clips (after any edit or undo)."""
         ids = self.clip_ids
         n = len(ids)
+        self._tag_counts = None
         self.setEnabledParts(n > 0)
         self._tags = review.clip_tags_many(self.project, ids) if ids else {}
         if n == 0:
@@ -508,7 +510,16 @@ class TagPanel(QWidget):
         self._completions.clear()
         if not word:
             return
-        for t in review.complete_tags(self.project, word, limit=20):
+        if self._tag_counts is None:  # once per edit, not per keystroke
+            self._tag_counts = review.tag_counts(self.project, include_unused=True)
+        needle = word.lower()
+        starts = [t for t in self._tag_counts if t.name.lower().startswith(needle)]
+        inside = [
+            t
+            for t in self._tag_counts
+            if needle in t.name.lower() and not t.name.lower().startswith(needle)
+        ]
+        for t in (starts + inside)[:20]:
             item = QStandardItem(f"{t.name}  ({t.count})")
             item.setData(t.name, Qt.ItemDataRole.UserRole)
             self._completions.appendRow(item)
