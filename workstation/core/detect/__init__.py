@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from workstation.core import media
 from workstation.core.detect.decide import (
     Found,
     decide,
@@ -27,7 +28,7 @@ from workstation.core.detect.decide import (
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader
 from workstation.core.errors import MediaError
-from workstation.core.media import FrameIndex, VideoInfo, probe
+from workstation.core.media import FrameIndex, VideoInfo
 from workstation.core.progress import Progress, Stage, Throttle
 from workstation.core.store import Cut, Project
 
@@ -80,10 +81,24 @@ class DetectionResult:
 # ---------------------------------------------------------------------------------------------
 # The decode pass
 # ---------------------------------------------------------------------------------------------
+class _Rows:
+    """The curve table being filled; grows when a file has more frames than it claimed."""
+
+    def __init__(self, frames: int) -> None:
+        self.a = np.zeros((max(frames, 0) + 8, len(CURVES)), dtype=np.float32)
+
+    def put(self, n: int, row: np.ndarray) -> None:
+        if n >= len(self.a):
+            bigger = np.zeros((max(2 * len(self.a), n + 64), len(CURVES)), dtype=np.float32)
+            bigger[: len(self.a)] = self.a
+            self.a = bigger
+        self.a[n] = row
+
+
 def _scan(
     path: Path,
     settings: DetectSettings,
-    rows: np.ndarray,
+    rows: _Rows,
     *,
     start: int,
     total: int,
@@ -109,18 +124,16 @@ def _scan(
     )
     with reader:
         for n, small in reader:
-            if n >= len(rows):
-                break
             row = extractor.push(small)
             if n < start:
                 continue
-            rows[n] = row
+            rows.put(n, row)
             done = n + 1
             if done >= next_report:
                 on_chunk(done)
                 next_report += CHUNK
                 yield Progress("detect", done, total, name, "finding cuts")
-    if done < total - 2:
+    if total and done < total - 2:
         raise MediaError(path, f"is truncated or corrupt: only {done} of {total} frames decode")
     return done
 
@@ -129,8 +142,8 @@ def _curves_of(rows: np.ndarray, frames: int) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(rows[:frames, i]) for i, name in enumerate(CURVES)}
 
 
-def _result(rows: np.ndarray, frames: int, settings: DetectSettings) -> DetectionResult:
-    curves = _curves_of(rows, frames)
+def _result(rows: _Rows, frames: int, settings: DetectSettings) -> DetectionResult:
+    curves = _curves_of(rows.a, frames)
     sided = hard_cut_scores(curves) if frames > 1 else None
     found = decide(
         curves,
@@ -161,10 +174,10 @@ def _to_cut(f: Found, params: dict[str, Any]) -> Cut:
     )
 
 
-def _live_cuts(rows: np.ndarray, done: int, settings: DetectSettings) -> list[int]:
+def _live_cuts(rows: _Rows, done: int, settings: DetectSettings) -> list[int]:
     """Hard cuts in the last stretch (provisional and cheap: the final pass decides)."""
     lo = max(0, done - 2 * CHUNK)
-    part = _curves_of(rows[lo:done], done - lo)
+    part = _curves_of(rows.a[lo:done], done - lo)
     if done - lo < 3:
         return []
     hard = hard_cut_score(part)
@@ -181,14 +194,12 @@ def detect_stage(
 ) -> Stage[DetectionResult]:
     """Detect the cuts of one file, no project needed (``workstation scenes VIDEO --json``).
 
-    Probes the file first when ``info`` is not given, so a truncated file is reported before
-    the long pass.
+    Without ``info`` the frame count comes from the container (no separate probe pass); a
+    file that decodes to fewer frames than its container claims is reported as truncated.
     """
     path = Path(path)
-    if info is None:
-        info = yield from probe(path)
-    total = info.frame_count
-    rows = np.zeros((total + 8, len(CURVES)), dtype=np.float32)
+    total = info.frame_count if info is not None else _expected_frames(path)
+    rows = _Rows(total)
     cuts_so_far: list[int] = []
     live = Throttle(1.0)
 
@@ -236,7 +247,7 @@ def detect_video(
     params = settings.to_params()
     total = video.frame_count
     index = project.frame_index(video_id)
-    rows = np.zeros((total + 8, len(CURVES)), dtype=np.float32)
+    rows = _Rows(total)
     start = 0
     resumable = None if restart else project.resumable_detection(video_id, DETECTOR, params)
     if resumable is not None:
@@ -253,7 +264,7 @@ def detect_video(
         for chunk in range(first, done, CHUNK):
             end = min(chunk + CHUNK, done)
             for i, name in enumerate(CURVES):
-                project.save_score_chunk(detection_id, name, chunk, rows[chunk:end, i], end)
+                project.save_score_chunk(detection_id, name, chunk, rows.a[chunk:end, i], end)
         saved_upto[0] = done
 
     def on_chunk(done: int) -> None:
@@ -292,20 +303,45 @@ def detect_video(
         project.finish_detection(detection_id, state)
 
 
-def _measured_until(rows: np.ndarray, saved: int, total: int) -> int:
+def _measured_until(rows: _Rows, saved: int, total: int) -> int:
     """Frames measured so far (rows are filled in order; unfilled rows are all zero)."""
-    filled = np.flatnonzero(rows[saved:total].any(axis=1))
+    filled = np.flatnonzero(rows.a[saved:total].any(axis=1))
     return saved + int(filled[-1]) + 1 if len(filled) else saved
 
 
-def _restore(project: Project, detection_id: int, rows: np.ndarray, saved: int) -> int:
+def _restore(project: Project, detection_id: int, rows: _Rows, saved: int) -> int:
     """Load a run's saved curves into ``rows``; returns the frame to resume at."""
     good = saved
+    a = rows.a
     for i, name in enumerate(CURVES):
         values = project.scores(detection_id, name)
         good = min(good, len(values))
-        rows[: min(len(values), len(rows)), i] = values[: len(rows)]
-    return max(0, min(good, len(rows) - 8))
+        a[: min(len(values), len(a)), i] = values[: len(a)]
+    return max(0, min(good, len(a) - 8))
+
+
+def _expected_frames(path: Path) -> int:
+    """Frame count from the container (its index, or duration x rate): no decoding.
+
+    Unlike a full probe this reads no frames, so the one decode pass is the only one; a file
+    that decodes to fewer frames than this is reported as truncated after the pass.
+    """
+    container = media._open(path)
+    try:
+        stream = media._video_stream(path, container)
+        if stream.frames:
+            return int(stream.frames)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        seconds = None
+        if stream.duration is not None and stream.time_base is not None:
+            seconds = float(stream.duration * stream.time_base)
+        elif container.duration:
+            seconds = container.duration / 1_000_000
+        if rate and seconds:
+            return max(0, int(seconds * float(rate)) - 1)
+        return 0
+    finally:
+        container.close()
 
 
 def detect_project(
