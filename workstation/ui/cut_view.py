@@ -293,7 +293,7 @@ class CutView(QWidget):
         self.player.load(
             video.path, fps=video.fps, frame_count=video.frame_count, index=self.source.index
         )
-        self.status.setText(f"{video.name}: {len(self.timeline.cuts)} cuts")
+        self._show_counts()
         self._update_enabled()
         # No setFocus here: a person arrowing through the video list keeps the keyboard.
 
@@ -374,7 +374,14 @@ class CutView(QWidget):
             self._refresh_strip()
             if select is not None:
                 self.timeline.select_cut(select)
+            self._show_counts()
         self._update_enabled()
+
+    def _show_counts(self) -> None:
+        cuts = self.timeline.cuts
+        uncertain = sum(c.uncertain for c in cuts)
+        extra = f", {uncertain} uncertain" if uncertain else ""
+        self.status.setText(f"{len(cuts)} cuts{extra}")
 
     def edit_failed(self, message: str) -> None:
         self._show_error(message)
