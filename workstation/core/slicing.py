@@ -462,11 +462,10 @@ def _encode(plan: ClipPlan, tmp: Path, cancel: Any, counter: Any) -> dict[int, n
                     break  # the frame after the clip was kept as a reference
                 if k < len(src) and src[k] == number:
                     image = _output_frame(frame, plan.width, plan.height, plan.quarter_turns)
-                    while k < len(src) and src[k] == number:
-                        out_frame = image
-                        out_frame.pts = plan.out_pts[k] if plan.out_pts is not None else k
-                        out_frame.time_base = plan.out_tb
-                        for packet in ostream.encode(out_frame):
+                    while k < len(src) and src[k] == number:  # repeated when raising the rate
+                        image.pts = plan.out_pts[k] if plan.out_pts is not None else k
+                        image.time_base = plan.out_tb
+                        for packet in ostream.encode(image):
                             out.mux(packet)
                         k += 1
                         counted += 1
