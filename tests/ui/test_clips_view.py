@@ -15,6 +15,7 @@ from workstation.core import cliptext, review, synth
 from workstation.core.store import Project
 from workstation.ui import clips_view as clips_view_module
 from workstation.ui.all_tags_panel import BulkOp, Scope, tag_query
+from workstation.ui.clip_model import ThumbRole
 from workstation.ui.clips_view import ClipsView
 from workstation.ui.jobs import JobsController
 from workstation.ui.session import ProjectSession
@@ -362,3 +363,30 @@ def test_preview_loops_the_current_clip(qtbot, root):
     jobs.shutdown()
     v.close()
     session.close()
+
+
+def test_hover_animates_a_few_frames(view, qtbot):
+    v, ids = view
+    rect = v.grid.visualRect(v.model.index(2))
+    qtbot.mouseMove(v.grid.viewport(), rect.center())
+    shown: set[int] = set()
+
+    def frames_shown():
+        if v.model._hover is not None and v.model._hover[0] == ids[2]:
+            shown.add(v.model._hover[1])
+        return len(shown) >= 3
+
+    qtbot.waitUntil(frames_shown, timeout=10000)
+    assert v.model.index(2).data(ThumbRole) is not None
+    qtbot.mouseMove(v.grid.viewport(), v.grid.viewport().rect().bottomRight())
+    qtbot.waitUntil(lambda: v.model._hover is None, timeout=3000)
+
+
+def test_shortcut_help_lists_the_review_keys(view, qtbot):
+    v, _ids = view
+    v.help.toggle()
+    assert v.help.isVisible()
+    text = v.help.body.text()
+    assert "Mark reviewed" in text and "Accept the auto tags" in text
+    qtbot.keyClick(v.help, Qt.Key.Key_Escape)
+    assert not v.help.isVisible()

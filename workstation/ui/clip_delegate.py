@@ -81,7 +81,7 @@ class ClipDelegate(QStyledItemDelegate):
         painter.drawPixmap(x0 + 3, bottom - self._badge_h, pm)
         tag_text = f"{row.tags} tag{'s' if row.tags != 1 else ''}"
         if row.unreviewed_auto:
-            tag_text += f" · {row.unreviewed_auto}?"
+            tag_text += f" ({row.unreviewed_auto} auto)"
         pm = self._badge(tag_text, _AUTO if row.unreviewed_auto else None)
         painter.drawPixmap(right - self._badge_w(pm), bottom - self._badge_h, pm)
         if row.reviewed:

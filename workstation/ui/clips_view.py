@@ -230,6 +230,8 @@ class ClipsView(QWidget):
         self.tabs.addTab(self.all_tags, "All tags")
         right.addWidget(self.tabs)
         right.setStretchFactor(right.count() - 1, 3)
+        if self.player is not None:
+            right.setSizes([260, 440])  # the preview loops small; the panel needs the room
 
         left = QWidget()
         ll = QVBoxLayout(left)

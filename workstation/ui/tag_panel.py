@@ -339,7 +339,8 @@ class TagPanel(QWidget):
             else:
                 text = ""
                 self.caption.setPlaceholderText(
-                    f"{len(texts)} different captions — typing here replaces all of them"
+                    f"The {len(self.clip_ids)} clips have different captions — typing here "
+                    "replaces all of them"
                 )
             if self.caption.toPlainText() != text:
                 self.caption.setPlainText(text)
