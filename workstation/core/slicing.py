@@ -681,9 +681,10 @@ def split_project(
 ) -> Stage[SliceResult]:
     """Slice the kept segments of videos into verified clips, spread over processes.
 
-    ``workers=0`` encodes one clip at a time in a thread of this process; otherwise a
-    spawn-based process pool of ``workers`` (default: CPU count) runs the clips (a script that
-    calls this needs the ``if __name__ == "__main__":`` guard).  Clips already present and
+    ``workers=0`` encodes one clip at a time in a thread of this process; ``workers=N`` runs a
+    spawn-based pool of N processes (a script that calls this needs the
+    ``if __name__ == "__main__":`` guard).  The default picks the thread for small jobs and
+    machines under 4 cores, else one process per core.  Clips already present and
     verified with the same settings are reused.  Cancelling (closing the generator) drops
     pending clips, stops running ones at their next frame and removes their temp files; clips
     finished by then are recorded.
