@@ -307,3 +307,12 @@ def test_zoomed_out_columns_show_the_share_of_rejected_frames(timeline):
     assert x0 == 0
     assert share[249] == 0 and share[250] == pytest.approx(0.5)  # frames 1000-1003
     assert np.all(share[251:500] == 1) and share[500] == 0
+
+
+def test_escape_cancels_a_drag(qtbot, timeline):
+    timeline.set_cuts([Cut(100)])
+    mouse(timeline, QMouseEvent.Type.MouseButtonPress, timeline.x_of(100))
+    mouse(timeline, QMouseEvent.Type.MouseMove, timeline.x_of(130))
+    qtbot.keyClick(timeline, Qt.Key.Key_Escape)
+    with qtbot.assertNotEmitted(timeline.moveCutRequested):
+        mouse(timeline, QMouseEvent.Type.MouseButtonRelease, timeline.x_of(130))

@@ -762,6 +762,13 @@ class Timeline(QWidget):
                 self.moveCutRequested.emit(old, new)
         event.accept()
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and self._press is not None:
+            self._press, self._drag = None, None  # Esc drops a drag in progress
+            self.update()
+            return
+        super().keyPressEvent(event)
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton or self.frame_count <= 1:
             return
