@@ -48,7 +48,8 @@ WANT=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e ".[dev]" >&2
+  # torch comes as a pinned CUDA build (it runs on the CPU too); see the README.
+  .venv/bin/python -m pip install -q -e ".[dev,train]" >&2
   echo "$WANT" > "$STAMP"
 fi
 
