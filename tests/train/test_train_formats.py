@@ -204,3 +204,20 @@ def test_preflight_fails_fast_on_paths_and_missing_bitsandbytes(tiny_export, tmp
     if importlib.util.find_spec("bitsandbytes") is None:
         with pytest.raises(WorkstationError, match="--adam-8bit needs the bitsandbytes package"):
             _preflight(launch.TrainSettings(**ok, adam_8bit=True))
+
+
+def test_a_clip_that_fails_while_training_is_logged_once_and_skipped(tmp_path, caplog):
+    from workstation.core import synth
+
+    good = tmp_path / "good.mp4"
+    synth.write_video(good, synth.Sequence([synth.Shot("shapes", 12, seed=1)]), width=64,
+                      height=64)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(good.read_bytes()[:-400])  # cut off: decodes fewer frames than it claims
+    clips = [data.UsableClip(bad, "bad", 200, 1, 64, 64),
+             data.UsableClip(good, "good", 12, 1, 64, 64)]
+    ds = data.ClipDataset(clips, frames=8, resolution=32)
+    with caplog.at_level(logging.WARNING, logger="workstation.train"):
+        items = [ds[0] for _ in range(3)]
+    assert [it["index"] for it in items] == [1, 1, 1]
+    assert sum("bad.mp4" in r.getMessage() for r in caplog.records) == 1

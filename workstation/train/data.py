@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from workstation.core.errors import WorkstationError
-from workstation.core.media import iter_frames
 
 log = logging.getLogger("workstation.train")
 
@@ -201,8 +200,7 @@ class ClipDataset(torch.utils.data.Dataset):
         scale = r / min(clip.width, clip.height)
         w = max(r, round(clip.width * scale / 2) * 2)
         h = max(r, round(clip.height * scale / 2) * 2)
-        images = [img for n, img in iter_frames(clip.path, start=start, end=start + span,
-                                                 width=w, height=h, threads=False) if n in wanted]
+        images = _decode(clip.path, wanted, start + span, w, h)
         if len(images) < self.frames:
             raise ValueError(f"decoded {len(images)} of {self.frames} frames")
         if self.deterministic:
@@ -216,6 +214,20 @@ class ClipDataset(torch.utils.data.Dataset):
             stack = stack[:, :, ::-1]
         t = torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float()
         return t / 127.5 - 1.0
+
+
+def _decode(path: Path, wanted: set[int], end: int, width: int, height: int) -> list[np.ndarray]:
+    """Frames numbered in ``wanted`` (decode order from 0, as everywhere in the workstation),
+    scaled by FFmpeg; frames in between are decoded but never converted."""
+    images = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for n, frame in enumerate(container.decode(stream)):
+            if n >= end:
+                break
+            if n in wanted:
+                images.append(frame.to_ndarray(width=width, height=height, format="rgb24"))
+    return images
 
 
 def collate(items: list[dict]) -> dict:

@@ -71,7 +71,9 @@ def build_sd_folder(folder: Path, size: str = "tiny", seed: int = 0,
     vocab, merges = write_letter_tokenizer(folder / "_tokenizer")
     tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
     text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer.get_vocab()), max_position_embeddings=77, bos_token_id=0,
+        # sd15 keeps CLIP-L's 49408-row embedding (memory as real); the letters use 54 of them
+        vocab_size=49408 if size == "sd15" else len(tokenizer.get_vocab()),
+        max_position_embeddings=77, bos_token_id=0,
         eos_token_id=1, pad_token_id=1, **text_cfg))
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               clip_sample=False, set_alpha_to_one=False, steps_offset=1)
