@@ -67,6 +67,7 @@ def model(qtbot, tagged):
     loader = ThumbLoader(project.cache_dir, threads=1)
     m = ClipModel(project, loader)
     m.reload()
+    m.fill_counts()  # the grid reads counts a moment after the rows
     yield m, ids
     loader.shutdown()
 
@@ -173,3 +174,13 @@ def test_token_estimate_is_near_clip():
     assert approx_clip_tokens("a dog runs on the beach.") == 9
     long = ", ".join(["a cinematic shot of a woman walking"] * 12)
     assert approx_clip_tokens(long) > 77
+
+
+def test_tag_counts_follow_the_rows(model, qtbot):
+    m, ids = model
+    m.reload()  # rows now, counts in the next event-loop turn
+    qtbot.waitUntil(lambda: m.clip(ids[2]).tags == 3, timeout=3000)
+    assert m.clip(ids[5]).unreviewed_auto == 2 and m.clip(ids[4]).has_caption
+    m.reload()
+    m.set_sort(SortKey.TAGS, descending=True)  # sorting by tags reads them at once
+    assert visible(m)[0] == ids[2]
