@@ -69,3 +69,13 @@ def test_strip_buttons_ask_for_edits(qtbot, strip):
     assert sig.args == [50]
     widget.set_cut(source, None)
     assert widget.frames() == [] and not widget.accept_button.isEnabled()
+
+
+def test_clicking_a_tile_asks_to_show_that_frame(qtbot, strip):
+    from PySide6.QtCore import Qt
+
+    widget, source = strip
+    widget.set_cut(source, Cut(50, "auto"))
+    with qtbot.waitSignal(widget.seekRequested) as sig:
+        qtbot.mouseClick(widget.tiles[1], Qt.MouseButton.LeftButton)
+    assert sig.args == [48]

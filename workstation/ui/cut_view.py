@@ -168,6 +168,7 @@ class CutView(QWidget):
         self.strip.acceptRequested.connect(self.accept_cut)
         self.strip.deleteRequested.connect(self.delete_cut)
         self.strip.nudgeRequested.connect(self._nudge_from_strip)
+        self.strip.seekRequested.connect(self._seek_from_strip)
         self.loader.failed.connect(self._show_error)
         session.cutsChanged.connect(self._on_cuts_changed)
         if hasattr(session, "closed"):
@@ -432,6 +433,10 @@ class CutView(QWidget):
         if not 0 < new < self.timeline.frame_count or self.timeline.cut_at_frame(new):
             return False
         return self._push(NudgeCut(self, self.video_id, sel, new))
+
+    def _seek_from_strip(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        self.player.seek_frame(frame)
 
     def _nudge_from_strip(self, frame: int, delta: int) -> None:
         self.timeline.select_cut(frame, reveal=False)

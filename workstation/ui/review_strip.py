@@ -28,9 +28,12 @@ STRIP_H = 90  # thumbnail height
 
 
 class _Tile(QFrame):
+    clicked = Signal(int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.frame: int | None = None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(STRIP_H * 16 // 9, STRIP_H)
@@ -56,16 +59,23 @@ class _Tile(QFrame):
             if first_of_new_shot
             else "_Tile { border: 2px solid transparent; }"
         )
-        self.setToolTip("First frame of the new shot" if first_of_new_shot else "")
+        tip = "First frame of the new shot. " if first_of_new_shot else ""
+        self.setToolTip(f"{tip}Click to show frame {frame} in the player")
 
     def set_image(self, image: QImage) -> None:
         self.image.setPixmap(QPixmap.fromImage(image))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self.frame is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self.frame)
+        super().mousePressEvent(event)
 
 
 class ReviewStrip(QWidget):
     """Frames around one cut plus Accept / −1 / +1 / Delete."""
 
     acceptRequested = Signal(int)
+    seekRequested = Signal(int)  # a tile was clicked: show that frame in the player
     nudgeRequested = Signal(int, int)  # cut frame, delta
     deleteRequested = Signal(int)
 
@@ -75,6 +85,8 @@ class ReviewStrip(QWidget):
         self.source: ThumbSource | None = None
         self.cut: Cut | None = None
         self.tiles = [_Tile(self) for _ in range(BEFORE + AFTER)]
+        for tile in self.tiles:
+            tile.clicked.connect(self.seekRequested)
         self.title = QLabel("Select a cut on the timeline to review it")
         self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.accept_button = QPushButton("Accept")
