@@ -276,3 +276,19 @@ def test_real_pyscenedetect_cli_csv(demo_project, tmp_path):
 
 def _video_by_name(project: Project, name: str):
     return next(v for v in project.videos() if v.name == name)
+
+
+def test_sidecar_of_another_video_is_refused(demo_project, tmp_path):
+    live = _video_by_name(demo_project, "demo_live.mp4")
+    anime = _video_by_name(demo_project, "demo_anime.mp4")
+    demo_project.add_cut(live.id, Cut(60))
+    text = export_cuts(demo_project, live.id, "sidecar")
+    p = tmp_path / "wrong.cuts.txt"
+    p.write_text(text)
+    with pytest.raises(CutFileError, match=r"line 3: this cut list was written for a video of 308"):
+        import_cuts(demo_project, anime.id, p)
+    assert demo_project.cuts(anime.id) == []
+    p.write_text("\n".join(ln for ln in text.splitlines() if "frames:" not in ln))
+    # without the header line, the timecodes (24000/1001 fps) still give it away at 30 fps
+    with pytest.raises(CutFileError, match="frame 60 is at 00:00:02.000 but the timecode says"):
+        import_cuts(demo_project, anime.id, p)

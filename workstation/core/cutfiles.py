@@ -220,6 +220,7 @@ def parse_sidecar(
     cuts: list[Cut] = []
     rejected: list[int] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
+        _check_header(raw, path, lineno, video)
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -318,6 +319,21 @@ def parse_sidecar(
             rejected.append(frame)
     cuts.sort(key=lambda c: c.frame)
     return ImportedCuts(cuts, sorted(rejected))
+
+
+_HEADER_FRAMES = re.compile(r"^#\s*fps:.*\bframes:\s*(\d+)")
+
+
+def _check_header(raw: str, path: Path, lineno: int, video: Video) -> None:
+    """A sidecar written for a video with another frame count belongs to another video."""
+    m = _HEADER_FRAMES.match(raw.strip())
+    if m and int(m.group(1)) != video.frame_count:
+        raise CutFileError(
+            path,
+            lineno,
+            f"this cut list was written for a video of {m.group(1)} frames, but {video.name} "
+            f"has {video.frame_count}; delete this line to import it anyway",
+        )
 
 
 def _parse_field(path: Path, lineno: int, key: str, value: str) -> dict:
