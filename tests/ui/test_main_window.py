@@ -265,3 +265,13 @@ def test_dropping_files_adds_them(qtbot, window, demo_videos, tmp_path):
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000):
         window.dropEvent(event)
     qtbot.waitUntil(lambda: names(window) == [demo_videos[1].name], timeout=5000)
+
+
+def test_shortcut_overrides_round_trip_through_the_app_settings():
+    from workstation.ui.shortcuts import ShortcutMap
+
+    defaults = ShortcutMap.from_settings(app_settings.AppSettings())
+    sid = next(iter(defaults.specs))
+    app_settings.save_shortcuts({sid: ["Ctrl+Alt+F9"]})
+    loaded = ShortcutMap.from_settings()  # reads workstation.core.settings.load()
+    assert loaded.overrides() == {sid: ["Ctrl+Alt+F9"]}
