@@ -614,7 +614,8 @@ def render_edl(video: Video, cuts: list[Cut], rejected: set[int]) -> str:
     Written here rather than by ``scenedetect.output.write_scene_list_edl``: that writer derives
     the frame field from float seconds and is off by one frame on thousands of frames at 25
     and 30 fps (and runs backwards at 24000/1001 after 16:41).  Timecodes count frames at the
-    nominal rate (24 for 24000/1001), as NLEs read NDF timecode, so every frame is exact.
+    nominal rate (24 for 24000/1001), as NLEs read NDF timecode, so every frame is exact, and
+    an out point equals the next event's in point (cf. PySceneDetect issues #502 and #516).
     """
     base = _edl_base(video)
     bounds = [0, *sorted(c.frame for c in cuts), video.frame_count]
