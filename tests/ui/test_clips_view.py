@@ -356,6 +356,9 @@ def test_preview_loops_the_current_clip(qtbot, root):
     # the 12-frame clip plays to its end and starts again
     qtbot.waitUntil(lambda: any(b < a for a, b in zip(seen, seen[1:], strict=False)), timeout=15000)
     assert v.player.is_playing
+    v._scrolled(0)  # scrolling the grid pauses the preview, which then plays on
+    qtbot.waitUntil(lambda: not v.player.is_playing, timeout=3000)
+    qtbot.waitUntil(lambda: v.player.is_playing, timeout=5000)
     with qtbot.waitSignal(v.player.firstFrameShown, timeout=20000):
         v.step(1)
     assert v.player.path.name == "clip_01.mp4"

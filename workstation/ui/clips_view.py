@@ -193,9 +193,7 @@ class ClipsView(QWidget):
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.selectionModel().currentChanged.connect(self._selection_changed)
         self.grid.viewport().installEventFilter(self)
-        self.grid.verticalScrollBar().valueChanged.connect(
-            lambda _v: self.model.hold_requests(SCROLL_HOLD_MS)
-        )
+        self.grid.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.model.filterChanged.connect(self._show_count)
         self.model.modelReset.connect(self._selection_changed)
         self.loader.thumbReady.connect(lambda *_a: self._check_shown())
@@ -213,6 +211,10 @@ class ClipsView(QWidget):
 
         # right side: player + panels
         self.player = None
+        self._resume_preview = QTimer(self, singleShot=True, interval=400)
+        self._resume_preview.timeout.connect(
+            lambda: self.player is not None and self.player.is_ready and self.player.play()
+        )
         right = QSplitter(Qt.Orientation.Vertical)
         if with_player:
             from workstation.ui.player import PlayerWidget  # libmpv: loaded only with a player
@@ -305,7 +307,19 @@ class ClipsView(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.loader.shutdown()
+        if self.player is not None:
+            self.player.unload()  # mpv's threads must not outlive the widget
         super().closeEvent(event)
+
+    def _scrolled(self, _value: int) -> None:
+        """While the grid scrolls, thumbnails wait and the looping preview pauses: decoding
+        and software GL rendering would take the CPU the scrolling needs."""
+        self.model.hold_requests(SCROLL_HOLD_MS)
+        if self.player is not None and self.player.is_playing:
+            self.player.pause()
+            self._resume_preview.start()
+        elif self._resume_preview.isActive():
+            self._resume_preview.start()
 
     # -- filter and sort -------------------------------------------------------------------
     def set_filter(self, text: str) -> QueryError | None:
