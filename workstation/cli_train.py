@@ -6,7 +6,6 @@ Ctrl+C stops the child; ``--resume latest`` continues from the last checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -18,8 +17,8 @@ def register(subparsers) -> None:
         "train", help="train an AnimateDiff motion module (full finetune or motion LoRA)",
         description="Train an AnimateDiff motion module on a dataset export. Writes "
         "OUTPUT/motion_module.safetensors (original AnimateDiff keys), OUTPUT/motion_adapter/ "
-        "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors. Progress comes from "
+        "the training process's JSON lines; its log is OUTPUT/train.log.")
     add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(func=cmd_train)

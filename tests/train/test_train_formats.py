@@ -221,3 +221,16 @@ def test_a_clip_that_fails_while_training_is_logged_once_and_skipped(tmp_path, c
         items = [ds[0] for _ in range(3)]
     assert [it["index"] for it in items] == [1, 1, 1]
     assert sum("bad.mp4" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_settings_save_and_load(tmp_path):
+    s = launch.TrainSettings(dataset="d", base_model="b", output="o", sample_prompts=["x"],
+                             learning_rate=1e-5, hflip=False)
+    path = launch.save_settings(s, tmp_path / "train_settings.json")
+    assert launch.load_settings(path) == s
+    path.write_text(json.dumps({"version": 1, "settings": {"max_steps": "ten"}}))
+    with pytest.raises(WorkstationError, match="'max_steps' must be int"):
+        launch.load_settings(path)
+    path.write_text(json.dumps({"version": 1, "settings": {"resolutoin": 512}}))
+    with pytest.raises(WorkstationError, match="unknown training setting 'resolutoin'"):
+        launch.load_settings(path)

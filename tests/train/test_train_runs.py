@@ -45,6 +45,7 @@ def test_train_two_steps_then_resume_to_four(tiny_models, make_settings, tmp_pat
     sanity = events[1]
     assert sanity["step"] == 0 and sanity["source"] == "input frames"
     assert [c.name for c in checkpoints(out)] == ["checkpoint-2"]
+    assert launch.load_settings(out / "train_settings.json") == first
     assert all(json.loads(json.dumps(e)) == e for e in events)  # JSON-safe as emitted
 
     from accelerate.state import AcceleratorState

@@ -87,6 +87,47 @@ class TrainSettings:
         self.sample_prompts = list(self.sample_prompts)
 
 
+SETTINGS_VERSION = 1
+
+
+def save_settings(settings: TrainSettings, path: str | Path) -> Path:
+    """Write the settings as versioned JSON, atomically (the run folder keeps what made it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    payload = {"version": SETTINGS_VERSION, "settings": dataclasses.asdict(settings)}
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_settings(path: str | Path) -> TrainSettings:
+    """Read :func:`save_settings` output; an unknown field or a wrong type names itself."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WorkstationError(f"{path}: cannot read training settings ({exc})") from None
+    version = payload.get("version") if isinstance(payload, dict) else None
+    if not isinstance(version, int) or version > SETTINGS_VERSION:
+        raise WorkstationError(f"{path}: training settings version {version!r} is not one this "
+                               f"version reads (up to {SETTINGS_VERSION})")
+    fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
+    values = {}
+    for key, value in (payload.get("settings") or {}).items():
+        if key not in fields:
+            raise WorkstationError(f"{path}: unknown training setting {key!r}")
+        default = fields[key].default
+        expected = list if fields[key].metadata.get("multiple") else type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise WorkstationError(f"{path}: setting {key!r} must be {expected.__name__}, "
+                                   f"not {value!r}")
+        values[key] = value
+    return TrainSettings(**values)
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -112,6 +153,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, for_child: bool = False) -
         else:
             kwargs["type"] = type(f.default)
             kwargs["default"] = f.default
+            if f.default not in ("", None) and not meta.get("required"):
+                kwargs["help"] += " (default: %(default)s)"
             if "choices" in meta:
                 kwargs["choices"] = meta["choices"]
         parser.add_argument(_flag(f.name), **kwargs)

@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.errors import WorkstationError
-from workstation.train.launch import TrainSettings, add_arguments, settings_from_args
+from workstation.train.launch import (
+    TrainSettings,
+    add_arguments,
+    save_settings,
+    settings_from_args,
+)
 
 log = logging.getLogger("workstation.train")
 
@@ -239,6 +244,8 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         else:
             raise WorkstationError(f"--resume {s.resume}: checkpoint folder not found")
 
+    if main:
+        save_settings(s, output / "train_settings.json")
     prompts = s.sample_prompts or _default_prompts(usable)
     samples_dir = output / "samples"
     event("start", step=start_step, max_steps=s.max_steps, clips=len(usable),
@@ -337,6 +344,7 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
                 checkpoint(step)
             if s.sample_every and step % s.sample_every == 0:
                 sample(step)
+            timer_start = time.monotonic()  # sec/step and the ETA leave saving/sampling out
             if step >= s.max_steps:
                 break
 
