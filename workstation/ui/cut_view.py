@@ -277,7 +277,9 @@ class CutView(QWidget):
 
     def show_video(self, video_id: int) -> None:
         """Show a video (its undo history is kept while the view lives)."""
-        self.flush()
+        # Pending sidecars go to the writer thread now; waiting here would stall the switch.
+        self._sidecar_timer.stop()
+        self._write_sidecars_later()
         video = self.project.video(video_id)
         self.video_id = video_id
         if video_id not in self._stacks:
@@ -545,7 +547,8 @@ class CutView(QWidget):
         vid = self.video_id
         if vid is None or vid in self._detecting:
             return None
-        self.flush()
+        self._sidecar_timer.stop()
+        self._write_sidecars_later()  # the job reads the project, not the file
         name = self.project.video(vid).name
 
         def stage(project):
@@ -647,7 +650,8 @@ class CutView(QWidget):
             fmt = next((k for k, v in EXPORT_FILTERS.items() if v == chosen), "csv")
         fmt = fmt or _format_from_name(Path(path))
         path = Path(path)
-        self.flush()
+        self._sidecar_timer.stop()
+        self._write_sidecars_later()  # the job reads the project, not the file
 
         def stage(project):
             from workstation.core.cutfiles import export_cuts
@@ -670,7 +674,8 @@ class CutView(QWidget):
         vid = self.video_id
         if vid is None:
             return None
-        self.flush()
+        self._sidecar_timer.stop()
+        self._write_sidecars_later()  # the job reads the project, not the file
         name = self.project.video(vid).name
 
         def stage(project):
