@@ -437,3 +437,17 @@ def test_remapped_keys_are_saved_in_the_app_settings(qtbot, setup):
     view.save_shortcuts()
     assert app_settings.load().shortcuts == {"segment.toggle_reject": ["Shift+R"]}
     assert ShortcutMap.from_settings().keys("segment.toggle_reject") == ("Shift+R",)
+
+
+def test_switching_video_still_writes_the_sidecar(qtbot, setup):
+    view, session, vid, truth = setup
+    other = next(v.id for v in session.project.videos() if v.id != vid)
+    seek_by_click(qtbot, view, 55)
+    key(qtbot, view, Qt.Key.Key_C)
+    with qtbot.waitSignal(
+        view.sidecarWritten, timeout=10000, check_params_cb=lambda v, p: v == vid
+    ):
+        view.show_video(other)  # hands the pending write to the writer thread
+    sidecar = Path(str(session.project.video(vid).path) + ".cuts.txt")
+    assert "55" in sidecar.read_text(encoding="utf-8")
+    assert view.timeline.cuts == session.project.cuts(other)
