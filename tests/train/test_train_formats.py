@@ -234,3 +234,41 @@ def test_settings_save_and_load(tmp_path):
     path.write_text(json.dumps({"version": 1, "settings": {"resolutoin": 512}}))
     with pytest.raises(WorkstationError, match="unknown training setting 'resolutoin'"):
         launch.load_settings(path)
+
+
+def _fake_python(tmp_path, body: str):
+    """A stand-in for the child's interpreter: a shell script that prints canned events."""
+    script = tmp_path / "fake-python"
+    script.write_text("#!/bin/sh\necho $$ > \"$(dirname \"$0\")/pid\"\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_train_stage_reads_events_and_stops_the_child_on_cancel(tmp_path):
+    import os
+
+    python = _fake_python(tmp_path, (
+        "echo 'Loading weights 100%' >&2\n"
+        "echo '{\"event\": \"start\", \"step\": 0, \"max_steps\": 5}'\n"
+        "echo 'stray print'\n"
+        "echo '{\"event\": \"step\", \"step\": 1, \"loss\": 0.25, \"eta_s\": 120}'\n"
+        "exec sleep 300\n"))
+    s = launch.TrainSettings(dataset="d", base_model="b", output=str(tmp_path / "out"))
+    stage = launch.train_stage(s, python=python)
+    records = [next(stage) for _ in range(3)]
+    assert [(r.done, r.total) for r in records] == [(0, 2000), (0, 5), (1, 5)]
+    assert records[2].message == "loss 0.2500, 2 min left"
+    pid = int((tmp_path / "pid").read_text())
+    stage.close()  # cancel: the child is terminated and reaped
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_train_stage_quotes_the_log_when_the_child_dies(tmp_path):
+    from workstation.core.progress import drive
+
+    python = _fake_python(tmp_path, "echo 'Traceback: something broke' >&2\nexit 3\n")
+    s = launch.TrainSettings(dataset="d", base_model="b", output=str(tmp_path / "out"))
+    with pytest.raises(WorkstationError, match=r"exited with code 3(.|\n)*something broke"):
+        drive(launch.train_stage(s, python=python))
+    assert "something broke" in (tmp_path / "out" / "train.log").read_text()

@@ -333,6 +333,7 @@ def train_stage(settings: TrainSettings, *, stderr_path: str | Path | None = Non
     finally:
         if proc.poll() is None:
             stop_process(proc)
+        pump.join(timeout=5)  # the child is gone, so its stderr ends: no write after close
         log.close()
 
 
