@@ -21,6 +21,8 @@ from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex
 
 _END = object()
+_BATCH = 8
+SMALL_FRAME_PIXELS = 640 * 360
 
 
 def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
@@ -44,7 +46,7 @@ class FrameReader:
         *,
         first: int = 0,
         index: FrameIndex | None = None,
-        depth: int = 32,
+        depth: int = 8,
     ) -> None:
         self.path = path
         self._container = media._open(path)
@@ -53,8 +55,12 @@ class FrameReader:
         except Exception:
             self._container.close()
             raise
-        self._stream.thread_type = "AUTO"
         ctx = self._stream.codec_context
+        if (ctx.width or 0) * (ctx.height or 0) > SMALL_FRAME_PIXELS:
+            # Big frames: FFmpeg's frame threads.  Small ones decode fast enough in this one
+            # thread (which already runs beside the measuring), and frame threading would
+            # cost more in hand-overs than it saves.
+            self._stream.thread_type = "AUTO"
         self.size = analysis_size(ctx.width, ctx.height, analysis_width)
         self._first = first
         self._index = index if first > 0 else None
@@ -95,6 +101,7 @@ class FrameReader:
                     index.pts[first], stream=self._stream, backward=True, any_frame=False
                 )
             n = 0
+            batch: list[tuple[int, np.ndarray]] = []  # fewer hand-overs between the threads
             for frame in self._container.decode(self._stream):
                 if self._stop.is_set():
                     return
@@ -106,9 +113,14 @@ class FrameReader:
                     small = reformatter.reformat(
                         frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
                     ).to_ndarray()
-                    if not self._put((n, small)):
-                        return
+                    batch.append((n, small))
+                    if len(batch) >= _BATCH:
+                        if not self._put(batch):
+                            return
+                        batch = []
                 n += 1
+            if batch and not self._put(batch):
+                return
             self._put(_END)
         except av.error.FFmpegError as exc:
             self._put(MediaError(self.path, f"decoding failed: {exc}"))
@@ -122,4 +134,4 @@ class FrameReader:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
