@@ -272,3 +272,18 @@ def test_train_stage_quotes_the_log_when_the_child_dies(tmp_path):
     with pytest.raises(WorkstationError, match=r"exited with code 3(.|\n)*something broke"):
         drive(launch.train_stage(s, python=python))
     assert "something broke" in (tmp_path / "out" / "train.log").read_text()
+
+
+def test_training_code_never_imports_qt():
+    import ast
+    from pathlib import Path
+
+    import workstation.train
+
+    folder = Path(workstation.train.__file__).parent
+    for path in [*folder.glob("*.py"), folder.parent / "cli_train.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.split(".")[0] in ("PySide6", "workstation")
+                        and (n.startswith("PySide6") or n.startswith("workstation.ui"))], path
