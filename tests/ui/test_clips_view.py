@@ -132,7 +132,8 @@ def test_side_panel_edits_one_clip(view, qtbot):
     assert set(panel.chips) == {"dog", "cat", "1girl", "rain"}
     assert panel.chips["dog"].kind == "manual"
     assert panel.chips["cat"].kind == "auto" and "0.90" in panel.chips["cat"].label.text()
-    assert "wd14" in panel.chips["cat"].toolTip()
+    assert "wd14 (threshold 0.25)" in panel.chips["cat"].toolTip()
+    assert "confidence 0.90" in panel.chips["cat"].toolTip()
     # add with the tag box (comma-separated), autocomplete offers project tags with counts
     qtbot.keyClicks(panel.tag_box, "do")
     assert panel.completion_names()[0] == "dog"

@@ -162,11 +162,17 @@ class TagChip(QFrame):
         self.buttons[key] = b
 
 
-def describe(tag: ClipTag) -> tuple[str, str, str]:
+def describe(
+    tag: ClipTag, threshold: float | None = None, aggregation: str | None = None
+) -> tuple[str, str, str]:
     """(kind, short detail, tooltip) of one clip's tag."""
     if tag.source == "manual":
         return "manual", "manual", f"{tag.name}: added by hand"
     where = tag.model or "an auto tagger"
+    run = [f"threshold {threshold:g}"] if threshold is not None else []
+    run += [f"{aggregation} over frames"] if aggregation else []
+    if run:
+        where += f" ({', '.join(run)})"
     conf = "" if tag.confidence is None else f"{tag.confidence:.2f}"
     kind = "accepted" if tag.state == "accepted" else "auto"
     tip = f"{tag.name}: auto tag from {where}" + (f", confidence {conf}" if conf else "")
@@ -373,6 +379,16 @@ class TagPanel(QWidget):
         settings = cliptext.load_settings(self.project)
         keep = settings.keep_first_tags
         single = len(ids) == 1
+        runs = {}  # auto tag -> (threshold, aggregation) of the run that proposed it
+        if single:
+            runs = {
+                r[0]: (r[1], r[2])
+                for r in self.project.db.execute(
+                    "SELECT t.name, ct.threshold, ct.aggregation FROM clip_tags ct "
+                    "JOIN tags t ON t.id = ct.tag_id WHERE ct.clip_id = ? AND ct.source = 'auto'",
+                    (ids[0],),
+                )
+            }
         counts: dict[str, int] = {}
         first: dict[str, ClipTag] = {}
         for cid in ids:
@@ -388,7 +404,7 @@ class TagPanel(QWidget):
         for i, name in enumerate(order):
             tag = first[name]
             if single:
-                kind, detail, tip = describe(tag)
+                kind, detail, tip = describe(tag, *runs.get(name, (None, None)))
                 faded = keep > 0 and i >= keep
                 if faded:
                     tip += f"\nnot written to the .txt (only the first {keep} tags are)"
