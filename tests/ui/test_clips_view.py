@@ -394,3 +394,25 @@ def test_shortcut_help_lists_the_review_keys(view, qtbot):
     assert "Mark reviewed" in text and "Accept the auto tags" in text
     qtbot.keyClick(v.help, Qt.Key.Key_Escape)
     assert not v.help.isVisible()
+
+
+def test_empty_project_and_a_missing_clip_file(qtbot, tmp_path, clip_file):
+    r = tmp_path / "p2"
+    Project.create(r).close()
+    session = ProjectSession(r)
+    jobs = JobsController(session)
+    v = ClipsView(session, jobs, with_player=False)
+    qtbot.addWidget(v)
+    with qtbot.waitSignal(v.gridShown, timeout=5000):  # nothing to draw: shown at once
+        v.show()
+    assert v.model.rowCount() == 0 and v.tag_panel.heading.text() == "No clip selected"
+    make_clips(session.project, clip_file, 3)
+    (session.project.root / "clips" / "clip_01.mp4").unlink()
+    with qtbot.waitSignal(v.gridShown, timeout=20000):  # a missing file keeps its placeholder
+        session.clipsChanged.emit()
+    assert v.model.rowCount() == 3
+    assert v.model.index(1).data(ThumbRole) is None
+    assert v.model.index(0).data(ThumbRole) is not None
+    jobs.shutdown()
+    v.close()
+    session.close()

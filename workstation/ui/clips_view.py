@@ -552,6 +552,7 @@ class ClipsView(QWidget):
             self._shown_poll.stop()
             return
         if not self.grid.isVisible():
+            self._shown_poll.stop()  # showEvent starts it again
             return
         rows = self.visible_rows()
         pending = self.model.pending_covers(rows)
@@ -601,6 +602,11 @@ class ClipsView(QWidget):
             return
         self._hover_step = (self._hover_step + 1) % len(self._hover_frames)
         self.model.set_hover(self._hover_id, self._hover_frames[self._hover_step])
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._waiting_shown:
+            self._shown_poll.start()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
