@@ -11,7 +11,7 @@ import base64
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -381,6 +381,9 @@ class MainWindow(QMainWindow):
             self.clips_view.deleteLater()
             self.clips_view = None
         self.tabs.setCurrentIndex(0)
+        # Views may have deferred work queued (zero-timers that read the project): let it run
+        # while the database is still open.  User input waits, so nothing new starts.
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         self.video_list.set_project(None)
         self.session = None
         self.jobs.session = None
