@@ -416,3 +416,19 @@ def test_empty_project_and_a_missing_clip_file(qtbot, tmp_path, clip_file):
     jobs.shutdown()
     v.close()
     session.close()
+
+
+def test_typing_a_caption_survives_other_edits(view, qtbot):
+    v, ids = view
+    panel = v.tag_panel
+    v.select_clips([ids[0]])
+    qtbot.waitUntil(lambda: panel.clip_ids == [ids[0]])
+    panel.caption.setFocus()
+    qtbot.keyClicks(panel.caption, "Half typed")
+    panel.chips["cat"].buttons["accept"].click()  # a tool button: the caption keeps focus
+    assert panel.caption.toPlainText() == "Half typed"
+    assert review.caption(v.project, ids[0]).text == "Half typed"  # saved before the accept
+    assert [c.text() for c in (v.undo_stack.command(i) for i in range(2))] == [
+        "set caption",
+        "accept tags",
+    ]

@@ -333,6 +333,9 @@ class TagPanel(QWidget):
             w.setEnabled(enabled)
 
     def _load_caption(self) -> None:
+        if self._caption_dirty:  # never overwrite what is being typed (it saves on a pause)
+            self._show_tokens()
+            return
         self._loading = True
         try:
             caps = review.captions_many(self.project, self.clip_ids) if self.clip_ids else {}
@@ -473,6 +476,7 @@ class TagPanel(QWidget):
     # -- tags ------------------------------------------------------------------------------
     def _run(self, fn: Callable[[Project], Edit]) -> None:
         if self.clip_ids:
+            self.commit_caption()  # a caption being typed is saved first, as its own step
             self.editor.apply_edit(fn)
 
     def add_tag(self, names: str | Sequence[str]) -> None:
