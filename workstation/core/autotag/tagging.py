@@ -106,8 +106,9 @@ class FrameFeeder:
 
     def __init__(self, jobs: Sequence[_Job], frames: int,
                  preprocess: Callable[[np.ndarray], np.ndarray], ahead: int = 4,
-                 workers: int = 1) -> None:
+                 workers: int = 1, decoder_threads: int = 0) -> None:
         self.frames = frames
+        self.decoder_threads = decoder_threads
         self.preprocess = preprocess
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
@@ -141,7 +142,7 @@ class FrameFeeder:
                     return
                 try:
                     clip = peak_frames(job.path, self.frames, job.frame_count,
-                                       stop=self._stop)
+                                       stop=self._stop, threads=self.decoder_threads)
                     batch = np.stack([self.preprocess(img) for img in clip.images])
                     item = _Decoded(job.clip_id, clip.numbers, batch)
                 except Exception as exc:  # reported per clip; the others go on
@@ -221,7 +222,7 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
     workers = settings.decode_workers or (1 if on_cpu else min(4, os.cpu_count() or 1))
     feeder = FrameFeeder(jobs, settings.frames, tagger.preprocess,
                          ahead=max(2, 2 * settings.batch_size // settings.frames),
-                         workers=workers).start()
+                         workers=workers, decoder_threads=1 if on_cpu else 0).start()
     pending: list[_Decoded] = []
     infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotag-infer")
 
