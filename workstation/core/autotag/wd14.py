@@ -251,8 +251,8 @@ class WD14Tagger:
         square.paste(rgb, ((side - rgb.size[0]) // 2, (side - rgb.size[1]) // 2))
         if side != self.size:
             square = square.resize((self.size, self.size), Image.Resampling.BICUBIC)
-        array = np.asarray(square, dtype=np.float32)
-        return np.ascontiguousarray(array[:, :, ::-1])
+        # RGB->BGR on the uint8 pixels, then one contiguous float32 copy (0-255, not scaled).
+        return np.asarray(square)[:, :, ::-1].astype(np.float32)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(N, size, size, 3) preprocessed frames -> (N, labels) probabilities.
