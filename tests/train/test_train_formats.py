@@ -287,3 +287,18 @@ def test_training_code_never_imports_qt():
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not [n for n in names if n.split(".")[0] in ("PySide6", "workstation")
                         and (n.startswith("PySide6") or n.startswith("workstation.ui"))], path
+
+
+def test_child_prints_only_an_error_event_for_a_bad_path(tmp_path):
+    import subprocess
+    import sys
+
+    s = launch.TrainSettings(dataset=str(tmp_path / "missing"), base_model="b",
+                             output=str(tmp_path / "out"))
+    proc = subprocess.run(launch.build_command(s, python=sys.executable), capture_output=True,
+                          text=True, env=launch.child_env(), timeout=120)
+    assert proc.returncode == 1
+    [line] = proc.stdout.splitlines()
+    event = launch.parse_event(line)
+    assert event.kind == "error" and event.data["kind"] == "input"
+    assert event.message == f"{tmp_path / 'missing'}: dataset folder not found"
