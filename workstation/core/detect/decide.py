@@ -96,6 +96,9 @@ def hard_cut_scores(c: dict[str, np.ndarray], window: int = 12) -> dict[str, np.
         score = np.where(lights, np.minimum(score, 0.5), score)
         score[0] = 0.0
         out[side] = score.astype(np.float32)
+    # How many of the four detectors see a clear change: few = they disagree (flag for review).
+    votes = (ed["both"] > 0.5).astype(np.int8) + (er["both"] > 0.5) + (eh["both"] > 0.5)
+    out["votes"] = (votes + (e_hue["both"] > 0.5)).astype(np.float32)
     return out
 
 
@@ -277,7 +280,8 @@ def decide(
             continue
         if any(abs(i - k.frame) < min_shot_frames for k in cuts):
             continue
-        uncertain = bool(hard[i] < 1.3 * threshold)
+        # Near the line, or only half of the detectors agree: the editor jumps to these.
+        uncertain = bool(hard[i] < 1.3 * threshold or sided["votes"][i] <= 2)
         cuts.append(Found(i, "cut", float(hard[i]), uncertain=uncertain))
     # Very short shots: a cut a few frames after another is judged against its own shot only.
     near = np.flatnonzero((hard >= 0.6 * threshold) & (hard < threshold))
