@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 from workstation.core import cliptext, review, synth
 from workstation.core.store import Project
-from workstation.ui import clips_view as clips_view_module
+from workstation.ui import clip_edits
 from workstation.ui.all_tags_panel import BulkOp, Scope, tag_query
 from workstation.ui.clip_model import ThumbRole
 from workstation.ui.clips_view import ClipsView
@@ -257,7 +257,7 @@ def test_bulk_edits_over_selected_filtered_and_all(view):
 
 def test_bulk_sidecars_are_rewritten_in_a_job(view, qtbot, monkeypatch):
     v, ids = view
-    monkeypatch.setattr(clips_view_module, "SYNC_SIDECARS_MAX", 2)
+    monkeypatch.setattr(clip_edits, "SYNC_SIDECARS_MAX", 2)
     with qtbot.waitSignal(v.jobs.jobFinished, timeout=20000):
         v.all_tags.bulk(BulkOp.ADD, Scope.ALL, "bulkword")
     for c in ids:

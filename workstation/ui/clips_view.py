@@ -5,12 +5,11 @@ Layout: filter bar + sort on top; the clip grid (``QListView`` in icon mode over
 looping in the player, and tabs with the :class:`TagPanel` (selected clips) and the
 :class:`AllTagsPanel` (the project's tags).
 
-Every edit runs through :meth:`ClipsView.apply_edit`: the core function writes to the project at
-once (one transaction) and returns an ``Edit`` diff, which goes on a ``QUndoStack`` wrapped in an
-:class:`EditCommand`.  Sidecar ``.txt`` rewrites of small edits happen inline; those of bulk
-edits (hundreds of clips) run as a background job.  Edits made from the clip panel refresh the
-grid rows in place without re-running the filter, so the clip a person is reviewing doesn't
-vanish when it stops matching; project-wide edits (all-tags panel, bulk) re-run the filter.
+Every edit runs through the view's :class:`~workstation.ui.clip_edits.ClipEditor` (core ``Edit``
+diffs on a ``QUndoStack``, sidecars rewritten inline or by a job).  Edits made from the clip
+panel refresh the grid rows in place without re-running the filter, so the clip a person is
+reviewing doesn't vanish when it stops matching; project-wide edits (all-tags panel, bulk) and
+their undo re-run the filter.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import logging
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,13 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.core import cliptext
 from workstation.core.edits import Edit
-from workstation.core.errors import WorkstationError
 from workstation.core.query import QueryError
 from workstation.core.store import Project
 from workstation.ui.all_tags_panel import AllTagsPanel, Scope
 from workstation.ui.clip_delegate import ClipDelegate
+from workstation.ui.clip_edits import ClipEditor
 from workstation.ui.clip_model import ClipIdRole, ClipModel, SortKey
 from workstation.ui.shortcuts import ActionBinder, ShortcutHelp, ShortcutMap, ShortcutSpec
 from workstation.ui.tag_panel import TagPanel
@@ -49,7 +46,6 @@ from workstation.ui.thumb_loader import ThumbLoader
 
 log = logging.getLogger(__name__)
 
-SYNC_SIDECARS_MAX = 200  # edits touching more clips rewrite their .txt files in a job
 GRID_SPACING = 6
 SCROLL_HOLD_MS = 120  # thumbnails are requested once scrolling pauses this long
 
@@ -84,27 +80,6 @@ CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
     )
     for i, label, keys in rows
 )
-
-
-class EditCommand(QUndoCommand):
-    """One core ``Edit`` on the undo stack.  The edit already ran when it is pushed, so the
-    first ``redo()`` (QUndoStack.push calls it) does nothing."""
-
-    def __init__(self, view: ClipsView, edit: Edit, refilter: bool) -> None:
-        super().__init__(edit.label)
-        self.view = view
-        self.edit = edit
-        self.refilter = refilter
-        self._done = True
-
-    def redo(self) -> None:
-        if self._done:
-            self._done = False
-            return
-        self.view._replay(self.edit, undo=False, refilter=self.refilter)
-
-    def undo(self) -> None:
-        self.view._replay(self.edit, undo=True, refilter=self.refilter)
 
 
 class ClipGrid(QListView):
@@ -146,7 +121,9 @@ class ClipsView(QWidget):
         self.jobs = jobs
         self.loader = ThumbLoader(session.project.cache_dir, self, threads=2)
         self.model = ClipModel(session.project, self.loader, self)
-        self.undo_stack = QUndoStack(self)
+        self.editor = ClipEditor(session, jobs, self)
+        self.editor.edited.connect(self._after_edit)
+        self.editor.failed.connect(self.show_message)
         self._waiting_shown = False
         self._selection_pending = False
 
@@ -224,8 +201,8 @@ class ClipsView(QWidget):
             self.player.firstFrameShown.connect(self._start_loop)
             self.player.loadFailed.connect(self.show_message)
             right.addWidget(self.player)
-        self.tag_panel = TagPanel(self)
-        self.all_tags = AllTagsPanel(self, self.scope_ids)
+        self.tag_panel = TagPanel(self.editor)
+        self.all_tags = AllTagsPanel(self.editor, self.scope_ids)
         self.all_tags.filterRequested.connect(self.set_filter)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.tag_panel, "Clip")
@@ -451,50 +428,18 @@ class ClipsView(QWidget):
         mpv["mute"] = "yes"
         self.player.play()
 
-    # -- edits -----------------------------------------------------------------------------
+    # -- edits (run by self.editor; see clip_edits.py) ------------------------------------
+    @property
+    def undo_stack(self):
+        return self.editor.undo_stack
+
     def apply_edit(self, fn: Callable[[Project], Edit], *, refilter: bool = False) -> Edit | None:
-        """Run one core edit now, put it on the undo stack and refresh what shows it."""
-        project = self.project
-        try:
-            with cliptext.deferred(project) as touched:
-                edit = fn(project)
-        except WorkstationError as exc:
-            self.show_message(str(exc))
-            return None
-        self._sync_sidecars(touched)
-        self.message.setText("")
-        self.tag_panel.show_error("")
-        if edit:
-            self.undo_stack.push(EditCommand(self, edit, refilter))
-        self._after_edit(edit.clip_ids, refilter)
-        return edit
-
-    def _replay(self, edit: Edit, *, undo: bool, refilter: bool) -> None:
-        project = self.project
-        with cliptext.deferred(project) as touched:
-            (edit.undo if undo else edit.redo)(project)
-        self._sync_sidecars(touched)
-        self._after_edit(edit.clip_ids, refilter)
-
-    def _sync_sidecars(self, clip_ids: set[int]) -> None:
-        if not clip_ids:
-            return
-        if len(clip_ids) <= SYNC_SIDECARS_MAX:
-            cliptext.sync_sidecars(self.project, clip_ids)
-        elif cliptext.load_settings(self.project).enabled:
-            self.rewrite_sidecars(sorted(clip_ids))
-
-    def rewrite_sidecars(self, clip_ids=None) -> None:
-        """Rewrite clip .txt files in a background job (all of them when ``clip_ids`` is None)."""
-        ids = None if clip_ids is None else list(clip_ids)
-        n = "all" if ids is None else f"{len(ids):,}"
-        self.jobs.run_on_project(
-            f"Rewrite {n} clip .txt files",
-            lambda p: cliptext.rewrite_all(p, clip_ids=ids),
-            stage_name="sidecars",
-        )
+        """Run one core edit now, put it on the undo stack; the grid and panels refresh."""
+        return self.editor.apply_edit(fn, refilter=refilter)
 
     def _after_edit(self, clip_ids: Iterable[int], refilter: bool) -> None:
+        self.message.setText("")
+        self.tag_panel.show_error("")
         if refilter:
             self.model.reload()
             self._restore_selection(self.selected_ids(), self.current_id())

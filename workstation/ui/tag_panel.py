@@ -7,8 +7,8 @@ tag says so.  With several clips selected the panel shows the tags all of them s
 as partial, the tags only some have, and every edit applies to all of them.
 
 The panel never writes to the project itself: it hands each edit (a function of the project that
-returns a core ``Edit``) to its :class:`ClipEditor` (the Clips view), which runs it, pushes it on
-the undo stack and refreshes the grid.
+returns a core ``Edit``) to its :class:`~workstation.ui.clip_edits.ClipEditor`, which runs it and
+pushes it on the undo stack; the Clips view hears about it and refreshes the grid and the panels.
 
 Token count: transformers' ``CLIPTokenizer`` needs transformers (seconds to import, not in the GUI
 process) and its BPE vocab (not shipped with the app), so :func:`approx_clip_tokens` estimates the
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -46,6 +45,7 @@ from workstation.core import cliptext, review
 from workstation.core.edits import Edit
 from workstation.core.review import ClipTag
 from workstation.core.store import Project
+from workstation.ui.clip_edits import ClipEditor
 
 CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
 _CLIP_PAT = re.compile(
@@ -69,18 +69,6 @@ def approx_clip_tokens(text: str) -> int:
         else:
             n += max(1, len(piece) // 2)
     return n
-
-
-class ClipEditor(Protocol):
-    """What the panels need from the view that owns the undo stack."""
-
-    project: Project
-
-    def apply_edit(
-        self, fn: Callable[[Project], Edit], *, refilter: bool = False
-    ) -> Edit | None: ...
-
-    def rewrite_sidecars(self, clip_ids=None) -> None: ...
 
 
 # -- a tag chip ------------------------------------------------------------------------------
