@@ -168,6 +168,29 @@ def table(scores: dict[str, Score], ref: str) -> str:
     return "\n".join(lines)
 
 
+def targets(scores: dict[str, Score], ref: str) -> str:
+    """The brief's targets, checked on this run."""
+    ours = scores["ours (ensemble, PyAV)"]
+    _, _, f1 = ours.prf(exact=True)
+
+    def ratio(other: str, cpu: bool) -> float:
+        o = scores[other]
+        if cpu:
+            return (ours.frames / ours.cpu) / (o.frames / o.cpu)
+        return (ours.frames / ours.seconds) / (o.frames / o.seconds)
+
+    cv = ref.replace("PyAV", "OpenCV")
+    ok = {True: "met", False: "NOT met"}
+    return (
+        f"Targets: F1 >= 0.95 (exact): {f1:.3f}, {ok[f1 >= 0.95]}. At most 1 false cut on "
+        f"flash/motion traps: {ours.trap_flash_motion}, {ok[ours.trap_flash_motion <= 1]}. "
+        f">= 1.5x detect-adaptive: PyAV backend {ratio(ref, False):.2f}x wall / "
+        f"{ratio(ref, True):.2f}x CPU ({ok[ratio(ref, False) >= 1.5]}); OpenCV backend "
+        f"{ratio(cv, False):.2f}x wall / {ratio(cv, True):.2f}x CPU "
+        f"({ok[ratio(cv, False) >= 1.5]} on wall time)."
+    )
+
+
 def write_docs(text: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -232,6 +255,15 @@ def main() -> None:
             table(scores, ref),
             "",
             "Misses of ours: " + (", ".join(scores["ours (ensemble, PyAV)"].misses) or "none"),
+            "",
+            targets(scores, ref),
+            "",
+            "Caveats: the set is synthetic (the project's barcode generator) and the decision "
+            "rules were tuned on it, so these figures are an upper bound for real footage; "
+            "the brightness traps blow the picture out to white, the hardest form of the case. "
+            "Wall-clock ratios move with the load of the shared machine; the CPU column is "
+            "steadier. Ours decodes small frames on one thread beside the measuring, while "
+            "OpenCV's decoder threads use the second core, so its wall ratio is the tighter one.",
         ]
     )
     print()
