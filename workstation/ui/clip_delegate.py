@@ -40,7 +40,7 @@ class ClipDelegate(QStyledItemDelegate):
         self._metrics = QFontMetrics(self._font)
         self._badge_h = self._metrics.height() + 2
         self._badges: dict[tuple[str, int | None], QPixmap] = {}
-        self._names: dict[str, str] = {}  # file name -> elided to the cell width
+        self._names: dict[str, str] = {}  # stored path -> name elided to the cell width
         app = QGuiApplication.instance()
         self._hidpi = app is not None and app.devicePixelRatio() > 1.0
 
@@ -90,12 +90,12 @@ class ClipDelegate(QStyledItemDelegate):
         if row.has_caption:
             painter.drawPixmap(x0 + 3, y0 + 3, self._badge("¶", None))
 
-        name = self._names.get(row.name)
+        name = self._names.get(row.stored_path)
         if name is None:
             name = self._metrics.elidedText(
                 row.name, Qt.TextElideMode.ElideMiddle, CELL_W - 2 * PAD
             )
-            self._names[row.name] = name
+            self._names[row.stored_path] = name
         painter.setFont(self._font)
         palette = option.palette
         painter.setPen(palette.highlightedText().color() if selected else palette.text().color())

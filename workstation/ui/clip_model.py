@@ -61,9 +61,8 @@ class ClipRow:
     than the whole SQL query, and only the clips a person looks at need them."""
 
     id: int
-    stored_path: str
-    file: str  # absolute path
-    name: str
+    stored_path: str  # as in the database: relative to the project root, or absolute
+    root: str  # the project folder (one shared string)
     frame_count: int
     duration: float
     fps_num: int
@@ -75,6 +74,16 @@ class ClipRow:
     unreviewed_auto: int  # auto tags nobody accepted or rejected yet
     has_caption: bool
     motion: float | None
+
+    @property
+    def file(self) -> str:
+        """The absolute path (worked out when needed: most rows are never looked at)."""
+        s = self.stored_path
+        return s if os.path.isabs(s) else os.path.join(self.root, s)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.stored_path)
 
     @property
     def path(self) -> Path:
@@ -119,18 +128,14 @@ def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[C
     else:
         sql, params = _SOME_ROWS_SQL, (json.dumps(list(clip_ids)),)
     root = str(project.root)
-    sep = os.sep
     rows = []
     append = rows.append
     for r in project.db.execute(sql, params):
-        stored = r[1]
-        file = stored if os.path.isabs(stored) else root + sep + stored
         append(
             ClipRow(
                 r[0],
-                stored,
-                file,
-                file.rpartition(sep)[2],
+                r[1],
+                root,
                 r[2],
                 r[3],
                 r[4],
@@ -204,6 +209,7 @@ class ClipModel(QStringListModel):
         self.thumb_height = THUMB_HEIGHT
         self._rows: dict[int, ClipRow] = {}
         self._counts_pending = False
+        self.auto_fill_counts = True  # False: the view calls fill_counts after its first paint
         self._order: list[int] = []  # visible clip ids in sort order
         self._pos: dict[int, int] = {}  # clip id -> row
         self._query = ""
@@ -254,7 +260,8 @@ class ClipModel(QStringListModel):
         """
         self._rows = {r.id: r for r in read_rows(self.project)}
         self._counts_pending = True
-        QTimer.singleShot(0, self.fill_counts)
+        if self.auto_fill_counts:
+            QTimer.singleShot(0, self.fill_counts)
         self._sources.clear()
         self._by_content.clear()
         return self.set_query(self._query, force=True)

@@ -121,6 +121,9 @@ class ClipsView(QWidget):
         self.jobs = jobs
         self.loader = ThumbLoader(session.project.cache_dir, self, threads=2)
         self.model = ClipModel(session.project, self.loader, self)
+        self.model.auto_fill_counts = False  # after the first paint: see eventFilter
+        self._counts_timer = QTimer(self, singleShot=True, interval=250)  # if nothing paints
+        self._counts_timer.timeout.connect(self.model.fill_counts)
         self.editor = ClipEditor(session, jobs, self)
         self.editor.edited.connect(self._after_edit)
         self.editor.failed.connect(self.show_message)
@@ -263,7 +266,7 @@ class ClipsView(QWidget):
         the thumbnails on screen are drawn."""
         keep = self.selected_ids()
         current = self.current_id()
-        err = self.model.reload()
+        err = self._reload_model()
         if err is not None:  # the stored filter no longer parses: show everything
             self._show_query_error(err)
             self.model.set_query("", force=True)
@@ -275,6 +278,12 @@ class ClipsView(QWidget):
         self._waiting_shown = True
         self._shown_poll.start()
         QTimer.singleShot(0, self._check_shown)
+
+    def _reload_model(self):
+        """Rows now; their tag counts once the grid has painted (or after 250 ms)."""
+        err = self.model.reload()
+        self._counts_timer.start()
+        return err
 
     def _on_session_closed(self) -> None:
         self.loader.shutdown()
@@ -441,7 +450,7 @@ class ClipsView(QWidget):
         self.message.setText("")
         self.tag_panel.show_error("")
         if refilter:
-            self.model.reload()
+            self._reload_model()
             self._restore_selection(self.selected_ids(), self.current_id())
         else:
             self.model.refresh_clips(clip_ids)
@@ -514,7 +523,9 @@ class ClipsView(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if obj is self.grid.viewport():
             t = event.type()
-            if t == QEvent.Type.MouseMove:
+            if t == QEvent.Type.Paint and self._counts_timer.isActive():
+                self._counts_timer.start(0)  # the grid is on screen: now read the tag counts
+            elif t == QEvent.Type.MouseMove:
                 self._hover_at(event.position().toPoint())
             elif t == QEvent.Type.Leave:
                 self._hover_at(None)
