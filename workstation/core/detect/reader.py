@@ -1,7 +1,8 @@
-"""Decoding and downscaling in a background thread, so it overlaps the measuring.
+"""Decoding in a background thread, so it overlaps scaling and measuring.
 
 PyAV releases the GIL while FFmpeg decodes and scales, so on two cores the decode of frame
-n+1 runs while frame n is measured: the pass costs about the larger of the two, not the sum.
+n+1 runs while frame n is scaled and measured: the pass costs about the larger of the two,
+not the sum.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, in
 class FrameReader:
     """Yields ``(frame_number, small_bgr)`` from ``first`` on; use as a context manager.
 
+    Frames are handed over in batches (fewer thread switches) and scaled by FFmpeg's swscale
+    with one reused reformatter (creating one per frame costs more than the scaling).
+
     With an ``index`` and ``first > 0`` it seeks to the keyframe before ``first`` and numbers
     frames by timestamp; otherwise it decodes from the start and counts.
     """
@@ -65,6 +69,7 @@ class FrameReader:
         self._first = first
         self._index = index if first > 0 else None
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._reformatter = VideoReformatter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"decode {path.name}", daemon=True)
 
@@ -92,8 +97,6 @@ class FrameReader:
         return False
 
     def _run(self) -> None:
-        aw, ah = self.size
-        reformatter = VideoReformatter()
         index, first = self._index, self._first
         try:
             if index is not None:
@@ -101,7 +104,7 @@ class FrameReader:
                     index.pts[first], stream=self._stream, backward=True, any_frame=False
                 )
             n = 0
-            batch: list[tuple[int, np.ndarray]] = []  # fewer hand-overs between the threads
+            batch: list[tuple[int, av.VideoFrame]] = []  # fewer hand-overs between threads
             for frame in self._container.decode(self._stream):
                 if self._stop.is_set():
                     return
@@ -110,10 +113,7 @@ class FrameReader:
                         continue
                     n = index.frame_at_pts(frame.pts)
                 if n >= first:
-                    small = reformatter.reformat(
-                        frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
-                    ).to_ndarray()
-                    batch.append((n, small))
+                    batch.append((n, frame))
                     if len(batch) >= _BATCH:
                         if not self._put(batch):
                             return
@@ -128,10 +128,17 @@ class FrameReader:
             self._put(exc)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        aw, ah = self.size
         while True:
             item = self._queue.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield from item
+            # Scaling here, on the consumer's side, balances the two threads best (decoding is
+            # the bigger half); swscale releases the GIL as FFmpeg's decoder does.
+            for n, frame in item:
+                small = self._reformatter.reformat(
+                    frame, width=aw, height=ah, format="bgr24", interpolation="AREA"
+                ).to_ndarray()
+                yield n, small
