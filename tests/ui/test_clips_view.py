@@ -432,3 +432,17 @@ def test_typing_a_caption_survives_other_edits(view, qtbot):
         "set caption",
         "accept tags",
     ]
+
+
+def test_select_all_shows_the_most_common_tags(view, qtbot, monkeypatch):
+    from workstation.ui import tag_panel
+
+    v, ids = view
+    monkeypatch.setattr(tag_panel, "MAX_CHIPS", 2)
+    v.grid.selectAll()
+    qtbot.waitUntil(lambda: v.tag_panel.clip_ids == ids)
+    panel = v.tag_panel
+    assert list(panel.chips) == ["dog", "1girl"]  # by clip count, then name
+    assert panel.chips["dog"].kind == "partial" and "3/6" in panel.chips["dog"].label.text()
+    assert panel.more_label.isVisibleTo(panel) and "2 more tags" in panel.more_label.text()
+    assert "different captions" in panel.caption.placeholderText()

@@ -349,6 +349,11 @@ class ClipModel(QStringListModel):
         """The visible clips, in grid order."""
         return list(self._order)
 
+    def ids_at(self, rows: Iterable[int]) -> list[int]:
+        """The clip ids of these rows (rows past the end are skipped)."""
+        order = self._order
+        return [order[r] for r in rows if 0 <= r < len(order)]
+
     def total(self) -> int:
         return len(self._rows)
 

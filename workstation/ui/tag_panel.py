@@ -18,6 +18,7 @@ count with CLIP's own pre-tokenisation regex and a length rule for long words, a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 
@@ -47,6 +48,7 @@ from workstation.core.review import ClipTag
 from workstation.core.store import Project
 from workstation.ui.clip_edits import ClipEditor
 
+MAX_CHIPS = 150  # with many clips selected: the most common tags; the rest are counted
 CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
 _CLIP_PAT = re.compile(
     r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
@@ -183,6 +185,7 @@ class TagPanel(QWidget):
         self._caption_loaded = ""
         self._caption_dirty = False
         self._loading = False
+        self._multi: list[tuple[str, str, int, int]] = []
         self._tag_counts: list | None = None  # autocomplete source, read on first keystroke
 
         outer = QVBoxLayout(self)
@@ -257,6 +260,10 @@ class TagPanel(QWidget):
             self._chips_layout.addWidget(title)
             self._chips_layout.addWidget(host)
             self._groups[cat] = (title, host, flow)
+        self.more_label = QLabel("")
+        self.more_label.setStyleSheet("color:#999;")
+        self.more_label.hide()
+        self._chips_layout.addWidget(self.more_label)
         self._chips_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -302,7 +309,8 @@ class TagPanel(QWidget):
         n = len(ids)
         self._tag_counts = None
         self.setEnabledParts(n > 0)
-        self._tags = review.clip_tags_many(self.project, ids) if ids else {}
+        self._tags = review.clip_tags_many(self.project, ids) if n == 1 else {}
+        self._multi = self._multi_tags(ids) if n > 1 else []
         if n == 0:
             self.heading.setText("No clip selected")
         elif n == 1:
@@ -316,6 +324,28 @@ class TagPanel(QWidget):
         self._load_caption()
         self._build_chips()
 
+    def _multi_tags(self, ids: list[int]) -> list[tuple[str, str, int, int]]:
+        """(name, category, clips with it, of which untouched auto) over many clips, in SQL:
+        10,000 selected clips are 50,000 tag rows, too many to fetch one by one."""
+        return self.project.db.execute(
+            "SELECT t.name, t.category, COUNT(*), SUM(ct.source = 'auto' AND ct.state = 'active') "
+            "FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+            "WHERE ct.clip_id IN (SELECT value FROM json_each(?)) AND ct.state != 'rejected' "
+            "GROUP BY t.id ORDER BY COUNT(*) DESC, t.name",
+            (json.dumps(ids),),
+        ).fetchall()
+
+    def _captions(self, ids: list[int]) -> tuple[str, bool]:
+        """The shown clips' caption, and whether they differ."""
+        n, distinct, text = self.project.db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT text), MIN(text) FROM captions "
+            "WHERE clip_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        ).fetchone()
+        if n == 0:
+            return "", False
+        return (text, False) if n == len(ids) and distinct == 1 else ("", True)
+
     def setEnabledParts(self, enabled: bool) -> None:  # noqa: N802 - Qt style like setEnabled
         for w in (self.caption, self.tag_box, self.accept_button, self.threshold):
             w.setEnabled(enabled)
@@ -326,15 +356,14 @@ class TagPanel(QWidget):
             return
         self._loading = True
         try:
-            caps = review.captions_many(self.project, self.clip_ids) if self.clip_ids else {}
-            texts = {caps[c].text if c in caps else "" for c in self.clip_ids}
-            if len(texts) <= 1:
-                text = texts.pop() if texts else ""
+            ids = self.clip_ids
+            caps = review.captions_many(self.project, ids) if len(ids) == 1 else {}
+            text, differ = self._captions(ids) if ids else ("", False)
+            if not differ:
                 self.caption.setPlaceholderText(
                     "A sentence describing the clip (saved as you type)"
                 )
             else:
-                text = ""
                 self.caption.setPlaceholderText(
                     f"The {len(self.clip_ids)} clips have different captions — typing here "
                     "replaces all of them"
@@ -366,6 +395,7 @@ class TagPanel(QWidget):
             for title, host, _ in self._groups.values():
                 title.hide()
                 host.hide()
+            self.more_label.hide()
             return
         settings = cliptext.load_settings(self.project)
         keep = settings.keep_first_tags
@@ -380,49 +410,38 @@ class TagPanel(QWidget):
                     (ids[0],),
                 )
             }
-        counts: dict[str, int] = {}
-        first: dict[str, ClipTag] = {}
-        for cid in ids:
-            for t in self._tags.get(cid, []):
-                counts[t.name] = counts.get(t.name, 0) + 1
-                first.setdefault(t.name, t)
-        order = (
-            [t.name for t in self._tags.get(ids[0], [])]
-            if single
-            else sorted(counts, key=lambda n: (-counts[n], n))
-        )
         used = set()
-        for i, name in enumerate(order):
-            tag = first[name]
-            if single:
-                kind, detail, tip = describe(tag, *runs.get(name, (None, None)))
-                faded = keep > 0 and i >= keep
-                if faded:
-                    tip += f"\nnot written to the .txt (only the first {keep} tags are)"
-            elif counts[name] == len(ids):
-                autos = sum(
-                    1
-                    for c in ids
-                    for t in self._tags.get(c, [])
-                    if t.name == name and t.source == "auto" and t.state == "active"
-                )
-                kind = "auto" if autos == len(ids) else "manual"
-                detail = "" if kind == "manual" else "auto"
-                tip = f"{name}: on all {len(ids)} selected clips"
-                faded = False
-            else:
-                kind, detail = "partial", f"{counts[name]}/{len(ids)}"
-                tip = f"{name}: on {counts[name]} of the {len(ids)} selected clips"
-                faded = False
-            chip = TagChip(name, kind, detail, tip, movable=single, faded=faded)
+
+        def place(chip: TagChip, category: str) -> None:
             chip.removeClicked.connect(self.remove_tag)
             chip.acceptClicked.connect(self.accept_tag)
             chip.addAllClicked.connect(self.add_tag)
             chip.moveClicked.connect(self.move_tag)
-            cat = tag.category if tag.category in self._groups else "general"
+            cat = category if category in self._groups else "general"
             self._groups[cat][2].addWidget(chip)
             used.add(cat)
-            self.chips[name] = chip
+            self.chips[chip.name] = chip
+
+        if single:
+            for i, tag in enumerate(self._tags.get(ids[0], [])):
+                kind, detail, tip = describe(tag, *runs.get(tag.name, (None, None)))
+                faded = keep > 0 and i >= keep
+                if faded:
+                    tip += f"\nnot written to the .txt (only the first {keep} tags are)"
+                place(TagChip(tag.name, kind, detail, tip, movable=True, faded=faded), tag.category)
+        n = len(ids)
+        for name, category, count, autos in self._multi[:MAX_CHIPS]:
+            if count == n:
+                kind = "auto" if autos == n else "manual"
+                detail = "auto" if kind == "auto" else ""
+                tip = f"{name}: on all {n} selected clips"
+            else:
+                kind, detail = "partial", f"{count}/{n}"
+                tip = f"{name}: on {count} of the {n} selected clips"
+            place(TagChip(name, kind, detail, tip), category)
+        more = len(self._multi) - MAX_CHIPS
+        self.more_label.setVisible(more > 0)
+        self.more_label.setText(f"… and {more} more tags (the All tags tab lists them all)")
         for cat, (title, host, _) in self._groups.items():
             title.setVisible(cat in used)
             host.setVisible(cat in used)
