@@ -320,9 +320,14 @@ def test_edits_persist_after_reopening(view, root):
 def test_reload_on_clips_changed(view, qtbot, clip_file):
     v, ids = view
     new = make_clips(v.project, clip_file, 8)[6:]
+    reloads = []
+    real = v.model.reload
+    v.model.reload = lambda: reloads.append(1) or real()
     with qtbot.waitSignal(v.gridShown, timeout=20000):
-        v.session.clipsChanged.emit()
+        for _ in range(5):  # slicing announces clips one by one
+            v.session.clipsChanged.emit()
     assert v.model.rowCount() == 8 and v.model.row_of(new[-1]) == 7
+    assert len(reloads) == 1
 
 
 def test_sidecar_settings_from_the_panel(view, qtbot):

@@ -252,7 +252,10 @@ class ClipsView(QWidget):
         b.bind("edit.redo", self.redo)
         b.bind("help.shortcuts", self.help.toggle)
 
-        session.clipsChanged.connect(self.show_project)
+        # slicing announces clips one by one: reload once per burst, not once per clip
+        self._reload_timer = QTimer(self, singleShot=True, interval=150)
+        self._reload_timer.timeout.connect(self.show_project)
+        session.clipsChanged.connect(self._reload_timer.start)
         session.closed.connect(self._on_session_closed)
         self.show_project()
 
