@@ -293,6 +293,8 @@ def detect_video(
         )
         return result
     except GeneratorExit:
+        if state == "done":  # closed after its last report: the run is complete
+            raise
         state = "cancelled"
         # Keep what was measured since the last full chunk too: a resume starts there.
         done = _measured_until(rows, saved_upto[0], total)
