@@ -451,3 +451,11 @@ def test_select_all_shows_the_most_common_tags(view, qtbot, monkeypatch):
     assert panel.chips["dog"].kind == "partial" and "3/6" in panel.chips["dog"].label.text()
     assert panel.more_label.isVisibleTo(panel) and "2 more tags" in panel.more_label.text()
     assert "different captions" in panel.caption.placeholderText()
+
+
+def test_closing_the_session_stops_the_view(view, qtbot):
+    v, ids = view
+    v.session.clipsChanged.emit()  # a reload is pending ...
+    v.session.close()  # ... when the project closes: nothing may read the closed database
+    assert not v.isEnabled() and not v._reload_timer.isActive()
+    assert not v._counts_timer.isActive() and not v.model._flush.isActive()

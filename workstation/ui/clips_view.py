@@ -289,6 +289,19 @@ class ClipsView(QWidget):
         return err
 
     def _on_session_closed(self) -> None:
+        """The database is closed: stop everything that would still read it."""
+        for timer in (
+            self._counts_timer,
+            self._reload_timer,
+            self._filter_timer,
+            self._shown_poll,
+            self._hover_delay,
+            self._hover_tick,
+        ):
+            timer.stop()
+        self.model._flush.stop()
+        self.tag_panel._caption_timer.stop()
+        self._waiting_shown = False
         self.loader.shutdown()
         if self.player is not None:
             self.player.unload()
