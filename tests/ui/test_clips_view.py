@@ -459,3 +459,30 @@ def test_closing_the_session_stops_the_view(view, qtbot):
     v.session.close()  # ... when the project closes: nothing may read the closed database
     assert not v.isEnabled() and not v._reload_timer.isActive()
     assert not v._counts_timer.isActive() and not v.model._flush.isActive()
+
+
+def test_drag_a_chip_before_another(view, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDropEvent
+
+    v, ids = view
+    p, panel = v.project, v.tag_panel
+    v.select_clips([ids[0]])
+    qtbot.waitUntil(lambda: panel.clip_ids == [ids[0]])
+    assert names(p, ids[0])[0] == "dog" and "rain" in names(p, ids[0])
+    target = panel.chips["dog"]
+    group = target.parentWidget()
+    qtbot.waitUntil(lambda: group.childAt(target.geometry().center()) is not None)
+    mime = QMimeData()
+    mime.setData("application/x-workstation-tag", b"rain")
+    drop = QDropEvent(
+        QPointF(target.geometry().center()),
+        Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    group.dropEvent(drop)
+    assert names(p, ids[0])[:2] == ["rain", "dog"]
+    v.undo()
+    assert names(p, ids[0])[0] == "dog"

@@ -3,7 +3,8 @@
 The caption is natural language and has its own editor: it is never split on commas (commas
 separate *tags*, in the tag box and in the clip .txt files).  Tags show as chips grouped by
 category; an auto tag shows its confidence and where it came from (model, threshold), a manual
-tag says so.  With several clips selected the panel shows the tags all of them share and, marked
+tag says so.  The tag order (what the .txt lists first) changes by dragging a chip onto another
+or with its ◀ ▶ buttons.  With several clips selected the panel shows the tags all of them share and, marked
 as partial, the tags only some have, and every edit applies to all of them.
 
 The panel never writes to the project itself: it hands each edit (a function of the project that
@@ -22,9 +23,10 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QDrag, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
+    QApplication,
     QCompleter,
     QDoubleSpinBox,
     QFormLayout,
@@ -83,8 +85,12 @@ _CHIP_STYLE = {
 }
 
 
+_CHIP_MIME = "application/x-workstation-tag"
+
+
 class TagChip(QFrame):
-    """One tag: its name, what it is, and small buttons for what can be done with it."""
+    """One tag: its name, what it is, and small buttons for what can be done with it.
+    A movable chip can be dragged onto another chip of its group to go before it."""
 
     removeClicked = Signal(str)
     acceptClicked = Signal(str)
@@ -105,6 +111,7 @@ class TagChip(QFrame):
         super().__init__(parent)
         self.name = name
         self.kind = kind  # manual | accepted | auto | partial
+        self.movable = movable
         self.setObjectName("chip")
         fade = "color:#8a8a8a;" if faded else ""
         self.setStyleSheet(
@@ -142,6 +149,29 @@ class TagChip(QFrame):
             "remove",
         )
 
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._press = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        start = getattr(self, "_press", None)
+        if (
+            self.movable
+            and start is not None
+            and event.buttons() & Qt.MouseButton.LeftButton
+            and (event.position().toPoint() - start).manhattanLength()
+            >= QApplication.startDragDistance()
+        ):
+            self._press = None
+            mime = QMimeData()
+            mime.setData(_CHIP_MIME, self.name.encode())
+            drag = QDrag(self)
+            drag.setMimeData(mime)
+            drag.setPixmap(self.grab())
+            drag.exec(Qt.DropAction.MoveAction)
+            return
+        super().mouseMoveEvent(event)
+
     def _button(self, text: str, tip: str, slot, key: str) -> None:
         b = QToolButton(self)
         b.setText(text)
@@ -168,6 +198,33 @@ def describe(
     tip = f"{tag.name}: auto tag from {where}" + (f", confidence {conf}" if conf else "")
     tip += " (accepted)" if kind == "accepted" else " — not reviewed yet"
     return kind, conf, tip
+
+
+class ChipGroup(QWidget):
+    """The chips of one category; a chip dropped on another moves before it."""
+
+    chipDropped = Signal(str, str)  # dragged tag, the tag it was dropped on
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(_CHIP_MIME):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(_CHIP_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        name = bytes(event.mimeData().data(_CHIP_MIME)).decode()
+        target = self.childAt(event.position().toPoint())
+        while target is not None and not isinstance(target, TagChip):
+            target = target.parentWidget()
+        if target is not None and target.name != name:
+            event.acceptProposedAction()
+            self.chipDropped.emit(name, target.name)
 
 
 # -- the panel -------------------------------------------------------------------------------
@@ -254,7 +311,8 @@ class TagPanel(QWidget):
         for cat in ("rating", "character", "general", "meta"):
             title = QLabel(cat.capitalize())
             title.setStyleSheet("color:#aaa; font-weight:bold; margin-top:4px;")
-            host = QWidget()
+            host = ChipGroup()
+            host.chipDropped.connect(self.drop_tag)
             flow = QFlowLayout(host)
             flow.setContentsMargins(0, 0, 0, 0)
             self._chips_layout.addWidget(title)
@@ -518,6 +576,19 @@ class TagPanel(QWidget):
             return
         a, b = names.index(name), names.index(same[j])
         names[a], names[b] = names[b], names[a]
+        self._run(lambda p: review.reorder_tags(p, cid, names))
+
+    def drop_tag(self, name: str, before: str) -> None:
+        """Put a tag just before another of the same category (drag and drop, one clip)."""
+        if len(self.clip_ids) != 1:
+            return
+        cid = self.clip_ids[0]
+        tags = self._tags.get(cid, [])
+        cat = {t.name: t.category for t in tags}
+        if name not in cat or before not in cat or cat[name] != cat[before]:
+            return
+        names = [t.name for t in tags if t.name != name]
+        names.insert(names.index(before), name)
         self._run(lambda p: review.reorder_tags(p, cid, names))
 
     def _add_from_box(self) -> None:
