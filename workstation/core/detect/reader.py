@@ -65,6 +65,11 @@ class FrameReader:
             # thread (which already runs beside the measuring), and frame threading would
             # cost more in hand-overs than it saves.
             self._stream.thread_type = "AUTO"
+        # Skip the deblocking filter on B-frames only: its smoothing of block edges is lost
+        # at analysis size anyway and decoding costs ~10-15% less.  B-frames are mostly not
+        # references, so little error carries over (skipping it on every frame does drift
+        # and costs accuracy; with B-frames only the labelled set gives the same cuts).
+        ctx.options = {**ctx.options, "skip_loop_filter": "bidir"}
         self.size = analysis_size(ctx.width, ctx.height, analysis_width)
         self._first = first
         self._index = index if first > 0 else None
