@@ -135,12 +135,21 @@ def test_side_panel_edits_one_clip(view, qtbot):
     assert "wd14 (threshold 0.25)" in panel.chips["cat"].toolTip()
     assert "confidence 0.90" in panel.chips["cat"].toolTip()
     # add with the tag box (comma-separated), autocomplete offers project tags with counts
-    qtbot.keyClicks(panel.tag_box, "do")
+    v.activateWindow()
+    panel.tag_box.setFocus()
+    qtbot.waitUntil(panel.tag_box.hasFocus)
+    qtbot.keyClicks(panel.tag_box, "long hair, do")
     assert panel.completion_names()[0] == "dog"
-    panel.tag_box.clear()
-    qtbot.keyClicks(panel.tag_box, "beach, long hair")
+    popup = panel.completer.popup()
+    qtbot.waitUntil(popup.isVisible)
+    popup.setCurrentIndex(panel.completer.completionModel().index(0, 0))
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # the choice replaces only the word being typed
+    assert panel.tag_box.text() == "long hair, dog"
+    qtbot.keyClicks(panel.tag_box, ", beach, ca")  # Enter while "cat" is only offered: typed text
+    qtbot.waitUntil(popup.isVisible)
     qtbot.keyClick(panel.tag_box, Qt.Key.Key_Return)
-    assert names(p, ids[0])[-2:] == ["beach", "long hair"]
+    assert names(p, ids[0])[-3:] == ["long hair", "beach", "ca"]
+    panel.remove_tag("ca")
     assert v.model.clip(ids[0]).tags == 6
     # accept an auto tag, reject another, move a tag left
     panel.chips["cat"].buttons["accept"].click()

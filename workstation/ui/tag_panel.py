@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QDrag, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QApplication,
@@ -227,6 +227,35 @@ class ChipGroup(QWidget):
             self.chipDropped.emit(name, target.name)
 
 
+class TagCompleter(QCompleter):
+    """Completes the tag being typed after the last comma and keeps the tags before it; the
+    list shows "name  (count)" and inserts the name.  The panel fills the list (already
+    filtered, prefix matches first) on every edit, so the completer only shows it."""
+
+    def __init__(self, model, box: QLineEdit) -> None:
+        super().__init__(model, box)
+        self.box = box
+        self.typed = ""  # the box's text when the list was filled
+        self.setCompletionRole(Qt.ItemDataRole.UserRole)
+        self.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.setMaxVisibleItems(12)
+        self.setWidget(box)  # not box.setCompleter: that would replace the whole text
+        self.activated[QModelIndex].connect(self._insert)
+
+    def offer(self, typed: str) -> None:
+        self.typed = typed
+        if self.model().rowCount() and self.box.hasFocus():
+            self.complete()
+            self.popup().setCurrentIndex(QModelIndex())  # nothing chosen until arrows/click
+        else:
+            self.popup().hide()
+
+    def _insert(self, index: QModelIndex) -> None:
+        head, comma, _word = self.typed.rpartition(",")
+        name = index.data(Qt.ItemDataRole.UserRole)
+        self.box.setText(f"{head}{comma}{' ' if comma else ''}{name}")
+
+
 # -- the panel -------------------------------------------------------------------------------
 class TagPanel(QWidget):
     """Caption + tags of the selected clips."""
@@ -279,12 +308,7 @@ class TagPanel(QWidget):
         self.tag_box.returnPressed.connect(self._add_from_box)
         self.tag_box.textEdited.connect(self._complete)
         self._completions = QStandardItemModel(self)
-        self.completer = QCompleter(self._completions, self)
-        self.completer.setCompletionRole(Qt.ItemDataRole.UserRole)
-        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.completer.setMaxVisibleItems(12)
-        self.tag_box.setCompleter(self.completer)
+        self.completer = TagCompleter(self._completions, self.tag_box)
         add_row.addWidget(self.tag_box, 1)
         outer.addLayout(add_row)
 
@@ -592,6 +616,10 @@ class TagPanel(QWidget):
         self._run(lambda p: review.reorder_tags(p, cid, names))
 
     def _add_from_box(self) -> None:
+        popup = self.completer.popup()
+        if popup.isVisible() and popup.currentIndex().isValid():
+            return  # this Enter picks a completion (the completer inserts it)
+        popup.hide()
         text = self.tag_box.text()
         names = [n.strip() for n in text.split(",") if n.strip()]
         if not names:
@@ -608,6 +636,7 @@ class TagPanel(QWidget):
         word = text.rsplit(",", 1)[-1].strip()
         self._completions.clear()
         if not word:
+            self.completer.offer(text)
             return
         if self._tag_counts is None:  # once per edit, not per keystroke
             self._tag_counts = review.tag_counts(self.project, include_unused=True)
@@ -622,6 +651,7 @@ class TagPanel(QWidget):
             item = QStandardItem(f"{t.name}  ({t.count})")
             item.setData(t.name, Qt.ItemDataRole.UserRole)
             self._completions.appendRow(item)
+        self.completer.offer(text)
 
     def completion_names(self) -> list[str]:
         m = self._completions
