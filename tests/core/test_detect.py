@@ -264,3 +264,23 @@ def test_copy_of_video_is_detected_like_the_original(tmp_path, case_videos):
     copy = tmp_path / "copy.mp4"
     shutil.copy(path, copy)
     assert [c.frame for c in _run(copy).cuts] == [c.frame for c in _run(path).cuts]
+
+
+def test_resume_on_variable_frame_rate_mkv_numbers_frames_by_timestamp(
+    project, tmp_path, monkeypatch
+):
+    """Resuming seeks by timestamp: on a VFR Matroska file too it lands on the right frames."""
+    from workstation.core.ingest import add_paths
+
+    monkeypatch.setattr(detect, "CHUNK", 32)
+    mkv = tmp_path / "vfr.mkv"
+    synth.write_vfr_video(mkv, [40 if (i // 25) % 2 else 20 for i in range(150)])
+    drive(add_paths(project, [mkv]))
+    video = project.videos()[0]
+    assert video.vfr and video.frame_count == 150
+    stopped = _cancel_after(detect_video(project, video.id), 64)
+    resumed = drive(detect_video(project, video.id))
+    fresh = drive(detect_video(project, video.id, restart=True))
+    assert 0 < stopped < 150 and resumed.frames == fresh.frames == 150
+    for name, values in fresh.scores.items():
+        assert np.array_equal(values, resumed.scores[name]), name
