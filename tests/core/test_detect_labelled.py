@@ -58,3 +58,33 @@ def test_make_labelled_set_writes_truth_and_reuses_unchanged_videos(tmp_path, mo
     assert again == []  # unchanged spec: kept
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest[specs[0]["name"]]["theme"] == specs[0]["theme"]
+
+
+def test_content_and_histogram_curves_are_pyscenedetects_metrics(tmp_path):
+    """The ensemble's "content" and "hist" curves are PySceneDetect's own ContentDetector and
+    HistogramDetector scores on the shared analysis frames (computed in the one pass)."""
+    import cv2
+    import numpy as np
+    from scenedetect.detectors import ContentDetector, HistogramDetector
+
+    from workstation.core.detect.features import CURVES, FeatureExtractor
+    from workstation.core.detect.reader import FrameReader
+
+    path = tmp_path / "v.mp4"
+    seq = synth.Sequence([synth.Shot("shapes", 20, seed=1), synth.Shot("anime", 20, seed=2)])
+    synth.write_video(path, seq, width=160, height=90)
+    ours = FeatureExtractor()
+    content = ContentDetector()
+    last_hist = None
+    ix = {name: i for i, name in enumerate(CURVES)}
+    with FrameReader(path, 96) as reader:
+        for n, small in reader:
+            row = ours.push(small)
+            theirs = content._calculate_frame_score(None, small)  # PySceneDetect 0.7.2
+            hist = HistogramDetector.calculate_histogram(small, bins=64)
+            assert abs(row[ix["content"]] - theirs) < 1e-3, n
+            if last_hist is not None:
+                corr = cv2.compareHist(last_hist, hist, cv2.HISTCMP_CORREL)
+                assert abs(row[ix["hist"]] - (1.0 - corr)) < 1e-3, n
+            last_hist = hist
+    assert n == 39 and np.isfinite(row).all()
