@@ -44,9 +44,9 @@ class FeatureExtractor:
     The colour score of lag 1 is PySceneDetect's ContentDetector formula (mean of the hue,
     saturation and value distances) and the histogram score is HistogramDetector's (luma
     histogram, correlation), computed here on the shared small frame with the same OpenCV
-    calls; a test checks both equal PySceneDetect's own scores.  The structure distance compares luma ranks (histogram equalisation), so it
-    is blind to monotone brightness changes (flashes, lights coming on, fades) and sees only
-    what moved or changed.  Everything stays uint8 and goes through OpenCV: at these sizes
+    calls; a test checks both equal PySceneDetect's own scores.  The structure distance
+    compares luma ranks (histogram equalisation), so it is blind to monotone brightness
+    changes (flashes, lights coming on, fades) and sees only what moved or changed.  Everything stays uint8 and goes through OpenCV: at these sizes
     per-call overhead, not pixels, is what costs.
     """
 
