@@ -374,6 +374,10 @@ def test_preview_loops_the_current_clip(qtbot, root):
     v._scrolled(0)  # scrolling the grid pauses the preview, which then plays on
     qtbot.waitUntil(lambda: not v.player.is_playing, timeout=3000)
     qtbot.waitUntil(lambda: v.player.is_playing, timeout=5000)
+    v.hide()  # another tab: the loop stops, and starts again when the view is back
+    qtbot.waitUntil(lambda: not v.player.is_playing, timeout=3000)
+    v.show()
+    qtbot.waitUntil(lambda: v.player.is_playing, timeout=5000)
     with qtbot.waitSignal(v.player.firstFrameShown, timeout=20000):
         v.step(1)
     assert v.player.path.name == "clip_01.mp4"

@@ -582,6 +582,13 @@ class ClipsView(QWidget):
         super().showEvent(event)
         if self._waiting_shown:
             self._shown_poll.start()
+        if self.player is not None and self.player.is_ready:
+            self.player.play()  # the preview loops again when the view comes back
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        if self.player is not None and self.player.is_playing:
+            self.player.pause()  # nobody sees it loop (another tab, minimised)
+        super().hideEvent(event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
