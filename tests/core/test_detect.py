@@ -223,8 +223,9 @@ def test_project_run_records_a_broken_video_and_goes_on(demo_project):
     data = broken.path.read_bytes()
     broken.path.write_bytes(data[: len(data) // 3])  # damaged after it was added
     records: list[Progress] = []
-    results = drive(detect_project(demo_project), records.append)
-    assert set(results) == {v.id for v in videos}
+    results = drive(detect_project(demo_project, [v.id for v in videos] + [999]), records.append)
+    assert set(results) == {v.id for v in videos} | {999}
+    assert "no video with id 999" in results[999].error
     assert results[broken.id].error and broken.name in results[broken.id].error
     assert any(broken.name in p.message for p in records)
     for v in videos[1:]:

@@ -27,7 +27,7 @@ from workstation.core.detect.decide import (
 )
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader
-from workstation.core.errors import MediaError
+from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.media import FrameIndex, VideoInfo
 from workstation.core.progress import Progress, Stage, Throttle
 from workstation.core.store import Cut, Project
@@ -358,7 +358,7 @@ def detect_project(
     for k, vid in enumerate(ids):
         try:
             results[vid] = yield from detect_video(project, vid, settings, restart=restart)
-        except (MediaError, KeyError, ValueError) as exc:
+        except (WorkstationError, ValueError) as exc:  # a bad file, a stale video id
             message = str(exc)
             results[vid] = DetectionResult([], {}, settings.threshold, 0, error=message)
             yield Progress("detect", k + 1, len(ids), f"video {vid}", message, {"error": message})
