@@ -471,7 +471,7 @@ def test_closing_the_session_stops_the_view(view, qtbot):
     v.session.clipsChanged.emit()  # a reload is pending ...
     v.session.close()  # ... when the project closes: nothing may read the closed database
     assert not v.isEnabled() and not v._reload_timer.isActive()
-    assert not v._counts_timer.isActive() and not v.model._flush.isActive()
+    assert not v._counts_timer.isActive() and not v.model.asking
 
 
 def test_drag_a_chip_before_another(view, qtbot):

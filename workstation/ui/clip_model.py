@@ -446,6 +446,16 @@ class ClipModel(QStringListModel):
                 self._requested.add(cid)
                 self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
 
+    def stop_requests(self) -> None:
+        """Drop the covers noted as wanted and not yet asked for (the project closed)."""
+        self._flush.stop()
+        self._wanted.clear()
+
+    @property
+    def asking(self) -> bool:
+        """Covers were noted as wanted and will be asked for in a moment."""
+        return bool(self._wanted)
+
     def pending_covers(self, rows: Iterable[int]) -> list[int]:
         """Rows whose cover is not in memory yet (and whose file exists)."""
         out = []

@@ -299,7 +299,7 @@ class ClipsView(QWidget):
             self._hover_tick,
         ):
             timer.stop()
-        self.model._flush.stop()
+        self.model.stop_requests()
         self.tag_panel._caption_timer.stop()
         self._waiting_shown = False
         self.loader.shutdown()
@@ -529,7 +529,7 @@ class ClipsView(QWidget):
             return
         rows = self.visible_rows()
         pending = self.model.pending_covers(rows)
-        if pending and self.loader.pool.activeThreadCount() == 0 and not self.model._wanted:
+        if pending and self.loader.pool.activeThreadCount() == 0 and not self.model.asking:
             self.grid.viewport().update()  # ask again (data() notes what is wanted)
             return
         if pending:
