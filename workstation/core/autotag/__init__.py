@@ -34,7 +34,9 @@ from workstation.core.autotag.base import (
 def _wd14(settings: TagSettings) -> Tagger:
     from workstation.core.autotag.wd14 import WD14Tagger
 
-    return WD14Tagger.load(settings.model, providers=settings.providers)
+    # Idle onnxruntime threads sleep instead of spinning: the decode thread and the GUI share
+    # the cores, and a spinning thread takes CPU from them for nothing.
+    return WD14Tagger.load(settings.model, providers=settings.providers, spin=False)
 
 
 def _openai(settings: CaptionSettings) -> Captioner:
