@@ -385,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in EXTENSIONS:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(sub)
+    # `-q` works after the command too (`workstation split DIR -q`), as people type it.
+    for command in sub.choices.values():
+        if not any("--quiet" in a.option_strings for a in command._actions):
+            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                 help="no progress bars")
     return parser
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-VIEWS = ("cut",)
+VIEWS = ("cut", "clips")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,9 @@
 
     {"window_shown_ms": 812, "first_frame_ms": 1240, ...}
 
+With ``--view clips`` it opens the Clips view instead and waits until the visible thumbnails are
+drawn: ``{"window_shown_ms": .., "grid_shown_ms": .., "peak_rss_mb": ..}``.
+
 Times count from the start of the process (read from /proc where available, else from the
 call), so they include Python's start-up and imports, which is what a person waits for.  The
 exit code is 0 on success; on a failure or after 30 s it is non-zero with a message on stderr.
@@ -48,30 +51,10 @@ def ensure_demo_project(root: Path | None = None) -> Path:
     root = root or demo_project_dir()
     if (root / DB_FILE).exists() and (root / "videos").is_dir():
         return root  # made before; checked for real when the window opens it
+    from workstation.core.demo import make_demo_project
     from workstation.core.progress import drive
 
-    try:
-        from workstation.core.demo import make_demo_project
-    except ImportError:
-        return _make_demo_fallback(root)
-    try:
-        drive(make_demo_project(root, detect=True))
-    except ImportError:  # detection not installed/built yet: videos without cuts still open
-        drive(make_demo_project(root, detect=False))
-    return root
-
-
-def _make_demo_fallback(root: Path) -> Path:
-    from workstation.core import synth
-    from workstation.core.ingest import add_paths
-    from workstation.core.progress import drive
-    from workstation.core.store import Project
-
-    videos = root / "videos"
-    if not videos.exists():
-        synth.make_demo_videos(videos)
-    with Project(root, create=True) as project:
-        drive(add_paths(project, [videos]))
+    drive(make_demo_project(root, detect=True))
     return root
 
 
@@ -168,11 +151,28 @@ def run_smoke(
                 return
         app.exit(0)
 
+    def on_grid_shown() -> None:
+        marks.setdefault("window_shown_ms", ms(time.monotonic()))
+        marks["grid_shown_ms"] = ms(time.monotonic())
+        QTimer.singleShot(50, finish)
+
     def check_project(_session=None) -> None:
         if window.session is None:
             fail(f"{project}: the project could not be opened")
             return
-        if window.session is not None and not window.session.project.videos():
+        if view == "clips":
+            if not window.session.project.clips():
+                fail(f"{project}: the project has no clips to show (slice it first)")
+                return
+            window.tabs.setCurrentIndex(window.clips_tab)
+            clips_view = window.ensure_clips_view()
+            signal = getattr(clips_view, "gridShown", None)
+            if signal is None:
+                fail("smoke: the Clips view is not available")
+                return
+            signal.connect(on_grid_shown)
+            return
+        if not window.session.project.videos():
             fail(f"{project}: the project has no videos to show")
             return
         if window.player is None:
@@ -182,7 +182,9 @@ def run_smoke(
 
     QTimer.singleShot(
         int(timeout_s * 1000),
-        lambda: fail(f"smoke: no video frame was shown within {timeout_s:.0f} s"),
+        lambda: fail(
+            f"smoke: no {'thumbnails were' if view == 'clips' else 'video frame was'} shown within {timeout_s:.0f} s"
+        ),
     )
     window.projectOpened.connect(check_project)
     window.projectOpenFailed.connect(fail)
@@ -197,13 +199,27 @@ def run_smoke(
         return code or 1
     result = {
         "window_shown_ms": marks.get("window_shown_ms"),
-        "first_frame_ms": marks["first_frame_ms"],
+        **(
+            {"grid_shown_ms": marks["grid_shown_ms"], "peak_rss_mb": peak_rss_mb()}
+            if view == "clips"
+            else {"first_frame_ms": marks["first_frame_ms"]}
+        ),
         "clock": "process start" if age is not None else "smoke start",
         "project": str(window.settings.last_project or project),
         **extra,
     }
     print(json.dumps(result), flush=True)
     return 0
+
+
+def peak_rss_mb() -> float | None:
+    """The process's peak resident memory (ru_maxrss), in MiB."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kib / 1024, 1)
 
 
 class StallMeter:
