@@ -2,11 +2,12 @@
 
 Each frame is decoded once and scaled down by FFmpeg; :mod:`.features` measures it against the
 frames before it (PySceneDetect's ContentDetector and HistogramDetector scores, luma-rank
-structure, luma distances at several lags, luma percentiles) and :mod:`.decide` turns those
+structure, colour + structure distances to the 4 frames before, luma-histogram changes over
+8/16/24 frames, luma percentiles) and :mod:`.decide` turns those
 curves into cuts: hard and jump cuts against local activity, a flash filter, fades and
 dissolves reported as one cut inside the transition.  The curves are stored in chunks as the
 run goes, so a cancelled run resumes where it stopped and decides exactly like an
-uninterrupted one.
+uninterrupted one.  :mod:`.neural` (TransNetV2) is optional and never used by default.
 """
 
 from __future__ import annotations
