@@ -126,6 +126,27 @@ def decode_only(path: Path) -> list[int]:
     return []
 
 
+def transnet() -> Callable[[Path], list[int]]:
+    """TransNetV2 alone (optional backend, CPU), the model loaded once for all files."""
+    import numpy as np
+    import torch
+
+    from workstation.core.detect import neural
+
+    module = neural._load()
+    with neural._process_state_kept(torch):
+        model = module.TransNetV2(device="cpu")
+    model.eval()
+
+    def run(path: Path) -> list[int]:
+        frames = np.stack(list(neural._frames(path)))
+        with torch.no_grad():
+            single, _ = model.predict_frames(torch.from_numpy(frames), quiet=True)
+        return neural.transnet_cuts(single.numpy())
+
+    return run
+
+
 METHODS: dict[str, Callable[[Path], list[int]]] = {
     "ours (ensemble, PyAV)": ours,
     "PySceneDetect detect-adaptive (PyAV backend)": scenedetect_run("AdaptiveDetector", "pyav"),
