@@ -236,7 +236,10 @@ def main() -> None:
     ap.add_argument(
         "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
     )
+    ap.add_argument("--neural", action="store_true", help="also TransNetV2 alone (slow on a CPU)")
     args = ap.parse_args()
+    if args.neural:
+        METHODS["TransNetV2 alone (optional, CPU)"] = transnet()
 
     t0 = time.perf_counter()
     videos = make_labelled_set(
