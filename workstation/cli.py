@@ -205,10 +205,10 @@ def cmd_detect(args) -> int:
         lines = []
         for vid, res in results.items():
             name = project.video(vid).name
-            if isinstance(res, Exception):
+            if res.error:
                 failed += 1
-                print(f"error: {res}", file=sys.stderr)
-                payload[name] = {"error": str(res)}
+                print(f"error: {res.error}", file=sys.stderr)
+                payload[name] = {"error": res.error}
                 continue
             payload[name] = {"cuts": [c.frame for c in res.cuts], "frames": res.frames}
             lines.append(f"{name}: {len(res.cuts)} cuts in {res.frames} frames")
