@@ -55,7 +55,7 @@ fi
 
 case "$MODE" in
   app)
-    DEMO=${WORKSTATION_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/motion-workstation/demo}
+    DEMO=${WORKSTATION_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/motion-dataset-workstation/demo}
     .venv/bin/workstation demo "$DEMO"
     if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
       echo "setup: no display; running under Xvfb (use --smoke --screenshot FILE to see it)" >&2
