@@ -128,9 +128,11 @@ class MainWindow(QMainWindow):
         self.clips_holder_layout = QVBoxLayout(self.clips_holder)
         self.clips_holder_layout.setContentsMargins(0, 0, 0, 0)
         self.clips_tab = self.tabs.addTab(self.clips_holder, "Clips")
-        train = QLabel("Train: this view is being built.")
-        train.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.tabs.setTabEnabled(self.tabs.addTab(train, "Train (coming)"), False)
+        self.train_view: QWidget | None = None
+        self.train_holder = QWidget()
+        self.train_holder_layout = QVBoxLayout(self.train_holder)
+        self.train_holder_layout.setContentsMargins(0, 0, 0, 0)
+        self.train_tab = self.tabs.addTab(self.train_holder, "Train")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.welcome = WelcomePage(self)
         self.opening = QLabel()
@@ -251,6 +253,18 @@ class MainWindow(QMainWindow):
                 player.pause()
         if index == self.clips_tab:
             self.ensure_clips_view()
+        if index == self.train_tab:
+            self.ensure_train_view()
+
+    def ensure_train_view(self) -> QWidget | None:
+        """The Train view, created when first shown (pyqtgraph loads with it)."""
+        if self.train_view is not None or self.session is None:
+            return self.train_view
+        from workstation.ui.train_view import TrainView
+
+        self.train_view = TrainView(self.session, self.jobs, self.train_holder)
+        self.train_holder_layout.addWidget(self.train_view)
+        return self.train_view
 
     def ensure_clips_view(self) -> QWidget | None:
         """The Clips view, created when first shown (it loads thumbnails and a player)."""
@@ -363,6 +377,11 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         self.jobs.shutdown()
+        if self.train_view is not None:
+            self.train_view.shutdown()
+            self.train_holder_layout.removeWidget(self.train_view)
+            self.train_view.deleteLater()
+            self.train_view = None
         if self.cut_view is not None:
             flush = getattr(self.cut_view, "flush", None)
             if flush is not None:

@@ -1,0 +1,512 @@
+"""The Train view: pick a dataset and models, start/stop/resume a run, watch loss and samples.
+
+The run itself is a child process (:class:`TrainingRun`); this view only builds
+:class:`TrainSettings` from the form, mirrors the child's events, and lists earlier runs (any
+folder under ``PROJECT/runs`` holding a ``train_settings.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible
+
+from workstation.core.errors import WorkstationError
+from workstation.train.launch import TrainSettings, load_settings
+from workstation.ui.training_run import PRESETS, TrainingRun, apply_preset, estimate_vram_gb
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "train_settings.json"
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Run folders under ``root`` (those with a train_settings.json), newest first."""
+    if not root.is_dir():
+        return []
+    runs = [p.parent for p in root.glob(f"*/{SETTINGS_FILE}")]
+    return sorted(runs, key=lambda p: (p / SETTINGS_FILE).stat().st_mtime, reverse=True)
+
+
+def sample_videos(run: Path) -> list[Path]:
+    """The run's sample MP4s, newest first."""
+    folder = run / "samples"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.mp4"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _video_shape(path: Path) -> tuple[Fraction, int]:
+    """Frame rate and frame count of a small sample MP4 (from the container header)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        fps = Fraction(stream.average_rate or 8)
+        frames = stream.frames or int(float(stream.duration * stream.time_base) * fps
+                                      if stream.duration else 16)
+    return fps, max(1, frames)
+
+
+class PathField(QWidget):
+    """A path text field with a Browse button (file, folder, or either)."""
+
+    def __init__(self, placeholder: str, kind: str = "folder", filters: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind, self.filters = kind, filters
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText(placeholder)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.edit, 1)
+        if kind in ("file", "either"):
+            b = QPushButton("File…")
+            b.clicked.connect(self._pick_file)
+            lay.addWidget(b)
+        if kind in ("folder", "either"):
+            b = QPushButton("Folder…")
+            b.clicked.connect(self._pick_folder)
+            lay.addWidget(b)
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's naming
+        self.edit.setText(text)
+
+    def _pick_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a file", self.text(), self.filters)
+        if path:
+            self.edit.setText(path)
+
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder", self.text())
+        if path:
+            self.edit.setText(path)
+
+
+class TrainView(QWidget):
+    """Form on the left; status, loss plot, samples and run history on the right."""
+
+    runFinished = Signal(bool)
+
+    def __init__(self, session, jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.jobs = jobs
+        self.run = TrainingRun(self)
+        self.player = None  # PlayerWidget, built when a sample is first played (needs GL)
+        self.export_job = None
+        self._command_override: list[str] | None = None  # tests: a fake child
+
+        form_box = QWidget()
+        form_lay = QVBoxLayout(form_box)
+        data_box = QGroupBox("Data and models")
+        data = QFormLayout(data_box)
+        self.dataset = PathField("export folder (metadata.jsonl + clips)")
+        data.addRow("Dataset", self.dataset)
+        export_row = QHBoxLayout()
+        self.export_filter = QLineEdit("reviewed")
+        self.export_filter.setToolTip('"all", "reviewed" or a clip filter (as in the Clips view)')
+        self.export_button = QPushButton("Export now")
+        self.export_button.setToolTip("Export the clips the filter selects into the dataset "
+                                      "folder (or PROJECT/exports/train), then use it")
+        self.export_button.clicked.connect(self.export_now)
+        export_row.addWidget(self.export_filter, 1)
+        export_row.addWidget(self.export_button)
+        data.addRow("Clips", export_row)
+        self.base_model = PathField("SD1.5 diffusers folder or .safetensors", "either",
+                                    "Checkpoints (*.safetensors *.ckpt)")
+        data.addRow("Base model", self.base_model)
+        self.motion_module = PathField("empty = a fresh module", "either",
+                                       "Motion modules (*.safetensors *.ckpt)")
+        data.addRow("Motion module", self.motion_module)
+        self.output = PathField("output folder of this run")
+        data.addRow("Output", self.output)
+        form_lay.addWidget(data_box)
+
+        preset_box = QGroupBox("Recipe")
+        preset = QFormLayout(preset_box)
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.currentTextChanged.connect(self._apply_preset)
+        preset.addRow("Preset", self.preset)
+        self.prompts = QPlainTextEdit()
+        self.prompts.setPlaceholderText("validation prompts, one a line (default: the first "
+                                        "two captions)")
+        self.prompts.setMaximumHeight(60)
+        preset.addRow("Prompts", self.prompts)
+        self.estimate = QLabel()
+        self.estimate.setToolTip(estimate_vram_gb.__doc__)
+        preset.addRow("GPU memory", self.estimate)
+        form_lay.addWidget(preset_box)
+
+        self.advanced = QCollapsible("Advanced settings")
+        adv_widget = QWidget()
+        adv = QFormLayout(adv_widget)
+        self.fields: dict[str, QWidget] = {}
+        for f in dataclasses.fields(TrainSettings):
+            if f.name in ("dataset", "base_model", "output", "motion_module", "resume",
+                          "sample_prompts"):
+                continue
+            w = self._field_widget(f)
+            w.setToolTip(f.metadata.get("help", "").replace("%%", "%"))
+            self.fields[f.name] = w
+            adv.addRow(f.name.replace("_", " "), w)
+        self.advanced.addWidget(adv_widget)
+        form_lay.addWidget(self.advanced)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the run in the Output folder from its latest "
+                                      "checkpoint")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        for b in (self.start_button, self.stop_button, self.resume_button):
+            buttons.addWidget(b)
+        form_lay.addLayout(buttons)
+        form_lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+
+        # right side: status, plot, samples, history
+        right = QWidget()
+        right_lay = QVBoxLayout(right)
+        self.status = QLabel("No run yet.")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right_lay.addWidget(self.status)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#4aa3ff", width=2))
+        right_lay.addWidget(self.plot, 2)
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        samples_box = QGroupBox("Samples (newest first; click to play)")
+        samples_lay = QVBoxLayout(samples_box)
+        self.samples = QListWidget()
+        self.samples.currentItemChanged.connect(self._on_sample_chosen)
+        samples_lay.addWidget(self.samples, 1)
+        self.player_holder = QVBoxLayout()
+        samples_lay.addLayout(self.player_holder, 2)
+        lower.addWidget(samples_box)
+        history_box = QGroupBox("Runs")
+        history_lay = QVBoxLayout(history_box)
+        self.history = QListWidget()
+        self.history.currentItemChanged.connect(self._on_run_chosen)
+        history_lay.addWidget(self.history, 1)
+        self.run_details = QPlainTextEdit()
+        self.run_details.setReadOnly(True)
+        history_lay.addWidget(self.run_details, 1)
+        hb = QHBoxLayout()
+        self.use_settings_button = QPushButton("Use these settings")
+        self.use_settings_button.clicked.connect(self._use_run_settings)
+        self.open_button = QPushButton("Open output folder")
+        self.open_button.clicked.connect(self.open_output_folder)
+        hb.addWidget(self.use_settings_button)
+        hb.addWidget(self.open_button)
+        history_lay.addLayout(hb)
+        lower.addWidget(history_box)
+        right_lay.addWidget(lower, 3)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([420, 860])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(split)
+
+        self.run.lossAdded.connect(self._on_loss)
+        self.run.sampleWritten.connect(self._on_sample)
+        self.run.statusChanged.connect(self.status.setText)
+        self.run.failed.connect(self._on_failed)
+        self.run.finished.connect(self._on_finished)
+
+        self.set_settings(apply_preset(TrainSettings(), self.preset.currentText()))
+        self.output.setText(str(self.new_output_folder()))
+        self.refresh_history()
+        self._update_buttons()
+
+    # -- form <-> settings ---------------------------------------------------------------------
+    def _field_widget(self, f: dataclasses.Field) -> QWidget:
+        default = f.default
+        if "choices" in f.metadata:
+            w = QComboBox()
+            w.addItems(list(f.metadata["choices"]))
+            w.currentTextChanged.connect(self._update_estimate)
+        elif isinstance(default, bool):
+            w = QCheckBox()
+            w.toggled.connect(self._update_estimate)
+        elif isinstance(default, int):
+            w = QSpinBox()
+            w.setRange(0, 10_000_000)
+            w.valueChanged.connect(self._update_estimate)
+        elif isinstance(default, float):
+            w = QDoubleSpinBox()
+            w.setDecimals(6)
+            w.setRange(0.0, 1e6)
+            w.setSingleStep(1e-5 if "rate" in f.name else 0.1)
+        else:
+            w = QLineEdit()
+        return w
+
+    def settings(self) -> TrainSettings:
+        """The form as TrainSettings (paths as typed; the engine checks them)."""
+        values: dict[str, object] = {
+            "dataset": self.dataset.text(), "base_model": self.base_model.text(),
+            "motion_module": self.motion_module.text(), "output": self.output.text(),
+            "sample_prompts": [p.strip() for p in self.prompts.toPlainText().splitlines()
+                               if p.strip()],
+        }
+        for name, w in self.fields.items():
+            if isinstance(w, QComboBox):
+                values[name] = w.currentText()
+            elif isinstance(w, QCheckBox):
+                values[name] = w.isChecked()
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                values[name] = w.value()
+            else:
+                values[name] = w.text().strip()
+        return TrainSettings(**values)
+
+    def set_settings(self, s: TrainSettings) -> None:
+        """Fill the form from ``s`` (a preset, or an earlier run's settings)."""
+        self.dataset.setText(s.dataset)
+        self.base_model.setText(s.base_model)
+        self.motion_module.setText(s.motion_module)
+        if s.output:
+            self.output.setText(s.output)
+        self.prompts.setPlainText("\n".join(s.sample_prompts))
+        for name, w in self.fields.items():
+            value = getattr(s, name)
+            if isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(value))
+            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                w.setValue(value)
+            else:
+                w.setText(str(value))
+        self._update_estimate()
+
+    def _apply_preset(self, name: str) -> None:
+        self.set_settings(apply_preset(self.settings(), name))
+
+    def _update_estimate(self, *_args) -> None:
+        try:
+            gb = estimate_vram_gb(self.settings())
+        except (TypeError, ValueError):
+            return
+        self.estimate.setText(f"about {gb:.0f} GB (rough)")
+
+    # -- folders -------------------------------------------------------------------------------
+    @property
+    def runs_root(self) -> Path:
+        return Path(self.session.root) / "runs"
+
+    def new_output_folder(self) -> Path:
+        return self.runs_root / time.strftime("run-%Y%m%d-%H%M%S")
+
+    # -- export --------------------------------------------------------------------------------
+    def export_now(self):
+        """Export the filtered clips (a job), then put the folder in the Dataset field."""
+        from workstation.core.export import ExportSettings, export_dataset
+
+        out = Path(self.dataset.text() or Path(self.session.root) / "exports" / "train")
+        selection = self.export_filter.text().strip() or "all"
+        settings = ExportSettings(selection=selection)
+        self.dataset.setText(str(out))
+        self.export_button.setEnabled(False)
+        self.status.setText(f"exporting clips ({selection}) to {out} …")
+
+        def done(result) -> None:
+            self.export_button.setEnabled(True)
+            n = len(getattr(result, "clips", []))
+            self.status.setText(f"exported {n} clips to {out}")
+
+        def failed(message: str) -> None:
+            self.export_button.setEnabled(True)
+            self.status.setText(f"export failed: {message}")
+
+        self.export_job = self.jobs.run_on_project(
+            "Export for training", lambda project: export_dataset(project, out, settings),
+            on_done=done, on_error=failed, stage_name="export", target=out.name)
+        self.export_job.cancelled.connect(lambda: self.export_button.setEnabled(True))
+        return self.export_job
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self, resume: bool = False) -> bool:
+        """Start (or resume) the run the form describes; False when something is missing."""
+        s = self.settings()
+        missing = [label for label, value in (("Dataset", s.dataset), ("Base model", s.base_model),
+                                              ("Output", s.output)) if not value]
+        if missing:
+            self.status.setText(f"Fill in: {', '.join(missing)}.")
+            return False
+        if resume:
+            if not any(Path(s.output).glob("checkpoint-*")):
+                self.status.setText(f"{s.output}: no checkpoint-N folder to resume from.")
+                return False
+            s = dataclasses.replace(s, resume="latest")
+        elif Path(s.output, SETTINGS_FILE).exists():
+            s = dataclasses.replace(s, output=str(self.new_output_folder()))
+            self.output.setText(s.output)
+        self.curve.setData([], [])
+        self.samples.clear()
+        try:
+            self.run.start(s, self._command_override)
+        except (OSError, WorkstationError, RuntimeError) as exc:
+            self.status.setText(str(exc))
+            return False
+        self._update_buttons()
+        return True
+
+    def stop(self) -> None:
+        self.run.stop()
+
+    def _on_loss(self, _step: int, _loss: float) -> None:
+        self.curve.setData(self.run.steps, self.run.losses)
+
+    def _on_sample(self, path: str) -> None:
+        item = QListWidgetItem(Path(path).name)
+        item.setData(Qt.ItemDataRole.UserRole, path)
+        item.setToolTip(path)
+        self.samples.insertItem(0, item)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(message)
+        log.error("%s", message)
+
+    def _on_finished(self, ok: bool) -> None:
+        self._update_buttons()
+        self.refresh_history()
+        self.runFinished.emit(ok)
+
+    def _update_buttons(self) -> None:
+        running = self.run.is_running()
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    # -- samples ---------------------------------------------------------------------------------
+    def _on_sample_chosen(self, item: QListWidgetItem | None, _prev=None) -> None:
+        if item is not None:
+            self.play_sample(Path(item.data(Qt.ItemDataRole.UserRole)))
+
+    def play_sample(self, path: Path) -> None:
+        """Play a sample MP4 inline, looping."""
+        if self.player is None:
+            from workstation.ui.player import PlayerWidget
+
+            self.player = PlayerWidget()
+            self.player.setMinimumHeight(160)
+            self.player.loadFailed.connect(self.status.setText)
+            self.player.loaded.connect(lambda _p: self.player.play())
+            self.player_holder.addWidget(self.player)
+        try:
+            fps, frames = _video_shape(path)
+        except Exception as exc:  # noqa: BLE001 - a broken sample is reported, not raised
+            self.status.setText(f"{path}: cannot read this sample ({exc})")
+            return
+        # The player has no loop switch of its own; mpv's loop-file keeps a short sample going.
+        self.player._ensure_mpv()["loop-file"] = "inf"
+        self.player.load(path, fps=fps, frame_count=frames)
+
+    # -- history ---------------------------------------------------------------------------------
+    def refresh_history(self) -> None:
+        current = self.history.currentItem()
+        keep = current.data(Qt.ItemDataRole.UserRole) if current else None
+        self.history.clear()
+        for run in find_runs(self.runs_root):
+            item = QListWidgetItem(run.name)
+            item.setData(Qt.ItemDataRole.UserRole, str(run))
+            self.history.addItem(item)
+            if str(run) == keep:
+                self.history.setCurrentItem(item)
+
+    def _chosen_run(self) -> Path | None:
+        item = self.history.currentItem()
+        return Path(item.data(Qt.ItemDataRole.UserRole)) if item else None
+
+    def _on_run_chosen(self, item: QListWidgetItem | None, _prev=None) -> None:
+        run = self._chosen_run()
+        if run is None:
+            self.run_details.clear()
+            return
+        try:
+            s = load_settings(run / SETTINGS_FILE)
+        except WorkstationError as exc:
+            self.run_details.setPlainText(str(exc))
+            return
+        changed = {k: v for k, v in dataclasses.asdict(s).items()
+                   if v != getattr(TrainSettings(), k) or k in ("dataset", "base_model")}
+        ckpts = sorted(run.glob("checkpoint-*"), key=lambda p: p.name)
+        text = json.dumps(changed, indent=1, default=str)
+        if ckpts:
+            text += f"\nlatest checkpoint: {ckpts[-1].name}"
+        self.run_details.setPlainText(text)
+        if not self.run.is_running():
+            self.samples.clear()
+            for path in reversed(sample_videos(run)):
+                self._on_sample(str(path))
+
+    def _use_run_settings(self) -> None:
+        run = self._chosen_run()
+        if run is None:
+            return
+        try:
+            s = load_settings(run / SETTINGS_FILE)
+        except WorkstationError as exc:
+            self.status.setText(str(exc))
+            return
+        self.set_settings(dataclasses.replace(s, resume=""))
+        self.status.setText(f"settings of {run.name} loaded; Resume continues it, Start begins "
+                            "a new run")
+
+    def open_output_folder(self) -> bool:
+        run = self._chosen_run() or (Path(self.output.text()) if self.output.text() else None)
+        if run is None or not run.is_dir():
+            self.status.setText(f"{run}: the folder does not exist yet")
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(run)))
+
+    def shutdown(self) -> None:
+        """Stop a running child (window closing) without leaving it orphaned."""
+        if self.run.is_running():
+            self.run.stop(grace_ms=3000)

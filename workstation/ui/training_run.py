@@ -1,0 +1,257 @@
+"""One training child process driven from the GUI, plus the presets and the memory estimate.
+
+The child is the same one ``workstation train`` starts (:func:`build_command`, :func:`child_env`);
+:class:`TrainingRun` reads its JSON lines through ``QProcess`` so nothing blocks the event loop.
+The child runs in its own session (process group), so Stop reaches accelerate's workers too.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import signal
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from workstation.train.launch import (
+    TrainEvent,
+    TrainSettings,
+    build_command,
+    child_env,
+    parse_event,
+)
+
+# -- presets --------------------------------------------------------------------------------
+PRESETS: dict[str, dict[str, object]] = {
+    "Quick motion LoRA (256 px)": {
+        "mode": "lora", "resolution": 256, "max_steps": 1000, "lora_rank": 16,
+        "lora_alpha": 16.0, "gradient_checkpointing": True, "adam_8bit": False,
+        "batch_size": 1, "sample_every": 250, "checkpoint_every": 250,
+    },
+    "Full finetune (256 px)": {
+        "mode": "full", "resolution": 256, "max_steps": 2000, "gradient_checkpointing": True,
+        "adam_8bit": False, "batch_size": 1, "sample_every": 500, "checkpoint_every": 500,
+    },
+    "Full finetune (512 px, 24 GB)": {
+        "mode": "full", "resolution": 512, "max_steps": 3000, "gradient_checkpointing": True,
+        "adam_8bit": True, "batch_size": 1, "sample_every": 500, "checkpoint_every": 500,
+    },
+}
+
+
+def apply_preset(settings: TrainSettings, name: str) -> TrainSettings:
+    """A copy of ``settings`` with the preset's values (paths and prompts kept)."""
+    return dataclasses.replace(settings, **PRESETS[name])
+
+
+# -- memory estimate ------------------------------------------------------------------------
+BASE_GB = 2.1  # SD1.5 UNet (860 M params) + VAE + CLIP text encoder, frozen, 16-bit
+MOTION_PARAMS_M = 453  # AnimateDiff v2/v3 motion module, millions of parameters
+CONTEXT_GB = 1.0  # CUDA context, allocator slack, cuDNN workspaces
+ACT_GB_256 = 2.0  # activations for one 16-frame 256 px clip with gradient checkpointing
+NO_CHECKPOINTING = 3.5  # activations grow this much without gradient checkpointing
+
+
+def estimate_vram_gb(s: TrainSettings) -> float:
+    """Rough peak GPU memory of a run, in GB (to pick a preset, not a promise).
+
+    ``BASE + motion + activations + CONTEXT`` where
+
+    * motion (full) = params x (4 weights + 4 grads + 8 AdamW, or 2 with 8-bit AdamW) bytes;
+      motion (lora) = params x 2 bytes (frozen, 16-bit) — the LoRA itself is tiny;
+    * activations = ACT_GB_256 x batch x frames/16 x (resolution/256)^2, x NO_CHECKPOINTING
+      without gradient checkpointing; cached latents drop the VAE encoder pass (-0.3 GB).
+    """
+    params = MOTION_PARAMS_M * 1e6
+    motion = params * 2 if s.mode == "lora" else params * (4 + 4 + (2 if s.adam_8bit else 8))
+    act = ACT_GB_256 * s.batch_size * (s.frames / 16) * (s.resolution / 256) ** 2
+    if not s.gradient_checkpointing:
+        act *= NO_CHECKPOINTING
+    total = BASE_GB + motion / 1e9 + act + CONTEXT_GB
+    if s.cache_latents:
+        total -= 0.3
+    return round(total, 1)
+
+
+# -- the child process ----------------------------------------------------------------------
+class TrainingRun(QObject):
+    """A training child process; its JSON lines become signals on the main thread."""
+
+    event = Signal(object)  # TrainEvent
+    lossAdded = Signal(int, float)  # step, loss
+    sampleWritten = Signal(str)  # path
+    statusChanged = Signal(str)  # one line for the status label
+    failed = Signal(str)  # a message naming the run and the problem
+    finished = Signal(bool)  # True: "done" arrived and the child exited 0
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings: TrainSettings | None = None
+        self.output: Path | None = None
+        self.error: str | None = None
+        self.done = False
+        self.stopping = False
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.samples: list[Path] = []
+        self.max_steps = 0
+        self._tail: collections.deque[str] = collections.deque(maxlen=30)
+        self._log = None
+        self._buffer = b""
+        self._proc: QProcess | None = None
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._kill)
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, settings: TrainSettings, command: list[str] | None = None) -> None:
+        """Start the child for ``settings``; ``command`` replaces build_command (tests)."""
+        if self.is_running():
+            raise RuntimeError("a training run is already running")
+        self.settings = settings
+        self.output = Path(settings.output)
+        self.output.mkdir(parents=True, exist_ok=True)
+        self.error, self.done, self.stopping = None, False, False
+        self.steps, self.losses, self.samples = [], [], []
+        self.max_steps = settings.max_steps
+        self._tail.clear()
+        self._buffer = b""
+        self._log = open(self.output / "train.log", "ab")  # noqa: SIM115 - closed on exit
+        cmd = command or build_command(settings)
+        proc = QProcess(self)
+        env = QProcessEnvironment()
+        for key, value in child_env().items():
+            env.insert(key, value)
+        proc.setProcessEnvironment(env)
+        proc.setWorkingDirectory(str(self.output))
+        params = QProcess.UnixProcessParameters()
+        params.flags = QProcess.UnixProcessFlag.CreateNewSession
+        proc.setUnixProcessParameters(params)
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.finished.connect(self._on_finished)
+        proc.errorOccurred.connect(self._on_error)
+        self._proc = proc
+        self.statusChanged.emit(f"starting: {' '.join(cmd[:4])} …")
+        proc.start(cmd[0], cmd[1:])
+
+    def stop(self, grace_ms: int = 10000) -> None:
+        """Terminate the child's process group; kill it if it is still there after the grace."""
+        if not self.is_running():
+            return
+        self.stopping = True
+        self.statusChanged.emit("stopping…")
+        self._signal(signal.SIGTERM)
+        self._kill_timer.start(grace_ms)
+
+    def _signal(self, sig: int) -> None:
+        pid = self._proc.processId() if self._proc is not None else 0
+        if pid <= 0:
+            return
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            if sig == signal.SIGKILL:
+                self._proc.kill()
+            else:
+                self._proc.terminate()
+
+    def _kill(self) -> None:
+        if self.is_running():
+            self._signal(signal.SIGKILL)
+
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self._proc.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            ev = parse_event(line)
+            if ev is None:
+                if line.strip():
+                    self._tail.append(line.decode("utf-8", "replace").rstrip())
+                continue
+            self._handle(ev)
+
+    def _read_stderr(self) -> None:
+        raw = bytes(self._proc.readAllStandardError().data())
+        if self._log is not None:
+            self._log.write(raw)
+            self._log.flush()
+        for line in raw.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                self._tail.append(line.rstrip())
+
+    def _handle(self, ev: TrainEvent) -> None:
+        self.event.emit(ev)
+        name = self.output.name if self.output else "run"
+        if ev.kind == "start":
+            self.max_steps = int(ev.data.get("max_steps") or self.max_steps)
+            self.statusChanged.emit(f"{name}: started at step {ev.step} of {self.max_steps}")
+        elif ev.kind == "step":
+            loss = ev.data.get("loss")
+            if isinstance(loss, (int, float)):
+                self.steps.append(ev.step)
+                self.losses.append(float(loss))
+                self.lossAdded.emit(ev.step, float(loss))
+            text = f"{name}: step {ev.step}/{self.max_steps}"
+            if isinstance(loss, (int, float)):
+                text += f", loss {loss:.4f}"
+            eta = ev.data.get("eta_s")
+            if isinstance(eta, (int, float)):
+                text += f", {int(eta) // 60} min left"
+            self.statusChanged.emit(text)
+        elif ev.kind == "sample":
+            path = Path(str(ev.data.get("path", "")))
+            self.samples.append(path)
+            self.sampleWritten.emit(str(path))
+        elif ev.kind == "checkpoint":
+            self.statusChanged.emit(f"{name}: checkpoint at step {ev.step}")
+        elif ev.kind == "done":
+            self.done = True
+            self.statusChanged.emit(f"{name}: {ev.message or 'done'}")
+        elif ev.kind == "error":
+            self.error = ev.message or "training failed"
+
+    def _on_error(self, err: QProcess.ProcessError) -> None:
+        if err == QProcess.ProcessError.FailedToStart:
+            program = self._proc.program() if self._proc else "?"
+            self._finish(False, f"training ({self.output}): could not start {program} "
+                                f"({self._proc.errorString() if self._proc else err})")
+
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        if self._buffer.strip():
+            ev = parse_event(self._buffer)
+            self._buffer = b""
+            if ev is not None:
+                self._handle(ev)
+        self._read_stderr()
+        if self.stopping:
+            self._finish(False, None, f"{self.output.name}: stopped (Resume continues from "
+                                      "the last checkpoint)")
+        elif self.error:
+            self._finish(False, f"training ({self.output}): {self.error}")
+        elif status != QProcess.ExitStatus.NormalExit or code != 0:
+            how = "crashed" if status != QProcess.ExitStatus.NormalExit else f"exited with code {code}"
+            last = "\n".join(self._tail) or "(no output)"
+            self._finish(False, f"training ({self.output}): the training process {how}; last "
+                                f"lines of {self.output / 'train.log'}:\n{last}")
+        else:
+            self._finish(self.done, None if self.done else
+                         f"training ({self.output}): the process ended without a 'done' event")
+
+    def _finish(self, ok: bool, message: str | None, status: str | None = None) -> None:
+        self._kill_timer.stop()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if message:
+            self.error = message
+            self.statusChanged.emit(message.splitlines()[0])
+            self.failed.emit(message)
+        elif status:
+            self.statusChanged.emit(status)
+        self.finished.emit(ok)
