@@ -70,10 +70,24 @@ def cmd_caption(args) -> int:
                               "api_key": args.api_key or ""}
     if args.prompt is not None:
         values["prompt"] = args.prompt
+    if args.server is None:  # a local transformers model instead of a server
+        from workstation.core.autotag.hf_captioner import (
+            DEFAULT_HF_CAPTION_MODEL,
+            caption_and_free,
+            load_device,
+        )
+
+        values.update(server="", backend="transformers",
+                      model=args.model or DEFAULT_HF_CAPTION_MODEL)
     settings = CaptionSettings(**values)
     with _open(args.dir) as project:
         ids = _clip_ids(project, args)
-        summary = _run(caption_clips(project, ids, settings), args.quiet)
+        if args.server is None:
+            device = args.device or load_device(project)
+            stage = caption_and_free(project, ids, settings, device=device)
+        else:
+            stage = caption_clips(project, ids, settings)
+        summary = _run(stage, args.quiet)
     text = (f"captioned {len(summary.captioned)} clips with {summary.model}, skipped "
             f"{len(summary.skipped)} with a caption, kept {len(summary.kept_manual)} manual, "
             f"failed {len(summary.failed)}")
@@ -133,10 +147,15 @@ def register(sub) -> None:
 
     c = CaptionSettings()
     p = sub.add_parser("caption", help="caption clips with an OpenAI-compatible server "
-                       "(LM Studio, Ollama, vLLM)")
+                       "(LM Studio, Ollama, vLLM) or a local transformers video model")
     p.add_argument("dir")
-    p.add_argument("--server", required=True, metavar="URL", help="e.g. http://127.0.0.1:1234")
-    p.add_argument("--model", metavar="NAME", help="model name (default: the server's first)")
+    p.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:1234; without it a "
+                   "local transformers model captions (needs torch)")
+    p.add_argument("--model", metavar="NAME_OR_PATH", help="with --server: the model name "
+                   "(default: the server's first); without: a model folder or Hugging Face id "
+                   "(default Qwen/Qwen2.5-VL-3B-Instruct)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="local model only (default: the project's setting, else auto)")
     p.add_argument("--prompt", help="prompt template; {tags} becomes the clip's tags")
     p.add_argument("--fps", type=float, default=c.sample_fps, help="frames sampled per second")
     p.add_argument("--max-frames", type=int, default=c.max_frames)

@@ -56,11 +56,13 @@ def _transformers(settings: CaptionSettings) -> Captioner:
             "(pip install torch transformers) or use an OpenAI-compatible server "
             "(LM Studio, Ollama, vLLM) with the openai backend",
         )
-    raise ModelError(
-        settings.model or "transformers captioner",
-        "the local transformers captioner is not part of this build yet; use the openai "
-        "backend with LM Studio, Ollama or vLLM",
-    )
+    from workstation.core.autotag.hf_captioner import DEFAULT_HF_CAPTION_MODEL, HFCaptioner
+
+    # The device comes from the project's autotag settings where a caller has the project
+    # (hf_captioner.caption_and_free); this registry path picks the best one.
+    return HFCaptioner.load(settings.model or DEFAULT_HF_CAPTION_MODEL,
+                            max_tokens=settings.max_tokens, temperature=settings.temperature,
+                            sample_fps=settings.sample_fps)
 
 
 TAGGERS: dict[TaggerKind, Callable[[TagSettings], Tagger]] = {TaggerKind.WD14: _wd14}

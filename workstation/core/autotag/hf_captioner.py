@@ -1,0 +1,233 @@
+"""A local video captioner: a transformers vision-language model that takes the clip as video.
+
+Default model: Qwen2.5-VL-3B-Instruct.  Why: it reads a real video input (frames + their
+timing, so it can describe motion, not just a set of stills), it is Apache-2.0, and in bf16 it
+needs about 8 GB with the video tokens of a few seconds at 1-2 fps and 448-px frames, so it fits
+a 24 GB card with room to batch.  On a 12 GB card the same model works with ``sample_fps`` 1 and
+``max_side`` 384 (fewer video tokens); SmolVLM2-2.2B-Instruct is the smaller fallback (about
+5 GB) but describes motion less well.  Any model that ``AutoModelForImageTextToText`` loads and
+whose processor takes ``videos=`` works.
+
+torch and transformers are imported inside the functions that need them (the GUI starts fast).
+A model is loaded from a local folder or from the Hugging Face cache; with ``HF_HUB_OFFLINE``
+set nothing is downloaded (``local_files_only=True``).  :meth:`HFCaptioner.close` frees the GPU
+memory; :func:`caption_and_free` runs the captioning stage and always closes the model.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from workstation.core.autotag.base import (
+    CaptionServerError,
+    CaptionSettings,
+    CaptionSummary,
+    ModelError,
+)
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import Progress, Stage
+
+DEFAULT_HF_CAPTION_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
+SMALL_HF_CAPTION_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
+HF_CAPTION_MODELS: tuple[str, ...] = (DEFAULT_HF_CAPTION_MODEL, SMALL_HF_CAPTION_MODEL)
+DEVICES = ("auto", "cpu", "cuda")
+DEVICE_SETTING_KEY = "autotag.device"
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def choose_device(device: str = "auto") -> tuple[str, str]:
+    """(torch device, dtype name): bf16 on a CUDA card that supports it, fp16 on other CUDA
+    cards (half the memory of fp32), fp32 on the CPU (CPU half precision is slow or missing)."""
+    import torch
+
+    if device not in DEVICES:
+        raise WorkstationError(f"device: {device!r} is not one of {', '.join(DEVICES)}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("cuda", "no CUDA GPU is available to torch; choose CPU or auto")
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        return "cpu", "float32"
+    return "cuda", "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+
+def check_model_source(model: str) -> Path | None:
+    """The local folder ``model`` names (checked), or None when it is a hub id."""
+    path = Path(model).expanduser()
+    looks_local = path.is_absolute() or model.startswith(".") or path.exists()
+    if not looks_local:
+        if model.count("/") != 1:
+            raise ModelError(model, "is neither a model folder nor a Hugging Face id "
+                             "(owner/name)")
+        return None
+    if not path.is_dir():
+        raise ModelError(path, "no such model folder")
+    if not (path / "config.json").is_file():
+        raise ModelError(path, "has no config.json: not a transformers model folder")
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        raise ModelError(path, "has no weights (*.safetensors or *.bin)")
+    return path
+
+
+class HFCaptioner:
+    """One loaded VLM + processor; :meth:`caption` turns frames + prompt into a caption."""
+
+    def __init__(self, model, processor, *, model_id: str, device: str, dtype: str,
+                 max_tokens: int = 300, temperature: float = 0.2, sample_fps: float = 1.0,
+                 seed: int | None = None) -> None:
+        self.model = model
+        self.processor = processor
+        self.model_id = model_id
+        self.device = device
+        self.dtype = dtype
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.sample_fps = sample_fps
+        self.seed = seed
+
+    @classmethod
+    def load(cls, model: str, *, device: str = "auto", max_tokens: int = 300,
+             temperature: float = 0.2, sample_fps: float = 1.0) -> HFCaptioner:
+        """Load from a folder or the HF cache; every failure is one ModelError naming it."""
+        source = check_model_source(model)
+        try:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+        except ImportError as exc:
+            raise ModelError(model, f"needs torch and transformers ({exc}); pip install torch "
+                             "transformers") from None
+        where = str(source) if source is not None else model
+        dev, dtype = choose_device(device)
+        local_only = source is not None or offline()
+        try:
+            processor = AutoProcessor.from_pretrained(where, local_files_only=local_only)
+            net = AutoModelForImageTextToText.from_pretrained(
+                where, dtype=getattr(torch, dtype), local_files_only=local_only)
+        except OSError as exc:
+            if source is None and local_only:
+                raise ModelError(model, "is not in the Hugging Face cache and HF_HUB_OFFLINE is "
+                                 "set; download it in the Models view (or `hf download "
+                                 f"{model}`) while online") from None
+            raise ModelError(where, f"cannot be loaded: {_first_line(exc)}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(where, "is not a video-capable vision-language model that "
+                             f"transformers can load: {_first_line(exc)}") from None
+        if not hasattr(processor, "video_processor") or processor.video_processor is None:
+            raise ModelError(where, "its processor takes no video input; choose a video VLM "
+                             f"such as {DEFAULT_HF_CAPTION_MODEL}")
+        try:
+            net.to(dev)
+        except torch.cuda.OutOfMemoryError:
+            del net
+            free_gpu()
+            raise ModelError(where, "does not fit in the GPU's memory; close other GPU jobs, "
+                             f"choose CPU or a smaller model ({SMALL_HF_CAPTION_MODEL})") from None
+        net.eval()
+        return cls(net, processor, model_id=f"transformers:{model}", device=dev, dtype=dtype,
+                   max_tokens=max_tokens, temperature=temperature, sample_fps=sample_fps)
+
+    def _inputs(self, items: Sequence[tuple[list[np.ndarray], str]]):
+        proc = self.processor
+        texts, videos = [], []
+        for frames, prompt in items:
+            if not frames:
+                raise WorkstationError("no frames to caption")
+            messages = [{"role": "user", "content": [{"type": "video"},
+                                                     {"type": "text", "text": prompt}]}]
+            texts.append(proc.apply_chat_template(messages, add_generation_prompt=True,
+                                                  tokenize=False))
+            # Same-size frames: the sampler scales every frame of a clip alike.
+            videos.append(np.stack(frames))
+        if len(items) > 1:
+            proc.tokenizer.padding_side = "left"  # generation continues every row at its end
+        return proc(text=texts, videos=videos, padding=True, return_tensors="pt",
+                    videos_kwargs={"fps": float(self.sample_fps), "do_sample_frames": False})
+
+    def caption_many(self, items: Sequence[tuple[list[np.ndarray], str]]) -> list[str]:
+        """Caption several clips in one batch (the processor pads them to one length)."""
+        import torch
+
+        inputs = self._inputs(items).to(self.device)
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        sample = self.temperature > 0
+        extra = {"temperature": self.temperature} if sample else {}
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(**inputs, max_new_tokens=self.max_tokens,
+                                          do_sample=sample, **extra)
+        except torch.cuda.OutOfMemoryError:
+            free_gpu()
+            raise CaptionServerError(
+                f"{self.model_id}: out of GPU memory on this clip; lower the sampled fps, the "
+                "maximum frames or the frame size, or choose a smaller model") from None
+        new = out[:, inputs["input_ids"].shape[1]:]
+        texts = self.processor.batch_decode(new, skip_special_tokens=True)
+        return [t.strip() for t in texts]
+
+    def caption(self, frames: list[np.ndarray], prompt: str) -> str:
+        text = self.caption_many([(frames, prompt)])[0]
+        if not text:
+            raise CaptionServerError(f"{self.model_id}: the model returned an empty caption")
+        return text
+
+    def close(self) -> None:
+        """Drop the model and give its GPU memory back (the next GPU job needs it)."""
+        self.model = None
+        self.processor = None
+        free_gpu()
+
+
+def free_gpu() -> None:
+    gc.collect()
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def caption_and_free(project, clip_ids: Sequence[int] | None, settings: CaptionSettings, *,
+                     device: str = "auto") -> Stage[CaptionSummary]:
+    """The captioning stage with a local model that is freed when the stage ends (done,
+    failed or cancelled), so a later tagging or training job gets the GPU memory."""
+    from workstation.core.autotag.captioning import caption_clips
+
+    model = settings.model or DEFAULT_HF_CAPTION_MODEL
+    yield Progress("caption", 0, 0, "", f"loading {model}")
+    captioner = HFCaptioner.load(model, device=device, max_tokens=settings.max_tokens,
+                                 temperature=settings.temperature,
+                                 sample_fps=settings.sample_fps)
+    try:
+        return (yield from caption_clips(project, clip_ids, settings, captioner=captioner))
+    finally:
+        captioner.close()
+        del captioner
+        free_gpu()
+
+
+def save_device(project, device: str) -> None:
+    """Remember the device choice (auto/cpu/cuda) in the project's autotag settings."""
+    if device not in DEVICES:
+        raise WorkstationError(f"device: {device!r} is not one of {', '.join(DEVICES)}")
+    project.db.execute(
+        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+        "value=excluded.value", (DEVICE_SETTING_KEY, device))
+
+
+def load_device(project) -> str:
+    row = project.db.execute("SELECT value FROM settings WHERE key=?",
+                             (DEVICE_SETTING_KEY,)).fetchone()
+    return row[0] if row and row[0] in DEVICES else "auto"
