@@ -267,3 +267,32 @@ def test_the_train_tab_builds_the_view_in_the_main_window(qtbot, demo_project):
     assert w.tabs.tabText(w.train_tab) == "Train"
     assert w.close_project()
     assert w.train_view is None
+
+
+def test_a_sample_plays_inline_and_loops(qtbot, view):
+    """Needs a GL context: run under Xvfb (xvfb-run -a pytest)."""
+    run = view.runs_root / "run-with-samples"
+    save_settings(TrainSettings(dataset="d", base_model="b", output=str(run)),
+                  run / "train_settings.json")
+    (run / "samples").mkdir()
+    synth.write_video(run / "samples" / "step-000010-0.mp4",
+                      synth.Sequence([synth.Shot("shapes", 16, seed=3)]), width=64, height=64,
+                      fps=8)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh_history()
+    view.history.setCurrentRow(0)
+    assert view.samples.count() == 1
+    with qtbot.waitSignal(view.samples.currentItemChanged, timeout=1000):
+        view.samples.setCurrentRow(0)
+    assert view.player is not None
+    qtbot.waitUntil(lambda: view.player.is_ready, timeout=20000)
+    qtbot.waitUntil(lambda: view.player.is_playing, timeout=20000)
+    assert view.player.frame_count == 16 and view.player.fps == Fraction(8)
+    assert view.player._ensure_mpv()["loop-file"] in ("inf", True)
+    # it keeps playing past the end (16 frames at 8 fps = 2 s): the frame number wraps around
+    seen = []
+    view.player.frameChanged.connect(seen.append)
+    wrapped = lambda: any(b < a for a, b in zip(seen, seen[1:], strict=False))  # noqa: E731
+    qtbot.waitUntil(wrapped, timeout=10000)
+    view.player.unload()
