@@ -37,6 +37,8 @@ FAKE_CHILD = textwrap.dedent(
     def emit(**kw):
         print(json.dumps(kw), flush=True)
     print("stray output that is not an event", flush=True)
+    if mode == "ok":  # like the real child: the settings are written before "start"
+        open("train_settings.json", "w").write(json.dumps({"version": 1, "settings": {}}))
     emit(event="start", step=0, max_steps=3, clips=2)
     if mode == "ok":
         for step, loss in ((1, 0.5), (2, 0.25), (3, 0.125)):
@@ -99,6 +101,8 @@ def test_events_from_the_child_update_plot_status_and_samples(qtbot, view, fake_
     assert view.samples.count() == 1 and view.samples.item(0).text() == "s.mp4"
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
     assert "stray output" not in view.status.text()
+    run_name = Path(view.output.text()).name
+    assert [view.history.item(i).text() for i in range(view.history.count())] == [run_name]
 
 
 def test_an_error_event_is_shown_with_the_run(qtbot, view, fake_child):
@@ -116,6 +120,7 @@ def test_a_crash_quotes_the_exit_code_and_the_log_tail(qtbot, view, fake_child):
         assert view.start()
     message = failed.args[0]
     assert "exited with code 3" in message and "something broke deep inside" in message
+    assert "something broke deep inside" in view.status.text()
     log_file = Path(view.output.text()) / "train.log"
     assert "something broke" in log_file.read_text()
 
@@ -143,6 +148,14 @@ def test_stop_ends_the_child_and_its_process_group(qtbot, view, fake_child, tmp_
         return stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z"
 
     qtbot.waitUntil(gone, timeout=5000)
+
+
+def test_closing_the_view_stops_a_running_child_at_once(qtbot, view, fake_child, tmp_path):
+    use_fake(view, fake_child, "hang", str(tmp_path / "pid"))
+    with qtbot.waitSignal(view.run.lossAdded, timeout=20000):
+        assert view.start()
+    view.shutdown()
+    assert not view.run.is_running()
 
 
 def test_form_settings_round_trip_through_the_child_command_line(view, tmp_path):

@@ -254,7 +254,8 @@ class TrainView(QWidget):
 
         self.run.lossAdded.connect(self._on_loss)
         self.run.sampleWritten.connect(self._on_sample)
-        self.run.statusChanged.connect(self.status.setText)
+        self.run.statusChanged.connect(self._on_status)
+        self.run.event.connect(self._on_event)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
 
@@ -282,6 +283,8 @@ class TrainView(QWidget):
             w.setDecimals(6)
             w.setRange(0.0, 1e6)
             w.setSingleStep(1e-5 if "rate" in f.name else 0.1)
+            if f.name == "learning_rate":
+                w.setSpecialValueText("auto")  # 0 = the engine picks (see the tooltip)
         else:
             w = QLineEdit()
         return w
@@ -409,8 +412,21 @@ class TrainView(QWidget):
         item.setToolTip(path)
         self.samples.insertItem(0, item)
 
+    def _on_status(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.status.setToolTip("")
+
+    def _on_event(self, ev) -> None:
+        if ev.kind == "start":
+            self.refresh_history()  # the child wrote train_settings.json before "start"
+
     def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+        lines = message.splitlines()
+        shown = "\n".join(lines[:1] + lines[1:][-10:])  # the sentence and the log's last lines
+        self.status.setStyleSheet("color: #d33;")
+        self.status.setText(shown)
+        self.status.setToolTip(message)
         log.error("%s", message)
 
     def _on_finished(self, ok: bool) -> None:
@@ -508,5 +524,4 @@ class TrainView(QWidget):
 
     def shutdown(self) -> None:
         """Stop a running child (window closing) without leaving it orphaned."""
-        if self.run.is_running():
-            self.run.stop(grace_ms=3000)
+        self.run.stop_now()

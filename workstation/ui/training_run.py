@@ -148,6 +148,15 @@ class TrainingRun(QObject):
         self._signal(signal.SIGTERM)
         self._kill_timer.start(grace_ms)
 
+    def stop_now(self, grace_ms: int = 3000) -> None:
+        """Stop and wait (window closing): the child must not outlive the project."""
+        if not self.is_running():
+            return
+        self.stop(grace_ms)
+        if not self._proc.waitForFinished(grace_ms):
+            self._signal(signal.SIGKILL)
+            self._proc.waitForFinished(2000)
+
     def _signal(self, sig: int) -> None:
         pid = self._proc.processId() if self._proc is not None else 0
         if pid <= 0:
