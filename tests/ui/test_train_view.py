@@ -97,6 +97,8 @@ def test_events_from_the_child_update_plot_status_and_samples(qtbot, view, fake_
     assert done.args == [True]
     xs, ys = view.curve.getData()
     assert list(xs) == [1, 2, 3] and list(ys) == [0.5, 0.25, 0.125]
+    _, smooth = view.smooth_curve.getData()
+    assert smooth[0] == pytest.approx(0.5) and 0.125 < smooth[-1] < 0.5
     assert "trained to step 3" in view.status.text()
     assert view.samples.count() == 1 and view.samples.item(0).text() == "s.mp4"
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()

@@ -41,28 +41,18 @@ from superqt import QCollapsible
 
 from workstation.core.errors import WorkstationError
 from workstation.train.launch import TrainSettings, load_settings
-from workstation.ui.training_run import PRESETS, TrainingRun, apply_preset, estimate_vram_gb
+from workstation.ui.training_run import (
+    PRESETS,
+    SETTINGS_FILE,
+    TrainingRun,
+    apply_preset,
+    estimate_vram_gb,
+    find_runs,
+    sample_videos,
+    smoothed,
+)
 
 log = logging.getLogger(__name__)
-
-SETTINGS_FILE = "train_settings.json"
-
-
-def find_runs(root: Path) -> list[Path]:
-    """Run folders under ``root`` (those with a train_settings.json), newest first."""
-    if not root.is_dir():
-        return []
-    runs = [p.parent for p in root.glob(f"*/{SETTINGS_FILE}")]
-    return sorted(runs, key=lambda p: (p / SETTINGS_FILE).stat().st_mtime, reverse=True)
-
-
-def sample_videos(run: Path) -> list[Path]:
-    """The run's sample MP4s, newest first."""
-    folder = run / "samples"
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob("*.mp4"), key=lambda p: p.stat().st_mtime, reverse=True)
-
 
 def _video_shape(path: Path) -> tuple[Fraction, int]:
     """Frame rate and frame count of a small sample MP4 (from the container header)."""
@@ -213,7 +203,11 @@ class TrainView(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#4aa3ff", width=2))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads badly
+        self.plot.addLegend(offset=(-10, 10))
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#4aa3ff88", width=1), name="loss")
+        self.smooth_curve = self.plot.plot([], [], pen=pg.mkPen("#ffb000", width=2),
+                                           name="smoothed")
         right_lay.addWidget(self.plot, 2)
         lower = QSplitter(Qt.Orientation.Horizontal)
         samples_box = QGroupBox("Samples (newest first; click to play)")
@@ -391,6 +385,7 @@ class TrainView(QWidget):
             s = dataclasses.replace(s, output=str(self.new_output_folder()))
             self.output.setText(s.output)
         self.curve.setData([], [])
+        self.smooth_curve.setData([], [])
         self.samples.clear()
         try:
             self.run.start(s, self._command_override)
@@ -405,6 +400,7 @@ class TrainView(QWidget):
 
     def _on_loss(self, _step: int, _loss: float) -> None:
         self.curve.setData(self.run.steps, self.run.losses)
+        self.smooth_curve.setData(self.run.steps, smoothed(self.run.losses))
 
     def _on_sample(self, path: str) -> None:
         item = QListWidgetItem(Path(path).name)

@@ -1,4 +1,4 @@
-"""One training child process driven from the GUI, plus the presets and the memory estimate.
+"""One training child process driven from the GUI; run folders, presets, the memory estimate.
 
 The child is the same one ``workstation train`` starts (:func:`build_command`, :func:`child_env`);
 :class:`TrainingRun` reads its JSON lines through ``QProcess`` so nothing blocks the event loop.
@@ -22,6 +22,35 @@ from workstation.train.launch import (
     child_env,
     parse_event,
 )
+
+# -- run folders ----------------------------------------------------------------------------
+SETTINGS_FILE = "train_settings.json"
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Run folders under ``root`` (those with a train_settings.json), newest first."""
+    if not root.is_dir():
+        return []
+    runs = [p.parent for p in root.glob(f"*/{SETTINGS_FILE}")]
+    return sorted(runs, key=lambda p: (p / SETTINGS_FILE).stat().st_mtime, reverse=True)
+
+
+def smoothed(values: list[float], weight: float = 0.9) -> list[float]:
+    """Debiased exponential moving average (TensorBoard's), so the trend shows through noise."""
+    out, ema = [], 0.0
+    for i, v in enumerate(values, 1):
+        ema = weight * ema + (1 - weight) * v
+        out.append(ema / (1 - weight**i))
+    return out
+
+
+def sample_videos(run: Path) -> list[Path]:
+    """The run's sample MP4s, newest first."""
+    folder = run / "samples"
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.mp4"), key=lambda p: p.stat().st_mtime, reverse=True)
+
 
 # -- presets --------------------------------------------------------------------------------
 PRESETS: dict[str, dict[str, object]] = {
