@@ -160,6 +160,10 @@ class ClipsView(QWidget):
         bar.addWidget(self.sort_combo)
         bar.addWidget(self.sort_desc)
         bar.addWidget(self.count_label)
+        from workstation.ui.autotag_actions import AutotagActions
+
+        self.autotag = AutotagActions(self)  # Tag / Caption / Motion score jobs, Models…
+        bar.addWidget(self.autotag.button)
 
         # grid
         self.delegate = ClipDelegate(self)
@@ -224,6 +228,7 @@ class ClipsView(QWidget):
         self.message = QLabel("")
         self.message.setStyleSheet("color:#e07b39;")
         ll.addWidget(self.message)
+        ll.addWidget(self.autotag.status)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,27 @@ SMALL_HF_CAPTION_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 HF_CAPTION_MODELS: tuple[str, ...] = (DEFAULT_HF_CAPTION_MODEL, SMALL_HF_CAPTION_MODEL)
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE_SETTING_KEY = "autotag.device"
+
+
+def avoid_triton_llvm_clash() -> bool:
+    """Keep triton out when Mesa's libLLVM is already loaded in this process.
+
+    The GUI's video player opens an OpenGL context; with Mesa (llvmpipe, AMD/Intel drivers)
+    that maps Mesa's libLLVM, and loading triton's own LLVM afterwards crashes the process
+    (segfault in triton/_C).  Captioning runs the model eagerly and never needs triton (it is
+    only for torch.compile kernels), so when Mesa's LLVM is present triton is marked missing
+    and torch carries on without it.  Returns whether it was blocked.
+    """
+    if "triton" in sys.modules:
+        return sys.modules["triton"] is None
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            clash = any("libLLVM" in line for line in maps)
+    except OSError:  # not Linux: no Mesa LLVM clash known there
+        return False
+    if clash:
+        sys.modules["triton"] = None  # type: ignore[assignment]  # import triton -> ImportError
+    return clash
 
 
 def offline() -> bool:
@@ -96,6 +118,7 @@ class HFCaptioner:
              temperature: float = 0.2, sample_fps: float = 1.0) -> HFCaptioner:
         """Load from a folder or the HF cache; every failure is one ModelError naming it."""
         source = check_model_source(model)
+        avoid_triton_llvm_clash()
         try:
             import torch
             from transformers import AutoModelForImageTextToText, AutoProcessor

@@ -1,0 +1,182 @@
+"""Tag / Caption / Motion score from the Clips view, each run as a job.
+
+An "Auto-tag" tool button with a menu sits in the Clips view's filter bar.  The person picks
+the clips (selected, filtered or all) and whether clips that already have a result are redone;
+each action reads the project's saved autotag settings on the main thread and hands the worker
+only immutable values (clip ids, frozen settings).  Progress, ETA and cancel come from the jobs
+panel; the result summary goes to the status line and the log, and the grid reloads through
+``session.clipsChanged``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from enum import Enum
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QLabel, QMenu, QToolButton
+
+from workstation.core.autotag.base import (
+    CaptionerKind,
+    CaptionSettings,
+    TagSettings,
+    load_settings,
+)
+from workstation.ui.all_tags_panel import Scope
+
+log = logging.getLogger(__name__)
+
+
+class AutoJob(Enum):
+    TAG = "Tag"
+    CAPTION = "Caption"
+    MOTION = "Motion score"
+
+
+def summary_text(kind: AutoJob, summary) -> str:
+    """One line a person reads after the job: what was done, skipped and what failed."""
+    failed = len(getattr(summary, "failed", {}) or {})
+    skipped = len(getattr(summary, "skipped", []) or [])
+    if kind is AutoJob.TAG:
+        done = f"tagged {len(summary.tagged)} clips ({summary.frames} frames on {summary.provider})"
+        rest = f"skipped {skipped} already tagged"
+    elif kind is AutoJob.CAPTION:
+        done = f"captioned {len(summary.captioned)} clips with {summary.model}"
+        rest = f"skipped {skipped} with a caption, kept {len(summary.kept_manual)} manual"
+    else:
+        done = f"scored the motion of {len(summary.scored)} clips"
+        rest = f"skipped {skipped} already scored"
+    text = f"{done}, {rest}, failed {failed}"
+    if failed:
+        first_id, first = next(iter(summary.failed.items()))
+        text += f" (clip {first_id}: {first})"
+    return text
+
+
+class AutotagActions(QObject):
+    """The menu of auto-tagging jobs for one :class:`ClipsView`."""
+
+    jobStarted = Signal(object)  # Job
+    summaryShown = Signal(str)
+
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.view = view
+        self.scope = Scope.SELECTED
+        self.menu = QMenu("Auto-tag", view)
+        self.actions: dict[AutoJob, QAction] = {}
+        for kind in AutoJob:
+            action = self.menu.addAction(f"{kind.value}…" if kind is not AutoJob.MOTION
+                                         else kind.value)
+            action.triggered.connect(lambda _c=False, k=kind: self.start(k))
+            self.actions[kind] = action
+        self.actions[AutoJob.TAG].setToolTip("Tag the clips with the WD14 tagger")
+        self.actions[AutoJob.CAPTION].setToolTip(
+            "Caption the clips with the captioner chosen in Models (a local video model or an "
+            "OpenAI-compatible server); manual captions are never replaced")
+        self.actions[AutoJob.MOTION].setToolTip("Score each clip's motion (mean optical flow)")
+        self.menu.addSeparator()
+        group = QActionGroup(self)
+        self.scope_actions: dict[Scope, QAction] = {}
+        for scope in Scope:
+            a = self.menu.addAction(scope.value)
+            a.setCheckable(True)
+            a.setChecked(scope is self.scope)
+            a.toggled.connect(lambda on, s=scope: on and self.set_scope(s))
+            group.addAction(a)
+            self.scope_actions[scope] = a
+        self.menu.addSeparator()
+        self.redo_action = self.menu.addAction("Redo clips that already have a result")
+        self.redo_action.setCheckable(True)
+        self.menu.addSeparator()
+        self.models_action = self.menu.addAction("Models…", self.open_models)
+        self.button = QToolButton()
+        self.button.setText("Auto-tag")
+        self.button.setToolTip("Tag, caption or score the motion of clips (runs as a job)")
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setMenu(self.menu)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.last_summary = ""
+        self._dialog = None
+
+    def set_scope(self, scope: Scope) -> None:
+        self.scope = scope
+        self.scope_actions[scope].setChecked(True)
+
+    @property
+    def redo(self) -> bool:
+        return self.redo_action.isChecked()
+
+    def start(self, kind: AutoJob, scope: Scope | None = None, redo: bool | None = None):
+        """Start one job on the chosen clips; None (and a message) when there is nothing."""
+        scope = scope or self.scope
+        redo = self.redo if redo is None else redo
+        ids = list(self.view.scope_ids(scope))
+        if not ids:
+            self._show(f"{kind.value}: no clips in “{scope.value.lower()}”")
+            return None
+        project = self.view.project
+        try:
+            stage_fn = self._stage(kind, project, ids, redo)
+        except Exception as exc:  # saved settings that no longer parse: say which
+            self._show(f"{kind.value}: {exc}")
+            return None
+        session = self.view.session
+
+        def done(summary, k=kind):
+            self._show(summary_text(k, summary))
+            if not getattr(session, "is_closed", False):
+                session.clipsChanged.emit()
+
+        def failed(message: str, k=kind):
+            self._show(f"{k.value} failed: {message}")
+            if not getattr(session, "is_closed", False):
+                session.clipsChanged.emit()  # what was stored before the failure shows
+
+        n = len(ids)
+        job = self.view.jobs.run_on_project(
+            f"{kind.value} {n} clip{'s' if n != 1 else ''}", stage_fn, on_done=done,
+            on_error=failed, stage_name=kind.name.lower(), target=f"{n} clips")
+        job.cancelled.connect(lambda k=kind: self._show(f"{k.value} cancelled"))
+        self.jobStarted.emit(job)
+        return job
+
+    def _stage(self, kind: AutoJob, project, ids: list[int], redo: bool):
+        """A function of the worker's own Project; every value it uses is read here."""
+        if kind is AutoJob.TAG:
+            from workstation.core.autotag import tag_clips
+
+            tag = replace(load_settings(project, TagSettings), redo=redo)
+            return lambda p: tag_clips(p, ids, tag)
+        if kind is AutoJob.CAPTION:
+            cap = replace(load_settings(project, CaptionSettings), redo=redo)
+            if cap.backend is CaptionerKind.TRANSFORMERS:
+                from workstation.core.autotag.hf_captioner import caption_and_free, load_device
+
+                device = load_device(project)
+                return lambda p: caption_and_free(p, ids, cap, device=device)
+            from workstation.core.autotag import caption_clips
+
+            return lambda p: caption_clips(p, ids, cap)
+        from workstation.core.autotag import score_motion
+
+        return lambda p: score_motion(p, ids, redo=redo)
+
+    def _show(self, text: str) -> None:
+        self.last_summary = text
+        self.status.setText(text)
+        log.info("%s", text)
+        self.summaryShown.emit(text)
+
+    def open_models(self):
+        from workstation.ui.models_view import ModelsDialog
+
+        if self._dialog is None:
+            self._dialog = ModelsDialog(self.view.session, self.view.jobs, self.view)
+        self._dialog.refresh()
+        self._dialog.show()
+        self._dialog.raise_()
+        return self._dialog
