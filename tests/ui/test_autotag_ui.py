@@ -207,3 +207,21 @@ def test_hf_cache_models_are_listed(tmp_path):
                                                             "captioner")]
     assert entries[0].size == 2 and entries[0].path == str(snap)
     assert cached_models(tmp_path / "no-cache") == []
+
+
+def test_main_window_menu_opens_models_for_the_open_project(qtbot, demo_project):
+    from workstation.core import settings as app_settings
+    from workstation.ui.main_window import MainWindow
+
+    w = MainWindow(app_settings.load(), interactive=False)
+    qtbot.addWidget(w)
+    assert w.open_models() is None  # no project yet: says so in the status bar
+    assert "Open a project first" in w.statusBar().currentMessage()
+    assert w.open_project(demo_project.root)
+    dialog = w.open_models()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and dialog.session is w.session
+    assert w.models_action.text() == "Auto-tagging &models…"
+    dialog.close()
+    assert w.close_project()
+    w.close()

@@ -203,10 +203,28 @@ class MainWindow(QMainWindow):
         self.slice_action = videos.addAction("&Slice kept segments", self.slice_selected)
         self.slice_action.setToolTip("Write a clip per kept segment of the selected videos")
         self.video_list.context_actions = [self.detect_action, self.slice_action]
+        self.models_action = videos.addAction("Auto-tagging &models…", self.open_models)
+        self.models_action.setToolTip("Tagger and captioner models on this machine; device")
 
         view = bar.addMenu("V&iew")
         for dock in (self.videos_dock, self.jobs_dock, self.log_dock):
             view.addAction(dock.toggleViewAction())
+
+    def open_models(self):
+        """The Models dialog of the open project (None, with a message, when none is open)."""
+        if self.session is None:
+            self.statusBar().showMessage("Open a project first: models are chosen per project",
+                                         8000)
+            return None
+        from workstation.ui.models_view import ModelsDialog
+
+        dialog = getattr(self, "_models_dialog", None)
+        if dialog is None or dialog.session is not self.session:
+            dialog = self._models_dialog = ModelsDialog(self.session, self.jobs, self)
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
