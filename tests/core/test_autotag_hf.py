@@ -134,6 +134,10 @@ def test_batch_of_clips_of_different_lengths(tiny_vlm, offline):
     assert len(many) == 2 and all(isinstance(t, str) for t in many)
     # greedy decoding: the batched (left-padded) row equals the single run
     assert cap.caption_many([(frames, "a")])[0] == many[0]
+    # close() stops a generate still running (after a cancel) at its next token
+    cap.max_tokens = 50
+    cap.stop.set()
+    assert all(len(t) <= 4 for t in cap.caption_many([(frames, "a")]))
     cap.close()
     assert cap.model is None
 

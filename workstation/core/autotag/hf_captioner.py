@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -112,6 +113,9 @@ class HFCaptioner:
         self.temperature = temperature
         self.sample_fps = sample_fps
         self.seed = seed
+        # Set by close(): a generate still running in the stage's request thread (after a
+        # cancel) stops at its next token instead of holding the GPU until it finishes.
+        self.stop = threading.Event()
 
     @classmethod
     def load(cls, model: str, *, device: str = "auto", max_tokens: int = 300,
@@ -179,12 +183,25 @@ class HFCaptioner:
         inputs = self._inputs(items).to(self.device)
         if self.seed is not None:
             torch.manual_seed(self.seed)
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        stop = self.stop
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool,
+                                  device=input_ids.device)
+
         sample = self.temperature > 0
         extra = {"temperature": self.temperature} if sample else {}
+        model = self.model
+        if model is None:
+            raise WorkstationError(f"{self.model_id}: the model was closed")
         try:
             with torch.inference_mode():
-                out = self.model.generate(**inputs, max_new_tokens=self.max_tokens,
-                                          do_sample=sample, **extra)
+                out = model.generate(**inputs, max_new_tokens=self.max_tokens,
+                                     do_sample=sample,
+                                     stopping_criteria=StoppingCriteriaList([_Stop()]), **extra)
         except torch.cuda.OutOfMemoryError:
             free_gpu()
             raise CaptionServerError(
@@ -202,6 +219,7 @@ class HFCaptioner:
 
     def close(self) -> None:
         """Drop the model and give its GPU memory back (the next GPU job needs it)."""
+        self.stop.set()
         self.model = None
         self.processor = None
         free_gpu()
