@@ -225,3 +225,49 @@ def test_main_window_menu_opens_models_for_the_open_project(qtbot, demo_project)
     dialog.close()
     assert w.close_project()
     w.close()
+
+
+def test_local_video_model_captions_from_the_gui_with_the_player_open(qtbot, tmp_path,
+                                                                     clip_file, monkeypatch):
+    """The real app's path: a GL player is open (with Mesa that maps libLLVM, which used to
+    crash when triton loaded), the Models dialog picks a local VLM, Caption runs it."""
+    import subprocess
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vlm = tmp_path / "tiny-vlm"
+    # Built in a child process so this one loads transformers (and triton) only in the job,
+    # after the player's GL context exists, as in the app.
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from test_autotag_hf import build_tiny_vlm; build_tiny_vlm(Path(sys.argv[1]))",
+                    str(vlm)], cwd=Path(__file__).resolve().parents[1] / "core", check=True,
+                   capture_output=True)
+    root = tmp_path / "proj"
+    with Project.create(root) as p:
+        (root / "clips").mkdir(exist_ok=True)
+        dst = root / "clips" / "c.mp4"
+        shutil.copyfile(clip_file, dst)
+        cid = p.upsert_clip(dst, video_id=None, start_frame=None, end_frame=None,
+                            fps=Fraction(24), frame_count=12, width=96, height=54)
+    session = ProjectSession(root)
+    jobs = JobsController(session)
+    v = ClipsView(session, jobs, with_player=True)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    with qtbot.waitSignal(v.player.firstFrameShown, timeout=20000):
+        v.show()
+    dialog = v.autotag.open_models()
+    qtbot.addWidget(dialog)
+    assert dialog.add_folder(vlm)
+    dialog.select_row(0)
+    dialog.device.setCurrentIndex(1)  # CPU
+    assert dialog.use_selected_for_captions()
+    job = v.autotag.start(AutoJob.CAPTION, Scope.ALL)
+    with qtbot.waitSignal(job.stateChanged, timeout=60000,
+                          check_params_cb=lambda s: s in JobState.FINAL):
+        pass
+    assert job.state == JobState.DONE, v.autotag.last_summary
+    assert v.autotag.last_summary.startswith("captioned 1 clips with transformers:")
+    assert review.caption(v.project, cid).source == "auto"
+    jobs.shutdown()
+    v.close()
+    session.close()
