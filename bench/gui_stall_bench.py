@@ -106,7 +106,7 @@ def run(size: tuple[int, int]) -> list[dict]:
     wait_for(app, lambda: window.player is not None and window.player.is_ready, 30)
 
     def detect_all(play: bool):
-        from workstation.core.detect import detect_video
+        from workstation.core.isolate import in_child_process, project_stage
 
         def start():
             jobs = []
@@ -114,7 +114,9 @@ def run(size: tuple[int, int]) -> list[dict]:
                 jobs.append(
                     window.jobs.run_on_project(
                         f"Detect cuts: {v.name}",
-                        lambda p, vid=v.id: detect_video(p, vid, restart=True),
+                        lambda p, vid=v.id: in_child_process(
+                            project_stage, str(p.root), "workstation.core.detect",
+                            "detect_video", vid, restart=True),
                         on_done=lambda _r, vid=v.id: window.session.cutsChanged.emit(vid),
                     )
                 )
@@ -179,7 +181,7 @@ def write_section(results: list[dict], size: tuple[int, int], load: float) -> No
             f"on {platform.machine()}, {os.cpu_count()} cores (shared with other work), "
             f"{time.strftime('%Y-%m-%d')}, load average {load:.1f} at the start, Xvfb with "
             "Mesa software GL.",
-            "The real main window runs each task as jobs in worker threads while a 0 ms timer "
+            "The real main window runs each task as jobs while a 0 ms timer "
             "on the GUI thread records every gap between event-loop turns. The longest gap is "
             "the longest a click or repaint waited.",
             "",
@@ -187,14 +189,15 @@ def write_section(results: list[dict], size: tuple[int, int], load: float) -> No
             "",
             "What the numbers say (profiled with cProfile on the GUI thread):",
             "",
-            "- The GUI thread runs no stage code: the jobs' Python work (probe, detection) is in "
-            "worker threads and slicing in worker processes. GIL contention alone (3 busy "
-            "threads) costs the loop well under 1 ms per turn.",
-            "- The gaps come from repainting. The player is a QOpenGLWidget, so Qt composes the "
-            "whole window through OpenGL on every repaint; with Mesa's software renderer under "
-            "Xvfb that is tens of ms per repaint on this loaded machine (about one per video "
-            "frame while playing, one per progress refresh while jobs run). With a GPU driver "
-            "this composition should be far cheaper (not measured here: no GPU display).",
+            "- The GUI thread runs no stage code. Detection runs in child processes at nice +10 "
+            "(`workstation.core.isolate`); slicing in worker threads/processes. Before that, "
+            "three detection threads on 2 cores gave a median gap of 65-100 ms: not the GIL "
+            "(a 1 ms switch interval barely helped) but CPU starvation of the GUI thread, which "
+            "the lower priority of the children removes.",
+            "- The remaining gaps come from repainting. The player is a QOpenGLWidget, so Qt "
+            "composes the whole window through OpenGL on every repaint; with Mesa's software "
+            "renderer under Xvfb that is tens of ms per repaint on a loaded machine. With a GPU "
+            "driver this composition should be far cheaper (not measured here: no GPU display).",
             "- Two fixes came from this bench: the jobs panel no longer uses "
             "`QProgressBar.setValue` (it repaints synchronously, ~50 ms each here) but a "
             "style-drawn bar refreshed at most 5 times a second, and the player renders with "

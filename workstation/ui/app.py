@@ -49,6 +49,10 @@ def make_app(argv: list[str] | None = None):
         app.setDesktopFileName("motion-dataset-workstation")
         apply_style(app)
     locale.setlocale(locale.LC_NUMERIC, "C")
+    # Workers run Python stages in threads; with the default 5 ms GIL switch interval the GUI
+    # thread can wait several intervals per event-loop turn behind them.  1 ms keeps clicks
+    # and repaints prompt at a small cost to the workers' throughput.
+    sys.setswitchinterval(0.001)
     return app
 
 

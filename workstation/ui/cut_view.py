@@ -552,9 +552,13 @@ class CutView(QWidget):
         name = self.project.video(vid).name
 
         def stage(project):
-            from workstation.core.detect import detect_video
+            # In a child process: its per-frame Python work never competes with the GUI
+            # thread for the GIL (see workstation.core.isolate).
+            from workstation.core.isolate import in_child_process, project_stage
 
-            return detect_video(project, vid)
+            return in_child_process(
+                project_stage, str(project.root), "workstation.core.detect", "detect_video", vid
+            )
 
         def progress(rec: Progress) -> None:
             cuts = rec.data.get("cuts") if rec.data else None

@@ -512,9 +512,7 @@ class MainWindow(QMainWindow):
             name = session.project.video(vid).name
 
             def stage(project, vid=vid):
-                from workstation.core.detect import detect_video
-
-                return detect_video(project, vid)
+                return _detect_in_child(project, vid)
 
             def done(_result, vid=vid) -> None:
                 if session is self.session:
@@ -617,3 +615,12 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str, ms: int = 5000) -> None:
         QTimer.singleShot(0, lambda: self.statusBar().showMessage(text, ms))
+
+
+def _detect_in_child(project, video_id: int):
+    """Cut detection in a child process, so the window stays responsive while it runs."""
+    from workstation.core.isolate import in_child_process, project_stage
+
+    return in_child_process(
+        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id
+    )
