@@ -3,8 +3,6 @@ edits that survive reopening, reject/merge, uncertain-cut navigation, jobs, rema
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -251,7 +249,7 @@ def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
     assert view.undo_stack.count() == 1
     seen_live: list[list[int]] = []
 
-    def detect_video(project, video_id, settings=None, restart=False):
+    def detect_video(project, video_id):
         found = []
         for f in truth:
             found.append(f)
@@ -259,9 +257,7 @@ def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
         project.replace_auto_cuts(video_id, [Cut(f, "auto", "fake", 0.9) for f in truth])
         return len(truth)
 
-    fake = types.ModuleType("workstation.core.detect")
-    fake.detect_video = detect_video
-    monkeypatch.setitem(sys.modules, "workstation.core.detect", fake)
+    monkeypatch.setattr("workstation.ui.cut_view.detection_stage", detect_video)
     view.timeline.set_live_cuts = (
         lambda orig: lambda fs: (seen_live.append(list(fs)), orig(seen_live[-1]))
     )(view.timeline.set_live_cuts)

@@ -552,13 +552,7 @@ class CutView(QWidget):
         name = self.project.video(vid).name
 
         def stage(project):
-            # In a child process: its per-frame Python work never competes with the GUI
-            # thread for the GIL (see workstation.core.isolate).
-            from workstation.core.isolate import in_child_process, project_stage
-
-            return in_child_process(
-                project_stage, str(project.root), "workstation.core.detect", "detect_video", vid
-            )
+            return detection_stage(project, vid)
 
         def progress(rec: Progress) -> None:
             cuts = rec.data.get("cuts") if rec.data else None
@@ -757,3 +751,13 @@ def _slice_summary(result) -> str:
     if errors:
         parts.append(f"{len(errors)} failed: {errors[0]}")
     return ", ".join(parts) or "no kept segments to slice"
+
+
+def detection_stage(project, video_id: int):
+    """Cut detection in a child process at lower priority, so the window stays responsive
+    (see workstation.core.isolate); the Cut view and the main window both use it."""
+    from workstation.core.isolate import in_child_process, project_stage
+
+    return in_child_process(
+        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id
+    )

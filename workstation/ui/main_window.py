@@ -512,7 +512,9 @@ class MainWindow(QMainWindow):
             name = session.project.video(vid).name
 
             def stage(project, vid=vid):
-                return _detect_in_child(project, vid)
+                from workstation.ui.cut_view import detection_stage
+
+                return detection_stage(project, vid)
 
             def done(_result, vid=vid) -> None:
                 if session is self.session:
@@ -615,12 +617,3 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str, ms: int = 5000) -> None:
         QTimer.singleShot(0, lambda: self.statusBar().showMessage(text, ms))
-
-
-def _detect_in_child(project, video_id: int):
-    """Cut detection in a child process, so the window stays responsive while it runs."""
-    from workstation.core.isolate import in_child_process, project_stage
-
-    return in_child_process(
-        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id
-    )
