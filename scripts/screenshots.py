@@ -106,6 +106,31 @@ def main() -> int:
     window.log_dock.raise_()
     settle(app, 0.5)
     save(window, out / "log-panel.png")
+
+    # The Clips view: slice the demo, give a few clips tags and a caption, show the grid.
+    from workstation.core import review
+    from workstation.core.slicing import SliceSettings, split_project
+    from workstation.core.store import Project
+
+    with Project(root) as p:
+        drive(split_project(p, None, SliceSettings(min_frames=8)))
+        clips = p.clips()
+        review.add_tags(p, [c.id for c in clips[:6]], ["outdoors", "ball"])
+        review.set_auto_tags(p, clips[0].id, [("1girl", 0.91, "general"), ("sky", 0.42, "general"),
+                                               ("general", 0.88, "rating")],
+                             model="wd-eva02-large-tagger-v3", threshold=0.35, aggregation="mean")
+        review.set_caption(p, [clips[0].id], "Round shapes drift slowly across a pastel background.")
+        review.mark_reviewed(p, [c.id for c in clips[:3]])
+    window.session.clipsChanged.emit()
+    window.jobs_dock.hide()
+    window.log_dock.hide()
+    window.tabs.setCurrentIndex(window.clips_tab)
+    clips_view = window.ensure_clips_view()
+    shown = []
+    clips_view.gridShown.connect(lambda: shown.append(True))
+    wait_for(app, lambda: bool(shown), 30)
+    settle(app, 1.5)
+    save(window, out / "clips-view.png")
     window.close()
     return 0
 
