@@ -3,14 +3,14 @@ never decoded on the GUI thread, and the token estimate of the caption editor.""
 
 from __future__ import annotations
 
-import shutil
 import threading
-from fractions import Fraction
 from pathlib import Path
 
+import clip_fixtures
 import pytest
+from clip_fixtures import write_clip_source
 
-from workstation.core import review, synth, thumbs
+from workstation.core import review, thumbs
 from workstation.core.query import QueryError
 from workstation.core.store import Project
 from workstation.ui.clip_model import ClipIdRole, ClipModel, SortKey, ThumbRole, hover_frames
@@ -20,34 +20,12 @@ from workstation.ui.thumb_loader import ThumbLoader
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("clipsrc") / "src.mp4"
-    synth.write_video(
-        p, synth.Sequence([synth.Shot("shapes", 12, seed=3)]), width=96, height=54, fps=24
-    )
-    return p
+    return write_clip_source(tmp_path_factory.mktemp("clipsrc"), seed=3)
 
 
 def make_clips(project: Project, src: Path, n: int) -> list[int]:
     """``n`` clip rows (copies of one tiny clip); frame counts 12, 13, ... so sorts differ."""
-    folder = project.root / "clips"
-    folder.mkdir(exist_ok=True)
-    ids = []
-    for i in range(n):
-        dst = folder / f"clip_{i:02d}.mp4"
-        shutil.copyfile(src, dst)
-        ids.append(
-            project.upsert_clip(
-                dst,
-                video_id=None,
-                start_frame=None,
-                end_frame=None,
-                fps=Fraction(24),
-                frame_count=12 + i,
-                width=96,
-                height=54,
-            )
-        )
-    return ids
+    return clip_fixtures.make_clips(project, src, n, frame_count=lambda i: 12 + i)
 
 
 @pytest.fixture()

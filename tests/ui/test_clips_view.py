@@ -4,14 +4,13 @@ persistence after reopening, sidecars, gridShown, and the looping preview (Xvfb)
 
 from __future__ import annotations
 
-import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from clip_fixtures import make_clips, write_clip_source
 from PySide6.QtCore import Qt
 
-from workstation.core import cliptext, review, synth
+from workstation.core import cliptext, review
 from workstation.core.store import Project
 from workstation.ui import clip_edits
 from workstation.ui.all_tags_panel import BulkOp, Scope, tag_query
@@ -23,33 +22,9 @@ from workstation.ui.session import ProjectSession
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("clipsrc") / "src.mp4"
-    synth.write_video(
-        p, synth.Sequence([synth.Shot("shapes", 12, seed=5)]), width=96, height=54, fps=24
-    )
-    return p
+    return write_clip_source(tmp_path_factory.mktemp("clipsrc"), seed=5)
 
 
-def make_clips(project: Project, src: Path, n: int) -> list[int]:
-    folder = project.root / "clips"
-    folder.mkdir(exist_ok=True)
-    ids = []
-    for i in range(n):
-        dst = folder / f"clip_{i:02d}.mp4"
-        shutil.copyfile(src, dst)
-        ids.append(
-            project.upsert_clip(
-                dst,
-                video_id=None,
-                start_frame=None,
-                end_frame=None,
-                fps=Fraction(24),
-                frame_count=12,
-                width=96,
-                height=54,
-            )
-        )
-    return ids
 
 
 @pytest.fixture()
