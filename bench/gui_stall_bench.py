@@ -47,10 +47,15 @@ def measure(app, window, meter, name: str, start, timeout_s: float = 600) -> dic
     if not ok or any(j.state != "done" for j in jobs):
         errors = "; ".join(j.error or j.state for j in jobs if j.state != "done")
         print(f"{name}: not all jobs finished: {errors or 'timeout'}", file=sys.stderr)
+    return row(meter, name, len(jobs), ",".join(states), seconds)
+
+
+def row(meter, name: str, jobs: int = 0, state: str = "-", seconds: float = 2.0) -> dict:
+    """One result line: the meter's gap statistics for one measured run."""
     return {
         "name": name,
-        "jobs": len(jobs),
-        "state": ",".join(states),
+        "jobs": jobs,
+        "state": state,
         "seconds": seconds,
         "max": meter.max_gap_ms,
         "p99": meter.percentile_ms(99),
@@ -84,19 +89,7 @@ def run(size: tuple[int, int]) -> list[dict]:
     meter.start()
     idle()
     meter.stop()
-    results.append(
-        {
-            "name": "idle window (2 s)",
-            "jobs": 0,
-            "state": "-",
-            "seconds": 2.0,
-            "max": meter.max_gap_ms,
-            "p99": meter.percentile_ms(99),
-            "p50": meter.percentile_ms(50),
-            "ticks": meter.ticks,
-            "over50": sum(g > 0.05 for g in meter.gaps),
-        }
-    )
+    results.append(row(meter, "idle window (2 s)"))
 
     results.append(
         measure(
@@ -106,7 +99,7 @@ def run(size: tuple[int, int]) -> list[dict]:
     wait_for(app, lambda: window.player is not None and window.player.is_ready, 30)
 
     def detect_all(play: bool):
-        from workstation.core.isolate import in_child_process, project_stage
+        from workstation.ui.cut_view import detection_stage
 
         def start():
             jobs = []
@@ -114,9 +107,7 @@ def run(size: tuple[int, int]) -> list[dict]:
                 jobs.append(
                     window.jobs.run_on_project(
                         f"Detect cuts: {v.name}",
-                        lambda p, vid=v.id: in_child_process(
-                            project_stage, str(p.root), "workstation.core.detect",
-                            "detect_video", vid, restart=True),
+                        lambda p, vid=v.id: detection_stage(p, vid, restart=True),
                         on_done=lambda _r, vid=v.id: window.session.cutsChanged.emit(vid),
                     )
                 )
@@ -135,19 +126,7 @@ def run(size: tuple[int, int]) -> list[dict]:
     idle()
     window.player.pause()
     meter.stop()
-    results.append(
-        {
-            "name": "player playing, no jobs (2 s)",
-            "jobs": 0,
-            "state": "-",
-            "seconds": 2.0,
-            "max": meter.max_gap_ms,
-            "p99": meter.percentile_ms(99),
-            "p50": meter.percentile_ms(50),
-            "ticks": meter.ticks,
-            "over50": sum(g > 0.05 for g in meter.gaps),
-        }
-    )
+    results.append(row(meter, "player playing, no jobs (2 s)"))
 
     def slice_first():
         window.video_list.select_video(window.session.project.videos()[0].id)

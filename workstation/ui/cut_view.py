@@ -753,11 +753,12 @@ def _slice_summary(result) -> str:
     return ", ".join(parts) or "no kept segments to slice"
 
 
-def detection_stage(project, video_id: int):
+def detection_stage(project, video_id: int, *, restart: bool = False):
     """Cut detection in a child process at lower priority, so the window stays responsive
     (see workstation.core.isolate); the Cut view and the main window both use it."""
     from workstation.core.isolate import in_child_process, project_stage
 
     return in_child_process(
-        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id
+        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id,
+        restart=restart,
     )
