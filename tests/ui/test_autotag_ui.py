@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.core import review, synth
+from workstation.core import review
 from workstation.core.autotag import CAPTIONERS, CaptionerKind, CaptionSettings, TagSettings
 from workstation.core.autotag.base import load_settings, save_settings
 from workstation.core.autotag.hf_captioner import load_device
@@ -25,14 +25,12 @@ from workstation.ui.session import ProjectSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from autotag_fixtures import write_tiny_model  # noqa: E402
+from clip_fixtures import make_clips, write_clip_source  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("autotag-src") / "src.mp4"
-    synth.write_video(p, synth.Sequence([synth.Shot("shapes", 12, seed=3)]), width=96,
-                      height=54, fps=24)
-    return p
+    return write_clip_source(tmp_path_factory.mktemp("autotag-src"), seed=3)
 
 
 @pytest.fixture()
@@ -40,13 +38,7 @@ def view(qtbot, tmp_path, clip_file, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # an empty HF cache
     root = tmp_path / "proj"
     with Project.create(root) as p:
-        (root / "clips").mkdir(exist_ok=True)
-        ids = []
-        for i in range(4):
-            dst = root / "clips" / f"c{i}.mp4"
-            shutil.copyfile(clip_file, dst)
-            ids.append(p.upsert_clip(dst, video_id=None, start_frame=None, end_frame=None,
-                                     fps=Fraction(24), frame_count=12, width=96, height=54))
+        ids = make_clips(p, clip_file, 4, name="c{}.mp4")
         review.set_caption(p, [ids[3]], "written by hand")
     session = ProjectSession(root)
     jobs = JobsController(session)
