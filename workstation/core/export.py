@@ -38,7 +38,9 @@ import numpy as np
 
 from workstation.core.cliptext import SidecarFormat, SidecarSettings, sidecar_texts
 from workstation.core.errors import WorkstationError
+from workstation.core.media import FrameIndex
 from workstation.core.progress import Progress, Stage
+from workstation.core.slicing import _source_frames
 from workstation.core.store import Clip, Project
 
 MANIFEST = "export.json"
@@ -314,15 +316,10 @@ def _transcode(src: Path, dst: Path, settings: ExportSettings) -> None:
         rate = settings.fps or in_rate
         order = list(range(len(frames)))
         if settings.fps is not None:
-            pts = [f.pts if f.pts is not None else i for i, f in enumerate(frames)]
-            t0 = pts[0]
-            step = 1 / (settings.fps * tb) if tb else Fraction(1)
-            dur = (pts[-1] - t0) + (pts[-1] - pts[-2] if len(pts) > 1 else 1)
-            order, k = [], 0
-            while t0 + k * step < t0 + dur:
-                t = t0 + k * step
-                order.append(max(i for i, p in enumerate(pts) if p <= t))
-                k += 1
+            # The slicer's sample-and-hold by timestamps, so both resample alike.
+            pts = tuple(f.pts if f.pts is not None else i for i, f in enumerate(frames))
+            index = FrameIndex(pts, tb or Fraction(1, int(in_rate) or 1))
+            order = _source_frames(index, 0, len(pts), settings.fps)
         with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             ostream = out.add_stream("libx264", rate=rate)
             ostream.width, ostream.height, ostream.pix_fmt = cw, ch, "yuv420p"
