@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workstation.core import synth
 from workstation.core.synth import Sequence, Shot, ShotRenderer, Transition, write_video
 
 FRAME_RATES: tuple[Fraction, ...] = (
@@ -169,7 +170,8 @@ def labelled_specs(copies: int = 3) -> list[dict]:
 
 
 def _spec_key(spec: dict) -> str:
-    text = repr((spec["sequence"], str(spec["fps"]), spec["width"], spec["height"]))
+    text = repr((spec["sequence"], str(spec["fps"]), spec["width"], spec["height"],
+                 synth.ENCODER_THREADS))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
