@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from workstation.core import media
 from workstation.core.detect.decide import (
     Found,
     decide,
@@ -27,7 +26,7 @@ from workstation.core.detect.decide import (
     hard_cut_scores,
 )
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
-from workstation.core.detect.reader import FrameReader
+from workstation.core.detect.reader import FrameReader, single_threaded_opencv
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.media import FrameIndex, VideoInfo
 from workstation.core.progress import Progress, Stage, Throttle
@@ -96,34 +95,25 @@ class _Rows:
         self.a[n] = row
 
 
-def _scan(
-    path: Path,
-    settings: DetectSettings,
-    rows: _Rows,
-    *,
-    start: int,
-    total: int,
-    index: FrameIndex | None,
-    on_chunk,
-) -> Stage[int]:
+def _reader(
+    path: Path, settings: DetectSettings, *, start: int = 0, index: FrameIndex | None = None
+) -> FrameReader:
+    """The decode pass's reader; with an index it starts ``PRIME`` frames before ``start``:
+    those frames only rebuild the extractor's memory of earlier frames."""
+    return FrameReader(path, settings.analysis_width, first=max(0, start - PRIME), index=index)
+
+
+def _scan(reader: FrameReader, rows: _Rows, *, start: int, total: int, on_chunk) -> Stage[int]:
     """Fill ``rows[start:]`` with curve values; yields after every chunk; returns frames seen.
 
-    ``on_chunk(done)`` runs after each completed chunk (the caller stores it).  With an index,
-    decoding starts at a keyframe before ``start - PRIME``: those frames only rebuild the
-    extractor's memory of earlier frames.
+    ``on_chunk(done)`` runs after each completed chunk (the caller stores it).
     """
+    path = reader.path
     name = path.name
     extractor = FeatureExtractor()
-    prime_from = max(0, start - PRIME)
     done = start
     next_report = (start // CHUNK + 1) * CHUNK
-    reader = FrameReader(
-        path,
-        settings.analysis_width,
-        first=prime_from,
-        index=index,
-    )
-    with reader:
+    with reader, single_threaded_opencv():
         for n, small in reader:
             row = extractor.push(small)
             if n < start:
@@ -199,7 +189,9 @@ def detect_stage(
     file that decodes to fewer frames than its container claims is reported as truncated.
     """
     path = Path(path)
-    total = info.frame_count if info is not None else _expected_frames(path)
+    reader = _reader(path, settings)
+    # Without a probe, the container's claim (no decoding: the one pass is the only one).
+    total = info.frame_count if info is not None else reader.claimed_frames()
     rows = _Rows(total)
     cuts_so_far: list[int] = []
     live = Throttle(1.0)
@@ -208,9 +200,12 @@ def detect_stage(
         if live.ready():  # deciding costs: at most once a second
             cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
 
-    yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
-    scan = _scan(path, settings, rows, start=0, total=total, index=None, on_chunk=on_chunk)
-    frames = yield from _with_cuts(scan, cuts_so_far)
+    try:
+        yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
+        scan = _scan(reader, rows, start=0, total=total, on_chunk=on_chunk)
+        frames = yield from _with_cuts(scan, cuts_so_far)
+    finally:
+        reader.close()  # (also when cancelled before the pass began)
     result = _result(rows, frames, settings)
     yield Progress(
         "detect", frames, total, path.name, "done", {"cuts": [c.frame for c in result.cuts]}
@@ -277,7 +272,8 @@ def detect_video(
     try:
         message = f"resuming at frame {start}" if start else "finding cuts"
         yield Progress("detect", start, total, path.name, message, {"cuts": []})
-        scan = _scan(path, settings, rows, start=start, total=total, index=index, on_chunk=on_chunk)
+        reader = _reader(path, settings, start=start, index=index)
+        scan = _scan(reader, rows, start=start, total=total, on_chunk=on_chunk)
         frames = yield from _with_cuts(scan, cuts_so_far)
         save(frames)
         result = _result(rows, frames, settings)
@@ -321,30 +317,6 @@ def _restore(project: Project, detection_id: int, rows: _Rows, saved: int) -> in
         good = min(good, len(values))
         a[: min(len(values), len(a)), i] = values[: len(a)]
     return max(0, min(good, len(a) - 8))
-
-
-def _expected_frames(path: Path) -> int:
-    """Frame count from the container (its index, or duration x rate): no decoding.
-
-    Unlike a full probe this reads no frames, so the one decode pass is the only one; a file
-    that decodes to fewer frames than this is reported as truncated after the pass.
-    """
-    container = media._open(path)
-    try:
-        stream = media._video_stream(path, container)
-        if stream.frames:
-            return int(stream.frames)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        seconds = None
-        if stream.duration is not None and stream.time_base is not None:
-            seconds = float(stream.duration * stream.time_base)
-        elif container.duration:
-            seconds = container.duration / 1_000_000
-        if rate and seconds:
-            return max(0, int(seconds * float(rate)) - 1)
-        return 0
-    finally:
-        container.close()
 
 
 def detect_project(
