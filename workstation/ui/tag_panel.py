@@ -11,22 +11,18 @@ The panel never writes to the project itself: it hands each edit (a function of 
 returns a core ``Edit``) to its :class:`~workstation.ui.clip_edits.ClipEditor`, which runs it and
 pushes it on the undo stack; the Clips view hears about it and refreshes the grid and the panels.
 
-Token count: transformers' ``CLIPTokenizer`` needs transformers (seconds to import, not in the GUI
-process) and its BPE vocab (not shipped with the app), so :func:`approx_clip_tokens` estimates the
-count with CLIP's own pre-tokenisation regex and a length rule for long words, and the panel says
-"≈".  On English captions it lands within a few tokens of the real count.
+The caption editor's behaviour and the token count live in :mod:`workstation.ui.caption_editor`,
+the chips in :mod:`workstation.ui.tag_chips`; this module composes them into the panel.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QDrag, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QApplication,
     QCompleter,
     QDoubleSpinBox,
     QFormLayout,
@@ -38,7 +34,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -48,183 +43,23 @@ from workstation.core import cliptext, review
 from workstation.core.edits import Edit
 from workstation.core.review import ClipTag
 from workstation.core.store import Project
+from workstation.ui.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditing, approx_clip_tokens
 from workstation.ui.clip_edits import ClipEditor
+from workstation.ui.tag_chips import ChipGroup, TagChip, describe
+
+# The chips and the token count moved to their own modules; they stay importable from here.
+__all__ = [
+    "CLIP_TOKEN_LIMIT",
+    "MAX_CHIPS",
+    "ChipGroup",
+    "TagChip",
+    "TagCompleter",
+    "TagPanel",
+    "approx_clip_tokens",
+    "describe",
+]
 
 MAX_CHIPS = 150  # with many clips selected: the most common tags; the rest are counted
-CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
-_CLIP_PAT = re.compile(
-    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
-    r"[^\s\w]+|_",
-    re.IGNORECASE,
-)
-
-
-def approx_clip_tokens(text: str) -> int:
-    """About how many tokens CLIP's tokenizer makes of ``text`` (start/end tokens included).
-
-    Same pre-tokenisation as CLIP (lower case, words, single digits, punctuation runs); a word
-    of up to 7 letters counts as one BPE token (common English words are whole tokens), longer
-    words as one more per 4 further letters; a punctuation run as one per 2 characters.
-    """
-    n = 2
-    for piece in _CLIP_PAT.findall(text.lower()):
-        if piece[0].isalpha():
-            n += 1 if len(piece) <= 7 else 1 + (len(piece) - 4) // 4
-        else:
-            n += max(1, len(piece) // 2)
-    return n
-
-
-# -- a tag chip ------------------------------------------------------------------------------
-_CHIP_STYLE = {
-    # translucent fills: readable on light and dark palettes alike
-    "manual": "border:1px solid #4a8fe0; background:rgba(74,143,224,45);",
-    "accepted": "border:1px solid #2ea043; background:rgba(46,160,67,45);",
-    "auto": "border:1px dashed #d48c14; background:rgba(212,140,20,40);",
-    "partial": "border:1px dashed #888; background:rgba(136,136,136,30);",
-}
-
-
-_CHIP_MIME = "application/x-workstation-tag"
-
-
-class TagChip(QFrame):
-    """One tag: its name, what it is, and small buttons for what can be done with it.
-    A movable chip can be dragged onto another chip of its group to go before it."""
-
-    removeClicked = Signal(str)
-    acceptClicked = Signal(str)
-    addAllClicked = Signal(str)
-    moveClicked = Signal(str, int)
-
-    def __init__(
-        self,
-        name: str,
-        kind: str,
-        detail: str = "",
-        tooltip: str = "",
-        *,
-        movable: bool = False,
-        faded: bool = False,
-        parent: QWidget | None = None,
-    ):
-        super().__init__(parent)
-        self.name = name
-        self.kind = kind  # manual | accepted | auto | partial
-        self.movable = movable
-        self.setObjectName("chip")
-        fade = "color:#8a8a8a;" if faded else ""
-        self.setStyleSheet(
-            f"QFrame#chip {{ {_CHIP_STYLE[kind]} border-radius:9px; }}"
-            f"QLabel {{ {fade} border:none; background:transparent; }}"
-            "QToolButton { border:none; padding:0 1px; }"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(6, 1, 3, 1)
-        lay.setSpacing(2)
-        self.label = QLabel(name + (f"  <small>{detail}</small>" if detail else ""))
-        lay.addWidget(self.label)
-        self.setToolTip(tooltip)
-        self.buttons: dict[str, QToolButton] = {}
-        if movable:
-            self._button(
-                "◀",
-                "Move left (earlier in the .txt)",
-                lambda: self.moveClicked.emit(name, -1),
-                "left",
-            )
-            self._button("▶", "Move right", lambda: self.moveClicked.emit(name, 1), "right")
-        if kind == "auto":
-            self._button(
-                "✓", "Accept this auto tag", lambda: self.acceptClicked.emit(name), "accept"
-            )
-        if kind == "partial":
-            self._button(
-                "+", "Add to every selected clip", lambda: self.addAllClicked.emit(name), "add"
-            )
-        self._button(
-            "×",
-            "Reject this auto tag" if kind == "auto" else "Remove",
-            lambda: self.removeClicked.emit(name),
-            "remove",
-        )
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        self._press = event.position().toPoint()
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        start = getattr(self, "_press", None)
-        if (
-            self.movable
-            and start is not None
-            and event.buttons() & Qt.MouseButton.LeftButton
-            and (event.position().toPoint() - start).manhattanLength()
-            >= QApplication.startDragDistance()
-        ):
-            self._press = None
-            mime = QMimeData()
-            mime.setData(_CHIP_MIME, self.name.encode())
-            drag = QDrag(self)
-            drag.setMimeData(mime)
-            drag.setPixmap(self.grab())
-            drag.exec(Qt.DropAction.MoveAction)
-            return
-        super().mouseMoveEvent(event)
-
-    def _button(self, text: str, tip: str, slot, key: str) -> None:
-        b = QToolButton(self)
-        b.setText(text)
-        b.setToolTip(tip)
-        b.setAutoRaise(True)
-        b.clicked.connect(slot)
-        self.layout().addWidget(b)
-        self.buttons[key] = b
-
-
-def describe(
-    tag: ClipTag, threshold: float | None = None, aggregation: str | None = None
-) -> tuple[str, str, str]:
-    """(kind, short detail, tooltip) of one clip's tag."""
-    if tag.source == "manual":
-        return "manual", "manual", f"{tag.name}: added by hand"
-    where = tag.model or "an auto tagger"
-    run = [f"threshold {threshold:g}"] if threshold is not None else []
-    run += [f"{aggregation} over frames"] if aggregation else []
-    if run:
-        where += f" ({', '.join(run)})"
-    conf = "" if tag.confidence is None else f"{tag.confidence:.2f}"
-    kind = "accepted" if tag.state == "accepted" else "auto"
-    tip = f"{tag.name}: auto tag from {where}" + (f", confidence {conf}" if conf else "")
-    tip += " (accepted)" if kind == "accepted" else " — not reviewed yet"
-    return kind, conf, tip
-
-
-class ChipGroup(QWidget):
-    """The chips of one category; a chip dropped on another moves before it."""
-
-    chipDropped = Signal(str, str)  # dragged tag, the tag it was dropped on
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(_CHIP_MIME):
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(_CHIP_MIME):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        name = bytes(event.mimeData().data(_CHIP_MIME)).decode()
-        target = self.childAt(event.position().toPoint())
-        while target is not None and not isinstance(target, TagChip):
-            target = target.parentWidget()
-        if target is not None and target.name != name:
-            event.acceptProposedAction()
-            self.chipDropped.emit(name, target.name)
 
 
 class TagCompleter(QCompleter):
@@ -257,7 +92,7 @@ class TagCompleter(QCompleter):
 
 
 # -- the panel -------------------------------------------------------------------------------
-class TagPanel(QWidget):
+class TagPanel(CaptionEditing, QWidget):
     """Caption + tags of the selected clips."""
 
     tagsEdited = Signal()
@@ -417,53 +252,9 @@ class TagPanel(QWidget):
             (json.dumps(ids),),
         ).fetchall()
 
-    def _captions(self, ids: list[int]) -> tuple[str, bool]:
-        """The shown clips' caption, and whether they differ."""
-        n, distinct, text = self.project.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT text), MIN(text) FROM captions "
-            "WHERE clip_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
-        ).fetchone()
-        if n == 0:
-            return "", False
-        return (text, False) if n == len(ids) and distinct == 1 else ("", True)
-
     def setEnabledParts(self, enabled: bool) -> None:  # noqa: N802 - Qt style like setEnabled
         for w in (self.caption, self.tag_box, self.accept_button, self.threshold):
             w.setEnabled(enabled)
-
-    def _load_caption(self) -> None:
-        if self._caption_dirty:  # never overwrite what is being typed (it saves on a pause)
-            self._show_tokens()
-            return
-        self._loading = True
-        try:
-            ids = self.clip_ids
-            caps = review.captions_many(self.project, ids) if len(ids) == 1 else {}
-            text, differ = self._captions(ids) if ids else ("", False)
-            if not differ:
-                self.caption.setPlaceholderText(
-                    "A sentence describing the clip (saved as you type)"
-                )
-            else:
-                self.caption.setPlaceholderText(
-                    f"The {len(self.clip_ids)} clips have different captions — typing here "
-                    "replaces all of them"
-                )
-            if self.caption.toPlainText() != text:
-                self.caption.setPlainText(text)
-            self._caption_loaded = text
-            self._caption_dirty = False
-            if len(self.clip_ids) == 1 and self.clip_ids[0] in caps:
-                c = caps[self.clip_ids[0]]
-                self.caption_source.setText(
-                    "manual" if c.source == "manual" else f"auto ({c.model or 'captioner'})"
-                )
-            else:
-                self.caption_source.setText("")
-            self._show_tokens()
-        finally:
-            self._loading = False
 
     def _build_chips(self) -> None:
         for _title, _host, flow in self._groups.values():
@@ -527,40 +318,6 @@ class TagPanel(QWidget):
         for cat, (title, host, _) in self._groups.items():
             title.setVisible(cat in used)
             host.setVisible(cat in used)
-
-    # -- caption ---------------------------------------------------------------------------
-    def _caption_typed(self) -> None:
-        self._show_tokens()
-        if self._loading:
-            return
-        self._caption_dirty = self.caption.toPlainText() != self._caption_loaded
-        if self._caption_dirty:
-            self._caption_timer.start()
-
-    def _show_tokens(self) -> None:
-        n = approx_clip_tokens(self.caption.toPlainText())
-        self.token_label.setText(f"≈ {n} / {CLIP_TOKEN_LIMIT} tokens")
-        self.token_label.setToolTip(
-            "Estimated CLIP text-encoder tokens (start and end included); text past "
-            f"{CLIP_TOKEN_LIMIT} tokens is cut off in training"
-        )
-        self.token_label.setStyleSheet("color:#e05050;" if n > CLIP_TOKEN_LIMIT else "color:#999;")
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.caption and event.type() == QEvent.Type.FocusOut and self._caption_dirty:
-            self.commit_caption()  # leaving the editor saves (Tab, a click in the grid)
-        return super().eventFilter(obj, event)
-
-    def commit_caption(self) -> None:
-        """Save the caption being typed to every shown clip (one undo step per pause)."""
-        self._caption_timer.stop()
-        if not self._caption_dirty or not self.clip_ids:
-            return
-        text = self.caption.toPlainText()
-        ids = list(self.clip_ids)
-        self._caption_dirty = False
-        self._caption_loaded = text
-        self.editor.apply_edit(lambda p: review.set_caption(p, ids, text))
 
     # -- tags ------------------------------------------------------------------------------
     def _run(self, fn: Callable[[Project], Edit]) -> None:

@@ -1,0 +1,123 @@
+"""The caption half of the tag panel: loading the shown clips' caption, saving what is typed
+(on a pause or when the editor loses focus, one undo step each), and the token count.
+
+Token count: transformers' ``CLIPTokenizer`` needs transformers (seconds to import, not in the GUI
+process) and its BPE vocab (not shipped with the app), so :func:`approx_clip_tokens` estimates the
+count with CLIP's own pre-tokenisation regex and a length rule for long words, and the panel says
+"≈".  On English captions it lands within a few tokens of the real count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from PySide6.QtCore import QEvent, QObject
+
+from workstation.core import review
+
+CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
+_CLIP_PAT = re.compile(
+    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|"
+    r"[^\s\w]+|_",
+    re.IGNORECASE,
+)
+
+
+def approx_clip_tokens(text: str) -> int:
+    """About how many tokens CLIP's tokenizer makes of ``text`` (start/end tokens included).
+
+    Same pre-tokenisation as CLIP (lower case, words, single digits, punctuation runs); a word
+    of up to 7 letters counts as one BPE token (common English words are whole tokens), longer
+    words as one more per 4 further letters; a punctuation run as one per 2 characters.
+    """
+    n = 2
+    for piece in _CLIP_PAT.findall(text.lower()):
+        if piece[0].isalpha():
+            n += 1 if len(piece) <= 7 else 1 + (len(piece) - 4) // 4
+        else:
+            n += max(1, len(piece) // 2)
+    return n
+
+
+class CaptionEditing:
+    """The caption editor's behaviour, mixed into :class:`~workstation.ui.tag_panel.TagPanel`
+    (which builds the widgets: ``caption``, ``caption_source``, ``token_label``, the save timer)."""
+
+    def _captions(self, ids: list[int]) -> tuple[str, bool]:
+        """The shown clips' caption, and whether they differ."""
+        n, distinct, text = self.project.db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT text), MIN(text) FROM captions "
+            "WHERE clip_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        ).fetchone()
+        if n == 0:
+            return "", False
+        return (text, False) if n == len(ids) and distinct == 1 else ("", True)
+
+    def _load_caption(self) -> None:
+        if self._caption_dirty:  # never overwrite what is being typed (it saves on a pause)
+            self._show_tokens()
+            return
+        self._loading = True
+        try:
+            ids = self.clip_ids
+            caps = review.captions_many(self.project, ids) if len(ids) == 1 else {}
+            text, differ = self._captions(ids) if ids else ("", False)
+            if not differ:
+                self.caption.setPlaceholderText(
+                    "A sentence describing the clip (saved as you type)"
+                )
+            else:
+                self.caption.setPlaceholderText(
+                    f"The {len(self.clip_ids)} clips have different captions — typing here "
+                    "replaces all of them"
+                )
+            if self.caption.toPlainText() != text:
+                self.caption.setPlainText(text)
+            self._caption_loaded = text
+            self._caption_dirty = False
+            if len(self.clip_ids) == 1 and self.clip_ids[0] in caps:
+                c = caps[self.clip_ids[0]]
+                self.caption_source.setText(
+                    "manual" if c.source == "manual" else f"auto ({c.model or 'captioner'})"
+                )
+            else:
+                self.caption_source.setText("")
+            self._show_tokens()
+        finally:
+            self._loading = False
+
+    # -- caption ---------------------------------------------------------------------------
+    def _caption_typed(self) -> None:
+        self._show_tokens()
+        if self._loading:
+            return
+        self._caption_dirty = self.caption.toPlainText() != self._caption_loaded
+        if self._caption_dirty:
+            self._caption_timer.start()
+
+    def _show_tokens(self) -> None:
+        n = approx_clip_tokens(self.caption.toPlainText())
+        self.token_label.setText(f"≈ {n} / {CLIP_TOKEN_LIMIT} tokens")
+        self.token_label.setToolTip(
+            "Estimated CLIP text-encoder tokens (start and end included); text past "
+            f"{CLIP_TOKEN_LIMIT} tokens is cut off in training"
+        )
+        self.token_label.setStyleSheet("color:#e05050;" if n > CLIP_TOKEN_LIMIT else "color:#999;")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.caption and event.type() == QEvent.Type.FocusOut and self._caption_dirty:
+            self.commit_caption()  # leaving the editor saves (Tab, a click in the grid)
+        return super().eventFilter(obj, event)
+
+    def commit_caption(self) -> None:
+        """Save the caption being typed to every shown clip (one undo step per pause)."""
+        self._caption_timer.stop()
+        if not self._caption_dirty or not self.clip_ids:
+            return
+        text = self.caption.toPlainText()
+        ids = list(self.clip_ids)
+        self._caption_dirty = False
+        self._caption_loaded = text
+        self.editor.apply_edit(lambda p: review.set_caption(p, ids, text))
