@@ -231,13 +231,19 @@ def detect_video(
     settings: DetectSettings = DetectSettings(),
     *,
     restart: bool = False,
+    kind: str = DETECTOR,
 ) -> Stage[DetectionResult]:
     """Detect one project video, storing scores as it goes and the cuts at the end.
 
     A run with the same settings that was cancelled (or crashed) is resumed from its saved
     frames unless ``restart``.  Manual cuts and deleted auto cuts are never touched
-    (:meth:`Project.replace_auto_cuts`).
+    (:meth:`Project.replace_auto_cuts`).  ``kind`` picks another detector of
+    :mod:`.registry` (a :class:`~.registry.DetectorKind`); those runs are stored, not resumed.
     """
+    if kind != DETECTOR:
+        from workstation.core.detect.registry import detect_video_with
+
+        return (yield from detect_video_with(project, video_id, kind, settings))
     video = project.video(video_id)
     path = Path(video.path)
     params = settings.to_params()
@@ -324,13 +330,22 @@ def detect_project(
     video_ids: list[int] | None = None,
     settings: DetectSettings = DetectSettings(),
     restart: bool = False,
+    kind: str = DETECTOR,
 ) -> Stage[dict[int, DetectionResult]]:
-    """Detect all (or the given) videos; a video that fails gets its error, the rest go on."""
+    """Detect all (or the given) videos; a video that fails gets its error, the rest go on.
+
+    An unknown or unavailable ``kind`` fails once, before any video, naming it and why."""
+    if kind != DETECTOR:
+        from workstation.core.detect.registry import require
+
+        require(kind)
     ids = [v.id for v in project.videos()] if video_ids is None else list(video_ids)
     results: dict[int, DetectionResult] = {}
     for k, vid in enumerate(ids):
         try:
-            results[vid] = yield from detect_video(project, vid, settings, restart=restart)
+            results[vid] = yield from detect_video(
+                project, vid, settings, restart=restart, kind=kind
+            )
         except (WorkstationError, ValueError) as exc:  # a bad file, a stale video id
             message = str(exc)
             results[vid] = DetectionResult([], {}, settings.threshold, 0, error=message)
