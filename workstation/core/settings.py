@@ -36,6 +36,8 @@ class AppSettings:
     window_geometry: str = ""  # base64 of QMainWindow.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState() (docks, toolbars)
     view: str = "cut"
+    detector: str = "ensemble"  # a DetectorKind value: what "Detect cuts" runs
+    detect_settings: dict[str, Any] = field(default_factory=dict)  # the ensemble's DetectSettings
 
     def add_recent(self, path: str | Path) -> None:
         """Put a project first in the recent list (no duplicates, at most MAX_RECENT)."""
@@ -64,6 +66,8 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "window_geometry": lambda v: isinstance(v, str),
     "window_state": lambda v: isinstance(v, str),
     "view": lambda v: isinstance(v, str),
+    "detector": lambda v: isinstance(v, str),
+    "detect_settings": lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
 }
 
 
