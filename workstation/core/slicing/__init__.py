@@ -1,0 +1,446 @@
+"""Frame-exact slicing of kept segments into training clips, verified, over worker processes.
+
+Clips are re-encoded (H.264, yuv420p, even dimensions) from exactly the frames ``[start, end)``:
+a stream copy would have to start at the previous keyframe and drag in frames of the previous
+shot.  Each worker seeks to the keyframe before its range with the stored :class:`FrameIndex`,
+decodes forward, numbers frames by their timestamps, encodes to a temp file beside the final
+one, verifies it (frame count, first and last frame against the source) and renames it.
+
+Changing the frame rate resamples by timestamps ("sample and hold"): output frame ``k`` shows
+the source frame on screen at ``t_start + k / fps`` (exact rational arithmetic on the stored
+timestamps), so frames are dropped when lowering the rate and repeated when raising it, and
+the clip keeps the segment's duration.  A clip's source range ``[start, end)`` (its name and
+its row) is the source time it covers, so it does not change with the output frame rate.
+With ``fps=None`` every source frame is kept once; a variable-frame-rate source then keeps its
+own timestamps.
+
+Lengths (``min_frames``/``max_frames``) count output frames.  A segment longer than
+``max_frames`` is split into consecutive chunks of exactly ``max_frames``; a chunk (or segment)
+shorter than ``min_frames`` is skipped and reported.  ``trim`` drops that many frames at each
+edge that is a cut (not at the very start or end of the video), where a transition frame often
+hides.
+
+Modules: ``settings`` (what the person chose), ``plan`` (segments to clip plans), ``encode``
+and ``verify`` (one clip, in a worker), ``upright`` (rotation); this module runs the stage:
+it plans, reuses clips already made, spreads the encodes over a thread or worker processes,
+records each clip as it finishes and cleans up on cancel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from workstation.core.errors import MediaError, WorkstationError
+from workstation.core.progress import Progress, Stage
+from workstation.core.slicing.encode import _encode, _Interrupted
+from workstation.core.slicing.plan import (
+    ClipPlan,
+    SkippedSegment,
+    clip_folder,
+    clip_name,
+    output_size,
+    plan_video,
+)
+from workstation.core.slicing.plan import (
+    _source_frames as _source_frames,  # export.py imports it from here
+)
+from workstation.core.slicing.settings import SETTINGS_VERSION, SliceSettings, SliceSettingsError
+from workstation.core.slicing.upright import quarter_turns, upright_rgb
+from workstation.core.slicing.verify import Verification, _check_clip, match_tolerance, verify_clip
+from workstation.core.store import Project
+
+__all__ = [
+    "PART_SUFFIX",
+    "POOL_MIN_CPUS",
+    "POOL_MIN_FRAMES",
+    "SETTINGS_VERSION",
+    "ClipPlan",
+    "ClipResult",
+    "SkippedSegment",
+    "SliceResult",
+    "SliceSettings",
+    "SliceSettingsError",
+    "Verification",
+    "clip_folder",
+    "clip_name",
+    "encode_clip",
+    "match_tolerance",
+    "output_size",
+    "plan_video",
+    "quarter_turns",
+    "split_project",
+    "split_video",
+    "upright_rgb",
+    "verify_clip",
+]
+
+# Starting a spawn pool costs 0.5-4 s (each worker imports numpy and PyAV).  On 2 cores a
+# single thread (x264 threads itself) sliced the demo set twice as fast as 2 processes (see
+# docs/benchmarks.md), so by default a pool is used only for big jobs on bigger machines.
+POOL_MIN_CPUS = 4
+POOL_MIN_FRAMES = 1500
+PART_SUFFIX = ".part"
+
+
+@dataclass
+class ClipResult:
+    path: Path
+    video_id: int
+    start: int  # source frames [start, end)
+    end: int
+    frames: int
+    verified: bool
+    error: str | None = None
+    reused: bool = False
+    clip_id: int | None = None  # the project's clip row (None for reused and failed clips)
+
+
+@dataclass
+class SliceResult:
+    clips: list[ClipResult] = field(default_factory=list)  # written, reused or failed
+    skipped: list[SkippedSegment] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)  # clips of these videos the cuts no longer give
+    errors: list[str] = field(default_factory=list)  # one sentence per failed clip/video
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> list[ClipResult]:
+        return [c for c in self.clips if not c.reused and c.verified]
+
+    @property
+    def reused(self) -> list[ClipResult]:
+        return [c for c in self.clips if c.reused]
+
+    @property
+    def failed(self) -> list[ClipResult]:
+        return [c for c in self.clips if not c.verified]
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker side (runs in a child process, or inline)
+# ---------------------------------------------------------------------------------------------
+_CANCEL: Any = None  # a multiprocessing.Event in workers
+_FRAMES: Any = None  # a shared counter of frames encoded, for progress
+
+
+def _init_worker(cancel: Any, frames: Any) -> None:
+    global _CANCEL, _FRAMES
+    _CANCEL, _FRAMES = cancel, frames
+
+
+def _part_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{os.getpid()}{PART_SUFFIX}")
+
+
+class _Counter:
+    """The in-process stand-in for a shared ``multiprocessing.Value`` frame counter."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def get_lock(self) -> threading.Lock:
+        return self._lock
+
+
+def encode_clip(plan: ClipPlan, cancel: Any = None, counter: Any = None) -> dict[str, Any]:
+    """Encode, verify and publish one clip; returns a picklable outcome (never raises).
+
+    ``cancel`` (an Event) stops it at the next frame; ``counter`` counts encoded frames.  In
+    worker processes both come from the pool initializer instead.
+    """
+    final = Path(plan.path)
+    tmp = _part_path(final)
+    outcome: dict[str, Any] = {
+        "path": plan.path,
+        "frames": 0,
+        "verified": False,
+        "error": None,
+        "written": False,
+    }
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        refs = _encode(plan, tmp, cancel or _CANCEL, counter or _FRAMES)
+        check = _check_clip(
+            tmp,
+            len(plan.src),
+            refs,
+            plan.src[0],
+            plan.src[-1],
+            plan.tolerance,
+            plan.width,
+            plan.height,
+        )
+        os.replace(tmp, final)
+        outcome.update(frames=check.frames, verified=check.ok, error=check.error, written=True)
+    except _Interrupted:
+        outcome["error"] = "cancelled"
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            outcome["error"] = f"{final.name}: disk full while writing {final.parent}"
+        else:
+            outcome["error"] = f"{final.name}: cannot be written ({exc.strerror or exc})"
+    except MediaError as exc:
+        outcome["error"] = f"{final.name}: {exc}"
+    except Exception as exc:  # one bad segment must not stop the others
+        outcome["error"] = f"{final.name}: encoding failed ({type(exc).__name__}: {exc})"
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage
+# ---------------------------------------------------------------------------------------------
+def split_video(
+    project: Project,
+    video_id: int,
+    settings: SliceSettings = SliceSettings(),  # noqa: B008 (frozen, so sharing it is safe)
+    *,
+    workers: int | None = None,
+) -> Stage[SliceResult]:
+    """Slice one video's kept segments (see :func:`split_project`)."""
+    return (yield from split_project(project, [video_id], settings, workers=workers))
+
+
+def _existing_clip(project: Project, path: Path, params: str) -> int | None:
+    """Frame count of a verified clip at ``path`` made with the same settings, if any."""
+    try:
+        stored = str(path.resolve().relative_to(project.root))
+    except ValueError:
+        stored = str(path.resolve())
+    row = project.db.execute(
+        "SELECT settings, verified, frame_count FROM clips WHERE path=?", (stored,)
+    ).fetchone()
+    if row is None or not row["verified"] or not path.is_file() or path.stat().st_size == 0:
+        return None
+    if json.dumps(json.loads(row["settings"]), sort_keys=True) != params:
+        return None
+    return int(row["frame_count"])
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    """Temp files of a slicer that died are removed (its pid is gone, or 10 min untouched)."""
+    if not folder.is_dir():
+        return
+    for p in folder.glob(f".*{PART_SUFFIX}"):
+        try:
+            if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there
+                stale = time.time() - p.stat().st_mtime > 600
+            else:
+                pid = int(p.name[: -len(PART_SUFFIX)].rsplit(".", 1)[1])
+                try:
+                    os.kill(pid, 0)
+                    stale = False
+                except ProcessLookupError:
+                    stale = True
+        except (ValueError, IndexError, OSError):
+            continue
+        if stale:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def split_project(
+    project: Project,
+    video_ids: Iterable[int] | None = None,
+    settings: SliceSettings = SliceSettings(),  # noqa: B008 (frozen, so sharing it is safe)
+    *,
+    workers: int | None = None,
+) -> Stage[SliceResult]:
+    """Slice the kept segments of videos into verified clips, spread over processes.
+
+    ``workers=0`` encodes one clip at a time in a thread of this process; ``workers=N`` runs a
+    spawn-based pool of N processes (a script that calls this needs the
+    ``if __name__ == "__main__":`` guard).  The default picks the thread for small jobs and
+    machines under 4 cores, else one process per core.  Clips already present and
+    verified with the same settings are reused.  Cancelling (closing the generator) drops
+    pending clips, stops running ones at their next frame and removes their temp files; clips
+    finished by then are recorded.
+    """
+    t0 = time.monotonic()
+    result = SliceResult()
+    ids = [v.id for v in project.videos()] if video_ids is None else list(video_ids)
+    params = settings.to_params()
+    params_key = json.dumps(params, sort_keys=True)
+    cpus = os.cpu_count() or 1
+    plans: list[ClipPlan] = []
+    yield Progress("slice", 0, None, "", "planning clips")
+    for vid in ids:
+        try:
+            video = project.video(vid)
+        except WorkstationError as exc:
+            result.errors.append(str(exc))
+            continue
+        try:
+            vplans, skipped = plan_video(project, video, settings)
+        except WorkstationError as exc:
+            result.errors.append(str(exc))
+            continue
+        result.skipped += skipped
+        _remove_stale_parts(clip_folder(project, video))
+        planned = {Path(p.path) for p in vplans}
+        result.stale += [c.path for c in project.clips(vid) if c.path not in planned]
+        for plan in vplans:
+            frames = _existing_clip(project, Path(plan.path), params_key)
+            if frames is not None:
+                result.clips.append(
+                    ClipResult(
+                        Path(plan.path), vid, plan.start, plan.end, frames, True, reused=True
+                    )
+                )
+            else:
+                plans.append(plan)
+    n_workers = min(cpus if workers is None else workers, len(plans))
+    total_frames = sum(len(p.src) for p in plans)
+    if workers is None and (cpus < POOL_MIN_CPUS or total_frames < POOL_MIN_FRAMES):
+        n_workers = 0  # a thread, with x264's own threads on every core, is faster here
+    threads = max(1, cpus // max(1, n_workers))
+    plans = [_with_threads(p, threads) for p in plans]
+    by_path = {p.path: p for p in plans}
+    done_frames = 0
+
+    def record(outcome: dict[str, Any]) -> None:
+        nonlocal done_frames
+        plan = by_path[outcome["path"]]
+        done_frames += len(plan.src)
+        error = outcome["error"]
+        if error == "cancelled":
+            return
+        clip = ClipResult(
+            Path(plan.path),
+            plan.video_id,
+            plan.start,
+            plan.end,
+            outcome["frames"],
+            bool(outcome["verified"]),
+            error,
+        )
+        result.clips.append(clip)
+        if error:
+            result.errors.append(
+                error if error.startswith(clip.path.name) else f"{clip.path.name}: {error}"
+            )
+        if outcome["written"]:
+            clip.clip_id = project.upsert_clip(
+                Path(plan.path),
+                video_id=plan.video_id,
+                start_frame=plan.start,
+                end_frame=plan.end,
+                fps=plan.out_rate,
+                frame_count=outcome["frames"],
+                width=plan.width,
+                height=plan.height,
+                settings=params,
+                verified=bool(outcome["verified"]),
+                verify_error=error,
+            )
+            new_ids.append(clip.clip_id)
+
+    new_ids: list[int] = []  # clip rows written since the last progress record
+
+    def progress(item: str) -> Progress:
+        clips_done = len(result.clips) - len(result.reused)
+        ids = list(new_ids)
+        new_ids.clear()
+        return Progress(
+            "slice",
+            done_frames,
+            total_frames,
+            item,
+            f"{clips_done} of {len(plans)} clips",
+            {"clips_done": clips_done, "clips_total": len(plans), "new_clip_ids": ids},
+        )
+
+    if not plans:
+        result.seconds = time.monotonic() - t0
+        yield Progress("slice", 0, 0, "", "nothing to do")
+        return result
+
+    if n_workers <= 0:  # in this process, in one thread (debugging, tests, tiny jobs)
+        cancel: Any = threading.Event()
+        counter: Any = _Counter()
+        pool: Executor = ThreadPoolExecutor(1, thread_name_prefix="slice")
+        submit = partial(encode_clip, cancel=cancel, counter=counter)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
+        cancel = ctx.Event()
+        counter = ctx.Value("q", 0)
+        pool = ProcessPoolExecutor(
+            n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
+        )
+        submit = encode_clip
+    futures: dict[Future, ClipPlan] = {}
+    recorded: set[Future] = set()
+    finished = False
+    try:
+        futures = {pool.submit(submit, p): p for p in plans}
+        pending = set(futures)
+        yield progress(plans[0].name)
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for fut in done:
+                recorded.add(fut)
+                record(_outcome(fut, futures[fut]))
+            if done:
+                yield progress(futures[next(iter(done))].name)
+            else:
+                live = min(total_frames, max(done_frames, counter.value))
+                p = progress("")
+                yield Progress(p.stage, live, p.total, p.item, p.message, p.data)
+        finished = True
+    finally:
+        if not finished:
+            cancel.set()
+            result.cancelled = True
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, plan in futures.items():
+            if fut in recorded or not fut.done() or fut.cancelled():
+                continue
+            record(_outcome(fut, plan))
+        for folder in {Path(p.path).parent for p in plans}:
+            _remove_stale_parts(folder)
+        result.seconds = time.monotonic() - t0
+    yield progress("")
+    return result
+
+
+def _outcome(fut: Future, plan: ClipPlan) -> dict[str, Any]:
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        error = (
+            f"{plan.name}: the slicing worker processes stopped unexpectedly (out of memory, "
+            "or a script that starts slicing without an `if __name__ == '__main__':` guard)"
+        )
+    except Exception as exc:  # e.g. a pickling error
+        error = f"{plan.name}: worker failed ({type(exc).__name__}: {exc})"
+    return {"path": plan.path, "frames": 0, "verified": False, "written": False, "error": error}
+
+
+def _with_threads(plan: ClipPlan, threads: int) -> ClipPlan:
+    from dataclasses import replace
+
+    return replace(plan, threads=threads)
