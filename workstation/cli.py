@@ -193,13 +193,46 @@ def _fps(fps: Fraction) -> str:
     return f"{float(fps):.3f}".rstrip("0").rstrip(".")
 
 
+#: DetectorKind's values for --help (a test keeps them equal); the choices are checked against
+#: DetectorKind itself, imported only when the option is used: the detectors cost ~0.4 s of
+#: imports that the GUI's start must not pay.
+DETECTOR_NAMES = ("ensemble", "transnetv2", "content", "adaptive")
+
+
+class _DetectorNames:
+    """``--detector``'s choices, read from DetectorKind when a value is checked."""
+
+    def _names(self) -> list[str]:
+        from workstation.core.detect.registry import DetectorKind
+
+        return [k.value for k in DetectorKind]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
+def _detector(args):
+    """The chosen detector, or one message naming it and why it cannot run here."""
+    from workstation.core.detect.registry import DetectorKind, require
+
+    det = require(args.detector)
+    if det.kind != DetectorKind.ENSEMBLE and args.set:
+        raise WorkstationError(f"--set configures the ensemble detector; {det.kind.value!r} "
+                               "runs with its own defaults")
+    return det
+
+
 def cmd_detect(args) -> int:
     from workstation.core.detect import DetectSettings, detect_project
 
+    det = _detector(args)
     settings = _settings(DetectSettings, args.set or [])
     with _open(args.dir) as project:
         results = _run(detect_project(project, _videos(project, args.video), settings,
-                                      restart=args.restart), args.quiet)
+                                      restart=args.restart, kind=det.kind), args.quiet)
         failed = 0
         payload = {}
         lines = []
@@ -210,7 +243,8 @@ def cmd_detect(args) -> int:
                 print(f"error: {res.error}", file=sys.stderr)
                 payload[name] = {"error": res.error}
                 continue
-            payload[name] = {"cuts": [c.frame for c in res.cuts], "frames": res.frames}
+            payload[name] = {"cuts": [c.frame for c in res.cuts], "frames": res.frames,
+                             "detector": det.kind.value}
             lines.append(f"{name}: {len(res.cuts)} cuts in {res.frames} frames")
         _emit(args, payload, "\n".join(lines))
         return 1 if failed else 0
@@ -285,13 +319,14 @@ def cmd_cuts(args) -> int:
 
 
 def cmd_scenes(args) -> int:
-    from workstation.core.detect import DetectSettings, detect_stage
+    from workstation.core.detect import DetectSettings
 
+    det = _detector(args)
     settings = _settings(DetectSettings, args.set or [])
     from workstation.core.media import probe
 
     info = _run(probe(args.video), True)
-    result = _run(detect_stage(args.video, settings, info=info), args.quiet)
+    result = _run(det.stage(args.video, settings, info=info), args.quiet)
     cuts = [c.frame for c in result.cuts]
     if args.json:
         print(json.dumps({"video": str(args.video), "fps": _fps(info.fps),
@@ -299,7 +334,8 @@ def cmd_scenes(args) -> int:
                           "frames": info.frame_count, "cuts": cuts,
                           "transitions": [{"frame": c.frame, "kind": c.kind,
                                            "span": [c.span_start, c.span_end]}
-                                          for c in result.cuts if c.kind != "cut"]}))
+                                          for c in result.cuts if c.kind != "cut"],
+                          "detector": det.kind.value}))
     else:
         for c in result.cuts:
             print(f"{c.frame}\t{float(info.time_of(c.frame)):.3f}s\t{c.kind}")
@@ -310,6 +346,12 @@ def cmd_gui(argv: list[str]) -> int:
     from workstation.ui.app import main as gui_main
 
     return gui_main(argv)
+
+
+def _add_detector_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--detector", choices=_DetectorNames(), default="ensemble",
+                   metavar="{" + ",".join(DETECTOR_NAMES) + "}", help="which detector finds the cuts (default: ensemble; transnetv2 needs "
+                   "scripts/setup.sh; content/adaptive are PySceneDetect's with their defaults)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", action="append", help="only this video (id, name or path); repeatable")
     p.add_argument("--restart", action="store_true", help="start over instead of resuming")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a detector setting")
+    _add_detector_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_detect)
 
@@ -374,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenes", help="detect cuts in one video file, no project needed")
     p.add_argument("video")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a detector setting")
+    _add_detector_option(p)
     p.add_argument("--json", action="store_true",
                    help='print {"video","fps","frames","cuts"}; cuts are 0-based frame numbers')
     p.set_defaults(func=cmd_scenes)
