@@ -1,0 +1,247 @@
+"""The hand-editable sidecar ``<video file name>.cuts.txt``: where it lives, render, parse.
+
+One line per shot start (timecode and/or frame number, flags, key=value fields); the parser
+validates every line and names the first bad one.  Writing it (atomically, with a fallback
+folder) is :func:`workstation.core.cutfiles.write_sidecar`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from pathlib import Path
+
+from workstation.core.cutfiles.imported import ImportedCuts
+from workstation.core.cutfiles.timing import _Timing, format_timecode, parse_timecode
+from workstation.core.errors import CutFileError
+from workstation.core.media import FrameIndex
+from workstation.core.store import Cut, Project, Video
+
+SIDECAR_SUFFIX = ".cuts.txt"
+SIDECAR_VERSION = 1
+
+
+def sidecar_path(video_path: str | Path) -> Path:
+    """``trip.mp4`` -> ``trip.mp4.cuts.txt`` in the same folder."""
+    p = Path(video_path)
+    return p.with_name(p.name + SIDECAR_SUFFIX)
+
+
+def fallback_sidecar_path(project: Project, video: Video) -> Path:
+    """Where the sidecar goes when the video's folder is read-only."""
+    return project.root / "sidecars" / f"{video.name}.{video.content_id[:8]}{SIDECAR_SUFFIX}"
+
+
+def find_sidecar(project: Project, video: Video) -> Path | None:
+    """The sidecar of a video, beside it or in the project's ``sidecars/`` folder."""
+    for p in (sidecar_path(video.path), fallback_sidecar_path(project, video)):
+        if p.is_file():
+            return p
+    return None
+
+
+def _fmt_score(score: float) -> str:
+    text = f"{score:.4f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def render_sidecar(video: Video, cuts: list[Cut], rejected: set[int], index=None) -> str:
+    """The sidecar text for a video's cuts and rejected segment starts."""
+    timing = _Timing(video, index)
+    fps = Fraction(video.fps)
+    lines = [
+        f"# Motion Dataset Workstation cut list, format {SIDECAR_VERSION}",
+        f"# video: {video.name}",
+        f"# fps: {fps.numerator}/{fps.denominator}{'  (variable frame rate, average)' if video.vfr else ''}"
+        f"  frames: {video.frame_count}  duration: {format_timecode(timing.time_of(video.frame_count))}",
+        "# One line per shot start:  HH:MM:SS.mmm  FRAME  [auto|manual] [reject] [key=value ...]",
+        "# FRAME counts from 0 and wins over the timecode; give either one or both (they must",
+        "# agree within half a frame).  'reject' leaves the shot that starts there out of the",
+        "# clips; '00:00:00.000  0  reject' rejects the first shot.  Keys: score, detector, kind,",
+        "# span=A-B, uncertain.  Blank lines and lines starting with # are ignored.",
+        "# Edit, save, then import the file (it replaces all cuts of the video).",
+    ]
+    if 0 in rejected:
+        lines.append(f"{format_timecode(0)}  {0:>7}  reject")
+    for cut in sorted(cuts, key=lambda c: c.frame):
+        words = [cut.source]
+        if cut.frame in rejected:
+            words.append("reject")
+        if cut.kind and cut.kind != "cut":
+            words.append(f"kind={cut.kind}")
+        if cut.score is not None:
+            words.append(f"score={_fmt_score(cut.score)}")
+        if cut.detector:
+            words.append(f"detector={cut.detector}")
+        if cut.span_start is not None and cut.span_end is not None:
+            words.append(f"span={cut.span_start}-{cut.span_end}")
+        if cut.uncertain:
+            words.append("uncertain")
+        lines.append(
+            f"{format_timecode(timing.time_of(cut.frame))}  {cut.frame:>7}  {' '.join(words)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+_WORD = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def parse_sidecar(
+    text: str, path: Path, video: Video, index: FrameIndex | None = None
+) -> ImportedCuts:
+    """Validate every line of a sidecar; raise :class:`CutFileError` on the first bad one."""
+    timing = _Timing(video, index)
+    seen: dict[int, int] = {}
+    cuts: list[Cut] = []
+    rejected: list[int] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        _check_header(raw, path, lineno, video)
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        seconds: Fraction | None = None
+        frame: int | None = None
+        source = "manual"
+        reject = False
+        fields: dict = {}
+        for tok in line.split():
+            low = tok.lower()
+            tc = parse_timecode(tok)
+            if tc is not None:
+                if seconds is not None:
+                    raise CutFileError(path, lineno, f"two timecodes on one line ({tok!r})")
+                seconds = tc
+            elif tok.isdigit():
+                if frame is not None:
+                    raise CutFileError(path, lineno, f"two frame numbers on one line ({tok!r})")
+                frame = int(tok)
+            elif low in ("auto", "manual"):
+                source = low
+            elif low == "reject":
+                reject = True
+            elif low == "keep":
+                reject = False
+            elif low == "uncertain":
+                fields["uncertain"] = True
+            elif "=" in tok:
+                key, _, value = tok.partition("=")
+                fields.update(_parse_field(path, lineno, key.lower(), value))
+            elif ":" in tok or tok.replace(".", "", 1).isdigit():
+                raise CutFileError(
+                    path, lineno, f"{tok!r} is not a timecode (HH:MM:SS.mmm) or a frame number"
+                )
+            else:
+                raise CutFileError(
+                    path,
+                    lineno,
+                    f"unknown word {tok!r} (expected auto, manual, reject, uncertain or key=value)",
+                )
+        if frame is None and seconds is None:
+            raise CutFileError(path, lineno, "no frame number or timecode")
+        if frame is None:
+            frame = timing.nearest_frame(seconds)
+            if frame >= video.frame_count:
+                raise CutFileError(
+                    path,
+                    lineno,
+                    f"timecode {format_timecode(seconds)} is past the end of the video "
+                    f"({format_timecode(timing.time_of(video.frame_count))})",
+                )
+        elif seconds is not None and frame < video.frame_count:
+            off = abs(timing.time_of(frame) - seconds)
+            if off > timing.frame_length(frame) / 2:
+                raise CutFileError(
+                    path,
+                    lineno,
+                    f"frame {frame} is at {format_timecode(timing.time_of(frame))} but the "
+                    f"timecode says {format_timecode(seconds)}; fix or remove one of them",
+                )
+        if frame >= video.frame_count:
+            raise CutFileError(
+                path,
+                lineno,
+                f"frame {frame} is outside the video (cuts go from 1 to {video.frame_count - 1})",
+            )
+        if frame in seen:
+            raise CutFileError(
+                path, lineno, f"frame {frame} is listed twice (also on line {seen[frame]})"
+            )
+        seen[frame] = lineno
+        if frame == 0:
+            if fields or source == "auto":
+                raise CutFileError(
+                    path,
+                    lineno,
+                    "frame 0 is the start of the video, not a cut; only '0 reject' may go there",
+                )
+            if reject:
+                rejected.append(0)
+            continue
+        span = fields.pop("span", None)
+        cuts.append(
+            Cut(
+                frame,
+                source,
+                fields.get("detector"),
+                fields.get("score"),
+                fields.get("kind", "cut"),
+                span[0] if span else None,
+                span[1] if span else None,
+                bool(fields.get("uncertain", False)),
+            )
+        )
+        if reject:
+            rejected.append(frame)
+    cuts.sort(key=lambda c: c.frame)
+    return ImportedCuts(cuts, sorted(rejected))
+
+
+_HEADER_FRAMES = re.compile(r"^#\s*fps:.*\bframes:\s*(\d+)")
+
+
+def _check_header(raw: str, path: Path, lineno: int, video: Video) -> None:
+    """A sidecar written for a video with another frame count belongs to another video."""
+    m = _HEADER_FRAMES.match(raw.strip())
+    if m and int(m.group(1)) != video.frame_count:
+        raise CutFileError(
+            path,
+            lineno,
+            f"this cut list was written for a video of {m.group(1)} frames, but {video.name} "
+            f"has {video.frame_count}; delete this line to import it anyway",
+        )
+
+
+def _parse_field(path: Path, lineno: int, key: str, value: str) -> dict:
+    if key == "score":
+        try:
+            score = float(value)
+        except ValueError:
+            raise CutFileError(path, lineno, f"score={value!r} is not a number") from None
+        if not math.isfinite(score):
+            raise CutFileError(path, lineno, f"score={value!r} is not a finite number")
+        return {"score": score}
+    if key == "detector":
+        if not value or not _WORD.match(value):
+            raise CutFileError(path, lineno, f"detector={value!r} must be a single word")
+        return {"detector": value}
+    if key == "kind":
+        if not re.match(r"^[a-z_]+$", value):
+            raise CutFileError(
+                path, lineno, f"kind={value!r} must be a word like cut, fade, dissolve"
+            )
+        return {"kind": value}
+    if key == "span":
+        m = re.match(r"^(\d+)-(\d+)$", value)
+        if not m or int(m.group(1)) > int(m.group(2)):
+            raise CutFileError(
+                path, lineno, f"span={value!r} must be FIRST-LAST frames, e.g. 58-62"
+            )
+        return {"span": (int(m.group(1)), int(m.group(2)))}
+    if key == "uncertain":
+        if value not in ("0", "1", "yes", "no", "true", "false"):
+            raise CutFileError(path, lineno, f"uncertain={value!r} must be 0 or 1")
+        return {"uncertain": value in ("1", "yes", "true")}
+    raise CutFileError(
+        path, lineno, f"unknown key {key!r} (expected score, detector, kind, span or uncertain)"
+    )
