@@ -350,7 +350,8 @@ def cmd_gui(argv: list[str]) -> int:
 
 def _add_detector_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", choices=_DetectorNames(), default="ensemble",
-                   metavar="{" + ",".join(DETECTOR_NAMES) + "}", help="which detector finds the cuts (default: ensemble; transnetv2 needs "
+                   metavar="{" + ",".join(DETECTOR_NAMES) + "}",
+                   help="which detector finds the cuts (default: ensemble; transnetv2 needs "
                    "scripts/setup.sh; content/adaptive are PySceneDetect's with their defaults)")
 
 
