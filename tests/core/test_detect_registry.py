@@ -210,3 +210,22 @@ def test_transnetv2_entry_shifts_its_curve_onto_the_cut(tmp_path, monkeypatch):
     curve = result.scores["score"]
     assert len(curve) == 60 and int(curve.argmax()) == 30  # the peak sits on the cut
     assert {r.stage for r in records} == {"detect"} and records[-1].data["cuts"] == [30]
+
+
+def test_saved_choice_runs_in_a_child_process(demo_project):
+    """The GUI's path: plain saved values cross to a child process, which builds the detector."""
+    from workstation.core.isolate import in_child_process, project_stage
+
+    vid = next(v.id for v in demo_project.videos() if v.name == "demo_anime.mp4")
+    stage = in_child_process(
+        project_stage,
+        str(demo_project.root),
+        "workstation.core.detect.registry",
+        "detect_video_as_saved",
+        vid,
+        "content",
+        {},
+    )
+    result = drive(stage)
+    assert [c.frame for c in result.cuts] == HARD
+    assert {c.detector for c in demo_project.cuts(vid)} == {"content"}

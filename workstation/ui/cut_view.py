@@ -185,6 +185,12 @@ class CutView(QWidget):
         self.detect_action.setToolTip(
             "Find the cuts of this video (runs as a job; cuts appear as they are found)"
         )
+        self.detect_settings_action = tb.addAction(
+            "Detection settings…", self.edit_detection_settings
+        )
+        self.detect_settings_action.setToolTip(
+            "Choose the detector Detect cuts runs, and its settings"
+        )
         self.import_action = tb.addAction("Import cuts…", self.import_cuts)
         self.import_action.setToolTip(
             "Replace this video's cuts with a cut file's "
@@ -574,6 +580,16 @@ class CutView(QWidget):
         self._update_enabled()
         return job
 
+    def edit_detection_settings(self) -> bool:
+        """The detector and settings the next detections use (saved in the app settings)."""
+        from workstation.ui.detect_settings import DetectSettingsDialog
+
+        dialog = DetectSettingsDialog(self)
+        if not dialog.exec():
+            return False
+        self.status.setText(f"Detect cuts will use {dialog.detector_label()}.")
+        return True
+
     def _detect_finished(self, vid: int, ok: bool) -> None:
         self._detecting.pop(vid, None)
         if vid == self.video_id:
@@ -755,10 +771,16 @@ def _slice_summary(result) -> str:
 
 def detection_stage(project, video_id: int, *, restart: bool = False):
     """Cut detection in a child process at lower priority, so the window stays responsive
-    (see workstation.core.isolate); the Cut view and the main window both use it."""
+    (see workstation.core.isolate); the Cut view and the main window both use it.
+
+    It runs the detector chosen in "Detection settings…": read here from the app settings as
+    plain values, turned into a detector in the child, so the window imports none."""
+    from workstation.core import settings as app_settings
     from workstation.core.isolate import in_child_process, project_stage
 
+    saved = app_settings.load()
     return in_child_process(
-        project_stage, str(project.root), "workstation.core.detect", "detect_video", video_id,
+        project_stage, str(project.root), "workstation.core.detect.registry",
+        "detect_video_as_saved", video_id, saved.detector, saved.detect_settings,
         restart=restart,
     )

@@ -412,21 +412,47 @@ def detect_video_with(
 # The person's choice, kept in the app settings
 # ---------------------------------------------------------------------------------------------
 def chosen(app: AppSettings) -> tuple[DetectorKind, DetectSettings]:
-    """The detector and ensemble settings saved in the app settings; bad values fall back to
-    the defaults with a warning naming the field, so detection always has something to run."""
+    """The detector and ensemble settings saved in the app settings."""
+    return chosen_values(app.detector, app.detect_settings)
+
+
+def chosen_values(
+    detector_name: str, detect_settings: dict[str, Any]
+) -> tuple[DetectorKind, DetectSettings]:
+    """A saved choice as plain values; bad values fall back to the defaults with a warning
+    naming the field, so detection always has something to run."""
     from workstation.core.detect import DetectSettings
 
     try:
-        kind = DetectorKind(app.detector)
+        kind = DetectorKind(detector_name)
     except ValueError:
-        log.warning("settings: detector %r is unknown; using the ensemble", app.detector)
+        log.warning("settings: detector %r is unknown; using the ensemble", detector_name)
         kind = DetectorKind.ENSEMBLE
     try:
-        settings = DetectSettings.from_params(app.detect_settings)
+        settings = DetectSettings.from_params(detect_settings)
     except (TypeError, ValueError) as exc:
         log.warning("settings: detect_settings unusable (%s); using the defaults", exc)
         settings = DetectSettings()
     return kind, settings
+
+
+def detect_video_as_saved(
+    project: Project,
+    video_id: int,
+    detector_name: str,
+    detect_settings: dict[str, Any],
+    *,
+    restart: bool = False,
+) -> Stage[DetectionResult]:
+    """:func:`detect_video` with the choice saved in the app settings, given as plain values.
+
+    The GUI's detection runs in a child process: the window reads the settings file (no
+    detector import there) and the child builds the settings and runs the detector.
+    """
+    from workstation.core.detect import detect_video
+
+    kind, settings = chosen_values(detector_name, detect_settings)
+    return (yield from detect_video(project, video_id, settings, restart=restart, kind=kind))
 
 
 def save_choice(
@@ -454,6 +480,8 @@ __all__: list[str] = [
     "SceneDetector",
     "available",
     "chosen",
+    "chosen_values",
+    "detect_video_as_saved",
     "detect_video_with",
     "detector",
     "kind_of",
