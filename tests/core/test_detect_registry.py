@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from workstation.cli import DETECTOR_NAMES, main
+from workstation.core import media, synth
 from workstation.core import settings as app_settings
-from workstation.core import synth
 from workstation.core.detect import DetectSettings, detect_project, neural
 from workstation.core.detect import registry as reg
 from workstation.core.detect.registry import DETECTORS, DetectorKind
@@ -86,6 +86,22 @@ def test_pyscenedetect_finds_the_hard_cuts_at_their_frames(anime, kind):
     done = [r.done for r in records]
     assert all(b - a <= reg.REPORT_EVERY for a, b in zip(done, done[1:], strict=False))
     assert records[-1].done == FRAMES and records[-1].data["cuts"] == HARD
+
+
+def test_pyscenedetect_numbers_vfr_frames_in_decode_order(tmp_path):
+    """On a VFR file PySceneDetect's frame_num is time x average rate; the cuts here are the
+    decode-order numbers of the same frames (found by pts), as everywhere in the workstation."""
+    import scenedetect
+
+    path = tmp_path / "vfr.mkv"
+    synth.write_vfr_video(path, [10 if (i // 10) % 2 == 0 else 90 for i in range(120)])
+    info = drive(media.probe(path))
+    assert info.vfr and info.frame_count == 120
+    result = drive(DETECTORS[DetectorKind.CONTENT].stage(path, info=info))
+    scenes = scenedetect.detect(str(path), scenedetect.ContentDetector(), backend="pyav")
+    starts = [s[0] for s in scenes if s[0].pts > 0]
+    assert max(t.frame_num for t in starts) > 120  # PySceneDetect's numbers: not frame indices
+    assert [c.frame for c in result.cuts] == [info.index.frame_at_pts(t.pts) for t in starts]
 
 
 def test_pyscenedetect_stage_stops_when_closed(anime):

@@ -67,7 +67,9 @@ class SceneDetector(Protocol):
         *,
         info: VideoInfo | None = None,
     ) -> Stage[DetectionResult]:
-        """Detect the cuts of one file (``settings`` are the ensemble's; others ignore them)."""
+        """Detect the cuts of one file (``settings`` are the ensemble's; others ignore them).
+
+        ``info`` (its ``frame_count``) saves reading the container's claim."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +389,9 @@ def detect_video_with(
 
     det = require(kind)
     video = project.video(video_id)
-    result: DetectionResult = yield from det.stage(video.path, settings)
+    # The probed frame count (a Video has frame_count as a VideoInfo does): the progress
+    # total, and what a truncated file is measured against.
+    result: DetectionResult = yield from det.stage(video.path, settings, info=video)
     # Recorded only once complete: a cancelled or failed run leaves nothing half-written.
     detection_id = project.start_detection(
         video_id, det.kind.value, det.params(settings), result.threshold
