@@ -4,6 +4,7 @@ frame-exact and cancellable, project runs that name their detector and spare man
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -109,9 +110,10 @@ def test_pyscenedetect_stage_stops_when_closed(anime):
     first = next(stage)
     assert first.done == 0 and first.total == FRAMES
     assert next(stage).done == reg.REPORT_EVERY
-    stage.close()  # a cancel: the file is released in the stage's finally
+    stage.close()  # a cancel: the decode thread stops and the file is released
     with pytest.raises(StopIteration):
         next(stage)
+    assert not [t for t in threading.enumerate() if t.name == "scenedetect-decode"]
 
 
 def test_pyscenedetect_bad_file_names_it(tmp_path):
