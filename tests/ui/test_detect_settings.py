@@ -55,7 +55,7 @@ def test_saves_and_reloads_the_choice(dialog):
     d = dialog()
     d.detector.setCurrentEnum(DetectorKind.CONTENT)
     assert not d.ensemble_box.isEnabled()  # PySceneDetect runs with its own defaults
-    assert "own defaults" in d.description.text()
+    assert "with its defaults" in d.description.text() and "ensemble's" in d.description.text()
     d.threshold.setValue(1.6)
     d.analysis_width.setValue(128)
     d.dissolves.setChecked(False)

@@ -110,9 +110,9 @@ class DetectSettingsDialog(QDialog):
         )
         self.fades = QCheckBox("Fades through black or white")
         self.dissolves = QCheckBox("Cross-dissolves")
-        self.flash_filter = QCheckBox("Flash filter (a flash or a camera flash is not a cut)")
+        self.flash_filter = QCheckBox("Flash filter (a flash of light is not a cut)")
 
-        self.ensemble_box = QGroupBox(f"{DETECTORS[DetectorKind.ENSEMBLE].label}: settings")
+        self.ensemble_box = QGroupBox("Ensemble settings")
         form = QFormLayout(self.ensemble_box)
         form.addRow("Threshold", self.threshold)
         form.addRow("Shortest shot", self.min_shot_frames)
@@ -190,7 +190,7 @@ class DetectSettingsDialog(QDialog):
         kind = kind or DetectorKind.ENSEMBLE
         text = DETECTORS[kind].description
         if kind != DetectorKind.ENSEMBLE:
-            text += " It runs with its own defaults; the settings below are the ensemble's."
+            text += " The settings below are the ensemble's, kept for when you switch back."
         self.description.setText(text)
         self.ensemble_box.setEnabled(kind == DetectorKind.ENSEMBLE)
 
