@@ -200,6 +200,10 @@ def test_choice_is_saved_and_bad_values_fall_back(tmp_path, caplog):
         DetectSettings(threshold=1.5, fades=False),
     )
     data = json.loads(path.read_text())
+    assert "version" not in data["detect_settings"]  # the rules' version is the code's
+    data["detect_settings"]["version"] = 0
+    path.write_text(json.dumps(data))
+    assert reg.load_choice(path)[1].version == DetectSettings().version
     data["detector"], data["detect_settings"] = "magic", {"threshold": -1}
     path.write_text(json.dumps(data))
     assert reg.load_choice(path) == (DetectorKind.ENSEMBLE, DetectSettings())

@@ -93,11 +93,6 @@ def test_detection_job_runs_the_saved_choice(monkeypatch, tmp_path):
     detection_stage(FakeProject(), 7, restart=True)
     func, args, kwargs = seen["call"]
     assert func is isolate.project_stage
-    assert args[1:] == (
-        "workstation.core.detect.registry",
-        "detect_video_as_saved",
-        7,
-        "adaptive",
-        DetectSettings(threshold=2.0).to_params(),
-    )
+    assert args[1:4] == ("workstation.core.detect.registry", "detect_video_as_saved", 7)
+    assert args[4] == "adaptive" and args[5]["threshold"] == 2.0
     assert kwargs == {"restart": True}

@@ -484,7 +484,9 @@ def chosen_values(
         log.warning("settings: detector %r is unknown; using the ensemble", detector_name)
         kind = DetectorKind.ENSEMBLE
     try:
-        settings = DetectSettings.from_params(detect_settings)
+        # The rules' version is the code's, never a saved one (it guards resumed runs).
+        values = {k: v for k, v in detect_settings.items() if k != "version"}
+        settings = DetectSettings.from_params(values)
     except (TypeError, ValueError) as exc:
         log.warning("settings: detect_settings unusable (%s); using the defaults", exc)
         settings = DetectSettings()
@@ -518,7 +520,7 @@ def save_choice(
 
     def change(s: AppSettings) -> None:
         s.detector = kind_of(kind).value
-        s.detect_settings = settings.to_params()
+        s.detect_settings = {k: v for k, v in settings.to_params().items() if k != "version"}
 
     return app_settings.update(change, path)
 
