@@ -275,3 +275,22 @@ def test_shortcut_overrides_round_trip_through_the_app_settings():
     app_settings.save_shortcuts({sid: ["Ctrl+Alt+F9"]})
     loaded = ShortcutMap.from_settings()  # reads workstation.core.settings.load()
     assert loaded.overrides() == {sid: ["Ctrl+Alt+F9"]}
+
+
+def test_videos_menu_opens_detection_settings_and_says_what_detect_will_use(
+    qtbot, window, monkeypatch
+):
+    from workstation.core.detect.registry import DETECTORS, DetectorKind, load_choice
+    from workstation.ui import detect_settings
+
+    def pick_content(dialog):  # stands in for the person choosing and pressing OK
+        dialog.detector.setCurrentEnum(DetectorKind.CONTENT)
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(detect_settings.DetectSettingsDialog, "exec", pick_content)
+    assert window.detect_settings_action in window.menuBar().actions()[1].menu().actions()
+    window.detect_settings_action.trigger()
+    assert load_choice()[0] is DetectorKind.CONTENT
+    label = DETECTORS[DetectorKind.CONTENT].label
+    assert window.statusBar().currentMessage() == f"Detect cuts will use {label}."

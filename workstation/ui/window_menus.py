@@ -53,6 +53,10 @@ class WindowMenus:
         videos = bar.addMenu("&Videos")
         self.detect_action = videos.addAction("&Detect cuts", self.detect_selected)
         self.detect_action.setToolTip("Find the cuts of the selected videos (a job per video)")
+        self.detect_settings_action = videos.addAction(
+            "Detection se&ttings…", self.edit_detection_settings
+        )
+        self.detect_settings_action.setToolTip("Which detector Detect cuts runs, and its settings")
         self.slice_action = videos.addAction("&Slice kept segments", self.slice_selected)
         self.slice_action.setToolTip("Write a clip per kept segment of the selected videos")
         self.video_list.context_actions = [self.detect_action, self.slice_action]
@@ -62,6 +66,16 @@ class WindowMenus:
         view = bar.addMenu("V&iew")
         for dock in (self.videos_dock, self.jobs_dock, self.log_dock):
             view.addAction(dock.toggleViewAction())
+
+    def edit_detection_settings(self) -> bool:
+        """The app-wide detector choice (the same dialog as the Cut view's toolbar)."""
+        from workstation.ui.detect_settings import DetectSettingsDialog
+
+        dialog = DetectSettingsDialog(self)
+        if not dialog.exec():
+            return False
+        self.statusBar().showMessage(f"Detect cuts will use {dialog.detector_label()}.", 8000)
+        return True
 
     def open_models(self):
         """The Models dialog of the open project (None, with a message, when none is open)."""
