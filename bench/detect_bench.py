@@ -269,7 +269,8 @@ def main() -> None:
             f"{platform.machine()}, {os.cpu_count()}-core CPU (shared with other work), no GPU.",
             f"Labelled set (`workstation.core.labelled.make_labelled_set`): {len(videos)} videos, "
             f"{total_frames} frames, {n_cuts} hard/jump cuts and {transitions} fades/dissolves; "
-            "23.976/25/30/60 fps, 256x144 to 480x270; flash, brightness and fast-motion traps.",
+            "23.976/25/30/60 fps, 256x144 to 480x270; flash, brightness and fast-motion traps; "
+            "H.264 with one slice per frame (x264 frame threads, like most real footage).",
             "Hard and jump cuts count only at the exact frame for *F1 (exact)*; fades and "
             "dissolves count anywhere inside their span. PySceneDetect runs with default "
             "arguments through `scenedetect.detect(path, Detector(), backend=...)`. Methods "
@@ -286,8 +287,10 @@ def main() -> None:
             "rules were tuned on it, so these figures are an upper bound for real footage; "
             "the brightness traps blow the picture out to white, the hardest form of the case. "
             "Wall-clock ratios move with the load of the shared machine; the CPU column is "
-            "steadier. Ours decodes small frames on one thread beside the measuring, while "
-            "OpenCV's decoder threads use the second core, so its wall ratio is the tighter one.",
+            "steadier. Ours decodes on one thread while a second one scales and measures; "
+            "OpenCV decodes on FFmpeg's threads with no Python lock to share, so on two cores "
+            "its wall ratio is the tighter one. Decoding alone (last row) caps any detector "
+            "that reads every frame.",
         ]
     )
     print()
