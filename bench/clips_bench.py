@@ -27,7 +27,23 @@ from workstation.core.query import filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.synth import Sequence, Shot, write_video
 
-WORDS = ["dog", "cat", "beach", "street", "night", "rain", "car", "dance", "run", "walk", "jump", "smile", "forest", "city", "snow"]
+WORDS = [
+    "dog",
+    "cat",
+    "beach",
+    "street",
+    "night",
+    "rain",
+    "car",
+    "dance",
+    "run",
+    "walk",
+    "jump",
+    "smile",
+    "forest",
+    "city",
+    "snow",
+]
 QUERIES = [
     "tag:dog",
     "tag:dog -tag:cat frames>=16",
@@ -94,8 +110,9 @@ def main() -> int:
         project = Project.create(base / "project")
         cliptext.update_settings(project, enabled=False)  # time the DB work first
 
-        t, res = timed(lambda: drive(import_clip_folder(project, base / "dataset",
-                                                        workers=args.workers)))
+        t, res = timed(
+            lambda: drive(import_clip_folder(project, base / "dataset", workers=args.workers))
+        )
         assert len(res.added) == args.clips and not res.errors, res.errors[:3]
         results["import (s)"] = t
         results["import per clip (ms)"] = 1000 * t / args.clips

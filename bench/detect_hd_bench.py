@@ -35,13 +35,17 @@ def main() -> None:
     args = parser.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
     path = Path(tempfile.mkdtemp()) / "live_hd.mp4"
-    truth = synth.write_video(path, synth.demo_sequences()["demo_live.mp4"], width=w, height=h, fps=24)
+    truth = synth.write_video(
+        path, synth.demo_sequences()["demo_live.mp4"], width=w, height=h, fps=24
+    )
     methods = {
         "ours (ensemble, PyAV)": lambda: drive(detect_stage(path)),
         "detect-adaptive (OpenCV backend)": lambda: scenedetect.detect(
-            str(path), AdaptiveDetector(), backend="opencv"),
+            str(path), AdaptiveDetector(), backend="opencv"
+        ),
         "detect-adaptive (PyAV backend)": lambda: scenedetect.detect(
-            str(path), AdaptiveDetector(), backend="pyav"),
+            str(path), AdaptiveDetector(), backend="pyav"
+        ),
     }
     best: dict[str, tuple[float, float]] = {}
     for _ in range(args.repeats):
@@ -56,8 +60,10 @@ def main() -> None:
     print("| method | frames/s (wall) | frames per CPU-s | × adaptive OpenCV (wall / CPU) |")
     print("|---|---|---|---|")
     for name, (wall, cpu) in best.items():
-        print(f"| {name} | {truth.frames / wall:.0f} | {truth.frames / cpu:.0f} | "
-              f"{base[0] / wall:.2f}× / {base[1] / cpu:.2f}× |")
+        print(
+            f"| {name} | {truth.frames / wall:.0f} | {truth.frames / cpu:.0f} | "
+            f"{base[0] / wall:.2f}× / {base[1] / cpu:.2f}× |"
+        )
 
 
 if __name__ == "__main__":

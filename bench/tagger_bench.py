@@ -41,17 +41,21 @@ def build_model(folder: Path, layers: int, width: int = 384) -> Path:
 
     def w(name, *shape):
         return numpy_helper.from_array(
-            (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32), name)
+            (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32), name
+        )
 
     # Like a trained tagger, nearly every tag is far below the threshold and a few dozen are
     # above it (random logits would put thousands of tags on every clip).
     bias = np.full(N_TAGS, -8.0, dtype=np.float32)
     bias[rng.choice(N_TAGS, 40, replace=False)] = 3.0
     head = (rng.standard_normal((width, N_TAGS)) * 0.01).astype(np.float32)
-    inits = [w("patch", width, 3, 16, 16), numpy_helper.from_array(head, "head"),
-             numpy_helper.from_array(bias, "bias"),
-             numpy_helper.from_array(np.array([0, width, -1], dtype=np.int64), "tok_shape"),
-             numpy_helper.from_array(np.array(1 / 255, dtype=np.float32), "scale")]
+    inits = [
+        w("patch", width, 3, 16, 16),
+        numpy_helper.from_array(head, "head"),
+        numpy_helper.from_array(bias, "bias"),
+        numpy_helper.from_array(np.array([0, width, -1], dtype=np.int64), "tok_shape"),
+        numpy_helper.from_array(np.array(1 / 255, dtype=np.float32), "scale"),
+    ]
     nodes = [
         helper.make_node("Transpose", ["input"], ["nchw"], perm=[0, 3, 1, 2]),
         helper.make_node("Mul", ["nchw", "scale"], ["x0"]),
@@ -81,7 +85,8 @@ def build_model(folder: Path, layers: int, width: int = 384) -> Path:
     onnx.save(model, folder / "model.onnx")
     cats = [9] * 4 + [0] * (N_TAGS - 4 - 2000) + [4] * 2000
     lines = ["tag_id,name,category,count"] + [
-        f"{i},tag_{i},{c},{N_TAGS - i}" for i, c in enumerate(cats)]
+        f"{i},tag_{i},{c},{N_TAGS - i}" for i, c in enumerate(cats)
+    ]
     (folder / "selected_tags.csv").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -94,11 +99,23 @@ def make_project(root: Path, clips: int, frames: int, width: int, height: int):
     kinds = ["shapes", "texture", "anime", "fast", "gradient", "dark"]
     for k in range(clips):
         path = project.clips_dir / f"clip_{k:03d}.mp4"
-        synth.write_video(path, synth.Sequence([synth.Shot(kinds[k % len(kinds)], frames,
-                                                           seed=k)]),
-                          width=width, height=height, fps=24)
-        project.upsert_clip(path, video_id=None, start_frame=None, end_frame=None,
-                            fps=Fraction(24), frame_count=frames, width=width, height=height)
+        synth.write_video(
+            path,
+            synth.Sequence([synth.Shot(kinds[k % len(kinds)], frames, seed=k)]),
+            width=width,
+            height=height,
+            fps=24,
+        )
+        project.upsert_clip(
+            path,
+            video_id=None,
+            start_frame=None,
+            end_frame=None,
+            fps=Fraction(24),
+            frame_count=frames,
+            width=width,
+            height=height,
+        )
     return project
 
 
@@ -112,8 +129,11 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=4, help="peak frames per clip")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--spin", action="store_true",
-                    help="let onnxruntime threads spin when idle (the stage's default is off)")
+    ap.add_argument(
+        "--spin",
+        action="store_true",
+        help="let onnxruntime threads spin when idle (the stage's default is off)",
+    )
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
 
@@ -131,10 +151,17 @@ def main() -> None:
         tagger = WD14Tagger.load(model_dir, spin=args.spin)
         # The exact frames the stage will tag, preprocessed once for the direct runs.
         t, c = time.perf_counter(), time.process_time()
-        frames = np.concatenate([
-            np.stack([tagger.preprocess(img) for img in
-                      peak_frames(c.path, args.frames, c.frame_count).images])
-            for c in project.clips()])
+        frames = np.concatenate(
+            [
+                np.stack(
+                    [
+                        tagger.preprocess(img)
+                        for img in peak_frames(c.path, args.frames, c.frame_count).images
+                    ]
+                )
+                for c in project.clips()
+            ]
+        )
         serial_decode = time.perf_counter() - t
         serial_cpu = time.process_time() - c
         batches = [frames[i : i + args.batch] for i in range(0, len(frames), args.batch)]
@@ -157,12 +184,15 @@ def main() -> None:
                 tagger.predict(b)
 
         def stage() -> None:
-            settings = TagSettings(model=str(model_dir), frames=args.frames,
-                                   batch_size=args.batch, redo=True)
+            settings = TagSettings(
+                model=str(model_dir), frames=args.frames, batch_size=args.batch, redo=True
+            )
             summary = drive(tag_clips(project, None, settings, tagger=tagger))
             assert summary.frames == len(frames) and not summary.failed, summary.failed
-            tags_per_clip.append(project.db.execute(
-                "SELECT COUNT(*) FROM clip_tags").fetchone()[0] / len(summary.tagged))
+            tags_per_clip.append(
+                project.db.execute("SELECT COUNT(*) FROM clip_tags").fetchone()[0]
+                / len(summary.tagged)
+            )
 
         tags_per_clip: list[float] = []
         runs: dict[str, list[float]] = {"direct": [], "predict": [], "stage": []}
@@ -172,27 +202,30 @@ def main() -> None:
                 fps, cpf = timed(fn)
                 runs[name].append(fps)
                 cpu[name].append(cpf)
-            print({k: (round(v[-1], 2), round(cpu[k][-1], 3)) for k, v in runs.items()},
-                  flush=True)
+            print({k: (round(v[-1], 2), round(cpu[k][-1], 3)) for k, v in runs.items()}, flush=True)
         med = {k: statistics.median(v) for k, v in runs.items()}
         result = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "provider": tagger.provider,
             "model": f"synthetic ViT-like WD14 signature, {args.layers} MLP blocks, "
-                     f"{N_TAGS} tags, {SIZE}x{SIZE}",
-            "clips": args.clips, "clip_size": f"{args.width}x{args.height}",
-            "clip_frames": args.clip_frames, "tagged_frames": len(frames), "batch": args.batch,
-            "direct_fps": round(med["direct"], 2), "predict_fps": round(med["predict"], 2),
+            f"{N_TAGS} tags, {SIZE}x{SIZE}",
+            "clips": args.clips,
+            "clip_size": f"{args.width}x{args.height}",
+            "clip_frames": args.clip_frames,
+            "tagged_frames": len(frames),
+            "batch": args.batch,
+            "direct_fps": round(med["direct"], 2),
+            "predict_fps": round(med["predict"], 2),
             "stage_fps": round(med["stage"], 2),
             "stage_vs_direct": round(med["stage"] / med["direct"], 3),
             "predict_vs_direct": round(med["predict"] / med["direct"], 3),
             "serial_decode_preprocess_s": round(serial_decode, 2),
             "decode_preprocess_cpu_s_per_frame": round(serial_cpu / len(frames), 4),
-            "overhead_floor": round(serial_cpu / len(frames) / statistics.median(cpu["direct"]),
-                                    3),
+            "overhead_floor": round(serial_cpu / len(frames) / statistics.median(cpu["direct"]), 3),
             "cpu_s_per_frame": {k: round(statistics.median(v), 3) for k, v in cpu.items()},
-            "stage_cpu_vs_direct": round(statistics.median(cpu["stage"])
-                                         / statistics.median(cpu["direct"]), 3),
+            "stage_cpu_vs_direct": round(
+                statistics.median(cpu["stage"]) / statistics.median(cpu["direct"]), 3
+            ),
             "spin": args.spin,
             "tags_per_clip": round(statistics.median(tags_per_clip), 1),
             "load_average": [round(x, 1) for x in os.getloadavg()],
@@ -209,24 +242,24 @@ def write_docs(r: dict, args) -> None:
     path = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
     section = f"""## Tagger
 
-`bench/tagger_bench.py --clips {r['clips']} --layers {args.layers}` on {r['machine']}
-({r['provider']}); {r['model']}. {r['clips']} clips of {r['clip_frames']} frames at
-{r['clip_size']}, {args.frames} peak frames each = {r['tagged_frames']} frames, batch {r['batch']};
+`bench/tagger_bench.py --clips {r["clips"]} --layers {args.layers}` on {r["machine"]}
+({r["provider"]}); {r["model"]}. {r["clips"]} clips of {r["clip_frames"]} frames at
+{r["clip_size"]}, {args.frames} peak frames each = {r["tagged_frames"]} frames, batch {r["batch"]};
 median of {args.repeats} interleaved runs.
 
 | path | frames/s (wall) | vs direct | CPU s/frame (all threads) |
 | --- | --- | --- | --- |
-| onnxruntime `session.run` on the preprocessed frames (direct) | {r['direct_fps']} | 1.000 | {c['direct']} |
-| `WD14Tagger.predict` on the same batches | {r['predict_fps']} | {r['predict_vs_direct']} | {c['predict']} |
-| `tag_clips` stage end to end (choose, decode, preprocess, infer, store) | {r['stage_fps']} | {r['stage_vs_direct']} | {c['stage']} |
+| onnxruntime `session.run` on the preprocessed frames (direct) | {r["direct_fps"]} | 1.000 | {c["direct"]} |
+| `WD14Tagger.predict` on the same batches | {r["predict_fps"]} | {r["predict_vs_direct"]} | {c["predict"]} |
+| `tag_clips` stage end to end (choose, decode, preprocess, infer, store) | {r["stage_fps"]} | {r["stage_vs_direct"]} | {c["stage"]} |
 
-Load average while it ran: {r['load_average']} (other jobs shared the 2 cores, so wall-clock
+Load average while it ran: {r["load_average"]} (other jobs shared the 2 cores, so wall-clock
 figures are noisy; CPU seconds per frame are the steadier comparison: the stage spends
-{r['stage_cpu_vs_direct']}x the CPU of the direct calls).  onnxruntime thread spinning:
-{'on' if r['spin'] else 'off'}.
+{r["stage_cpu_vs_direct"]}x the CPU of the direct calls).  onnxruntime thread spinning:
+{"on" if r["spin"] else "off"}.
 Choosing, decoding and preprocessing the same frames serially takes
-{r['serial_decode_preprocess_s']} s ({r['decode_preprocess_cpu_s_per_frame']} CPU s per tagged
-frame, {r['overhead_floor']:.1%} of the model's CPU per frame).  In the stage it runs in a
+{r["serial_decode_preprocess_s"]} s ({r["decode_preprocess_cpu_s_per_frame"]} CPU s per tagged
+frame, {r["overhead_floor"]:.1%} of the model's CPU per frame).  In the stage it runs in a
 feeder thread while the model works, but on 2 cores that the model already fills it cannot be
 hidden: that share is the floor of the stage's overhead here, and contention between the
 decoder and the model's threads adds the rest.  No real WD14 model can be downloaded on the build machines: the synthetic graph has the

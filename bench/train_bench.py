@@ -53,8 +53,13 @@ def make_export(root: Path, side: int, clips: int = 6, frames: int = 64) -> Path
     kinds = ["shapes", "texture", "fast", "anime", "dark", "gradient"]
     for i in range(clips):
         name = f"clips/clip{i}.mp4"
-        write_video(export / name, Sequence([Shot(kinds[i % len(kinds)], frames, seed=i)]),
-                    width=side, height=side, gop=16)
+        write_video(
+            export / name,
+            Sequence([Shot(kinds[i % len(kinds)], frames, seed=i)]),
+            width=side,
+            height=side,
+            gop=16,
+        )
         lines.append(json.dumps({"video_path": name, "caption": f"a {kinds[i % 6]} shot"}))
     meta.write_text("\n".join(lines) + "\n")
     return export
@@ -86,13 +91,19 @@ def run_once(settings: TrainSettings) -> dict:
     if code != 0 or error:
         return {"error": error or stderr[-2000:], "resolution": settings.resolution}
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)][2:] or [
-        b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    return {"resolution": settings.resolution, "frames": settings.frames,
-            "batch": settings.batch_size, "mode": settings.mode,
-            "gradient_checkpointing": settings.gradient_checkpointing,
-            "sec_per_step": round(statistics.median(gaps), 3) if gaps else None,
-            "steps_timed": len(gaps), "peak_gib": done.get("gpu_peak_gib"),
-            "total_s": round(time.monotonic() - started, 1)}
+        b - a for a, b in zip(stamps, stamps[1:], strict=False)
+    ]
+    return {
+        "resolution": settings.resolution,
+        "frames": settings.frames,
+        "batch": settings.batch_size,
+        "mode": settings.mode,
+        "gradient_checkpointing": settings.gradient_checkpointing,
+        "sec_per_step": round(statistics.median(gaps), 3) if gaps else None,
+        "steps_timed": len(gaps),
+        "peak_gib": done.get("gpu_peak_gib"),
+        "total_s": round(time.monotonic() - started, 1),
+    }
 
 
 def main() -> int:
@@ -103,8 +114,13 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--mode", choices=["full", "lora"], default="full")
     ap.add_argument("--keep", help="folder for the models/data (reused between runs)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="another TrainSettings field, e.g. adam_8bit=true")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another TrainSettings field, e.g. adam_8bit=true",
+    )
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="train-bench-"))
@@ -115,24 +131,41 @@ def main() -> int:
     for pair in args.set:
         key, _, raw = pair.partition("=")
         default = getattr(TrainSettings(), key)
-        extra[key] = raw.lower() in ("1", "true", "yes") if isinstance(default, bool) else \
-            type(default)(raw)
+        extra[key] = (
+            raw.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(raw)
+        )
     rows = []
     for res in args.resolutions:
         settings = TrainSettings(
-            dataset=str(export), base_model=str(sd), output=str(root / f"out-{res}"),
-            mode=args.mode, resolution=res, frames=args.frames, stride=4,
-            max_steps=args.steps, checkpoint_every=0, sample_every=0, sample_steps=1,
-            sample_prompts=["bench"], lr_warmup_steps=0, **extra)
+            dataset=str(export),
+            base_model=str(sd),
+            output=str(root / f"out-{res}"),
+            mode=args.mode,
+            resolution=res,
+            frames=args.frames,
+            stride=4,
+            max_steps=args.steps,
+            checkpoint_every=0,
+            sample_every=0,
+            sample_steps=1,
+            sample_prompts=["bench"],
+            lr_warmup_steps=0,
+            **extra,
+        )
         row = run_once(settings)
         rows.append(row)
         print(json.dumps(row), flush=True)
     import torch
 
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else (
-        f"CPU {platform.machine()}, {os.cpu_count()} cores")
-    print(f"\n{args.size} random weights, {args.mode}, {args.frames} frames, batch 1, "
-          f"{device}, torch {torch.__version__}\n")
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else (f"CPU {platform.machine()}, {os.cpu_count()} cores")
+    )
+    print(
+        f"\n{args.size} random weights, {args.mode}, {args.frames} frames, batch 1, "
+        f"{device}, torch {torch.__version__}\n"
+    )
     print("| resolution | sec/step | peak GPU memory | steps timed |")
     print("|---|---|---|---|")
     for r in rows:

@@ -116,10 +116,17 @@ def main() -> int:
         drive(split_project(p, None, SliceSettings(min_frames=8)))
         clips = p.clips()
         review.add_tags(p, [c.id for c in clips[:6]], ["outdoors", "ball"])
-        review.set_auto_tags(p, clips[0].id, [("1girl", 0.91, "general"), ("sky", 0.42, "general"),
-                                               ("general", 0.88, "rating")],
-                             model="wd-eva02-large-tagger-v3", threshold=0.35, aggregation="mean")
-        review.set_caption(p, [clips[0].id], "Round shapes drift slowly across a pastel background.")
+        review.set_auto_tags(
+            p,
+            clips[0].id,
+            [("1girl", 0.91, "general"), ("sky", 0.42, "general"), ("general", 0.88, "rating")],
+            model="wd-eva02-large-tagger-v3",
+            threshold=0.35,
+            aggregation="mean",
+        )
+        review.set_caption(
+            p, [clips[0].id], "Round shapes drift slowly across a pastel background."
+        )
         review.mark_reviewed(p, [c.id for c in clips[:3]])
     window.session.clipsChanged.emit()
     window.jobs_dock.hide()

@@ -23,8 +23,12 @@ from workstation.core.progress import Cancelled, CancelToken, Progress, Stage, d
 log = logging.getLogger("workstation")
 
 # Command groups that live in their own modules; each has ``register(subparsers)``.
-EXTENSIONS = ("workstation.cli_review", "workstation.cli_autotag", "workstation.cli_export",
-              "workstation.cli_train")
+EXTENSIONS = (
+    "workstation.cli_review",
+    "workstation.cli_autotag",
+    "workstation.cli_export",
+    "workstation.cli_train",
+)
 
 
 class ProgressBar:
@@ -52,8 +56,14 @@ class ProgressBar:
         if key != self._key:
             self.close()
             self._key = key
-            self._bar = tqdm(total=p.total, desc=f"{p.stage} {p.item}".strip(), unit="", leave=False,
-                             dynamic_ncols=True, file=sys.stderr)
+            self._bar = tqdm(
+                total=p.total,
+                desc=f"{p.stage} {p.item}".strip(),
+                unit="",
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
         assert self._bar is not None
         self._bar.n = p.done
         if p.message:
@@ -180,11 +190,16 @@ def cmd_add(args) -> int:
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)
         videos = [project.video(v) for v in result.added]
-        lines = [f"added {v.name}: {v.frame_count} frames at {_fps(v.fps)} fps"
-                 f"{' (VFR)' if v.vfr else ''}, {v.width}x{v.height}" for v in videos]
-        payload = {"added": [str(v.path) for v in videos],
-                   "relinked": result.relinked,
-                   "errors": [{"file": str(e.path), "problem": e.problem} for e in result.errors]}
+        lines = [
+            f"added {v.name}: {v.frame_count} frames at {_fps(v.fps)} fps"
+            f"{' (VFR)' if v.vfr else ''}, {v.width}x{v.height}"
+            for v in videos
+        ]
+        payload = {
+            "added": [str(v.path) for v in videos],
+            "relinked": result.relinked,
+            "errors": [{"file": str(e.path), "problem": e.problem} for e in result.errors],
+        }
         _emit(args, payload, "\n".join(lines))
         return 1 if result.errors else 0
 
@@ -220,8 +235,9 @@ def _detector(args):
 
     det = require(args.detector)
     if det.kind != DetectorKind.ENSEMBLE and args.set:
-        raise WorkstationError(f"--set configures the ensemble detector; {det.kind.value!r} "
-                               "runs with its own defaults")
+        raise WorkstationError(
+            f"--set configures the ensemble detector; {det.kind.value!r} runs with its own defaults"
+        )
     return det
 
 
@@ -231,8 +247,12 @@ def cmd_detect(args) -> int:
     det = _detector(args)
     settings = _settings(DetectSettings, args.set or [])
     with _open(args.dir) as project:
-        results = _run(detect_project(project, _videos(project, args.video), settings,
-                                      restart=args.restart, kind=det.kind), args.quiet)
+        results = _run(
+            detect_project(
+                project, _videos(project, args.video), settings, restart=args.restart, kind=det.kind
+            ),
+            args.quiet,
+        )
         failed = 0
         payload = {}
         lines = []
@@ -243,8 +263,11 @@ def cmd_detect(args) -> int:
                 print(f"error: {res.error}", file=sys.stderr)
                 payload[name] = {"error": res.error}
                 continue
-            payload[name] = {"cuts": [c.frame for c in res.cuts], "frames": res.frames,
-                             "detector": det.kind.value}
+            payload[name] = {
+                "cuts": [c.frame for c in res.cuts],
+                "frames": res.frames,
+                "detector": det.kind.value,
+            }
             lines.append(f"{name}: {len(res.cuts)} cuts in {res.frames} frames")
         _emit(args, payload, "\n".join(lines))
         return 1 if failed else 0
@@ -284,8 +307,10 @@ def cmd_status(args) -> int:
     print(f"project {status['root']}")
     for v in status["videos"]:
         state = ", ".join(v["state"]) or "probed"
-        print(f"  {v['name']}: {v['frames']} frames, {v['fps']} fps, {v['cuts']} cuts, "
-              f"{v['kept_segments']}/{v['segments']} segments kept, {v['clips']} clips [{state}]")
+        print(
+            f"  {v['name']}: {v['frames']} frames, {v['fps']} fps, {v['cuts']} cuts, "
+            f"{v['kept_segments']}/{v['segments']} segments kept, {v['clips']} clips [{state}]"
+        )
     c = status["clips"]
     print(f"clips: {c['total']} ({c['verified']} verified, {c['failed']} failed)")
     return 0
@@ -329,13 +354,23 @@ def cmd_scenes(args) -> int:
     result = _run(det.stage(args.video, settings, info=info), args.quiet)
     cuts = [c.frame for c in result.cuts]
     if args.json:
-        print(json.dumps({"video": str(args.video), "fps": _fps(info.fps),
-                          "fps_exact": f"{info.fps.numerator}/{info.fps.denominator}",
-                          "frames": info.frame_count, "cuts": cuts,
-                          "transitions": [{"frame": c.frame, "kind": c.kind,
-                                           "span": [c.span_start, c.span_end]}
-                                          for c in result.cuts if c.kind != "cut"],
-                          "detector": det.kind.value}))
+        print(
+            json.dumps(
+                {
+                    "video": str(args.video),
+                    "fps": _fps(info.fps),
+                    "fps_exact": f"{info.fps.numerator}/{info.fps.denominator}",
+                    "frames": info.frame_count,
+                    "cuts": cuts,
+                    "transitions": [
+                        {"frame": c.frame, "kind": c.kind, "span": [c.span_start, c.span_end]}
+                        for c in result.cuts
+                        if c.kind != "cut"
+                    ],
+                    "detector": det.kind.value,
+                }
+            )
+        )
     else:
         for c in result.cuts:
             print(f"{c.frame}\t{float(info.time_of(c.frame)):.3f}s\t{c.kind}")
@@ -349,10 +384,14 @@ def cmd_gui(argv: list[str]) -> int:
 
 
 def _add_detector_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--detector", choices=_DetectorNames(), default="ensemble",
-                   metavar="{" + ",".join(DETECTOR_NAMES) + "}",
-                   help="which detector finds the cuts (default: ensemble; transnetv2 needs "
-                   "scripts/setup.sh; content/adaptive are PySceneDetect's with their defaults)")
+    p.add_argument(
+        "--detector",
+        choices=_DetectorNames(),
+        default="ensemble",
+        metavar="{" + ",".join(DETECTOR_NAMES) + "}",
+        help="which detector finds the cuts (default: ensemble; transnetv2 needs "
+        "scripts/setup.sh; content/adaptive are PySceneDetect's with their defaults)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,9 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_add)
 
-    p = sub.add_parser("detect", help="detect cuts in the project's videos (resumes unfinished runs)")
+    p = sub.add_parser(
+        "detect", help="detect cuts in the project's videos (resumes unfinished runs)"
+    )
     p.add_argument("dir")
-    p.add_argument("--video", action="append", help="only this video (id, name or path); repeatable")
+    p.add_argument(
+        "--video", action="append", help="only this video (id, name or path); repeatable"
+    )
     p.add_argument("--restart", action="store_true", help="start over instead of resuming")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a detector setting")
     _add_detector_option(p)
@@ -385,9 +428,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("split", help="slice kept segments into frame-exact, verified clips")
     p.add_argument("dir")
-    p.add_argument("--video", action="append", help="only this video (id, name or path); repeatable")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="a slicing setting, e.g. fps=24, max_side=512, min_frames=16, trim=1")
+    p.add_argument(
+        "--video", action="append", help="only this video (id, name or path); repeatable"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a slicing setting, e.g. fps=24, max_side=512, min_frames=16, trim=1",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_split)
 
@@ -419,8 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a detector setting")
     _add_detector_option(p)
-    p.add_argument("--json", action="store_true",
-                   help='print {"video","fps","frames","cuts"}; cuts are 0-based frame numbers')
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"video","fps","frames","cuts"}; cuts are 0-based frame numbers',
+    )
     p.set_defaults(func=cmd_scenes)
 
     sub.add_parser("gui", help="open the desktop app (default when no command is given)")
@@ -433,8 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     # `-q` works after the command too (`workstation split DIR -q`), as people type it.
     for command in sub.choices.values():
         if not any("--quiet" in a.option_strings for a in command._actions):
-            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                                 help="no progress bars")
+            command.add_argument(
+                "-q",
+                "--quiet",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="no progress bars",
+            )
     return parser
 
 

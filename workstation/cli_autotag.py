@@ -23,7 +23,8 @@ def _clip_ids(project, args) -> list[int] | None:
         found = filter_clip_ids(project, args.filter)
         if isinstance(found, QueryError):
             raise WorkstationError(
-                f"--filter {args.filter!r}: {found.message} (at character {found.position + 1})")
+                f"--filter {args.filter!r}: {found.message} (at character {found.position + 1})"
+            )
         ids += [i for i in found if i not in ids]
         if not ids:
             return []
@@ -43,31 +44,46 @@ def _report(args, payload: dict[str, Any], text: str, failed: dict[int, str]) ->
 def cmd_tag(args) -> int:
     from workstation.core.autotag import TagSettings, tag_clips
 
-    exclude = tuple(t.strip() for item in (args.exclude or []) for t in item.split(",") if t.strip())
+    exclude = tuple(
+        t.strip() for item in (args.exclude or []) for t in item.split(",") if t.strip()
+    )
     settings = TagSettings(
-        model=args.model, frames=args.frames, general_threshold=args.general_threshold,
-        character_threshold=args.character_threshold, aggregation=args.aggregation,
-        exclude=exclude, underscores=args.underscores, include_rating=not args.no_rating,
-        batch_size=args.batch_size, redo=args.redo,
+        model=args.model,
+        frames=args.frames,
+        general_threshold=args.general_threshold,
+        character_threshold=args.character_threshold,
+        aggregation=args.aggregation,
+        exclude=exclude,
+        underscores=args.underscores,
+        include_rating=not args.no_rating,
+        batch_size=args.batch_size,
+        redo=args.redo,
         providers=tuple(args.provider) if args.provider else None,
     )
     with _open(args.dir) as project:
         ids = _clip_ids(project, args)
         summary = _run(tag_clips(project, ids, settings), args.quiet)
     payload = {**_jsonable(summary), "frames_per_second": round(summary.frames_per_second, 2)}
-    text = (f"tagged {len(summary.tagged)} clips ({summary.frames} frames, "
-            f"{summary.frames_per_second:.1f} frames/s on {summary.provider}), "
-            f"skipped {len(summary.skipped)} already tagged, failed {len(summary.failed)}")
+    text = (
+        f"tagged {len(summary.tagged)} clips ({summary.frames} frames, "
+        f"{summary.frames_per_second:.1f} frames/s on {summary.provider}), "
+        f"skipped {len(summary.skipped)} already tagged, failed {len(summary.failed)}"
+    )
     return _report(args, payload, text, summary.failed)
 
 
 def cmd_caption(args) -> int:
     from workstation.core.autotag import CaptionSettings, caption_clips
 
-    values: dict[str, Any] = {"server": args.server, "model": args.model or "",
-                              "sample_fps": args.fps, "max_frames": args.max_frames,
-                              "timeout": args.timeout, "redo": args.redo,
-                              "api_key": args.api_key or ""}
+    values: dict[str, Any] = {
+        "server": args.server,
+        "model": args.model or "",
+        "sample_fps": args.fps,
+        "max_frames": args.max_frames,
+        "timeout": args.timeout,
+        "redo": args.redo,
+        "api_key": args.api_key or "",
+    }
     if args.prompt is not None:
         values["prompt"] = args.prompt
     if args.server is None:  # a local transformers model instead of a server
@@ -77,8 +93,9 @@ def cmd_caption(args) -> int:
             load_device,
         )
 
-        values.update(server="", backend="transformers",
-                      model=args.model or DEFAULT_HF_CAPTION_MODEL)
+        values.update(
+            server="", backend="transformers", model=args.model or DEFAULT_HF_CAPTION_MODEL
+        )
     settings = CaptionSettings(**values)
     with _open(args.dir) as project:
         ids = _clip_ids(project, args)
@@ -88,9 +105,11 @@ def cmd_caption(args) -> int:
         else:
             stage = caption_clips(project, ids, settings)
         summary = _run(stage, args.quiet)
-    text = (f"captioned {len(summary.captioned)} clips with {summary.model}, skipped "
-            f"{len(summary.skipped)} with a caption, kept {len(summary.kept_manual)} manual, "
-            f"failed {len(summary.failed)}")
+    text = (
+        f"captioned {len(summary.captioned)} clips with {summary.model}, skipped "
+        f"{len(summary.skipped)} with a caption, kept {len(summary.kept_manual)} manual, "
+        f"failed {len(summary.failed)}"
+    )
     return _report(args, _jsonable(summary), text, summary.failed)
 
 
@@ -102,13 +121,17 @@ def cmd_motion(args) -> int:
         summary = _run(score_motion(project, ids, redo=args.redo), args.quiet)
         paths = {c.id: c.path.name for c in project.clips()}
     lines = [f"{paths.get(cid, cid)}\t{score:.5f}" for cid, score in summary.scored.items()]
-    lines.append(f"scored {len(summary.scored)} clips, skipped {len(summary.skipped)} already "
-                 f"scored, failed {len(summary.failed)}")
+    lines.append(
+        f"scored {len(summary.scored)} clips, skipped {len(summary.skipped)} already "
+        f"scored, failed {len(summary.failed)}"
+    )
     return _report(args, _jsonable(summary), "\n".join(lines), summary.failed)
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--clip", action="append", type=int, metavar="ID", help="only this clip id; repeatable")
+    p.add_argument(
+        "--clip", action="append", type=int, metavar="ID", help="only this clip id; repeatable"
+    )
     p.add_argument("--filter", metavar="QUERY", help='only clips matching a query, e.g. "tags=0"')
     p.add_argument("--redo", action="store_true", help="redo clips that already have a result")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -124,38 +147,72 @@ def register(sub) -> None:
     )
 
     d = TagSettings()
-    p = sub.add_parser("tag", help="tag clips with a WD14 Danbooru tagger (onnxruntime)",
-                       description="Tag each clip's peak frames and store the tags with their "
-                       "confidence. Hub models: " + ", ".join(WD14_MODELS))
+    p = sub.add_parser(
+        "tag",
+        help="tag clips with a WD14 Danbooru tagger (onnxruntime)",
+        description="Tag each clip's peak frames and store the tags with their "
+        "confidence. Hub models: " + ", ".join(WD14_MODELS),
+    )
     p.add_argument("dir")
-    p.add_argument("--model", default=DEFAULT_WD14_MODEL, metavar="PATH_OR_ID",
-                   help="a folder with model.onnx + selected_tags.csv, or a Hugging Face id "
-                   f"(default {DEFAULT_WD14_MODEL})")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_WD14_MODEL,
+        metavar="PATH_OR_ID",
+        help="a folder with model.onnx + selected_tags.csv, or a Hugging Face id "
+        f"(default {DEFAULT_WD14_MODEL})",
+    )
     p.add_argument("--frames", type=int, default=d.frames, metavar="N", help="frames per clip")
     p.add_argument("--general-threshold", type=float, default=d.general_threshold, metavar="T")
     p.add_argument("--character-threshold", type=float, default=d.character_threshold, metavar="T")
-    p.add_argument("--aggregation", choices=[a.value for a in Aggregation], default=d.aggregation.value)
-    p.add_argument("--exclude", action="append", metavar="TAGS", help="tags to leave out (comma list; repeatable)")
-    p.add_argument("--underscores", action="store_true", help="keep Danbooru underscores (long_hair)")
+    p.add_argument(
+        "--aggregation", choices=[a.value for a in Aggregation], default=d.aggregation.value
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="TAGS",
+        help="tags to leave out (comma list; repeatable)",
+    )
+    p.add_argument(
+        "--underscores", action="store_true", help="keep Danbooru underscores (long_hair)"
+    )
     p.add_argument("--no-rating", action="store_true", help="don't add the rating as a tag")
     p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N")
-    p.add_argument("--provider", action="append", metavar="NAME",
-                   help="onnxruntime provider to use, e.g. CUDAExecutionProvider; repeatable, in "
-                   "order of preference (default: the best available)")
+    p.add_argument(
+        "--provider",
+        action="append",
+        metavar="NAME",
+        help="onnxruntime provider to use, e.g. CUDAExecutionProvider; repeatable, in "
+        "order of preference (default: the best available)",
+    )
     _selection(p)
     p.set_defaults(func=cmd_tag)
 
     c = CaptionSettings()
-    p = sub.add_parser("caption", help="caption clips with an OpenAI-compatible server "
-                       "(LM Studio, Ollama, vLLM) or a local transformers video model")
+    p = sub.add_parser(
+        "caption",
+        help="caption clips with an OpenAI-compatible server "
+        "(LM Studio, Ollama, vLLM) or a local transformers video model",
+    )
     p.add_argument("dir")
-    p.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:1234; without it a "
-                   "local transformers model captions (needs torch)")
-    p.add_argument("--model", metavar="NAME_OR_PATH", help="with --server: the model name "
-                   "(default: the server's first); without: a model folder or Hugging Face id "
-                   "(default Qwen/Qwen2.5-VL-3B-Instruct)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
-                   help="local model only (default: the project's setting, else auto)")
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="e.g. http://127.0.0.1:1234; without it a "
+        "local transformers model captions (needs torch)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="with --server: the model name "
+        "(default: the server's first); without: a model folder or Hugging Face id "
+        "(default Qwen/Qwen2.5-VL-3B-Instruct)",
+    )
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="local model only (default: the project's setting, else auto)",
+    )
     p.add_argument("--prompt", help="prompt template; {tags} becomes the clip's tags")
     p.add_argument("--fps", type=float, default=c.sample_fps, help="frames sampled per second")
     p.add_argument("--max-frames", type=int, default=c.max_frames)

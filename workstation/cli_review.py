@@ -98,24 +98,39 @@ def clip_records(project, ids: list[int]) -> list[dict[str, Any]]:
     for c in clips:
         video = videos.get(c.video_id) if c.video_id is not None else None
         cap = captions.get(c.id)
-        out.append({
-            "id": c.id,
-            "path": str(c.path),
-            "video": None if video is None else {
-                "path": str(video.path), "name": video.name,
-                "start_frame": c.start_frame, "end_frame": c.end_frame,
-            },
-            "frames": c.frame_count,
-            "fps": f"{c.fps.numerator}/{c.fps.denominator}",
-            "duration": round(c.duration, 4),
-            "size": [c.width, c.height],
-            "caption": None if cap is None else {"text": cap.text, "source": cap.source,
-                                                 "model": cap.model},
-            "tags": [{"name": t.name, "category": t.category, "confidence": t.confidence,
-                      "source": t.source, "state": t.state} for t in tags.get(c.id, [])],
-            "reviewed": c.reviewed,
-            "motion": c.motion,
-        })
+        out.append(
+            {
+                "id": c.id,
+                "path": str(c.path),
+                "video": None
+                if video is None
+                else {
+                    "path": str(video.path),
+                    "name": video.name,
+                    "start_frame": c.start_frame,
+                    "end_frame": c.end_frame,
+                },
+                "frames": c.frame_count,
+                "fps": f"{c.fps.numerator}/{c.fps.denominator}",
+                "duration": round(c.duration, 4),
+                "size": [c.width, c.height],
+                "caption": None
+                if cap is None
+                else {"text": cap.text, "source": cap.source, "model": cap.model},
+                "tags": [
+                    {
+                        "name": t.name,
+                        "category": t.category,
+                        "confidence": t.confidence,
+                        "source": t.source,
+                        "state": t.state,
+                    }
+                    for t in tags.get(c.id, [])
+                ],
+                "reviewed": c.reviewed,
+                "motion": c.motion,
+            }
+        )
     return out
 
 
@@ -136,8 +151,10 @@ def cmd_clips(args) -> int:
         tags = ", ".join(t["name"] for t in r["tags"])
         cap = r["caption"]["text"] if r["caption"] else ""
         mark = "✓" if r["reviewed"] else " "
-        print(f"{mark} {r['path']}{src}  {r['frames']} frames @ {r['fps']}"
-              f"{'  tags: ' + tags if tags else ''}{'  caption: ' + cap if cap else ''}")
+        print(
+            f"{mark} {r['path']}{src}  {r['frames']} frames @ {r['fps']}"
+            f"{'  tags: ' + tags if tags else ''}{'  caption: ' + cap if cap else ''}"
+        )
     if not args.json:
         _say(args, f"{len(records)} clips")
     return 0
@@ -183,7 +200,8 @@ def cmd_sidecars(args) -> int:
             key = key.strip().replace("-", "_")
             if not sep or key not in names:
                 raise WorkstationError(
-                    f"--set {pair!r}: expected key=value with key one of: {', '.join(names)}")
+                    f"--set {pair!r}: expected key=value with key one of: {', '.join(names)}"
+                )
             current = getattr(settings, key)
             changes[key] = raw if isinstance(current, str) else _convert(raw, current, key)
         if changes:
@@ -208,13 +226,23 @@ def cmd_import_clips(args) -> int:
     for err in result.errors:
         print(f"error: {err}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"added": len(result.added), "updated": len(result.updated),
-                          "tag_lists": result.tag_lists, "captions": result.captions,
-                          "errors": [str(e) for e in result.errors]}))
+        print(
+            json.dumps(
+                {
+                    "added": len(result.added),
+                    "updated": len(result.updated),
+                    "tag_lists": result.tag_lists,
+                    "captions": result.captions,
+                    "errors": [str(e) for e in result.errors],
+                }
+            )
+        )
     else:
-        print(f"imported {len(result.added)} clips ({len(result.updated)} already known): "
-              f"{result.tag_lists} tag lists, {result.captions} captions, "
-              f"{len(result.errors)} errors")
+        print(
+            f"imported {len(result.added)} clips ({len(result.updated)} already known): "
+            f"{result.tag_lists} tag lists, {result.captions} captions, "
+            f"{len(result.errors)} errors"
+        )
     return 1 if result.errors else 0
 
 
@@ -225,15 +253,18 @@ def register(sub) -> None:
 
     p = sub.add_parser("tags", help="add, remove, rename, accept or list clip tags")
     tsub = p.add_subparsers(dest="action", required=True)
-    for action, text in (("add", "add tags (manual) to clips"),
-                         ("remove", "remove tags from clips (auto tags are rejected)")):
+    for action, text in (
+        ("add", "add tags (manual) to clips"),
+        ("remove", "remove tags from clips (auto tags are rejected)"),
+    ):
         t = tsub.add_parser(action, help=text)
         t.add_argument("dir", help=proj)
         t.add_argument("tag", nargs="+", help="one or more tag names")
         t.add_argument("--filter", **filt)
         if action == "add":
-            t.add_argument("--category", default="general",
-                           choices=["general", "character", "rating", "meta"])
+            t.add_argument(
+                "--category", default="general", choices=["general", "character", "rating", "meta"]
+            )
         t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("rename", help="rename a tag everywhere (merges into an existing tag)")
     t.add_argument("dir", help=proj)
@@ -283,8 +314,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("sidecars", help="show or change how clip .txt files are written")
     p.add_argument("dir", help=proj)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="e.g. format=tags_caption, separator=', ', trigger=sks, keep_first_tags=20")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="e.g. format=tags_caption, separator=', ', trigger=sks, keep_first_tags=20",
+    )
     p.add_argument("--write", action="store_true", help="rewrite every clip's .txt now")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sidecars)

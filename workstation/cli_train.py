@@ -14,11 +14,13 @@ def register(subparsers) -> None:
     from workstation.train.launch import add_arguments
 
     p = subparsers.add_parser(
-        "train", help="train an AnimateDiff motion module (full finetune or motion LoRA)",
+        "train",
+        help="train an AnimateDiff motion module (full finetune or motion LoRA)",
         description="Train an AnimateDiff motion module on a dataset export. Writes "
         "OUTPUT/motion_module.safetensors (original AnimateDiff keys), OUTPUT/motion_adapter/ "
         "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors. Progress comes from "
-        "the training process's JSON lines; its log is OUTPUT/train.log.")
+        "the training process's JSON lines; its log is OUTPUT/train.log.",
+    )
     add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(func=cmd_train)
@@ -34,9 +36,11 @@ def cmd_train(args) -> int:
         print(json.dumps(_jsonable(result)))
         return 0
     print(f"trained to step {result.step}: {result.output}", file=sys.stderr)
-    for label, path in (("motion module", result.motion_module),
-                        ("motion adapter", result.motion_adapter),
-                        ("motion LoRA", result.motion_lora)):
+    for label, path in (
+        ("motion module", result.motion_module),
+        ("motion adapter", result.motion_adapter),
+        ("motion LoRA", result.motion_lora),
+    ):
         if path:
             print(f"{label}: {path}")
     return 0

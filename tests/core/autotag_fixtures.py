@@ -30,8 +30,7 @@ TAGS = [
 ]
 
 
-def write_tiny_model(folder: Path, size: int = 64, dynamic: bool = True,
-                     tags=TAGS) -> Path:
+def write_tiny_model(folder: Path, size: int = 64, dynamic: bool = True, tags=TAGS) -> Path:
     """A WD14-signature model: NHWC float32 0-255 BGR input -> sigmoid probabilities."""
     folder.mkdir(parents=True, exist_ok=True)
     weights = np.array([t[2] for t in tags], dtype=np.float32).T  # (3, T)
@@ -63,8 +62,9 @@ def write_tiny_model(folder: Path, size: int = 64, dynamic: bool = True,
     return folder
 
 
-def write_clip(path: Path, frames, *, fps: int = 24, codec: str = "libx264",
-               stamp: bool = True) -> Path:
+def write_clip(
+    path: Path, frames, *, fps: int = 24, codec: str = "libx264", stamp: bool = True
+) -> Path:
     """Encode RGB uint8 frames (stamped with their numbers unless told) into a small clip."""
     frames = list(frames)
     h, w = frames[0].shape[:2]
@@ -90,12 +90,22 @@ def solid(color, n: int = 12, w: int = 160, h: int = 96):
 
 
 def add_clip(project, path: Path, frames: int, *, w: int = 160, h: int = 96, fps: int = 24) -> int:
-    return project.upsert_clip(path, video_id=None, start_frame=None, end_frame=None,
-                               fps=Fraction(fps), frame_count=frames, width=w, height=h)
+    return project.upsert_clip(
+        path,
+        video_id=None,
+        start_frame=None,
+        end_frame=None,
+        fps=Fraction(fps),
+        frame_count=frames,
+        width=w,
+        height=h,
+    )
 
 
 def clip_tags(project, clip_id: int) -> dict[str, dict]:
     rows = project.db.execute(
         "SELECT t.name, t.category, ct.* FROM clip_tags ct JOIN tags t ON t.id=ct.tag_id "
-        "WHERE ct.clip_id=? ORDER BY ct.position", (clip_id,)).fetchall()
+        "WHERE ct.clip_id=? ORDER BY ct.position",
+        (clip_id,),
+    ).fetchall()
     return {r["name"]: dict(r) for r in rows}

@@ -45,15 +45,21 @@ class FakeServer:
 
             def do_GET(self):
                 if self.path == "/v1/models":
-                    self._send(200, {"object": "list",
-                                     "data": [{"id": m, "object": "model"} for m in fake.models]})
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [{"id": m, "object": "model"} for m in fake.models],
+                        },
+                    )
                 else:
                     self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "body": body,
-                                      "auth": self.headers.get("Authorization")})
+                fake.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
                 if fake.mode == "hang":
                     fake.release.wait(5)
                     return self._send(200, {})
@@ -62,10 +68,23 @@ class FakeServer:
                 if fake.mode == "garbage":
                     return self._send(200, b"<html>hello</html>")
                 if body["model"] not in fake.models:
-                    return self._send(404, {"error": {"message": f"model '{body['model']}' not found"}})
+                    return self._send(
+                        404, {"error": {"message": f"model '{body['model']}' not found"}}
+                    )
                 n = sum(p["type"] == "image_url" for p in body["messages"][0]["content"])
-                self._send(200, {"choices": [{"message": {"role": "assistant",
-                                                          "content": f" A clip seen in {n} frames. "}}]})
+                self._send(
+                    200,
+                    {
+                        "choices": [
+                            {
+                                "message": {
+                                    "role": "assistant",
+                                    "content": f" A clip seen in {n} frames. ",
+                                }
+                            }
+                        ]
+                    },
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -97,11 +116,13 @@ def test_caption_clips_sends_frames_and_tags_and_stores(project, clip_file):
     a = add_clip(project, clip_file, 48)
     b = add_clip(project, clip_file.with_name("b.mp4"), 48)
     clip_file.with_name("b.mp4").write_bytes(clip_file.read_bytes())
-    store_auto_tags(project, [(a, [TagResult("blue background", "general", 0.9, 0.35)])], "m",
-                    "mean", 0.35)
+    store_auto_tags(
+        project, [(a, [TagResult("blue background", "general", 0.9, 0.35)])], "m", "mean", 0.35
+    )
     with FakeServer() as server:
-        settings = CaptionSettings(server=server.url, prompt="Tags: {tags}. Describe {it}.",
-                                   api_key="secret")
+        settings = CaptionSettings(
+            server=server.url, prompt="Tags: {tags}. Describe {it}.", api_key="secret"
+        )
         summary = drive(caption_clips(project, None, settings))
         assert sorted(summary.captioned) == [a, b] and not summary.failed
         assert summary.model == f"openai:vlm-small@{server.url}/v1"  # the first model
@@ -126,10 +147,16 @@ def test_caption_clips_sends_frames_and_tags_and_stores(project, clip_file):
         project.db.execute("UPDATE captions SET text='mine', source='manual' WHERE clip_id=?", (b,))
         again = drive(caption_clips(project, None, settings))
         assert again.skipped == [a] and again.kept_manual == [b]
-        redo = drive(caption_clips(project, None, CaptionSettings(server=server.url, redo=True,
-                                                                  model="vlm-small")))
+        redo = drive(
+            caption_clips(
+                project, None, CaptionSettings(server=server.url, redo=True, model="vlm-small")
+            )
+        )
         assert redo.captioned == [a] and redo.kept_manual == [b]
-        assert project.db.execute("SELECT text FROM captions WHERE clip_id=?", (b,)).fetchone()[0] == "mine"
+        assert (
+            project.db.execute("SELECT text FROM captions WHERE clip_id=?", (b,)).fetchone()[0]
+            == "mine"
+        )
 
 
 def test_server_down_is_one_clear_error(project, clip_file):
@@ -144,8 +171,9 @@ def test_server_down_is_one_clear_error(project, clip_file):
 def test_missing_model_names_what_the_server_has(project, clip_file):
     add_clip(project, clip_file, 48)
     with FakeServer(models=["llava", "qwen2-vl"]) as server:
-        with pytest.raises(CaptionServerError,
-                           match=r"has no model 'gpt-9' \(it offers: llava, qwen2-vl\)"):
+        with pytest.raises(
+            CaptionServerError, match=r"has no model 'gpt-9' \(it offers: llava, qwen2-vl\)"
+        ):
             drive(caption_clips(project, None, CaptionSettings(server=server.url, model="gpt-9")))
         # A server without a model list: the chat endpoint's 404 is reported clearly.
         cap = OpenAICaptioner(server.url, "gpt-9")
@@ -180,8 +208,9 @@ def test_transformers_slot_names_a_missing_model_folder(tmp_path):
 
     # The slot is filled (hf_captioner; tested in test_autotag_hf.py): a bad folder is named.
     with pytest.raises(ModelError, match="no such model folder"):
-        create_captioner(CaptionSettings(backend=CaptionerKind.TRANSFORMERS,
-                                         model=str(tmp_path / "nope")))
+        create_captioner(
+            CaptionSettings(backend=CaptionerKind.TRANSFORMERS, model=str(tmp_path / "nope"))
+        )
 
 
 def test_cancel_while_the_server_thinks(project, clip_file):

@@ -53,29 +53,58 @@ def build_tiny_vlm(folder: Path) -> Path:
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
-                "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+    specials = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+    ]
     tok.add_special_tokens(specials)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
-                                   pad_token="<|endoftext|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
     fast.chat_template = TEMPLATE
     ids = {s: fast.convert_tokens_to_ids(s) for s in specials}
     px = {"min_pixels": 28 * 28 * 4, "max_pixels": 28 * 28 * 16}  # few video tokens: fast
-    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**px), tokenizer=fast,
-                                    video_processor=Qwen2VLVideoProcessor(**px),
-                                    chat_template=TEMPLATE)
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**px),
+        tokenizer=fast,
+        video_processor=Qwen2VLVideoProcessor(**px),
+        chat_template=TEMPLATE,
+    )
     config = Qwen2_5_VLConfig(
-        text_config={"vocab_size": len(fast), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 1, "num_attention_heads": 2,
-                     "num_key_value_heads": 1, "max_position_embeddings": 2048,
-                     "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
-                     "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"],
-                     "bos_token_id": ids["<|im_start|>"]},
-        vision_config={"depth": 1, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
-                       "out_hidden_size": 32, "fullatt_block_indexes": [0], "patch_size": 14,
-                       "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 56},
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        text_config={
+            "vocab_size": len(fast),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "max_position_embeddings": 2048,
+            "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+            "bos_token_id": ids["<|im_start|>"],
+        },
+        vision_config={
+            "depth": 1,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 32,
+            "fullatt_block_indexes": [0],
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 56,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
     )
     torch.manual_seed(0)
     Qwen2_5_VLForConditionalGeneration(config).save_pretrained(folder)
@@ -97,8 +126,10 @@ def offline(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def clip_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("hf-clips")
-    return [write_clip(d / "red.mp4", solid((200, 30, 30), n=24, w=160, h=96)),
-            write_clip(d / "blue.mp4", solid((30, 30, 200), n=24, w=160, h=96))]
+    return [
+        write_clip(d / "red.mp4", solid((200, 30, 30), n=24, w=160, h=96)),
+        write_clip(d / "blue.mp4", solid((30, 30, 200), n=24, w=160, h=96)),
+    ]
 
 
 def test_device_choice_on_cpu():
@@ -111,9 +142,16 @@ def test_pipeline_stores_auto_caption_and_keeps_manual(project, tiny_vlm, clip_f
     a = add_clip(project, clip_files[0], 24)
     b = add_clip(project, clip_files[1], 24)
     review.set_caption(project, [b], "my own words")
-    settings = CaptionSettings(backend=CaptionerKind.TRANSFORMERS, model=str(tiny_vlm),
-                               server="", sample_fps=4, max_frames=4, max_tokens=8,
-                               temperature=0, prompt="Describe. Tags: {tags}")
+    settings = CaptionSettings(
+        backend=CaptionerKind.TRANSFORMERS,
+        model=str(tiny_vlm),
+        server="",
+        sample_fps=4,
+        max_frames=4,
+        max_tokens=8,
+        temperature=0,
+        prompt="Describe. Tags: {tags}",
+    )
     summary = drive(caption_and_free(project, None, settings, device="cpu"))
     assert summary.captioned == [a] and summary.kept_manual == [b] and not summary.failed
     assert summary.model == f"transformers:{tiny_vlm}"
@@ -174,8 +212,20 @@ def test_device_setting_is_stored(project):
 
 def test_cli_caption_with_local_model(project, tiny_vlm, clip_files, offline, capsys):
     a = add_clip(project, clip_files[0], 24)
-    rc = cli.main(["-q", "caption", str(project.root), "--model", str(tiny_vlm), "--device",
-                   "cpu", "--max-frames", "2", "--json"])
+    rc = cli.main(
+        [
+            "-q",
+            "caption",
+            str(project.root),
+            "--model",
+            str(tiny_vlm),
+            "--device",
+            "cpu",
+            "--max-frames",
+            "2",
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and out["captioned"] == [a]
     assert review.caption(project, a).source == "auto"

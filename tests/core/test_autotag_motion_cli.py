@@ -31,12 +31,10 @@ def _moving_square(n: int, w: int, h: int, step: float) -> list[np.ndarray]:
 def motion_clips(tmp_path_factory):
     d = tmp_path_factory.mktemp("motion")
     return {
-        "still": write_clip(d / "still.mp4", solid((90, 90, 90), n=10, w=192, h=108),
-                             stamp=False),
+        "still": write_clip(d / "still.mp4", solid((90, 90, 90), n=10, w=192, h=108), stamp=False),
         "slow": write_clip(d / "slow.mp4", _moving_square(10, 192, 108, 0.01), stamp=False),
         "fast": write_clip(d / "fast.mp4", _moving_square(10, 192, 108, 0.04), stamp=False),
-        "fast_big": write_clip(d / "fast_big.mp4", _moving_square(10, 384, 216, 0.04),
-                                 stamp=False),
+        "fast_big": write_clip(d / "fast_big.mp4", _moving_square(10, 384, 216, 0.04), stamp=False),
     }
 
 
@@ -71,13 +69,30 @@ def cli_project(project, tmp_path):
 def test_cli_tag_and_motion(cli_project, tmp_path, capsys):
     model = write_tiny_model(tmp_path / "model")
     root = str(cli_project.root)
-    rc = cli.main(["-q", "tag", root, "--model", str(model), "--frames", "2",
-                   "--exclude", "simple_background,^_^", "--underscores", "--json"])
+    rc = cli.main(
+        [
+            "-q",
+            "tag",
+            root,
+            "--model",
+            str(model),
+            "--frames",
+            "2",
+            "--exclude",
+            "simple_background,^_^",
+            "--underscores",
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and len(out["tagged"]) == 2 and out["frames"] == 4
     assert out["provider"] == "CPUExecutionProvider" and out["frames_per_second"] > 0
-    names = {r[0] for r in cli_project.db.execute(
-        "SELECT DISTINCT t.name FROM clip_tags JOIN tags t ON t.id=tag_id")}
+    names = {
+        r[0]
+        for r in cli_project.db.execute(
+            "SELECT DISTINCT t.name FROM clip_tags JOIN tags t ON t.id=tag_id"
+        )
+    }
     assert {"red_background", "blue_background", "hatsune_miku"} <= names
     assert "simple_background" not in names and "^_^" not in names
 

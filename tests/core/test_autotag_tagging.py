@@ -121,16 +121,27 @@ def test_rerun_skips_redo_replaces_and_person_edits_survive(tagged_project, mode
     db = project.db
     tag = {r["name"]: r["id"] for r in db.execute("SELECT * FROM tags")}
     # A person rejects one auto tag, accepts another and adds a manual tag.
-    db.execute("UPDATE clip_tags SET state='rejected' WHERE clip_id=? AND tag_id=?",
-               (red, tag["red background"]))
-    db.execute("UPDATE clip_tags SET state='accepted', confidence=0.123 WHERE clip_id=? "
-               "AND tag_id=?", (red, tag["simple background"]))
+    db.execute(
+        "UPDATE clip_tags SET state='rejected' WHERE clip_id=? AND tag_id=?",
+        (red, tag["red background"]),
+    )
+    db.execute(
+        "UPDATE clip_tags SET state='accepted', confidence=0.123 WHERE clip_id=? AND tag_id=?",
+        (red, tag["simple background"]),
+    )
     db.execute("INSERT INTO tags(name, category) VALUES ('my tag', 'general')")
     my = db.execute("SELECT id FROM tags WHERE name='my tag'").fetchone()[0]
-    db.execute("INSERT INTO clip_tags(clip_id, tag_id, source, position) VALUES (?,?,'manual',0)",
-               (red, my))
-    redo = drive(tag_clips(project, [red], TagSettings(model=str(model_dir), redo=True,
-                                                      aggregation="max", underscores=True)))
+    db.execute(
+        "INSERT INTO clip_tags(clip_id, tag_id, source, position) VALUES (?,?,'manual',0)",
+        (red, my),
+    )
+    redo = drive(
+        tag_clips(
+            project,
+            [red],
+            TagSettings(model=str(model_dir), redo=True, aggregation="max", underscores=True),
+        )
+    )
     assert redo.tagged == [red]
     rows = clip_tags(project, red)
     assert rows["red background"]["state"] == "rejected"  # not revived
@@ -172,8 +183,11 @@ def test_cancel_stops_the_decode_thread(project, clip_files, model_dir):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        drive(tag_clips(project, None, TagSettings(model=str(model_dir), batch_size=4)),
-              on_progress, token)
+        drive(
+            tag_clips(project, None, TagSettings(model=str(model_dir), batch_size=4)),
+            on_progress,
+            token,
+        )
     assert not [t for t in threading.enumerate() if t.name == "autotag-decode"]
     tagged = project.db.execute("SELECT COUNT(DISTINCT clip_id) FROM clip_tags").fetchone()[0]
     assert 1 <= tagged < 6
@@ -185,8 +199,13 @@ def test_several_decode_workers_tag_every_clip_once(project, clip_files, model_d
         path = tmp_path / f"w{k}.mp4"
         path.write_bytes(clip_files["blue" if k % 2 else "red"].read_bytes())
         ids.append(add_clip(project, path, 12))
-    summary = drive(tag_clips(project, None, TagSettings(model=str(model_dir), decode_workers=3,
-                                                         batch_size=4, frames=2)))
+    summary = drive(
+        tag_clips(
+            project,
+            None,
+            TagSettings(model=str(model_dir), decode_workers=3, batch_size=4, frames=2),
+        )
+    )
     assert sorted(summary.tagged) == sorted(ids) and summary.frames == 10
     assert not [t for t in threading.enumerate() if t.name == "autotag-decode"]
     for k, clip_id in enumerate(ids):

@@ -67,8 +67,12 @@ def test_preprocess_matches_reference(model_dir):
 
 def test_batches_agree_with_single_frames_and_fixed_batch_models(tmp_path, model_dir):
     tagger = WD14Tagger.load(model_dir)
-    frames = np.stack([tagger.preprocess(np.full((30, 50, 3), c, np.uint8))
-                       for c in [(255, 0, 0), (0, 0, 255), (0, 255, 0)]])
+    frames = np.stack(
+        [
+            tagger.preprocess(np.full((30, 50, 3), c, np.uint8))
+            for c in [(255, 0, 0), (0, 0, 255), (0, 255, 0)]
+        ]
+    )
     batch = tagger.predict(frames)
     fixed = WD14Tagger.load(write_tiny_model(tmp_path / "fixed", dynamic=False))
     assert not fixed.dynamic_batch
@@ -97,7 +101,9 @@ def test_clear_errors_for_bad_models(tmp_path, model_dir, monkeypatch):
     wrong_csv.mkdir()
     (wrong_csv / "model.onnx").write_bytes((model_dir / "model.onnx").read_bytes())
     (wrong_csv / "selected_tags.csv").write_text("id,tag\n1,a\n")
-    with pytest.raises(ModelError, match="expected columns tag_id,name,category,count, found id,tag"):
+    with pytest.raises(
+        ModelError, match="expected columns tag_id,name,category,count, found id,tag"
+    ):
         WD14Tagger.load(wrong_csv)
     (wrong_csv / "selected_tags.csv").write_text("tag_id,name,category,count\n0,a,x,1\n")
     with pytest.raises(ModelError, match="line 2: expected name and a numeric category"):
@@ -111,8 +117,9 @@ def test_offline_hub_model_not_cached_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True, raising=False)
-    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"),
-                        raising=False)
+    monkeypatch.setattr(
+        "huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"), raising=False
+    )
     with pytest.raises(ModelError) as err:
         WD14Tagger.load("SmilingWolf/wd-vit-tagger-v3")
     text = str(err.value)
@@ -137,14 +144,32 @@ def _probs(**over):
 
 
 def test_aggregation_modes_thresholds_rating_exclude():
-    frames = np.stack([
-        _probs(general=0.9, red_background=0.9, blue_background=0.05, hatsune_miku=0.95,
-               maybe_someone=0.9),
-        _probs(general=0.8, sensitive=0.95, red_background=0.8, blue_background=0.05,
-               hatsune_miku=0.95, maybe_someone=0.1),
-        _probs(general=0.9, red_background=0.1, blue_background=0.9, hatsune_miku=0.7,
-               maybe_someone=0.1),
-    ])
+    frames = np.stack(
+        [
+            _probs(
+                general=0.9,
+                red_background=0.9,
+                blue_background=0.05,
+                hatsune_miku=0.95,
+                maybe_someone=0.9,
+            ),
+            _probs(
+                general=0.8,
+                sensitive=0.95,
+                red_background=0.8,
+                blue_background=0.05,
+                hatsune_miku=0.95,
+                maybe_someone=0.1,
+            ),
+            _probs(
+                general=0.9,
+                red_background=0.1,
+                blue_background=0.9,
+                hatsune_miku=0.7,
+                maybe_someone=0.1,
+            ),
+        ]
+    )
     mean = aggregate(frames, NAMES, CATS, TagSettings())
     names = [t.name for t in mean]
     # The top rating (by mean) comes first, then characters, then general tags by confidence.
@@ -158,16 +183,20 @@ def test_aggregation_modes_thresholds_rating_exclude():
     assert red.confidence == pytest.approx(0.6)
 
     mx = aggregate(frames, NAMES, CATS, TagSettings(aggregation=Aggregation.MAX))
-    assert [t.name for t in mx] == ["sensitive", "hatsune miku", "maybe someone",
-                                    "red background", "blue background"]
+    assert [t.name for t in mx] == [
+        "sensitive",
+        "hatsune miku",
+        "maybe someone",
+        "red background",
+        "blue background",
+    ]
     assert mx[1].confidence == pytest.approx(0.95)
     vote = aggregate(frames, NAMES, CATS, TagSettings(aggregation="vote"))
     assert "red background" in {t.name for t in vote}  # 2 of 3 frames
     assert "blue background" not in {t.name for t in vote}  # 1 of 3
     assert "hatsune miku" in {t.name for t in vote}  # 2 of 3 frames >= 0.85
 
-    ex = aggregate(frames, NAMES, CATS, TagSettings(exclude=("red background",),
-                                                    underscores=True))
+    ex = aggregate(frames, NAMES, CATS, TagSettings(exclude=("red background",), underscores=True))
     assert "red_background" not in {t.name for t in ex}
     assert "hatsune_miku" in {t.name for t in ex}
     assert aggregate(frames, NAMES, CATS, TagSettings(include_rating=False))[0].name != "general"
@@ -178,7 +207,9 @@ def test_settings_are_validated():
 
     with pytest.raises(WorkstationError, match="general_threshold: must be between 0 and 1"):
         TagSettings(general_threshold=1.5)
-    with pytest.raises(WorkstationError, match="aggregation: 'median' is not one of mean, max, vote"):
+    with pytest.raises(
+        WorkstationError, match="aggregation: 'median' is not one of mean, max, vote"
+    ):
         TagSettings(aggregation="median")
     with pytest.raises(WorkstationError, match="frames: must be at least 1"):
         TagSettings(frames=0)
@@ -213,13 +244,21 @@ def test_settings_round_trip_through_the_project(project):
     from workstation.core.errors import WorkstationError
 
     assert load_settings(project, TagSettings) == TagSettings()
-    tag = TagSettings(model="/models/wd", frames=6, aggregation="vote", exclude=("solo",),
-                      underscores=True, providers=("CPUExecutionProvider",))
+    tag = TagSettings(
+        model="/models/wd",
+        frames=6,
+        aggregation="vote",
+        exclude=("solo",),
+        underscores=True,
+        providers=("CPUExecutionProvider",),
+    )
     save_settings(project, tag)
     assert load_settings(project, TagSettings) == tag
     cap = CaptionSettings(server="http://h:11434", model="llava", api_key="secret")
     save_settings(project, cap)
-    saved = project.db.execute("SELECT value FROM settings WHERE key='autotag.caption'").fetchone()[0]
+    saved = project.db.execute("SELECT value FROM settings WHERE key='autotag.caption'").fetchone()[
+        0
+    ]
     assert "secret" not in saved and '"version": 1' in saved
     assert load_settings(project, CaptionSettings).model == "llava"
     with pytest.raises(WorkstationError, match=r"TagSettings.frames: 'four' is not a valid value"):

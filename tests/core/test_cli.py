@@ -43,8 +43,20 @@ def test_project_commands_end_to_end(tmp_path, demo_videos, capsys):
     assert all("detected" in v["state"] for v in status["videos"])
 
     sidecar = tmp_path / "live.cuts.txt"
-    assert run(capsys, "cuts", "export", str(proj), "demo_live.mp4", "--format", "sidecar",
-               "-o", str(sidecar))[0] == 0
+    assert (
+        run(
+            capsys,
+            "cuts",
+            "export",
+            str(proj),
+            "demo_live.mp4",
+            "--format",
+            "sidecar",
+            "-o",
+            str(sidecar),
+        )[0]
+        == 0
+    )
     text = sidecar.read_text().replace("  auto", "  manual")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     sidecar.write_text(text.replace(lines[0] + "\n", ""))  # a person deletes the first cut

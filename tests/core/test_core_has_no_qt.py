@@ -23,8 +23,11 @@ def test_no_qt_import_statements_in_core():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN
-                          or n.startswith("workstation.ui")]
+            offenders += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] in FORBIDDEN or n.startswith("workstation.ui")
+            ]
     assert offenders == []
 
 

@@ -42,9 +42,13 @@ def sliced(tmp_path_factory, demo_videos):
     # a caption and tags on the first clip
     first = clips[0]
     p.db.execute("INSERT INTO tags(name, category) VALUES ('blue_sky', 'general')")
-    p.db.execute("INSERT INTO clip_tags(clip_id, tag_id, source) VALUES (?, 1, 'manual')", (first.id,))
-    p.db.execute("INSERT INTO captions(clip_id, text, source, updated_at) VALUES (?, ?, 'manual', 0)",
-                 (first.id, 'a ball, "bouncing"'))
+    p.db.execute(
+        "INSERT INTO clip_tags(clip_id, tag_id, source) VALUES (?, 1, 'manual')", (first.id,)
+    )
+    p.db.execute(
+        "INSERT INTO captions(clip_id, text, source, updated_at) VALUES (?, ?, 'manual', 0)",
+        (first.id, 'a ball, "bouncing"'),
+    )
     yield p
     p.close()
 
@@ -128,8 +132,11 @@ def test_transforms_resize_crop_fps(sliced, tmp_path):
     out = tmp_path / "tf"
     clip = max(sliced.clips(), key=lambda c: c.frame_count)
     sliced.db.execute("UPDATE clips SET reviewed=1 WHERE id=?", (clip.id,))
-    result = drive(export_dataset(sliced, out, ExportSettings(
-        selection="reviewed", size=96, crop="1:1", fps=clip.fps / 2)))
+    result = drive(
+        export_dataset(
+            sliced, out, ExportSettings(selection="reviewed", size=96, crop="1:1", fps=clip.fps / 2)
+        )
+    )
     (c,) = result.clips
     assert (c.width, c.height) == (96, 96)
     assert abs(c.frames - clip.frame_count / 2) <= 1

@@ -23,10 +23,19 @@ def sample_clips(tmp_path_factory):
     """Three tiny clips in three containers: (path, frames, fps)."""
     folder = tmp_path_factory.mktemp("sample-clips")
     out = []
-    for name, frames, fps, codec in [("walk.mp4", 12, 24, "libx264"), ("run.mkv", 10, 25, "libx264"),
-                                     ("jump.webm", 8, 30, "libvpx-vp9")]:
-        write_video(folder / name, Sequence([Shot("shapes", frames, seed=frames)]), width=64,
-                    height=36, fps=fps, codec=codec)
+    for name, frames, fps, codec in [
+        ("walk.mp4", 12, 24, "libx264"),
+        ("run.mkv", 10, 25, "libx264"),
+        ("jump.webm", 8, 30, "libvpx-vp9"),
+    ]:
+        write_video(
+            folder / name,
+            Sequence([Shot("shapes", frames, seed=frames)]),
+            width=64,
+            height=36,
+            fps=fps,
+            codec=codec,
+        )
         out.append((folder / name, frames, fps))
     return out
 
@@ -41,8 +50,9 @@ def dataset(tmp_path, sample_clips):
     shutil.copy(walk, d / "walk.mp4")
     (d / "walk.txt").write_text("1girl, walking, blue_sky, long hair", encoding="utf-8")
     shutil.copy(run, d / "run.mkv")
-    (d / "run.txt").write_text("\ufeffA woman runs along a beach, waves behind her.\n",
-                               encoding="utf-8")
+    (d / "run.txt").write_text(
+        "\ufeffA woman runs along a beach, waves behind her.\n", encoding="utf-8"
+    )
     shutil.copy(jump, d / "sub" / "jump.webm")  # no .txt
     shutil.copy(walk, d / "sub" / "latin1.mp4")
     (d / "sub" / "latin1.txt").write_bytes("caf\xe9 scene".encode("latin-1"))
@@ -106,7 +116,11 @@ def test_import_persists_after_reopening(tmp_path, dataset):
     with Project.open(root) as project:
         assert len(project.clips()) == 4
         assert {t.name for t in review.tag_counts(project)} == {
-            "1girl", "walking", "blue_sky", "long hair"}
+            "1girl",
+            "walking",
+            "blue_sky",
+            "long hair",
+        }
         run = next(c.id for c in project.clips() if c.path.name == "run.mkv")
         assert review.caption(project, run).text.startswith("A woman runs")
 
@@ -143,15 +157,23 @@ def test_probe_clip_reads_headers(sample_clips, tmp_path):
 @pytest.mark.parametrize(
     "text, trigger, tags, caption",
     [
-        ("1girl, solo, long hair, looking at viewer", "", ["1girl", "solo", "long hair",
-                                                            "looking at viewer"], ""),
+        (
+            "1girl, solo, long hair, looking at viewer",
+            "",
+            ["1girl", "solo", "long hair", "looking at viewer"],
+            "",
+        ),
         ("blue_sky,cloud", "", ["blue_sky", "cloud"], ""),
         ("a, a, b", "", ["a", "b"], ""),
         ("A dog runs on the beach.", "", [], "A dog runs on the beach."),
         ("A dog, running on the beach.", "", [], "A dog, running on the beach."),
         ("dog running", "", [], "dog running"),  # one item: a caption
-        ("a man walks slowly toward the red car, then stops", "", [],
-         "a man walks slowly toward the red car, then stops"),  # a long item: a caption
+        (
+            "a man walks slowly toward the red car, then stops",
+            "",
+            [],
+            "a man walks slowly toward the red car, then stops",
+        ),  # a long item: a caption
         ("tag one, tag two\nsecond line", "", [], "tag one, tag two\nsecond line"),
         ("sks, dog, grass", "sks", ["dog", "grass"], ""),
         ("sks a dog on grass", "sks", [], "a dog on grass"),
@@ -214,7 +236,9 @@ def test_cli_import_filter_edit_and_list(tmp_path, dataset, capsys):
     assert run["frames"] == 10 and run["fps"] == "25/1" and run["video"] is None
     assert run["caption"]["source"] == "manual" and run["caption"]["text"].startswith("A woman")
     assert [(t["name"], t["source"], t["confidence"]) for t in run["tags"]] == [
-        ("beach", "manual", None), ("motion", "manual", None)]
+        ("beach", "manual", None),
+        ("motion", "manual", None),
+    ]
     assert run["reviewed"] is False
     assert main(["clips", str(root), "--filter", "tag:(motion"]) == 2
     assert "'tag:' needs a value" in capsys.readouterr().err
@@ -222,4 +246,5 @@ def test_cli_import_filter_edit_and_list(tmp_path, dataset, capsys):
     err = capsys.readouterr().err
     assert "needs a number" in err and "^" in err
     assert (dataset / "run.txt").read_text() == (
-        "beach, motion, A woman runs along a beach, waves behind her.")
+        "beach, motion, A woman runs along a beach, waves behind her."
+    )

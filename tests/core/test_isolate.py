@@ -61,7 +61,10 @@ def test_cancel_runs_the_childs_cleanup(tmp_path):
 
 def test_project_stage_in_child(demo_project):
     vid = demo_project.videos()[0].id
-    result = drive(in_child_process(project_stage, str(demo_project.root),
-                                    "workstation.core.detect", "detect_video", vid))
+    result = drive(
+        in_child_process(
+            project_stage, str(demo_project.root), "workstation.core.detect", "detect_video", vid
+        )
+    )
     assert [c.frame for c in demo_project.cuts(vid)] == [c.frame for c in result.cuts]
     assert result.cuts

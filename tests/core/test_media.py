@@ -18,8 +18,11 @@ def _probe(path):
 
 
 def test_probe_demo_videos_exact(demo_videos):
-    rates = {"demo_live.mp4": Fraction(24000, 1001), "demo_transitions.mp4": Fraction(25),
-             "demo_anime.mp4": Fraction(30)}
+    rates = {
+        "demo_live.mp4": Fraction(24000, 1001),
+        "demo_transitions.mp4": Fraction(25),
+        "demo_anime.mp4": Fraction(30),
+    }
     for path in demo_videos:
         info = _probe(path)
         truth = synth.Truth.load(str(path) + ".truth.json")
@@ -58,7 +61,9 @@ def test_vfr_file_is_flagged_and_indexed(tmp_path):
 def _audio_only(path):
     c = av.open(str(path), "w")
     s = c.add_stream("aac", rate=44100)
-    frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+    frame = av.AudioFrame.from_ndarray(
+        np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+    )
     frame.sample_rate = 44100
     for _ in range(20):
         for pkt in s.encode(frame):

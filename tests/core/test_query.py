@@ -15,9 +15,20 @@ from workstation.core.store import Project
 
 def _video(project: Project, path: str) -> int:
     info = VideoInfo(
-        path=path, size_bytes=1, content_id=path, fps=Fraction(24), frame_count=1000,
-        duration=41.7, width=320, height=180, rotation=0, vfr=False, codec="h264",
-        pix_fmt="yuv420p", time_base=Fraction(1, 12288), has_audio=False,
+        path=path,
+        size_bytes=1,
+        content_id=path,
+        fps=Fraction(24),
+        frame_count=1000,
+        duration=41.7,
+        width=320,
+        height=180,
+        rotation=0,
+        vfr=False,
+        codec="h264",
+        pix_fmt="yuv420p",
+        time_base=Fraction(1, 12288),
+        has_audio=False,
     )
     return project.add_video(info)
 
@@ -39,9 +50,14 @@ def clips(project):
     ids = {}
     for name, (vid, frames, fps, motion) in spec.items():
         ids[name] = project.upsert_clip(
-            project.clips_dir / f"{name}.mp4", video_id=vid, start_frame=0 if vid else None,
-            end_frame=frames if vid else None, fps=Fraction(fps), frame_count=frames,
-            width=320, height=180,
+            project.clips_dir / f"{name}.mp4",
+            video_id=vid,
+            start_frame=0 if vid else None,
+            end_frame=frames if vid else None,
+            fps=Fraction(fps),
+            frame_count=frames,
+            width=320,
+            height=180,
         )
         project.db.execute("UPDATE clips SET motion=? WHERE id=?", (motion, ids[name]))
     review.add_tags(project, [ids["a"], ids["b"]], "blue_sky")
@@ -164,7 +180,7 @@ def test_syntax_errors_are_values_with_positions(project, clips, query, message,
 
 
 def test_values_are_parameters_not_sql(project, clips):
-    evil = "tag:\"x') OR 1=1 --\" caption:\"%\" video:'; DROP TABLE clips; --"
+    evil = 'tag:"x\') OR 1=1 --" caption:"%" video:\'; DROP TABLE clips; --'
     assert filter_clip_ids(project, evil) == []
     assert count_clips(project, "") == 5
     # SQL wildcards typed by a person are literal characters
@@ -190,6 +206,7 @@ def test_ten_thousand_clips_filter_in_milliseconds(project):
     t0 = time.perf_counter()
     results = [filter_clip_ids(project, q) for q in queries]
     per_query = (time.perf_counter() - t0) / len(queries)
-    assert len(results[0]) == len([i for n, i in enumerate(ids)
-                                   if n % 2 == 0 and n % 3 and 16 + n % 100 >= 61])
+    assert len(results[0]) == len(
+        [i for n, i in enumerate(ids) if n % 2 == 0 and n % 3 and 16 + n % 100 >= 61]
+    )
     assert per_query < 0.25, f"{per_query * 1000:.0f} ms per query"

@@ -15,8 +15,14 @@ from workstation.core.store import Project
 
 def _clip(project: Project, name: str, frames: int = 24) -> int:
     return project.upsert_clip(
-        project.clips_dir / f"{name}.mp4", video_id=None, start_frame=None, end_frame=None,
-        fps=Fraction(24), frame_count=frames, width=64, height=64,
+        project.clips_dir / f"{name}.mp4",
+        video_id=None,
+        start_frame=None,
+        end_frame=None,
+        fps=Fraction(24),
+        frame_count=frames,
+        width=64,
+        height=64,
     )
 
 
@@ -38,10 +44,12 @@ def seeded(project):
     ids = [_clip(project, f"c{i}") for i in range(4)]
     review.add_tags(project, ids[:3], ["outdoor", "day"])
     review.add_tags(project, ids[:1], "dog")
-    review.set_auto_tags(project, ids[1], {"dog": 0.9, "grass": 0.6, "cat": 0.2}, "wd14", 0.15,
-                         "mean")
-    review.set_auto_tags(project, ids[2], [("grass", 0.8, "general"), ("safe", 0.99, "rating")],
-                         "wd14", 0.15, "mean")
+    review.set_auto_tags(
+        project, ids[1], {"dog": 0.9, "grass": 0.6, "cat": 0.2}, "wd14", 0.15, "mean"
+    )
+    review.set_auto_tags(
+        project, ids[2], [("grass", 0.8, "general"), ("safe", 0.99, "rating")], "wd14", 0.15, "mean"
+    )
     review.set_caption(project, ids[:1], "a dog in a park")
     review.set_auto_caption(project, ids[1], "a cat and a dog", "florence", "<CAPTION>")
     return project, ids
@@ -65,11 +73,16 @@ EDITS = {
     "caption": lambda p, ids: review.set_caption(p, ids, "new words"),
     "clear caption": lambda p, ids: review.clear_caption(p, ids),
     "reviewed": lambda p, ids: review.mark_reviewed(p, ids[1:]),
-    "auto tags rerun": lambda p, ids: review.set_auto_tags(p, ids[1], {"grass": 0.7, "sky": 0.5},
-                                                           "wd14-v3", 0.35),
+    "auto tags rerun": lambda p, ids: review.set_auto_tags(
+        p, ids[1], {"grass": 0.7, "sky": 0.5}, "wd14-v3", 0.35
+    ),
     "auto tags per-tag threshold": lambda p, ids: review.set_auto_tags_many(
-        p, [(ids[3], [review.AutoTag("miku", 0.9, "character", 0.85), ("sky", 0.4)])],
-        "wd14", 0.35, "max"),
+        p,
+        [(ids[3], [review.AutoTag("miku", 0.9, "character", 0.85), ("sky", 0.4)])],
+        "wd14",
+        0.35,
+        "max",
+    ),
     "auto caption": lambda p, ids: review.set_auto_caption(p, ids[3], "empty room", "florence"),
 }
 
@@ -136,13 +149,24 @@ def test_manual_edits_survive_auto_results(seeded):
     review.remove_tags(project, [c1], "cat")  # auto tag -> rejected tombstone
     review.add_tags(project, [c1], "grass")  # auto tag -> accepted
     review.add_tags(project, [c1], "day")  # manual stays manual
-    rerun = {"cat": 0.95, "grass": 0.1, "day": 0.9, "outdoor": 0.2, "sky": 0.8, "dog": 0.7,
-             "Day": 0.9, "CAT": 0.9}  # other spellings of decided tags are blocked too
+    rerun = {
+        "cat": 0.95,
+        "grass": 0.1,
+        "day": 0.9,
+        "outdoor": 0.2,
+        "sky": 0.8,
+        "dog": 0.7,
+        "Day": 0.9,
+        "CAT": 0.9,
+    }  # other spellings of decided tags are blocked too
     review.set_auto_tags(project, c1, rerun, "wd14-v3", 0.05, "max")
     tags = {t.name: t for t in review.clip_tags(project, c1, include_rejected=True)}
     assert tags["cat"].state == "rejected"  # not re-added
     assert (tags["grass"].state, tags["grass"].confidence, tags["grass"].model) == (
-        "accepted", 0.6, "wd14")  # a person's accepted tag keeps its record
+        "accepted",
+        0.6,
+        "wd14",
+    )  # a person's accepted tag keeps its record
     assert tags["day"].source == "manual" and tags["outdoor"].source == "manual"
     assert (tags["dog"].source, tags["dog"].confidence) == ("auto", 0.7)  # untouched: replaced
     assert tags["sky"].source == "auto" and tags["sky"].state == "active"
@@ -156,7 +180,8 @@ def test_manual_edits_survive_auto_results(seeded):
     assert review.caption(project, ids[0]).text == "a dog in a park"
     review.set_auto_caption(project, ids[1], "newer machine words", "florence-large")
     assert review.caption(project, ids[1]) == review.Caption(
-        "newer machine words", "auto", "florence-large", None)
+        "newer machine words", "auto", "florence-large", None
+    )
     review.set_caption(project, [ids[1]], "")  # a person cleared it: auto won't fill it in
     review.set_auto_caption(project, ids[1], "again", "florence")
     assert review.caption(project, ids[1]) == review.Caption("", "manual")
@@ -238,18 +263,24 @@ def test_edits_persist_after_reopening(tmp_path):
 def test_sidecar_formats():
     tags = ["sks", "blue_sky", "dog", "grass"]
     cap = "A dog on grass."
-    assert cliptext.compose(SidecarSettings(), tags, cap) == "sks, blue_sky, dog, grass, A dog on grass."
+    assert (
+        cliptext.compose(SidecarSettings(), tags, cap)
+        == "sks, blue_sky, dog, grass, A dog on grass."
+    )
     s = SidecarSettings(format=SidecarFormat.CAPTION, trigger="sks")
     assert cliptext.compose(s, tags, cap) == "sks, A dog on grass."
-    s = SidecarSettings(format="tags", trigger="sks", separator=",", keep_first_tags=2,
-                        spaces_for_underscores=True)
+    s = SidecarSettings(
+        format="tags", trigger="sks", separator=",", keep_first_tags=2, spaces_for_underscores=True
+    )
     assert cliptext.compose(s, tags, cap) == "sks,blue sky,dog"  # trigger not repeated
     assert cliptext.compose(SidecarSettings(format="caption"), tags, None) == ""
     assert cliptext.compose(SidecarSettings(), [], "  just words ") == "just words"
     kohya = SidecarSettings(trigger="sks", keep_tokens=1, keep_separator="|||")
     assert cliptext.compose(kohya, tags, cap) == "sks, blue_sky ||| dog, grass, A dog on grass."
     assert cliptext.compose(kohya, ["sks"], None) == "sks"
-    assert cliptext.compose(SidecarSettings(keep_tokens=1), tags, None) == "sks, blue_sky, dog, grass"
+    assert (
+        cliptext.compose(SidecarSettings(keep_tokens=1), tags, None) == "sks, blue_sky, dog, grass"
+    )
     with pytest.raises(WorkstationError, match="'format': must be one of"):
         SidecarSettings(format="xml")
     with pytest.raises(WorkstationError, match="'separator'"):
@@ -321,10 +352,19 @@ def test_undo_after_changes_outside_the_stack(project):
 
 def test_auto_tag_threshold_per_tag(project):
     a = _clip(project, "a")
-    review.set_auto_tags(project, a, [review.AutoTag("miku", 0.9, "character", 0.85),
-                                      ("sky", 0.4)], "wd14", 0.35, "max")
-    rows = dict(project.db.execute(
-        "SELECT t.name, ct.threshold FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id"))
+    review.set_auto_tags(
+        project,
+        a,
+        [review.AutoTag("miku", 0.9, "character", 0.85), ("sky", 0.4)],
+        "wd14",
+        0.35,
+        "max",
+    )
+    rows = dict(
+        project.db.execute(
+            "SELECT t.name, ct.threshold FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id"
+        )
+    )
     assert rows == {"miku": 0.85, "sky": 0.35}
 
 

@@ -48,7 +48,9 @@ def test_redetection_keeps_manual_cuts_and_tombstones(demo_project):
     demo_project.remove_cut(vid, 40)  # the person deletes a wrong auto cut
     demo_project.move_cut(vid, 60, 62)  # and fixes one by two frames
     demo_project.add_cut(vid, Cut(100, "manual"))
-    demo_project.replace_auto_cuts(vid, [Cut(f, "auto", "test", 0.8) for f in (20, 41, 60, 80, 150)])
+    demo_project.replace_auto_cuts(
+        vid, [Cut(f, "auto", "test", 0.8) for f in (20, 41, 60, 80, 150)]
+    )
     cuts = {c.frame: c.source for c in demo_project.cuts(vid)}
     assert cuts == {20: "auto", 62: "manual", 80: "auto", 100: "manual", 150: "auto"}
 
@@ -60,7 +62,10 @@ def test_segments_follow_cuts_and_keep_flags(demo_project):
     demo_project.set_segment_keep(v.id, 50, False)
     segs = demo_project.segments(v.id)
     assert [(s.start, s.end, s.keep) for s in segs] == [
-        (0, 50, True), (50, 100, False), (100, v.frame_count, True)]
+        (0, 50, True),
+        (50, 100, False),
+        (100, v.frame_count, True),
+    ]
     demo_project.move_cut(v.id, 50, 55)  # the flag moves with the cut
     assert not demo_project.segment_keep(v.id, 55)
     with pytest.raises(ValueError, match="already a cut"):

@@ -27,8 +27,9 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny-models")
     sd = build_sd_folder(root, "tiny")
     adapter = build_adapter_folder(root / "adapter", "tiny")
-    motion_file = save_safetensors(to_original(adapter.state_dict()),
-                                   root / "mm_tiny_v3.safetensors")
+    motion_file = save_safetensors(
+        to_original(adapter.state_dict()), root / "mm_tiny_v3.safetensors"
+    )
     return {"sd": sd, "adapter": root / "adapter", "motion_file": motion_file}
 
 
@@ -45,8 +46,13 @@ def tiny_export(tmp_path_factory) -> Path:
         ("c.mp4", 20, "texture", "slow zoom"),
         ("d.mp4", 5, "shapes", "too short"),
     ]:
-        synth.write_video(clips / name, synth.Sequence([synth.Shot(kind, frames, seed=frames)]),
-                          width=64, height=48, gop=10)
+        synth.write_video(
+            clips / name,
+            synth.Sequence([synth.Shot(kind, frames, seed=frames)]),
+            width=64,
+            height=48,
+            gop=10,
+        )
         lines.append({"video_path": f"clips/{name}", "caption": caption})
     (clips / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video" * 10)
     lines.append({"video_path": "clips/broken.mp4", "caption": "broken"})
@@ -66,10 +72,22 @@ def make_settings(tiny_models, tiny_export):
 
 def tiny_settings(models: dict[str, Path], export: Path, output: Path, **kw) -> TrainSettings:
     """The fast recipe: 32 px, 8 frames at stride 4, no workers, no warm-up, 2 sample steps."""
-    base = dict(dataset=str(export), base_model=str(models["sd"]), output=str(output),
-                resolution=32, frames=8, stride=4, max_steps=4, checkpoint_every=2,
-                keep_checkpoints=1, sample_every=0, sample_steps=2, num_workers=0,
-                lr_warmup_steps=0, learning_rate=1e-3)
+    base = dict(
+        dataset=str(export),
+        base_model=str(models["sd"]),
+        output=str(output),
+        resolution=32,
+        frames=8,
+        stride=4,
+        max_steps=4,
+        checkpoint_every=2,
+        keep_checkpoints=1,
+        sample_every=0,
+        sample_steps=2,
+        num_workers=0,
+        lr_warmup_steps=0,
+        learning_rate=1e-3,
+    )
     base.update(kw)
     return TrainSettings(**base)
 

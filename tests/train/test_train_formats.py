@@ -18,9 +18,13 @@ def _adapter_state(mid: bool, max_len: int = 32):
     from diffusers import MotionAdapter
 
     torch.manual_seed(0)
-    a = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=2,
-                      motion_norm_num_groups=2, motion_max_seq_length=max_len,
-                      use_motion_mid_block=mid)
+    a = MotionAdapter(
+        block_out_channels=(32, 64),
+        motion_layers_per_block=2,
+        motion_norm_num_groups=2,
+        motion_max_seq_length=max_len,
+        use_motion_mid_block=mid,
+    )
     return a.state_dict()
 
 
@@ -59,16 +63,21 @@ def test_version_detection_and_config_from_keys():
 
 def test_lora_keys_fold_alpha_into_up():
     state = {
-        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_A.default.weight":
-            torch.ones(4, 32),
-        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_B.default.weight":
-            torch.ones(32, 4),
-        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.base_layer.weight":
-            torch.zeros(32, 32),
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_A.default.weight": torch.ones(
+            4, 32
+        ),
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.lora_B.default.weight": torch.ones(
+            32, 4
+        ),
+        "down_blocks.0.motion_modules.1.transformer_blocks.0.attn2.to_out.0.base_layer.weight": torch.zeros(
+            32, 32
+        ),
     }
     out = convert.lora_to_original(state, 0.5)
-    stem = ("down_blocks.0.motion_modules.1.temporal_transformer.transformer_blocks.0."
-            "attention_blocks.1.processor.to_out_lora")
+    stem = (
+        "down_blocks.0.motion_modules.1.temporal_transformer.transformer_blocks.0."
+        "attention_blocks.1.processor.to_out_lora"
+    )
     assert set(out) == {f"{stem}.down.weight", f"{stem}.up.weight"}
     assert torch.equal(out[f"{stem}.up.weight"], torch.full((32, 4), 0.5))
     merged = convert.merge_lora(state, 0.5)
@@ -101,8 +110,9 @@ def test_clip_dataset_takes_every_stride_th_frame(tmp_path):
     from workstation.core import synth
 
     path = tmp_path / "square.mp4"
-    synth.write_video(path, synth.Sequence([synth.Shot("shapes", 30, seed=3)]), width=64,
-                      height=64, gop=8)
+    synth.write_video(
+        path, synth.Sequence([synth.Shot("shapes", 30, seed=3)]), width=64, height=64, gop=8
+    )
     usable, _ = data.scan_clips([data.ClipEntry(path, "a cat")], 8, 4)
     assert usable[0].stride == 4  # 30 frames hold 8 at stride 4 (29 frames)
     ds = data.ClipDataset(usable, frames=8, resolution=64, hflip=False, deterministic=True)
@@ -117,8 +127,9 @@ def test_clip_dataset_takes_every_stride_th_frame(tmp_path):
 
 def test_read_export_webvid_and_bad_lines(tmp_path):
     (tmp_path / "videos").mkdir()
-    (tmp_path / "results.csv").write_text("videoid,contentUrl,duration,page_dir,name\n"
-                                          "12,,PT00H00M05S,,a dog runs\n")
+    (tmp_path / "results.csv").write_text(
+        "videoid,contentUrl,duration,page_dir,name\n12,,PT00H00M05S,,a dog runs\n"
+    )
     [entry] = data.read_export(tmp_path)
     assert entry.path == tmp_path / "videos" / "12.mp4" and entry.caption == "a dog runs"
     bad = tmp_path / "bad"
@@ -131,20 +142,30 @@ def test_read_export_webvid_and_bad_lines(tmp_path):
 
 
 def test_settings_round_trip_through_the_child_command_line():
-    s = launch.TrainSettings(dataset="d", base_model="b", output="o", mode="lora",
-                             max_steps=7, hflip=False, sample_prompts=["a cat", "b"],
-                             learning_rate=3e-5, accelerate_config="multi.yaml")
+    s = launch.TrainSettings(
+        dataset="d",
+        base_model="b",
+        output="o",
+        mode="lora",
+        max_steps=7,
+        hflip=False,
+        sample_prompts=["a cat", "b"],
+        learning_rate=3e-5,
+        accelerate_config="multi.yaml",
+    )
     cmd = launch.build_command(s, python="py")
     assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"]
     assert cmd[cmd.index("--config_file") + 1] == "multi.yaml"
-    child = cmd[cmd.index("workstation.train.run") + 1:]
+    child = cmd[cmd.index("workstation.train.run") + 1 :]
     parser = argparse.ArgumentParser()
     launch.add_arguments(parser, for_child=True)
     back = launch.settings_from_args(parser.parse_args(child))
-    assert back == launch.TrainSettings(**{**s.__dict__, "accelerate_config": "",
-                                           "launcher": "auto"})
-    plain = launch.build_command(launch.TrainSettings(dataset="d", base_model="b", output="o"),
-                                 python="py")
+    assert back == launch.TrainSettings(
+        **{**s.__dict__, "accelerate_config": "", "launcher": "auto"}
+    )
+    plain = launch.build_command(
+        launch.TrainSettings(dataset="d", base_model="b", output="o"), python="py"
+    )
     assert plain[:3] == ["py", "-m", "workstation.train.run"]
 
 
@@ -160,20 +181,47 @@ def test_error_events_say_what_to_do():
     s = launch.TrainSettings(resolution=512, frames=24, batch_size=2)
     oom = error_event(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), s)
     assert oom["kind"] == "oom" and oom["message"] == oom_message(s)
-    for knob in ("512 px", "24 frames", "batch 2", "--resolution", "--frames", "--batch-size",
-                 "--gradient-checkpointing", "--adam-8bit"):
+    for knob in (
+        "512 px",
+        "24 frames",
+        "batch 2",
+        "--resolution",
+        "--frames",
+        "--batch-size",
+        "--gradient-checkpointing",
+        "--adam-8bit",
+    ):
         assert knob in oom["message"]
     assert error_event(WorkstationError("x.mp4: bad"), s) == {
-        "event": "error", "kind": "input", "message": "x.mp4: bad"}
+        "event": "error",
+        "kind": "input",
+        "message": "x.mp4: bad",
+    }
     assert error_event(RuntimeError("boom"), s)["kind"] == "internal"
 
 
 def test_cli_has_the_train_command():
     from workstation.cli import build_parser
 
-    args = build_parser().parse_args(["train", "--dataset", "d", "--base-model", "b",
-                                      "--output", "o", "--mode", "lora", "--resume", "latest",
-                                      "--max-steps", "10", "--resolution", "384"])
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--dataset",
+            "d",
+            "--base-model",
+            "b",
+            "--output",
+            "o",
+            "--mode",
+            "lora",
+            "--resume",
+            "latest",
+            "--max-steps",
+            "10",
+            "--resolution",
+            "384",
+        ]
+    )
     s = launch.settings_from_args(args)
     assert (s.mode, s.resume, s.max_steps, s.resolution) == ("lora", "latest", 10, 384)
 
@@ -182,11 +230,12 @@ def test_launch_module_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, workstation.train, workstation.cli_train; "
-            "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'accelerate') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, workstation.train, workstation.cli_train; "
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'accelerate') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -210,12 +259,13 @@ def test_a_clip_that_fails_while_training_is_logged_once_and_skipped(tmp_path, c
     from workstation.core import synth
 
     good = tmp_path / "good.mp4"
-    synth.write_video(good, synth.Sequence([synth.Shot("shapes", 12, seed=1)]), width=64,
-                      height=64)
+    synth.write_video(good, synth.Sequence([synth.Shot("shapes", 12, seed=1)]), width=64, height=64)
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(good.read_bytes()[:-400])  # cut off: decodes fewer frames than it claims
-    clips = [data.UsableClip(bad, "bad", 200, 1, 64, 64),
-             data.UsableClip(good, "good", 12, 1, 64, 64)]
+    clips = [
+        data.UsableClip(bad, "bad", 200, 1, 64, 64),
+        data.UsableClip(good, "good", 12, 1, 64, 64),
+    ]
     ds = data.ClipDataset(clips, frames=8, resolution=32)
     with caplog.at_level(logging.WARNING, logger="workstation.train"):
         items = [ds[0] for _ in range(3)]
@@ -224,8 +274,14 @@ def test_a_clip_that_fails_while_training_is_logged_once_and_skipped(tmp_path, c
 
 
 def test_settings_save_and_load(tmp_path):
-    s = launch.TrainSettings(dataset="d", base_model="b", output="o", sample_prompts=["x"],
-                             learning_rate=1e-5, hflip=False)
+    s = launch.TrainSettings(
+        dataset="d",
+        base_model="b",
+        output="o",
+        sample_prompts=["x"],
+        learning_rate=1e-5,
+        hflip=False,
+    )
     path = launch.save_settings(s, tmp_path / "train_settings.json")
     assert launch.load_settings(path) == s
     path.write_text(json.dumps({"version": 1, "settings": {"max_steps": "ten"}}))
@@ -239,7 +295,7 @@ def test_settings_save_and_load(tmp_path):
 def _fake_python(tmp_path, body: str):
     """A stand-in for the child's interpreter: a shell script that prints canned events."""
     script = tmp_path / "fake-python"
-    script.write_text("#!/bin/sh\necho $$ > \"$(dirname \"$0\")/pid\"\n" + body)
+    script.write_text('#!/bin/sh\necho $$ > "$(dirname "$0")/pid"\n' + body)
     script.chmod(0o755)
     return str(script)
 
@@ -247,12 +303,16 @@ def _fake_python(tmp_path, body: str):
 def test_train_stage_reads_events_and_stops_the_child_on_cancel(tmp_path):
     import os
 
-    python = _fake_python(tmp_path, (
-        "echo 'Loading weights 100%' >&2\n"
-        "echo '{\"event\": \"start\", \"step\": 0, \"max_steps\": 5}'\n"
-        "echo 'stray print'\n"
-        "echo '{\"event\": \"step\", \"step\": 1, \"loss\": 0.25, \"eta_s\": 120}'\n"
-        "exec sleep 300\n"))
+    python = _fake_python(
+        tmp_path,
+        (
+            "echo 'Loading weights 100%' >&2\n"
+            'echo \'{"event": "start", "step": 0, "max_steps": 5}\'\n'
+            "echo 'stray print'\n"
+            'echo \'{"event": "step", "step": 1, "loss": 0.25, "eta_s": 120}\'\n'
+            "exec sleep 300\n"
+        ),
+    )
     s = launch.TrainSettings(dataset="d", base_model="b", output=str(tmp_path / "out"))
     stage = launch.train_stage(s, python=python)
     records = [next(stage) for _ in range(3)]
@@ -283,20 +343,35 @@ def test_training_code_never_imports_qt():
     folder = Path(workstation.train.__file__).parent
     for path in [*folder.glob("*.py"), folder.parent / "cli_train.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not [n for n in names if n.split(".")[0] in ("PySide6", "workstation")
-                        and (n.startswith("PySide6") or n.startswith("workstation.ui"))], path
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not [
+                n
+                for n in names
+                if n.split(".")[0] in ("PySide6", "workstation")
+                and (n.startswith("PySide6") or n.startswith("workstation.ui"))
+            ], path
 
 
 def test_child_prints_only_an_error_event_for_a_bad_path(tmp_path):
     import subprocess
     import sys
 
-    s = launch.TrainSettings(dataset=str(tmp_path / "missing"), base_model="b",
-                             output=str(tmp_path / "out"))
-    proc = subprocess.run(launch.build_command(s, python=sys.executable), capture_output=True,
-                          text=True, env=launch.child_env(), timeout=120)
+    s = launch.TrainSettings(
+        dataset=str(tmp_path / "missing"), base_model="b", output=str(tmp_path / "out")
+    )
+    proc = subprocess.run(
+        launch.build_command(s, python=sys.executable),
+        capture_output=True,
+        text=True,
+        env=launch.child_env(),
+        timeout=120,
+    )
     assert proc.returncode == 1
     [line] = proc.stdout.splitlines()
     event = launch.parse_event(line)

@@ -37,8 +37,14 @@ def make_clips(
         shutil.copyfile(src, dst)
         ids.append(
             project.upsert_clip(
-                dst, video_id=None, start_frame=None, end_frame=None, fps=Fraction(24),
-                frame_count=frame_count(i), width=96, height=54,
+                dst,
+                video_id=None,
+                start_frame=None,
+                end_frame=None,
+                fps=Fraction(24),
+                frame_count=frame_count(i),
+                width=96,
+                height=54,
             )
         )
     return ids

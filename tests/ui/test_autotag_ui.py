@@ -56,8 +56,9 @@ def view(qtbot, tmp_path, clip_file, monkeypatch):
 def _run(qtbot, v, kind, scope, redo=False):
     job = v.autotag.start(kind, scope, redo)
     assert job is not None
-    with qtbot.waitSignal(job.stateChanged, timeout=60000,
-                          check_params_cb=lambda s: s in JobState.FINAL):
+    with qtbot.waitSignal(
+        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
+    ):
         pass
     return job
 
@@ -128,8 +129,10 @@ def test_nothing_selected_says_so(view):
 
 def test_caption_job_with_a_missing_local_model_fails_clearly(qtbot, view, tmp_path):
     v, _ids = view
-    save_settings(v.project, CaptionSettings(backend=CaptionerKind.TRANSFORMERS,
-                                             model=str(tmp_path / "no-vlm")))
+    save_settings(
+        v.project,
+        CaptionSettings(backend=CaptionerKind.TRANSFORMERS, model=str(tmp_path / "no-vlm")),
+    )
     job = _run(qtbot, v, AutoJob.CAPTION, Scope.ALL)
     assert job.state == JobState.FAILED
     assert "no such model folder" in v.autotag.last_summary
@@ -151,8 +154,10 @@ def test_models_dialog(qtbot, view, tmp_path, monkeypatch):
     (vlm / "config.json").write_text('{"model_type": "bert"}')
     (vlm / "model.safetensors").write_bytes(b"x" * 2048)
     assert dialog.add_folder(tagger) and dialog.add_folder(vlm)
-    assert [(e.kind, e.where) for e in dialog.entries] == [("tagger", "folder"),
-                                                          ("captioner", "folder")]
+    assert [(e.kind, e.where) for e in dialog.entries] == [
+        ("tagger", "folder"),
+        ("captioner", "folder"),
+    ]
     assert dialog.table.item(1, 3).text() == "2.0 KB"
     # device choice is stored in the project's autotag settings
     dialog.device.setCurrentIndex(1)
@@ -165,15 +170,17 @@ def test_models_dialog(qtbot, view, tmp_path, monkeypatch):
     assert "local model" in dialog.captioner_label.text()
     # a model that cannot be loaded: a clear message naming it
     job = dialog.check_selected()
-    with qtbot.waitSignal(job.stateChanged, timeout=60000,
-                          check_params_cb=lambda s: s in JobState.FINAL):
+    with qtbot.waitSignal(
+        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
+    ):
         pass
     assert "cannot load" in dialog.message.text() and "not a video-capable" in dialog.message.text()
     # the tagger loads
     dialog.select_row(0)
     job = dialog.check_selected()
-    with qtbot.waitSignal(job.stateChanged, timeout=60000,
-                          check_params_cb=lambda s: s in JobState.FINAL):
+    with qtbot.waitSignal(
+        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
+    ):
         pass
     assert "loads on" in dialog.message.text()
     # offline: download says so at once, no job
@@ -195,8 +202,9 @@ def test_hf_cache_models_are_listed(tmp_path):
     (hub / "models--someone--tiny" / "refs").mkdir()
     (hub / "models--someone--tiny" / "refs" / "main").write_text("abc123")
     entries = cached_models(hub)
-    assert [(e.name, e.where, e.kind) for e in entries] == [("someone/tiny", "HF cache",
-                                                            "captioner")]
+    assert [(e.name, e.where, e.kind) for e in entries] == [
+        ("someone/tiny", "HF cache", "captioner")
+    ]
     assert entries[0].size == 2 and entries[0].path == str(snap)
     assert cached_models(tmp_path / "no-cache") == []
 
@@ -219,8 +227,9 @@ def test_main_window_menu_opens_models_for_the_open_project(qtbot, demo_project)
     w.close()
 
 
-def test_local_video_model_captions_from_the_gui_with_the_player_open(qtbot, tmp_path,
-                                                                     clip_file, monkeypatch):
+def test_local_video_model_captions_from_the_gui_with_the_player_open(
+    qtbot, tmp_path, clip_file, monkeypatch
+):
     """The real app's path: a GL player is open (with Mesa that maps libLLVM, which used to
     crash when triton loaded), the Models dialog picks a local VLM, Caption runs it."""
     import subprocess
@@ -229,17 +238,33 @@ def test_local_video_model_captions_from_the_gui_with_the_player_open(qtbot, tmp
     vlm = tmp_path / "tiny-vlm"
     # Built in a child process so this one loads transformers (and triton) only in the job,
     # after the player's GL context exists, as in the app.
-    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from test_autotag_hf import build_tiny_vlm; build_tiny_vlm(Path(sys.argv[1]))",
-                    str(vlm)], cwd=Path(__file__).resolve().parents[1] / "core", check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from test_autotag_hf import build_tiny_vlm; build_tiny_vlm(Path(sys.argv[1]))",
+            str(vlm),
+        ],
+        cwd=Path(__file__).resolve().parents[1] / "core",
+        check=True,
+        capture_output=True,
+    )
     root = tmp_path / "proj"
     with Project.create(root) as p:
         (root / "clips").mkdir(exist_ok=True)
         dst = root / "clips" / "c.mp4"
         shutil.copyfile(clip_file, dst)
-        cid = p.upsert_clip(dst, video_id=None, start_frame=None, end_frame=None,
-                            fps=Fraction(24), frame_count=12, width=96, height=54)
+        cid = p.upsert_clip(
+            dst,
+            video_id=None,
+            start_frame=None,
+            end_frame=None,
+            fps=Fraction(24),
+            frame_count=12,
+            width=96,
+            height=54,
+        )
     session = ProjectSession(root)
     jobs = JobsController(session)
     v = ClipsView(session, jobs, with_player=True)
@@ -254,8 +279,9 @@ def test_local_video_model_captions_from_the_gui_with_the_player_open(qtbot, tmp
     dialog.device.setCurrentIndex(1)  # CPU
     assert dialog.use_selected_for_captions()
     job = v.autotag.start(AutoJob.CAPTION, Scope.ALL)
-    with qtbot.waitSignal(job.stateChanged, timeout=60000,
-                          check_params_cb=lambda s: s in JobState.FINAL):
+    with qtbot.waitSignal(
+        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
+    ):
         pass
     assert job.state == JobState.DONE, v.autotag.last_summary
     assert v.autotag.last_summary.startswith("captioned 1 clips with transformers:")

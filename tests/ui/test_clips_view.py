@@ -25,8 +25,6 @@ def clip_file(tmp_path_factory) -> Path:
     return write_clip_source(tmp_path_factory.mktemp("clipsrc"), seed=5)
 
 
-
-
 @pytest.fixture()
 def root(tmp_path, clip_file) -> tuple[Path, list[int]]:
     r = tmp_path / "proj"

@@ -176,8 +176,9 @@ def test_form_settings_round_trip_through_the_child_command_line(view, tmp_path)
     parser = argparse.ArgumentParser()
     add_arguments(parser, for_child=True)
     back = settings_from_args(parser.parse_args(cmd[3:]))
-    assert dataclasses.replace(back, launcher=s.launcher,
-                               accelerate_config=s.accelerate_config) == s
+    assert (
+        dataclasses.replace(back, launcher=s.launcher, accelerate_config=s.accelerate_config) == s
+    )
     # and the form shows what it was given
     view.set_settings(TrainSettings())
     view.set_settings(s)
@@ -189,15 +190,18 @@ def test_presets_and_the_memory_estimate():
     gb = {name: estimate_vram_gb(apply_preset(base, name)) for name in PRESETS}
     lora, full256, full512 = gb.values()
     assert lora < full256 < full512 <= 24
-    no_ckpt = dataclasses.replace(apply_preset(base, "Full finetune (256 px)"),
-                                  gradient_checkpointing=False)
+    no_ckpt = dataclasses.replace(
+        apply_preset(base, "Full finetune (256 px)"), gradient_checkpointing=False
+    )
     assert estimate_vram_gb(no_ckpt) > full256
 
 
 def test_history_lists_runs_with_their_settings_and_samples(qtbot, view, monkeypatch):
     run = view.runs_root / "run-old"
-    s = apply_preset(TrainSettings(dataset="/data/x", base_model="/m/sd15", output=str(run)),
-                     "Full finetune (512 px, 24 GB)")
+    s = apply_preset(
+        TrainSettings(dataset="/data/x", base_model="/m/sd15", output=str(run)),
+        "Full finetune (512 px, 24 GB)",
+    )
     save_settings(s, run / "train_settings.json")
     (run / "checkpoint-500").mkdir()
     (run / "samples").mkdir()
@@ -212,8 +216,10 @@ def test_history_lists_runs_with_their_settings_and_samples(qtbot, view, monkeyp
     view.use_settings_button.click()
     assert view.settings().resolution == 512 and view.output.text() == str(run)
     opened = []
-    monkeypatch.setattr("workstation.ui.train_view.QDesktopServices.openUrl",
-                        lambda url: opened.append(url.toLocalFile()) or True)
+    monkeypatch.setattr(
+        "workstation.ui.train_view.QDesktopServices.openUrl",
+        lambda url: opened.append(url.toLocalFile()) or True,
+    )
     view.open_button.click()
     assert opened == [str(run)]
 
@@ -239,16 +245,25 @@ def test_start_says_what_is_missing(view):
 
 def test_export_now_runs_export_dataset_as_a_job(qtbot, tmp_path):
     src = tmp_path / "src.mp4"
-    synth.write_video(src, synth.Sequence([synth.Shot("shapes", 12, seed=5)]),
-                      width=96, height=54, fps=24)
+    synth.write_video(
+        src, synth.Sequence([synth.Shot("shapes", 12, seed=5)]), width=96, height=54, fps=24
+    )
     root = tmp_path / "proj"
     with Project.create(root) as p:
         (root / "clips").mkdir(exist_ok=True)
         for i in range(2):
             dst = root / "clips" / f"clip_{i}.mp4"
             shutil.copyfile(src, dst)
-            p.upsert_clip(dst, video_id=None, start_frame=None, end_frame=None,
-                          fps=Fraction(24), frame_count=12, width=96, height=54)
+            p.upsert_clip(
+                dst,
+                video_id=None,
+                start_frame=None,
+                end_frame=None,
+                fps=Fraction(24),
+                frame_count=12,
+                width=96,
+                height=54,
+            )
     session = ProjectSession(root)
     jobs = JobsController(session)
     v = TrainView(session, jobs)
@@ -287,12 +302,17 @@ def test_the_train_tab_builds_the_view_in_the_main_window(qtbot, demo_project):
 def test_a_sample_plays_inline_and_loops(qtbot, view):
     """Needs a GL context: run under Xvfb (xvfb-run -a pytest)."""
     run = view.runs_root / "run-with-samples"
-    save_settings(TrainSettings(dataset="d", base_model="b", output=str(run)),
-                  run / "train_settings.json")
+    save_settings(
+        TrainSettings(dataset="d", base_model="b", output=str(run)), run / "train_settings.json"
+    )
     (run / "samples").mkdir()
-    synth.write_video(run / "samples" / "step-000010-0.mp4",
-                      synth.Sequence([synth.Shot("shapes", 16, seed=3)]), width=64, height=64,
-                      fps=8)
+    synth.write_video(
+        run / "samples" / "step-000010-0.mp4",
+        synth.Sequence([synth.Shot("shapes", 16, seed=3)]),
+        width=64,
+        height=64,
+        fps=8,
+    )
     view.show()
     qtbot.waitExposed(view)
     view.refresh_history()

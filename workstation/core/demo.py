@@ -10,7 +10,9 @@ from workstation.core.progress import Progress, Stage
 from workstation.core.store import DB_NAME, Project
 
 
-def make_demo_project(root: Path, *, detect: bool = True, width: int = 640, height: int = 360) -> Stage[Path]:
+def make_demo_project(
+    root: Path, *, detect: bool = True, width: int = 640, height: int = 360
+) -> Stage[Path]:
     """Create (or complete) the demo project in ``root``; quick when it already exists.
 
     The videos go to ``root/videos``; each has a ``.truth.json`` with the true cuts beside it.

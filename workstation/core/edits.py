@@ -19,8 +19,12 @@ from workstation.core.errors import WorkstationError
 from workstation.core.store import Project
 
 # Key columns of the tables edits touch (table and column names never come from input).
-_KEYS = {"clip_tags": ("clip_id", "tag_id"), "captions": ("clip_id",), "tags": ("id",),
-         "clips": ("id",)}
+_KEYS = {
+    "clip_tags": ("clip_id", "tag_id"),
+    "captions": ("clip_id",),
+    "tags": ("id",),
+    "clips": ("id",),
+}
 
 
 # -- diffs -----------------------------------------------------------------------------------
@@ -133,8 +137,9 @@ class Recorder:
         self.changes.append(RowChange(table, tuple(key.items()), before, None))
         self._touch(table, key)
 
-    def update(self, table: str, key: dict[str, Any], values: dict[str, Any],
-               current: Any = None) -> None:
+    def update(
+        self, table: str, key: dict[str, Any], values: dict[str, Any], current: Any = None
+    ) -> None:
         """Update some columns; ``current`` (the row as read already) saves a read."""
         if current is not None:
             before = tuple((k, current[k]) for k in values)
@@ -173,12 +178,10 @@ class UndoStack:
 
     def push(self, edit: Edit) -> Edit:
         if edit:
-            del self.edits[self.index:]
+            del self.edits[self.index :]
             self.edits.append(edit)
             rows = sum(len(e) for e in self.edits)
-            while len(self.edits) > 1 and (
-                len(self.edits) > self.limit or rows > self.max_rows
-            ):
+            while len(self.edits) > 1 and (len(self.edits) > self.limit or rows > self.max_rows):
                 rows -= len(self.edits.pop(0))
             self.index = len(self.edits)
         return edit

@@ -106,9 +106,12 @@ class ExportSettings:
 
     def text_settings(self) -> SidecarSettings:
         return SidecarSettings(
-            format=self.text_format, separator=self.separator, trigger=self.trigger,
+            format=self.text_format,
+            separator=self.separator,
+            trigger=self.trigger,
             keep_first_tags=self.keep_first_tags,
-            spaces_for_underscores=self.spaces_for_underscores, include_auto=self.include_auto,
+            spaces_for_underscores=self.spaces_for_underscores,
+            include_auto=self.include_auto,
         )
 
     def to_params(self) -> dict[str, Any]:
@@ -202,7 +205,9 @@ def clip_keys(clips: list[Clip]) -> dict[int, str]:
     return keys
 
 
-def split_by_video(project: Project, clips: list[Clip], fraction: float, seed: int) -> dict[int, str]:
+def split_by_video(
+    project: Project, clips: list[Clip], fraction: float, seed: int
+) -> dict[int, str]:
     """``{clip_id: "train"|"val"}``; all clips of one source video land on the same side.
 
     Groups are ranked by a seeded hash of the source's content id (the clip's own path when it
@@ -233,25 +238,39 @@ def trainer_notes(frames: int) -> list[TrainerNote]:
     notes = []
     span = (ANIMATEDIFF_FRAMES - 1) * ANIMATEDIFF_STRIDE + 1
     if frames >= span:
-        notes.append(TrainerNote("animatediff", True,
-                                 f"{ANIMATEDIFF_FRAMES} frames at stride {ANIMATEDIFF_STRIDE} fit"))
+        notes.append(
+            TrainerNote(
+                "animatediff",
+                True,
+                f"{ANIMATEDIFF_FRAMES} frames at stride {ANIMATEDIFF_STRIDE} fit",
+            )
+        )
     elif frames >= ANIMATEDIFF_FRAMES:
         stride = (frames - 1) // (ANIMATEDIFF_FRAMES - 1)
-        notes.append(TrainerNote(
-            "animatediff", False,
-            f"{frames} frames < {span}: the official loader repeats frames at stride "
-            f"{ANIMATEDIFF_STRIDE}; stride {stride} would fit (the workstation trainer uses it)"))
+        notes.append(
+            TrainerNote(
+                "animatediff",
+                False,
+                f"{frames} frames < {span}: the official loader repeats frames at stride "
+                f"{ANIMATEDIFF_STRIDE}; stride {stride} would fit (the workstation trainer uses it)",
+            )
+        )
     else:
-        notes.append(TrainerNote(
-            "animatediff", False,
-            f"{frames} frames < {ANIMATEDIFF_FRAMES}: too short for a {ANIMATEDIFF_FRAMES}-frame "
-            "sample; the official loader repeats frames"))
+        notes.append(
+            TrainerNote(
+                "animatediff",
+                False,
+                f"{frames} frames < {ANIMATEDIFF_FRAMES}: too short for a {ANIMATEDIFF_FRAMES}-frame "
+                "sample; the official loader repeats frames",
+            )
+        )
     usable = frames - (frames - 1) % 4 if frames >= 1 else 0
     if usable == frames:
         notes.append(TrainerNote("4n+1", True, f"{frames} = 4N+1 frames"))
     else:
-        notes.append(TrainerNote("4n+1", False,
-                                 f"{frames} frames is not 4N+1: trimmed to {usable}"))
+        notes.append(
+            TrainerNote("4n+1", False, f"{frames} frames is not 4N+1: trimmed to {usable}")
+        )
     return notes
 
 
@@ -395,7 +414,9 @@ def _load_manifest(out: Path) -> dict[str, Any]:
     return {"version": MANIFEST_VERSION, "items": {}}
 
 
-def export_dataset(project: Project, out: str | Path, settings: ExportSettings = ExportSettings()) -> Stage[ExportResult]:
+def export_dataset(
+    project: Project, out: str | Path, settings: ExportSettings = ExportSettings()
+) -> Stage[ExportResult]:
     """Export the selected clips into ``out`` in the chosen layout (see the module docstring)."""
     out = Path(out).resolve()
     if out == project.root or out == project.clips_dir or project.clips_dir in out.parents:
@@ -406,7 +427,9 @@ def export_dataset(project: Project, out: str | Path, settings: ExportSettings =
     usable = []
     for c in clips:
         if c.verified is False:
-            result.skipped.append(f"{c.path.name}: failed verification when sliced ({c.verify_error})")
+            result.skipped.append(
+                f"{c.path.name}: failed verification when sliced ({c.verify_error})"
+            )
         elif not c.path.exists():
             result.skipped.append(f"{c.path.name}: file is missing ({c.path})")
         else:
@@ -427,8 +450,15 @@ def export_dataset(project: Project, out: str | Path, settings: ExportSettings =
             fp = _fingerprint(clip, settings)
             prev = old_items.get(key)
             try:
-                if prev and prev.get("fingerprint") == fp and prev.get("video") == rel and dst.exists():
-                    check = DecodedCheck(prev["frames"], prev["width"], prev["height"], Fraction(prev["fps"]))
+                if (
+                    prev
+                    and prev.get("fingerprint") == fp
+                    and prev.get("video") == rel
+                    and dst.exists()
+                ):
+                    check = DecodedCheck(
+                        prev["frames"], prev["width"], prev["height"], Fraction(prev["fps"])
+                    )
                     result.reused += 1
                 else:
                     if settings.transforms:
@@ -440,7 +470,9 @@ def export_dataset(project: Project, out: str | Path, settings: ExportSettings =
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
                     raise WorkstationError(f"{dst}: disk full while exporting") from None
-                result.errors.append(f"{clip.path.name}: cannot be exported ({exc.strerror or exc})")
+                result.errors.append(
+                    f"{clip.path.name}: cannot be exported ({exc.strerror or exc})"
+                )
                 continue
             except WorkstationError as exc:
                 result.errors.append(str(exc))
@@ -449,15 +481,32 @@ def export_dataset(project: Project, out: str | Path, settings: ExportSettings =
                 continue
             caption = texts[clip.id][1]
             new_items[key] = {
-                "clip_id": clip.id, "source": str(clip.path), "fingerprint": fp, "video": rel,
-                "split": split, "frames": check.frames, "width": check.width,
-                "height": check.height, "fps": f"{check.fps.numerator}/{check.fps.denominator}",
-                "video_id": clip.video_id, "start_frame": clip.start_frame,
+                "clip_id": clip.id,
+                "source": str(clip.path),
+                "fingerprint": fp,
+                "video": rel,
+                "split": split,
+                "frames": check.frames,
+                "width": check.width,
+                "height": check.height,
+                "fps": f"{check.fps.numerator}/{check.fps.denominator}",
+                "video_id": clip.video_id,
+                "start_frame": clip.start_frame,
                 "end_frame": clip.end_frame,
             }
-            result.clips.append(ExportedClip(
-                key, clip.id, split, check.frames, new_items[key]["fps"], check.width,
-                check.height, caption, trainer_notes(check.frames)))
+            result.clips.append(
+                ExportedClip(
+                    key,
+                    clip.id,
+                    split,
+                    check.frames,
+                    new_items[key]["fps"],
+                    check.width,
+                    check.height,
+                    caption,
+                    trainer_notes(check.frames),
+                )
+            )
         yield Progress("export", total, total, "", "writing index files")
         result.removed = _remove_stale(out, old_items, new_items)
         _write_layout(out, settings, result)
@@ -469,9 +518,14 @@ def export_dataset(project: Project, out: str | Path, settings: ExportSettings =
         if not _completed(result, total):
             items = {k: v for k, v in old_items.items() if (out / v["video"]).exists()}
             items.update(new_items)
-        _write_text(out / MANIFEST, json.dumps(
-            {"version": MANIFEST_VERSION, "settings": settings.to_params(), "items": items},
-            indent=1, sort_keys=True))
+        _write_text(
+            out / MANIFEST,
+            json.dumps(
+                {"version": MANIFEST_VERSION, "settings": settings.to_params(), "items": items},
+                indent=1,
+                sort_keys=True,
+            ),
+        )
     yield Progress("export", total, total, "", "done")
     return result
 
@@ -505,8 +559,11 @@ def _write_layout(out: Path, settings: ExportSettings, result: ExportResult) -> 
             lines = []
             for c in items:
                 _write_text(base / f"{c.key}.txt", c.caption)
-                lines.append(json.dumps({"video_path": f"{c.key}.mp4", "caption": c.caption},
-                                        ensure_ascii=False))
+                lines.append(
+                    json.dumps(
+                        {"video_path": f"{c.key}.mp4", "caption": c.caption}, ensure_ascii=False
+                    )
+                )
             if items or (base / "metadata.jsonl").exists():
                 _write_text(base / "metadata.jsonl", "".join(line + "\n" for line in lines))
         elif fmt == ExportFormat.WEBVID:
@@ -515,8 +572,9 @@ def _write_layout(out: Path, settings: ExportSettings, result: ExportResult) -> 
             writer.writerow(["videoid", "contentUrl", "duration", "page_dir", "name"])
             for c in items:
                 seconds = c.frames / float(Fraction(c.fps)) if Fraction(c.fps) else 0
-                writer.writerow([c.key, f"videos/{c.key}.mp4", _iso_duration(seconds),
-                                 "workstation", c.caption])
+                writer.writerow(
+                    [c.key, f"videos/{c.key}.mp4", _iso_duration(seconds), "workstation", c.caption]
+                )
             if items or (out / f"{split}.csv").exists():
                 _write_text(out / f"{split}.csv", buf.getvalue())
         else:
@@ -528,9 +586,14 @@ def _write_layout(out: Path, settings: ExportSettings, result: ExportResult) -> 
         "skipped": result.skipped,
         "errors": result.errors,
         "clips": [
-            {"key": c.key, "split": c.split, "frames": c.frames, "fps": c.fps,
-             "size": [c.width, c.height],
-             "trainers": {n.trainer: {"ok": n.ok, "message": n.message} for n in c.notes}}
+            {
+                "key": c.key,
+                "split": c.split,
+                "frames": c.frames,
+                "fps": c.fps,
+                "size": [c.width, c.height],
+                "trainers": {n.trainer: {"ok": n.ok, "message": n.message} for n in c.notes},
+            }
             for c in sorted(result.clips, key=lambda c: c.key)
         ],
     }
@@ -555,11 +618,21 @@ def _write_shards(out: Path, split: str, items: list[ExportedClip], shard_size: 
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for j, c in enumerate(items[s : s + shard_size]):
                 key = f"{shard:05d}{j:04d}"
-                meta = {"key": key, "videoid": c.key, "caption": c.caption, "frames": c.frames,
-                        "fps": c.fps, "width": c.width, "height": c.height}
+                meta = {
+                    "key": key,
+                    "videoid": c.key,
+                    "caption": c.caption,
+                    "frames": c.frames,
+                    "fps": c.fps,
+                    "width": c.width,
+                    "height": c.height,
+                }
                 video = (out / _video_rel(ExportFormat.WEBDATASET, c.split, c.key)).read_bytes()
-                for ext, data in (("mp4", video), ("txt", c.caption.encode("utf-8")),
-                                  ("json", json.dumps(meta, sort_keys=True).encode())):
+                for ext, data in (
+                    ("mp4", video),
+                    ("txt", c.caption.encode("utf-8")),
+                    ("json", json.dumps(meta, sort_keys=True).encode()),
+                ):
                     info = tarfile.TarInfo(f"{key}.{ext}")
                     info.size, info.mtime, info.mode = len(data), 0, 0o644
                     tar.addfile(info, io.BytesIO(data))

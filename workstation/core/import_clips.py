@@ -109,10 +109,13 @@ def probe_clip(path: Path, *, count_frames: bool = True) -> ClipProbe:
     except av.error.InvalidDataError:
         raise MediaError(path, "not a video file FFmpeg can read (invalid data)") from None
     except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(path, f"cannot be opened: {getattr(exc, 'strerror', None) or exc}") from None
+        raise MediaError(
+            path, f"cannot be opened: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         streams = [
-            s for s in container.streams.video
+            s
+            for s in container.streams.video
             if not s.disposition & av.stream.Disposition.attached_pic
         ]
         if not streams:
@@ -173,7 +176,8 @@ def find_clips(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(
-            os.path.join(root, f) for f in files
+            os.path.join(root, f)
+            for f in files
             if os.path.splitext(f)[1].lower() in VIDEO_EXTENSIONS and not f.startswith(".")
         )
     return [Path(f) for f in sorted(found)]
@@ -212,8 +216,11 @@ def import_clip_folder(
                     window.append(pool.submit(probe_clip, nxt, count_frames=count_frames))
             path = paths[i]
             try:
-                probe = window.popleft().result() if pool else probe_clip(
-                    path, count_frames=count_frames)
+                probe = (
+                    window.popleft().result()
+                    if pool
+                    else probe_clip(path, count_frames=count_frames)
+                )
             except MediaError as exc:
                 result.errors.append(exc)
             else:
@@ -250,7 +257,7 @@ class _Writer:
     def _stored(self, path: Path) -> str:
         """Relative to the project when inside it, like ``Project.upsert_clip`` stores it."""
         text = str(path)
-        return text[len(self.prefix):] if text.startswith(self.prefix) else text
+        return text[len(self.prefix) :] if text.startswith(self.prefix) else text
 
     def _tag(self, name: str) -> int:
         tid = self.tag_ids.get(name)
@@ -268,19 +275,28 @@ class _Writer:
         with self.project.transaction():
             for p in probes:
                 stored = self._stored(p.path)
-                info = (p.fps.numerator, p.fps.denominator, p.frame_count, p.width, p.height,
-                        float(p.frame_count / p.fps))
+                info = (
+                    p.fps.numerator,
+                    p.fps.denominator,
+                    p.frame_count,
+                    p.width,
+                    p.height,
+                    float(p.frame_count / p.fps),
+                )
                 row = db.execute("SELECT id FROM clips WHERE path=?", (stored,)).fetchone()
                 if row is not None:
                     db.execute(
                         "UPDATE clips SET fps_num=?, fps_den=?, frame_count=?, width=?, height=?, "
-                        "duration=? WHERE id=?", (*info, row[0]))
+                        "duration=? WHERE id=?",
+                        (*info, row[0]),
+                    )
                     self.result.updated.append(int(row[0]))
                     continue
                 cur = db.execute(
                     "INSERT INTO clips(path, fps_num, fps_den, frame_count, width, height, "
                     "duration, settings, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (stored, *info, settings, now))
+                    (stored, *info, settings, now),
+                )
                 clip_id = int(cur.lastrowid)
                 self.result.added.append(clip_id)
                 if p.text is None:
@@ -292,12 +308,15 @@ class _Writer:
                         db.execute(
                             "INSERT OR IGNORE INTO clip_tags(clip_id, tag_id, source, state, "
                             "position) VALUES (?,?,'manual','active',?)",
-                            (clip_id, self._tag(name), pos))
+                            (clip_id, self._tag(name), pos),
+                        )
                 elif caption:
                     self.result.captions += 1
                     db.execute(
                         "INSERT INTO captions(clip_id, text, source, updated_at) "
-                        "VALUES (?,?,'manual',?)", (clip_id, caption, now))
+                        "VALUES (?,?,'manual',?)",
+                        (clip_id, caption, now),
+                    )
 
 
 def _clean(tags: list[str]) -> list[str]:

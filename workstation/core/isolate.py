@@ -42,7 +42,9 @@ def _child(conn, cancel, func, args, kwargs, niceness) -> None:
         # would otherwise starve the GUI thread of time slices.
         os.nice(niceness)
     try:
-        result = drive(func(*args, **kwargs), lambda p: conn.send(("progress", p)), _EventToken(cancel))
+        result = drive(
+            func(*args, **kwargs), lambda p: conn.send(("progress", p)), _EventToken(cancel)
+        )
         conn.send(("done", result))
     except Cancelled:
         conn.send(("cancelled", None))
@@ -64,7 +66,9 @@ def in_child_process(func: Callable[..., Stage], *args: Any, **kwargs: Any) -> S
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     cancel = ctx.Event()
-    proc = ctx.Process(target=_child, args=(sender, cancel, func, args, kwargs, NICENESS), daemon=True)
+    proc = ctx.Process(
+        target=_child, args=(sender, cancel, func, args, kwargs, NICENESS), daemon=True
+    )
     proc.start()
     sender.close()
     try:

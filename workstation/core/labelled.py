@@ -170,8 +170,9 @@ def labelled_specs(copies: int = 3) -> list[dict]:
 
 
 def _spec_key(spec: dict) -> str:
-    text = repr((spec["sequence"], str(spec["fps"]), spec["width"], spec["height"],
-                 synth.ENCODER_THREADS))
+    text = repr(
+        (spec["sequence"], str(spec["fps"]), spec["width"], spec["height"], synth.ENCODER_THREADS)
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

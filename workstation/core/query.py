@@ -353,9 +353,10 @@ def _leaf(t: Term) -> tuple[str, list]:
             params = [*params, _like(v, contains=True)]
     elif f == "caption":
         # an empty caption (a person cleared it) is no caption
-        sql, params = "c.id IN (SELECT clip_id FROM captions WHERE text != '' AND text LIKE ? ESCAPE '\\')", [
-            _like(v, contains=True)
-        ]
+        sql, params = (
+            "c.id IN (SELECT clip_id FROM captions WHERE text != '' AND text LIKE ? ESCAPE '\\')",
+            [_like(v, contains=True)],
+        )
     elif f == "video":
         if _has_wildcard(v):
             pats = [f"%/{_like(v)}", f"%\\\\{_like(v)}"]
@@ -393,8 +394,12 @@ def _leaf(t: Term) -> tuple[str, list]:
 
 
 _COMPARE = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 

@@ -66,9 +66,7 @@ def spelling(name: str) -> str:
 
 def _check_category(category: str) -> str:
     if category not in CATEGORIES:
-        raise WorkstationError(
-            f"tag category {category!r}: must be one of {', '.join(CATEGORIES)}"
-        )
+        raise WorkstationError(f"tag category {category!r}: must be one of {', '.join(CATEGORIES)}")
     return category
 
 
@@ -119,31 +117,48 @@ def _names(names: str | Iterable[str]) -> list[str]:
 _MISSING = object()
 
 
-def _add(rec: Recorder, clip_id: int, tag_id: int, position: int | None = None,
-         row: Any = _MISSING) -> None:
+def _add(
+    rec: Recorder, clip_id: int, tag_id: int, position: int | None = None, row: Any = _MISSING
+) -> None:
     if row is _MISSING:
         row = _clip_tag(rec.db, clip_id, tag_id)
     key = {"clip_id": clip_id, "tag_id": tag_id}
     if row is None:
         pos = _next_position(rec.db, clip_id) if position is None else position
-        rec.insert("clip_tags", {**key, "source": "manual", "confidence": None, "model": None,
-                                 "threshold": None, "aggregation": None, "state": "active",
-                                 "position": pos}, complete=True)
+        rec.insert(
+            "clip_tags",
+            {
+                **key,
+                "source": "manual",
+                "confidence": None,
+                "model": None,
+                "threshold": None,
+                "aggregation": None,
+                "state": "active",
+                "position": pos,
+            },
+            complete=True,
+        )
     elif row["source"] == "auto" and row["state"] != "accepted":
         rec.update("clip_tags", key, {"state": "accepted"}, row)
 
 
 def _rows_of_tag(db, tag_id: int, clip_ids: list[int]) -> dict[int, Any]:
-    return {r["clip_id"]: r for r in db.execute(
-        "SELECT * FROM clip_tags WHERE tag_id=? AND clip_id IN (SELECT value FROM json_each(?))",
-        (tag_id, json.dumps(clip_ids)))}
+    return {
+        r["clip_id"]: r
+        for r in db.execute(
+            "SELECT * FROM clip_tags WHERE tag_id=? AND clip_id IN (SELECT value FROM json_each(?))",
+            (tag_id, json.dumps(clip_ids)),
+        )
+    }
 
 
 def _next_positions(db, clip_ids: list[int]) -> dict[int, int]:
     rows = db.execute(
         "SELECT clip_id, MAX(position) FROM clip_tags "
         "WHERE clip_id IN (SELECT value FROM json_each(?)) GROUP BY clip_id",
-        (json.dumps(clip_ids),))
+        (json.dumps(clip_ids),),
+    )
     nxt = {cid: int(m) + 1 for cid, m in rows}
     return {cid: nxt.get(cid, 0) for cid in clip_ids}
 
@@ -161,8 +176,11 @@ def _remove(rec: Recorder, clip_id: int, tag_id: int, row: Any = _MISSING) -> No
 
 
 def add_tags(
-    project: Project, clip_ids: Iterable[int], names: str | Iterable[str],
-    *, category: str = "general",
+    project: Project,
+    clip_ids: Iterable[int],
+    names: str | Iterable[str],
+    *,
+    category: str = "general",
 ) -> Edit:
     """Add tags (manual) to clips; an auto tag already there becomes accepted."""
     tags = _names(names)
@@ -260,14 +278,17 @@ def reorder_tags(project: Project, clip_id: int, names: Sequence[str]) -> Edit:
     return _run(project, "reorder tags", body)
 
 
-def _set_state(project: Project, label: str, state: str, clip_ids, names, where: str = "",
-               params: tuple = ()) -> Edit:
+def _set_state(
+    project: Project, label: str, state: str, clip_ids, names, where: str = "", params: tuple = ()
+) -> Edit:
     ids = None if clip_ids is None else _existing_clips(project, clip_ids)
     tags = None if names is None else _names(names)
 
     def body(rec: Recorder) -> None:
-        sql = "SELECT ct.clip_id, ct.tag_id FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id " \
-              "WHERE ct.source = 'auto' AND ct.state != ?"
+        sql = (
+            "SELECT ct.clip_id, ct.tag_id FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+            "WHERE ct.source = 'auto' AND ct.state != ?"
+        )
         args: list[Any] = [state]
         if ids is not None:
             sql += " AND ct.clip_id IN (SELECT value FROM json_each(?))"
@@ -281,30 +302,48 @@ def _set_state(project: Project, label: str, state: str, clip_ids, names, where:
     return _run(project, label, body)
 
 
-def accept_tags(project: Project, clip_ids: Iterable[int] | None = None,
-                names: str | Iterable[str] | None = None) -> Edit:
+def accept_tags(
+    project: Project,
+    clip_ids: Iterable[int] | None = None,
+    names: str | Iterable[str] | None = None,
+) -> Edit:
     """Accept auto tags (of these clips / with these names; None = all)."""
     return _set_state(project, "accept tags", "accepted", clip_ids, names, " AND ct.state='active'")
 
 
-def reject_tags(project: Project, clip_ids: Iterable[int] | None = None,
-                names: str | Iterable[str] | None = None) -> Edit:
+def reject_tags(
+    project: Project,
+    clip_ids: Iterable[int] | None = None,
+    names: str | Iterable[str] | None = None,
+) -> Edit:
     """Reject auto tags: they disappear from the clip and later auto runs won't re-add them."""
     return _set_state(project, "reject tags", "rejected", clip_ids, names)
 
 
-def accept_above(project: Project, threshold: float,
-                 clip_ids: Iterable[int] | None = None) -> Edit:
+def accept_above(project: Project, threshold: float, clip_ids: Iterable[int] | None = None) -> Edit:
     """Accept every untouched auto tag at least ``threshold`` confident."""
-    return _set_state(project, f"accept tags ≥ {threshold:g}", "accepted", clip_ids, None,
-                      " AND ct.state='active' AND ct.confidence >= ?", (float(threshold),))
+    return _set_state(
+        project,
+        f"accept tags ≥ {threshold:g}",
+        "accepted",
+        clip_ids,
+        None,
+        " AND ct.state='active' AND ct.confidence >= ?",
+        (float(threshold),),
+    )
 
 
-def reject_below(project: Project, threshold: float,
-                 clip_ids: Iterable[int] | None = None) -> Edit:
+def reject_below(project: Project, threshold: float, clip_ids: Iterable[int] | None = None) -> Edit:
     """Reject every untouched auto tag less than ``threshold`` confident."""
-    return _set_state(project, f"reject tags < {threshold:g}", "rejected", clip_ids, None,
-                      " AND ct.state='active' AND ct.confidence < ?", (float(threshold),))
+    return _set_state(
+        project,
+        f"reject tags < {threshold:g}",
+        "rejected",
+        clip_ids,
+        None,
+        " AND ct.state='active' AND ct.confidence < ?",
+        (float(threshold),),
+    )
 
 
 # -- project-wide tag edits ------------------------------------------------------------------
@@ -321,8 +360,9 @@ def rename_tag(project: Project, old: str, new: str) -> Edit:
 
     def body(rec: Recorder) -> list[int]:
         old_id = _require_tag(rec.db, old)
-        clips = [r[0] for r in rec.db.execute(
-            "SELECT clip_id FROM clip_tags WHERE tag_id=?", (old_id,))]
+        clips = [
+            r[0] for r in rec.db.execute("SELECT clip_id FROM clip_tags WHERE tag_id=?", (old_id,))
+        ]
         new_id = _tag_id(rec.db, new)
         if old == new:
             return []
@@ -351,8 +391,9 @@ def delete_tag(project: Project, name: str) -> Edit:
 
     def body(rec: Recorder) -> None:
         tid = _require_tag(rec.db, name)
-        for (cid,) in rec.db.execute("SELECT clip_id FROM clip_tags WHERE tag_id=?",
-                                     (tid,)).fetchall():
+        for (cid,) in rec.db.execute(
+            "SELECT clip_id FROM clip_tags WHERE tag_id=?", (tid,)
+        ).fetchall():
             rec.delete("clip_tags", {"clip_id": cid, "tag_id": tid})
         rec.delete("tags", {"id": tid})
 
@@ -380,12 +421,30 @@ def set_caption(project: Project, clip_ids: Iterable[int], text: str) -> Edit:
         for cid in ids:
             row = rec.db.execute("SELECT * FROM captions WHERE clip_id=?", (cid,)).fetchone()
             if row is None:
-                rec.insert("captions", {"clip_id": cid, "text": text, "source": "manual",
-                                        "model": None, "prompt": None, "updated_at": now})
+                rec.insert(
+                    "captions",
+                    {
+                        "clip_id": cid,
+                        "text": text,
+                        "source": "manual",
+                        "model": None,
+                        "prompt": None,
+                        "updated_at": now,
+                    },
+                )
             elif row["text"] != text or row["source"] != "manual":
-                rec.update("captions", {"clip_id": cid}, {"text": text, "source": "manual",
-                                                          "model": None, "prompt": None,
-                                                          "updated_at": now}, row)
+                rec.update(
+                    "captions",
+                    {"clip_id": cid},
+                    {
+                        "text": text,
+                        "source": "manual",
+                        "model": None,
+                        "prompt": None,
+                        "updated_at": now,
+                    },
+                    row,
+                )
 
     return _run(project, "set caption", body)
 
@@ -426,8 +485,9 @@ def _auto_tags(tags) -> list[AutoTag]:
     out: dict[str, AutoTag] = {}
     for t in tags:
         tag = t if isinstance(t, AutoTag) else AutoTag(*t)
-        tag = AutoTag(clean_tag(tag.name), float(tag.confidence), _check_category(tag.category),
-                      tag.threshold)
+        tag = AutoTag(
+            clean_tag(tag.name), float(tag.confidence), _check_category(tag.category), tag.threshold
+        )
         if tag.name not in out or out[tag.name].confidence < tag.confidence:
             out[tag.name] = tag
     return sorted(out.values(), key=lambda a: (-a.confidence, a.name))
@@ -446,28 +506,47 @@ def set_auto_tags_many(
 
     def body(rec: Recorder) -> None:
         for cid, tags in batch:
-            rows = {r["tag_id"]: r for r in rec.db.execute(
-                "SELECT ct.*, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
-                "WHERE ct.clip_id=?", (cid,)).fetchall()}
-            decided = {spelling(r["name"]) for r in rows.values()
-                       if not (r["source"] == "auto" and r["state"] == "active")}
-            new_ids = {_ensure_tag(rec, t.name, t.category): t for t in tags
-                       if spelling(t.name) not in decided}
+            rows = {
+                r["tag_id"]: r
+                for r in rec.db.execute(
+                    "SELECT ct.*, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
+                    "WHERE ct.clip_id=?",
+                    (cid,),
+                ).fetchall()
+            }
+            decided = {
+                spelling(r["name"])
+                for r in rows.values()
+                if not (r["source"] == "auto" and r["state"] == "active")
+            }
+            new_ids = {
+                _ensure_tag(rec, t.name, t.category): t
+                for t in tags
+                if spelling(t.name) not in decided
+            }
             for tid, row in rows.items():  # untouched auto tags of an earlier run go
                 if row["source"] == "auto" and row["state"] == "active" and tid not in new_ids:
                     rec.delete("clip_tags", {"clip_id": cid, "tag_id": tid})
-            kept = [r["position"] for tid, r in rows.items()
-                    if not (r["source"] == "auto" and r["state"] == "active")]
+            kept = [
+                r["position"]
+                for tid, r in rows.items()
+                if not (r["source"] == "auto" and r["state"] == "active")
+            ]
             pos = max(kept, default=-1) + 1
             for tid, t in new_ids.items():
                 row = rows.get(tid)
-                values = {"confidence": t.confidence, "model": model,
-                          "threshold": threshold if t.threshold is None else t.threshold,
-                          "aggregation": aggregation}
+                values = {
+                    "confidence": t.confidence,
+                    "model": model,
+                    "threshold": threshold if t.threshold is None else t.threshold,
+                    "aggregation": aggregation,
+                }
                 key = {"clip_id": cid, "tag_id": tid}
                 if row is None:
-                    rec.insert("clip_tags", {**key, **values, "source": "auto",
-                                             "state": "active", "position": pos})
+                    rec.insert(
+                        "clip_tags",
+                        {**key, **values, "source": "auto", "state": "active", "position": pos},
+                    )
                 else:  # an untouched auto tag of an earlier run
                     rec.update("clip_tags", key, {**values, "position": pos}, row)
                 pos += 1
@@ -500,8 +579,13 @@ def set_auto_caption(
 
     def body(rec: Recorder) -> None:
         row = rec.db.execute("SELECT * FROM captions WHERE clip_id=?", (cid,)).fetchone()
-        values = {"text": str(text).strip(), "source": "auto", "model": model,
-                  "prompt": prompt, "updated_at": time.time()}
+        values = {
+            "text": str(text).strip(),
+            "source": "auto",
+            "model": model,
+            "prompt": prompt,
+            "updated_at": time.time(),
+        }
         if row is None:
             rec.insert("captions", {"clip_id": cid, **values})
         elif row["source"] == "auto":
@@ -555,9 +639,17 @@ def clip_tags_many(
         "ORDER BY ct.clip_id, ct.position, t.name",
         (json.dumps(list(clip_ids)),),
     ):
-        out.setdefault(r["clip_id"], []).append(ClipTag(
-            r["name"], r["category"], r["source"], r["state"], r["confidence"], r["model"],
-            r["position"]))
+        out.setdefault(r["clip_id"], []).append(
+            ClipTag(
+                r["name"],
+                r["category"],
+                r["source"],
+                r["state"],
+                r["confidence"],
+                r["model"],
+                r["position"],
+            )
+        )
     return out
 
 
@@ -588,8 +680,9 @@ def tag_counts(
         f"{within} GROUP BY t.id ORDER BY n DESC, t.name",
         params,
     )
-    return [TagCount(r[0], r[1], r[2], r[3] or 0, r[4] or 0) for r in rows
-            if include_unused or r[2] > 0]
+    return [
+        TagCount(r[0], r[1], r[2], r[3] or 0, r[4] or 0) for r in rows if include_unused or r[2] > 0
+    ]
 
 
 def complete_tags(project: Project, text: str, limit: int = 20) -> list[TagCount]:

@@ -135,9 +135,7 @@ def _rng(seed: int) -> np.random.Generator:
 
 
 def _palette(rng: np.random.Generator, n: int, sat=(0.5, 1.0), val=(0.5, 1.0)) -> np.ndarray:
-    hsv = np.stack(
-        [rng.uniform(0, 1, n), rng.uniform(*sat, n), rng.uniform(*val, n)], axis=1
-    )
+    hsv = np.stack([rng.uniform(0, 1, n), rng.uniform(*sat, n), rng.uniform(*val, n)], axis=1)
     return np.array([_hsv_to_rgb(*c) for c in hsv], dtype=np.float32)
 
 
@@ -150,10 +148,10 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int) -> np.ndarray:
-    small = rng.uniform(0, 1, (max(2, h // scale + 2), max(2, w // scale + 2), 3)).astype(np.float32)
-    img = Image.fromarray((small * 255).astype(np.uint8)).resize(
-        (w, h), Image.Resampling.BICUBIC
+    small = rng.uniform(0, 1, (max(2, h // scale + 2), max(2, w // scale + 2), 3)).astype(
+        np.float32
     )
+    img = Image.fromarray((small * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
     return np.asarray(img, dtype=np.float32)
 
 
@@ -201,7 +199,9 @@ class ShotRenderer:
             img += self.texture[: self.h, ox : ox + self.w] - 40
             for k in range(len(self.pos)):
                 p = self.pos[k] + self.vel[k] * t * (6 if kind == "fast" else 1)
-                p = np.abs((p + [self.w, self.h]) % (2 * np.array([self.w, self.h])) - [self.w, self.h])
+                p = np.abs(
+                    (p + [self.w, self.h]) % (2 * np.array([self.w, self.h])) - [self.w, self.h]
+                )
                 d2 = (self.xx - p[0]) ** 2 + (self.yy - p[1]) ** 2
                 img[d2 < self.radius[k] ** 2] = self.colors[k]
             if kind == "dark":
@@ -212,7 +212,7 @@ class ShotRenderer:
             img = self.texture[oy : oy + self.h, ox : ox + self.w].copy()
         elif kind == "gradient":
             a = self.angle + t * 0.01
-            g = (np.cos(a) * self.xx / self.w + np.sin(a) * self.yy / self.h)
+            g = np.cos(a) * self.xx / self.w + np.sin(a) * self.yy / self.h
             g = ((g - g.min()) / max(1e-6, float(np.ptp(g))))[..., None]
             img = self.colors[0] * (1 - g) + self.colors[1] * g
             bar = int((t * 3) % self.w)
@@ -258,7 +258,12 @@ class Truth:
     @classmethod
     def load(cls, path: str | Path) -> Truth:
         d = json.loads(Path(path).read_text())
-        return cls(d["frames"], d["fps"], [TruthCut(c["frame"], c["kind"], tuple(c["span"])) for c in d["cuts"]], d["traps"])
+        return cls(
+            d["frames"],
+            d["fps"],
+            [TruthCut(c["frame"], c["kind"], tuple(c["span"])) for c in d["cuts"]],
+            d["traps"],
+        )
 
 
 @dataclass
@@ -358,8 +363,13 @@ def write_video(
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "veryfast", "g": str(gop),
-                              "keyint_min": str(gop), "sc_threshold": "0"}
+            stream.options = {
+                "crf": str(crf),
+                "preset": "veryfast",
+                "g": str(gop),
+                "keyint_min": str(gop),
+                "sc_threshold": "0",
+            }
             # x264's frame threads, as the ffmpeg command line uses: one slice per frame, like
             # most real footage.  (PyAV's default, slice threads, splits every frame into
             # several slices, which decoders then parallelise unrealistically well.)

@@ -13,5 +13,11 @@ from workstation.train.launch import (
     train_stage,
 )
 
-__all__ = ["TrainEvent", "TrainResult", "TrainSettings", "build_command", "parse_event",
-           "train_stage"]
+__all__ = [
+    "TrainEvent",
+    "TrainResult",
+    "TrainSettings",
+    "build_command",
+    "parse_event",
+    "train_stage",
+]

@@ -18,8 +18,13 @@ from pathlib import Path
 
 import torch
 
-_TO_ORIGINAL = {"norm1": "norms.0", "norm2": "norms.1", "norm3": "ff_norm",
-                "attn1": "attention_blocks.0", "attn2": "attention_blocks.1"}
+_TO_ORIGINAL = {
+    "norm1": "norms.0",
+    "norm2": "norms.1",
+    "norm3": "ff_norm",
+    "attn1": "attention_blocks.0",
+    "attn2": "attention_blocks.1",
+}
 _PROJ_NAMES = {"to_q": "to_q", "to_k": "to_k", "to_v": "to_v", "to_out.0": "to_out"}
 
 
@@ -32,7 +37,7 @@ def original_key(key: str) -> str | None:
         i = parts.index("motion_modules")
     except ValueError:
         return None
-    head, tail = parts[: i + 2], parts[i + 2:]
+    head, tail = parts[: i + 2], parts[i + 2 :]
     if tail and tail[0] == "transformer_blocks":
         tail = tail[:2] + [_TO_ORIGINAL.get(p, p) for p in tail[2:3]] + tail[3:]
     return ".".join(head + ["temporal_transformer"] + tail)
@@ -94,15 +99,17 @@ def lora_to_original(state: dict[str, torch.Tensor], scale: float) -> dict[str, 
             attn_index, _, proj_name = proj.partition(".")
             block = original_key(f"{attn}.attn{attn_index}.x")
             assert block is not None
-            new = (block.removesuffix(".x") + f".processor.{_PROJ_NAMES[proj_name]}_lora."
-                   f"{kind}.weight")
+            new = (
+                block.removesuffix(".x") + f".processor.{_PROJ_NAMES[proj_name]}_lora.{kind}.weight"
+            )
             v = _plain(value)
             out[new] = v * scale if kind == "up" else v
     return out
 
 
-def save_safetensors(state: dict[str, torch.Tensor], path: str | Path,
-                     metadata: dict[str, str] | None = None) -> Path:
+def save_safetensors(
+    state: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
+) -> Path:
     """Atomic write: a temp file in the same folder, then ``os.replace``."""
     from safetensors.torch import save_file
 

@@ -62,8 +62,10 @@ def read_export(folder: str | Path) -> list[ClipEntry]:
             header = next(csv.reader(f), [])
         if "videoid" in header and "name" in header:
             return _read_webvid(path, root)
-    raise WorkstationError(f"{root}: not a dataset export: expected metadata.jsonl or a WebVid "
-                           "CSV (columns videoid,contentUrl,duration,page_dir,name) with videos/")
+    raise WorkstationError(
+        f"{root}: not a dataset export: expected metadata.jsonl or a WebVid "
+        "CSV (columns videoid,contentUrl,duration,page_dir,name) with videos/"
+    )
 
 
 def _read_jsonl(meta: Path) -> list[ClipEntry]:
@@ -76,10 +78,10 @@ def _read_jsonl(meta: Path) -> list[ClipEntry]:
         except json.JSONDecodeError as exc:
             raise WorkstationError(f"{meta}, line {n}: not valid JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("video_path"), str):
-            raise WorkstationError(f"{meta}, line {n}: missing \"video_path\" (a relative path)")
+            raise WorkstationError(f'{meta}, line {n}: missing "video_path" (a relative path)')
         caption = obj.get("caption", obj.get("text", ""))
         if not isinstance(caption, str):
-            raise WorkstationError(f"{meta}, line {n}: \"caption\" must be a string")
+            raise WorkstationError(f'{meta}, line {n}: "caption" must be a string')
         entries.append(ClipEntry(meta.parent / obj["video_path"], caption.strip()))
     if not entries:
         raise WorkstationError(f"{meta}: no clips listed")
@@ -92,8 +94,10 @@ def _read_webvid(path: Path, root: Path) -> list[ClipEntry]:
         for n, row in enumerate(csv.DictReader(f), 2):
             vid = (row.get("videoid") or "").strip()
             if not vid:
-                raise WorkstationError(f"{path}, line {n}: empty \"videoid\"")
-            entries.append(ClipEntry(root / "videos" / f"{vid}.mp4", (row.get("name") or "").strip()))
+                raise WorkstationError(f'{path}, line {n}: empty "videoid"')
+            entries.append(
+                ClipEntry(root / "videos" / f"{vid}.mp4", (row.get("name") or "").strip())
+            )
     if not entries:
         raise WorkstationError(f"{path}: no clips listed")
     return entries
@@ -122,8 +126,9 @@ def fit_stride(frame_count: int, frames: int, stride: int) -> int | None:
     return min(stride, best)
 
 
-def scan_clips(entries: list[ClipEntry], frames: int, stride: int
-               ) -> tuple[list[UsableClip], list[SkippedClip]]:
+def scan_clips(
+    entries: list[ClipEntry], frames: int, stride: int
+) -> tuple[list[UsableClip], list[SkippedClip]]:
     """Open every clip once: keep those that give ``frames`` frames (lowering the stride when
     needed, logged), report the rest once (missing, unreadable, too short)."""
     usable, skipped = [], []
@@ -156,9 +161,16 @@ class ClipDataset(torch.utils.data.Dataset):
     A clip that fails to decode is logged once (per worker) and another clip is used instead.
     """
 
-    def __init__(self, clips: list[UsableClip], *, frames: int, resolution: int,
-                 hflip: bool = True, caption_dropout: float = 0.0,
-                 deterministic: bool = False) -> None:
+    def __init__(
+        self,
+        clips: list[UsableClip],
+        *,
+        frames: int,
+        resolution: int,
+        hflip: bool = True,
+        caption_dropout: float = 0.0,
+        deterministic: bool = False,
+    ) -> None:
         if not clips:
             raise WorkstationError("no usable clips in the dataset")
         self.clips = clips
@@ -209,7 +221,7 @@ class ClipDataset(torch.utils.data.Dataset):
         else:
             x0, y0 = rng.randint(0, w - r), rng.randint(0, h - r)
             flip = self.hflip and rng.random() < 0.5
-        stack = np.stack(images)[:, y0:y0 + r, x0:x0 + r]
+        stack = np.stack(images)[:, y0 : y0 + r, x0 : x0 + r]
         if flip:
             stack = stack[:, :, ::-1]
         t = torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float()
@@ -232,8 +244,10 @@ def _decode(path: Path, wanted: set[int], end: int, width: int, height: int) -> 
 
 def collate(items: list[dict]) -> dict:
     """Stack the tensors (``pixels`` or cached ``latents``), keep captions as a list."""
-    out: dict = {"caption": [it["caption"] for it in items],
-                 "index": torch.tensor([it["index"] for it in items])}
+    out: dict = {
+        "caption": [it["caption"] for it in items],
+        "index": torch.tensor([it["index"] for it in items]),
+    }
     for key in ("pixels", "latents"):
         if key in items[0]:
             out[key] = torch.stack([it[key] for it in items])

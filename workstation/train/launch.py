@@ -36,33 +36,51 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class TrainSettings:
     """Everything a training run needs; the defaults are the recipe that works for most data."""
 
-    dataset: str = _opt("", "export folder: metadata.jsonl + clips, or WebVid videos/ + CSV",
-                        required=True)
-    base_model: str = _opt("", "SD1.5 diffusers folder or single-file .safetensors checkpoint",
-                           required=True)
-    output: str = _opt("", "output folder (checkpoints, samples, final motion module)",
-                       required=True)
-    motion_module: str = _opt("", "AnimateDiff motion module (.safetensors/.ckpt, v1/v2/v3) or a "
-                              "diffusers MotionAdapter folder; empty = a fresh module")
-    base_config: str = _opt("", "local diffusers SD1.5 folder whose configs a single-file "
-                            "checkpoint is loaded with (needed offline)")
+    dataset: str = _opt(
+        "", "export folder: metadata.jsonl + clips, or WebVid videos/ + CSV", required=True
+    )
+    base_model: str = _opt(
+        "", "SD1.5 diffusers folder or single-file .safetensors checkpoint", required=True
+    )
+    output: str = _opt(
+        "", "output folder (checkpoints, samples, final motion module)", required=True
+    )
+    motion_module: str = _opt(
+        "",
+        "AnimateDiff motion module (.safetensors/.ckpt, v1/v2/v3) or a "
+        "diffusers MotionAdapter folder; empty = a fresh module",
+    )
+    base_config: str = _opt(
+        "",
+        "local diffusers SD1.5 folder whose configs a single-file "
+        "checkpoint is loaded with (needed offline)",
+    )
     fresh_version: str = _opt("v3", "layout of a fresh motion module", choices=("v1", "v2", "v3"))
-    mode: str = _opt("full", "full: finetune the motion module; lora: train a motion LoRA",
-                     choices=("full", "lora"))
+    mode: str = _opt(
+        "full",
+        "full: finetune the motion module; lora: train a motion LoRA",
+        choices=("full", "lora"),
+    )
     max_steps: int = _opt(2000, "optimizer steps to train")
     resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
     frames: int = _opt(16, "frames per training clip")
     stride: int = _opt(4, "take every S-th source frame (lowered for short clips)")
     batch_size: int = _opt(1, "clips per step on each GPU")
     grad_accum: int = _opt(1, "gradient accumulation steps (effective batch = batch x this)")
-    learning_rate: float = _opt(0.0, "AdamW learning rate; 0 = 1e-4 for a fresh module or a "
-                                "LoRA, 2e-5 to finetune an existing module")
+    learning_rate: float = _opt(
+        0.0,
+        "AdamW learning rate; 0 = 1e-4 for a fresh module or a "
+        "LoRA, 2e-5 to finetune an existing module",
+    )
     lr_warmup_steps: int = _opt(50, "linear warm-up steps")
     lora_rank: int = _opt(16, "LoRA rank (lora mode)")
     lora_alpha: float = _opt(16.0, "LoRA alpha; folded into the up weights on export")
-    mixed_precision: str = _opt("auto", "auto = bf16 where supported, else fp16 on GPU, fp32 on "
-                                "CPU (this flag wins over an accelerate config file)",
-                                choices=("auto", "no", "fp16", "bf16"))
+    mixed_precision: str = _opt(
+        "auto",
+        "auto = bf16 where supported, else fp16 on GPU, fp32 on "
+        "CPU (this flag wins over an accelerate config file)",
+        choices=("auto", "no", "fp16", "bf16"),
+    )
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
     cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")
@@ -73,15 +91,17 @@ class TrainSettings:
     keep_checkpoints: int = _opt(3, "keep the last K checkpoints")
     resume: str = _opt("", "'latest' or a checkpoint-N folder to continue from")
     sample_every: int = _opt(500, "write validation videos every N steps (0 = only at the end)")
-    sample_prompts: list[str] = _opt((), "a validation prompt (repeatable; default: the first two "
-                                     "captions)", multiple=True)
+    sample_prompts: list[str] = _opt(
+        (), "a validation prompt (repeatable; default: the first two captions)", multiple=True
+    )
     sample_steps: int = _opt(25, "denoising steps per validation video")
     sample_seed: int = _opt(1234, "seed of the validation videos")
     num_workers: int = _opt(2, "data loader worker processes")
     max_grad_norm: float = _opt(1.0, "gradient clipping norm")
     accelerate_config: str = _opt("", "accelerate config file (multi-GPU); implies the launcher")
-    launcher: str = _opt("auto", "auto = accelerate when a config is given", choices=(
-        "auto", "python", "accelerate"))
+    launcher: str = _opt(
+        "auto", "auto = accelerate when a config is given", choices=("auto", "python", "accelerate")
+    )
 
     def __post_init__(self) -> None:
         self.sample_prompts = list(self.sample_prompts)
@@ -110,8 +130,10 @@ def load_settings(path: str | Path) -> TrainSettings:
         raise WorkstationError(f"{path}: cannot read training settings ({exc})") from None
     version = payload.get("version") if isinstance(payload, dict) else None
     if not isinstance(version, int) or version > SETTINGS_VERSION:
-        raise WorkstationError(f"{path}: training settings version {version!r} is not one this "
-                               f"version reads (up to {SETTINGS_VERSION})")
+        raise WorkstationError(
+            f"{path}: training settings version {version!r} is not one this "
+            f"version reads (up to {SETTINGS_VERSION})"
+        )
     fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
     values = {}
     for key, value in (payload.get("settings") or {}).items():
@@ -122,8 +144,9 @@ def load_settings(path: str | Path) -> TrainSettings:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise WorkstationError(f"{path}: setting {key!r} must be {expected.__name__}, "
-                                   f"not {value!r}")
+            raise WorkstationError(
+                f"{path}: setting {key!r} must be {expected.__name__}, not {value!r}"
+            )
         values[key] = value
     return TrainSettings(**values)
 
@@ -205,8 +228,16 @@ def build_command(settings: TrainSettings, python: str | None = None) -> list[st
     if settings.accelerate_config:
         launch += ["--config_file", str(settings.accelerate_config)]
     else:  # explicit single-process defaults, so accelerate does not warn about each one
-        launch += ["--num_processes", "1", "--num_machines", "1", "--dynamo_backend", "no",
-                   "--mixed_precision", "no"]
+        launch += [
+            "--num_processes",
+            "1",
+            "--num_machines",
+            "1",
+            "--dynamo_backend",
+            "no",
+            "--mixed_precision",
+            "no",
+        ]
     return [*launch, *module]
 
 
@@ -259,8 +290,9 @@ class TrainResult:
     samples: list[Path] = field(default_factory=list)
 
 
-def train_stage(settings: TrainSettings, *, stderr_path: str | Path | None = None,
-                python: str | None = None) -> Stage[TrainResult]:
+def train_stage(
+    settings: TrainSettings, *, stderr_path: str | Path | None = None, python: str | None = None
+) -> Stage[TrainResult]:
     """Run training in a child process; yields one Progress per event.
 
     Closing the generator (cancel) terminates the child; a later run with ``resume="latest"``
@@ -273,8 +305,9 @@ def train_stage(settings: TrainSettings, *, stderr_path: str | Path | None = Non
     cmd = build_command(settings, python)
     log = open(log_path, "ab")  # noqa: SIM115 - closed in finally, after the child
     tail: collections.deque[str] = collections.deque(maxlen=30)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=child_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), start_new_session=True
+    )
 
     def pump_stderr() -> None:
         assert proc.stderr is not None
@@ -308,11 +341,13 @@ def train_stage(settings: TrainSettings, *, stderr_path: str | Path | None = Non
                 yield Progress("train", event.step, total, output.name, msg, event.data)
             elif event.kind == "sample":
                 result.samples.append(Path(event.data["path"]))
-                yield Progress("train", event.step, total, output.name, "sample written",
-                               event.data)
+                yield Progress(
+                    "train", event.step, total, output.name, "sample written", event.data
+                )
             elif event.kind == "checkpoint":
-                yield Progress("train", event.step, total, output.name,
-                               f"checkpoint {event.step}", event.data)
+                yield Progress(
+                    "train", event.step, total, output.name, f"checkpoint {event.step}", event.data
+                )
             elif event.kind == "done":
                 result.step = event.step
                 for key in ("motion_module", "motion_adapter", "motion_lora"):
@@ -327,8 +362,10 @@ def train_stage(settings: TrainSettings, *, stderr_path: str | Path | None = Non
             raise WorkstationError(f"training ({output}): {error}")
         if code != 0:
             last = "\n".join(tail) or "(no output)"
-            raise WorkstationError(f"training ({output}): the training process exited with code "
-                                   f"{code}; last lines of {log_path}:\n{last}")
+            raise WorkstationError(
+                f"training ({output}): the training process exited with code "
+                f"{code}; last lines of {log_path}:\n{last}"
+            )
         return result
     finally:
         if proc.poll() is None:

@@ -32,8 +32,10 @@ log = logging.getLogger("workstation.train")
 
 MOTION_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 # The key both diffusers and ComfyUI recognise an AnimateDiff motion module by.
-PE_KEY = ("down_blocks.0.motion_modules.0.temporal_transformer.transformer_blocks.0."
-          "attention_blocks.0.pos_encoder.pe")
+PE_KEY = (
+    "down_blocks.0.motion_modules.0.temporal_transformer.transformer_blocks.0."
+    "attention_blocks.0.pos_encoder.pe"
+)
 
 
 @dataclass
@@ -46,8 +48,14 @@ class BaseModel:
 
 def training_scheduler() -> DDPMScheduler:
     """AnimateDiff's training noise schedule: linear betas 0.00085-0.012, 1000 steps, epsilon."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
-                         beta_schedule="linear", prediction_type="epsilon", clip_sample=False)
+    return DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="linear",
+        prediction_type="epsilon",
+        clip_sample=False,
+    )
 
 
 def load_base(path: str | Path, config: str | Path = "") -> BaseModel:
@@ -56,8 +64,9 @@ def load_base(path: str | Path, config: str | Path = "") -> BaseModel:
     if p.is_dir():
         missing = [s for s in ("unet", "vae", "text_encoder", "tokenizer") if not (p / s).is_dir()]
         if missing:
-            raise WorkstationError(f"{p}: not a diffusers SD1.5 folder (missing "
-                                   f"{', '.join(missing)}/)")
+            raise WorkstationError(
+                f"{p}: not a diffusers SD1.5 folder (missing {', '.join(missing)}/)"
+            )
         return BaseModel(
             UNet2DConditionModel.from_pretrained(p, subfolder="unet", local_files_only=True),
             AutoencoderKL.from_pretrained(p, subfolder="vae", local_files_only=True),
@@ -67,19 +76,27 @@ def load_base(path: str | Path, config: str | Path = "") -> BaseModel:
     if not p.is_file():
         raise WorkstationError(f"{p}: base model not found")
     if p.suffix not in (".safetensors", ".ckpt"):
-        raise WorkstationError(f"{p}: base model must be a diffusers folder or a .safetensors/"
-                               ".ckpt checkpoint")
+        raise WorkstationError(
+            f"{p}: base model must be a diffusers folder or a .safetensors/.ckpt checkpoint"
+        )
     kwargs = {"local_files_only": True}
     if config:
         if not (Path(config) / "model_index.json").exists():
-            raise WorkstationError(f"{config}: --base-config must be a diffusers SD1.5 folder "
-                                   "(with model_index.json)")
+            raise WorkstationError(
+                f"{config}: --base-config must be a diffusers SD1.5 folder (with model_index.json)"
+            )
         kwargs["config"] = str(config)
     try:
         pipe = StableDiffusionPipeline.from_single_file(str(p), safety_checker=None, **kwargs)
     except Exception as exc:  # noqa: BLE001 - diffusers raises many kinds here
-        hint = "" if config else (" (offline, a single-file checkpoint needs --base-config: a "
-                                  "local diffusers SD1.5 folder to take the configs from)")
+        hint = (
+            ""
+            if config
+            else (
+                " (offline, a single-file checkpoint needs --base-config: a "
+                "local diffusers SD1.5 folder to take the configs from)"
+            )
+        )
         raise WorkstationError(f"{p}: cannot load the checkpoint: {exc}{hint}") from None
     return BaseModel(pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer)
 
@@ -99,8 +116,9 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 def detect_version(sd: dict[str, torch.Tensor]) -> str:
     """v2 has a mid block; v1's positional table is 24 long, v3's 32 (no mid block)."""
     if PE_KEY not in sd:
-        raise ValueError("no AnimateDiff motion module keys (expected "
-                         f"{PE_KEY.rsplit('.', 3)[0]}...)")
+        raise ValueError(
+            f"no AnimateDiff motion module keys (expected {PE_KEY.rsplit('.', 3)[0]}...)"
+        )
     if any(k.startswith("mid_block.") for k in sd):
         return "v2"
     return "v1" if sd[PE_KEY].shape[1] == 24 else "v3"
@@ -129,8 +147,9 @@ def adapter_config_from_keys(sd: dict[str, torch.Tensor], norm_groups: int = 32)
     }
 
 
-def load_motion_adapter(path: str | Path, unet: UNet2DConditionModel,
-                        fresh_version: str = "v3") -> tuple[MotionAdapter, str]:
+def load_motion_adapter(
+    path: str | Path, unet: UNet2DConditionModel, fresh_version: str = "v3"
+) -> tuple[MotionAdapter, str]:
     """(adapter, description) from a file, a folder, or a fresh one matching ``unet``."""
     if not path:
         return fresh_adapter(unet, fresh_version), f"fresh {fresh_version} motion module"
@@ -143,8 +162,9 @@ def load_motion_adapter(path: str | Path, unet: UNet2DConditionModel,
     if not p.is_file():
         raise WorkstationError(f"{p}: motion module not found")
     if p.suffix not in MOTION_FILE_SUFFIXES:
-        raise WorkstationError(f"{p}: motion module must be a .safetensors/.ckpt file or a "
-                               "MotionAdapter folder")
+        raise WorkstationError(
+            f"{p}: motion module must be a .safetensors/.ckpt file or a MotionAdapter folder"
+        )
     try:
         sd = _read_state_dict(p)
         version = detect_version(sd)
@@ -154,8 +174,9 @@ def load_motion_adapter(path: str | Path, unet: UNet2DConditionModel,
     with tempfile.TemporaryDirectory(prefix="motion-config-") as tmp:
         # from_single_file converts the keys with diffusers' own code; offline it needs a local
         # config folder, which we write from what the keys say.
-        (Path(tmp) / "config.json").write_text(json.dumps(
-            {"_class_name": "MotionAdapter", **config}))
+        (Path(tmp) / "config.json").write_text(
+            json.dumps({"_class_name": "MotionAdapter", **config})
+        )
         adapter = MotionAdapter.from_single_file(str(p), config=tmp, local_files_only=True)
     return adapter, f"AnimateDiff {version} motion module {p.name}"
 
@@ -179,17 +200,21 @@ def fresh_adapter(unet: UNet2DConditionModel, version: str = "v3") -> MotionAdap
 
 def build_motion_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNetMotionModel:
     if len(unet.config.block_out_channels) != len(adapter.config.block_out_channels) or list(
-            unet.config.block_out_channels) != list(adapter.config.block_out_channels):
+        unet.config.block_out_channels
+    ) != list(adapter.config.block_out_channels):
         raise WorkstationError(
             f"the motion module's channels {list(adapter.config.block_out_channels)} do not match "
-            f"the base model's {list(unet.config.block_out_channels)} (an SD1.5 module is needed)")
+            f"the base model's {list(unet.config.block_out_channels)} (an SD1.5 module is needed)"
+        )
     motion = UNetMotionModel.from_unet2d(unet, adapter)
     motion.freeze_unet2d_params()
     return motion
 
 
 # Attention projections of the temporal transformers: the targets of a motion LoRA.
-LORA_TARGETS = r".*motion_modules\.\d+\.transformer_blocks\.\d+\.attn[12]\.(to_q|to_k|to_v|to_out\.0)"
+LORA_TARGETS = (
+    r".*motion_modules\.\d+\.transformer_blocks\.\d+\.attn[12]\.(to_q|to_k|to_v|to_out\.0)"
+)
 
 
 def add_motion_lora(unet: UNetMotionModel, rank: int, alpha: float) -> None:
@@ -198,14 +223,20 @@ def add_motion_lora(unet: UNetMotionModel, rank: int, alpha: float) -> None:
 
     for param in unet.parameters():
         param.requires_grad = False
-    unet.add_adapter(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights="gaussian",
-                                target_modules=LORA_TARGETS))
+    unet.add_adapter(
+        LoraConfig(
+            r=rank, lora_alpha=alpha, init_lora_weights="gaussian", target_modules=LORA_TARGETS
+        )
+    )
 
 
 def motion_adapter_from_unet(unet: UNetMotionModel, config: dict) -> MotionAdapter:
     """A MotionAdapter (with ``config``) holding the UNet's current motion weights."""
     adapter = MotionAdapter.from_config(config)
-    sd = {k: v.detach().float().cpu() for k, v in unet.state_dict().items()
-          if ".motion_modules." in k and "lora_" not in k}
+    sd = {
+        k: v.detach().float().cpu()
+        for k, v in unet.state_dict().items()
+        if ".motion_modules." in k and "lora_" not in k
+    }
     adapter.load_state_dict(sd)
     return adapter

@@ -29,8 +29,9 @@ def write_letter_tokenizer(folder: Path) -> tuple[Path, Path]:
     return folder / "vocab.json", folder / "merges.txt"
 
 
-def build_sd_folder(folder: Path, size: str = "tiny", seed: int = 0,
-                    dtype: torch.dtype = torch.float32) -> Path:
+def build_sd_folder(
+    folder: Path, size: str = "tiny", seed: int = 0, dtype: torch.dtype = torch.float32
+) -> Path:
     """Write a random StableDiffusionPipeline folder (``folder/sd``) and return its path."""
     from diffusers import (
         AutoencoderKL,
@@ -43,58 +44,116 @@ def build_sd_folder(folder: Path, size: str = "tiny", seed: int = 0,
     torch.manual_seed(seed)
     if size == "tiny":
         unet = UNet2DConditionModel(
-            block_out_channels=(32, 64), layers_per_block=2, sample_size=16, in_channels=4,
-            out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-            norm_num_groups=2)
-        vae = AutoencoderKL(block_out_channels=(32, 64), in_channels=3, out_channels=3,
-                            down_block_types=("DownEncoderBlock2D",) * 2,
-                            up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4,
-                            norm_num_groups=2, sample_size=32)
-        text_cfg = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                        num_attention_heads=4, projection_dim=32)
+            block_out_channels=(32, 64),
+            layers_per_block=2,
+            sample_size=16,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+            cross_attention_dim=32,
+            norm_num_groups=2,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(32, 64),
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 2,
+            up_block_types=("UpDecoderBlock2D",) * 2,
+            latent_channels=4,
+            norm_num_groups=2,
+            sample_size=32,
+        )
+        text_cfg = dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            projection_dim=32,
+        )
     elif size == "sd15":
         unet = UNet2DConditionModel(
-            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-            block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768,
-            attention_head_dim=8, norm_num_groups=32,
+            sample_size=64,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=2,
+            block_out_channels=(320, 640, 1280, 1280),
+            cross_attention_dim=768,
+            attention_head_dim=8,
+            norm_num_groups=32,
             down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
-        vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), in_channels=3,
-                            out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
-                            up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4,
-                            layers_per_block=2, sample_size=512)
-        text_cfg = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                        num_attention_heads=12, projection_dim=768, hidden_act="quick_gelu")
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512),
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            latent_channels=4,
+            layers_per_block=2,
+            sample_size=512,
+        )
+        text_cfg = dict(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            projection_dim=768,
+            hidden_act="quick_gelu",
+        )
     else:
         raise ValueError(f"size {size!r}: expected 'tiny' or 'sd15'")
     vocab, merges = write_letter_tokenizer(folder / "_tokenizer")
     tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        # sd15 keeps CLIP-L's 49408-row embedding (memory as real); the letters use 54 of them
-        vocab_size=49408 if size == "sd15" else len(tokenizer.get_vocab()),
-        max_position_embeddings=77, bos_token_id=0,
-        eos_token_id=1, pad_token_id=1, **text_cfg))
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                   unet=unet, scheduler=scheduler, safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            # sd15 keeps CLIP-L's 49408-row embedding (memory as real); the letters use 54 of them
+            vocab_size=49408 if size == "sd15" else len(tokenizer.get_vocab()),
+            max_position_embeddings=77,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            **text_cfg,
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.to(dtype=dtype)
     pipe.save_pretrained(str(folder / "sd"))
     return folder / "sd"
 
 
-def build_adapter_folder(folder: Path, size: str = "tiny", mid_block: bool = False,
-                         seed: int = 1):
+def build_adapter_folder(folder: Path, size: str = "tiny", mid_block: bool = False, seed: int = 1):
     """A random MotionAdapter matching :func:`build_sd_folder`, saved to ``folder``."""
     from diffusers import MotionAdapter
 
     torch.manual_seed(seed)
     if size == "tiny":
-        adapter = MotionAdapter(block_out_channels=(32, 64), motion_layers_per_block=2,
-                                motion_norm_num_groups=2, motion_num_attention_heads=8,
-                                motion_max_seq_length=32, use_motion_mid_block=mid_block)
+        adapter = MotionAdapter(
+            block_out_channels=(32, 64),
+            motion_layers_per_block=2,
+            motion_norm_num_groups=2,
+            motion_num_attention_heads=8,
+            motion_max_seq_length=32,
+            use_motion_mid_block=mid_block,
+        )
     else:
         adapter = MotionAdapter(motion_max_seq_length=32, use_motion_mid_block=mid_block)
     with torch.no_grad():  # non-zero output projections, so the module does something

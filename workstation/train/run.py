@@ -38,10 +38,12 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def oom_message(s: TrainSettings) -> str:
-    return (f"the GPU ran out of memory at {s.resolution} px, {s.frames} frames, batch "
-            f"{s.batch_size}. Lower --resolution (256 needs far less than 512), --frames or "
-            "--batch-size (raise --grad-accum to keep the effective batch), keep "
-            "--gradient-checkpointing on, try --adam-8bit, or --cache-latents to free the VAE.")
+    return (
+        f"the GPU ran out of memory at {s.resolution} px, {s.frames} frames, batch "
+        f"{s.batch_size}. Lower --resolution (256 needs far less than 512), --frames or "
+        "--batch-size (raise --grad-accum to keep the effective batch), keep "
+        "--gradient-checkpointing on, try --adam-8bit, or --cache-latents to free the VAE."
+    )
 
 
 def _check(s: TrainSettings) -> None:
@@ -76,8 +78,10 @@ def _preflight(s: TrainSettings) -> None:
         import importlib.util
 
         if importlib.util.find_spec("bitsandbytes") is None:
-            raise WorkstationError("--adam-8bit needs the bitsandbytes package (pip install "
-                                   "bitsandbytes; it runs on NVIDIA GPUs only)")
+            raise WorkstationError(
+                "--adam-8bit needs the bitsandbytes package (pip install "
+                "bitsandbytes; it runs on NVIDIA GPUs only)"
+            )
     for name in ("motion_module", "base_config", "resume"):
         value = getattr(s, name)
         if value and value != "latest" and not Path(value).exists():
@@ -114,8 +118,11 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     output = Path(s.output)
     output.mkdir(parents=True, exist_ok=True)
     mp = _mixed_precision(s.mixed_precision)
-    accelerator = Accelerator(gradient_accumulation_steps=s.grad_accum, mixed_precision=mp,
-                              project_config=ProjectConfiguration(project_dir=str(output)))
+    accelerator = Accelerator(
+        gradient_accumulation_steps=s.grad_accum,
+        mixed_precision=mp,
+        project_config=ProjectConfiguration(project_dir=str(output)),
+    )
     main = accelerator.is_main_process
     device = accelerator.device
 
@@ -131,9 +138,11 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     entries = data.read_export(s.dataset)
     usable, skipped = data.scan_clips(entries, s.frames, s.stride)
     if not usable:
-        raise WorkstationError(f"{s.dataset}: none of the {len(entries)} clips can be used "
-                               f"({skipped[0].path.name}: {skipped[0].problem}); --frames "
-                               f"{s.frames} needs clips of at least {s.frames} frames")
+        raise WorkstationError(
+            f"{s.dataset}: none of the {len(entries)} clips can be used "
+            f"({skipped[0].path.name}: {skipped[0].problem}); --frames "
+            f"{s.frames} needs clips of at least {s.frames} frames"
+        )
 
     # -- models ----------------------------------------------------------------------------
     base = models.load_base(s.base_model, s.base_config)
@@ -141,8 +150,9 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     adapter_config = dict(adapter.config)
     max_len = adapter.config.motion_max_seq_length
     if s.frames > max_len:
-        raise WorkstationError(f"--frames {s.frames}: this motion module handles at most "
-                               f"{max_len} frames")
+        raise WorkstationError(
+            f"--frames {s.frames}: this motion module handles at most {max_len} frames"
+        )
     unet = models.build_motion_unet(base.unet, adapter)
     del adapter
     lora_scale = s.lora_alpha / s.lora_rank
@@ -170,15 +180,20 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         try:
             import bitsandbytes as bnb
         except ImportError:
-            raise WorkstationError("--adam-8bit needs the bitsandbytes package (pip install "
-                                   "bitsandbytes; it runs on NVIDIA GPUs only)") from None
+            raise WorkstationError(
+                "--adam-8bit needs the bitsandbytes package (pip install "
+                "bitsandbytes; it runs on NVIDIA GPUs only)"
+            ) from None
         optimizer_cls = bnb.optim.AdamW8bit
     else:
         optimizer_cls = torch.optim.AdamW
     optimizer = optimizer_cls(trainable, lr=lr, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
-    lr_scheduler = get_scheduler("constant_with_warmup", optimizer,
-                                 num_warmup_steps=s.lr_warmup_steps * accelerator.num_processes,
-                                 num_training_steps=s.max_steps * accelerator.num_processes)
+    lr_scheduler = get_scheduler(
+        "constant_with_warmup",
+        optimizer,
+        num_warmup_steps=s.lr_warmup_steps * accelerator.num_processes,
+        num_training_steps=s.max_steps * accelerator.num_processes,
+    )
 
     def encode_pixels(pixels: torch.Tensor) -> torch.Tensor:
         """(B, F, 3, H, W) in [-1, 1] -> latents (B, 4, F, h, w), scaled."""
@@ -188,14 +203,24 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         lat = lat * vae.config.scaling_factor
         return lat.unflatten(0, (b, f)).permute(0, 2, 1, 3, 4)
 
-    dataset = data.ClipDataset(usable, frames=s.frames, resolution=s.resolution, hflip=s.hflip,
-                               caption_dropout=s.caption_dropout)
+    dataset = data.ClipDataset(
+        usable,
+        frames=s.frames,
+        resolution=s.resolution,
+        hflip=s.hflip,
+        caption_dropout=s.caption_dropout,
+    )
     if s.cache_latents:
         dataset = _cache_latents(usable, s, encode_pixels)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=s.batch_size, shuffle=True, num_workers=s.num_workers,
-        collate_fn=data.collate, drop_last=len(dataset) >= s.batch_size,
-        persistent_workers=s.num_workers > 0)
+        dataset,
+        batch_size=s.batch_size,
+        shuffle=True,
+        num_workers=s.num_workers,
+        collate_fn=data.collate,
+        drop_last=len(dataset) >= s.batch_size,
+        persistent_workers=s.num_workers > 0,
+    )
 
     # -- checkpoints hold the trainable weights only (not the frozen 2D UNet) ---------------
     def save_hook(models_, weights, output_dir):
@@ -203,8 +228,11 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
 
         if main:
             for m in models_:
-                sd = {k: v for k, v in accelerator.unwrap_model(m).state_dict().items()
-                      if k in trainable_names}
+                sd = {
+                    k: v
+                    for k, v in accelerator.unwrap_model(m).state_dict().items()
+                    if k in trainable_names
+                }
                 save_safetensors(sd, Path(output_dir) / "trainable.safetensors")
         while weights:
             weights.pop()
@@ -214,22 +242,26 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
 
         path = Path(input_dir) / "trainable.safetensors"
         if not path.exists():
-            raise WorkstationError(f"{input_dir}: not a checkpoint of this trainer "
-                                   "(no trainable.safetensors)")
+            raise WorkstationError(
+                f"{input_dir}: not a checkpoint of this trainer (no trainable.safetensors)"
+            )
         sd = load_file(str(path))
         while models_:
             m = accelerator.unwrap_model(models_.pop())
             missing = trainable_names - set(sd)
             if missing:
-                raise WorkstationError(f"{path}: does not match this run's model ({len(missing)} "
-                                       f"trained weights missing, e.g. {sorted(missing)[0]}); "
-                                       "was it written with another --mode or motion module?")
+                raise WorkstationError(
+                    f"{path}: does not match this run's model ({len(missing)} "
+                    f"trained weights missing, e.g. {sorted(missing)[0]}); "
+                    "was it written with another --mode or motion module?"
+                )
             m.load_state_dict(sd, strict=False)
 
     accelerator.register_save_state_pre_hook(save_hook)
     accelerator.register_load_state_pre_hook(load_hook)
-    unet, optimizer, loader, lr_scheduler = accelerator.prepare(unet, optimizer, loader,
-                                                                lr_scheduler)
+    unet, optimizer, loader, lr_scheduler = accelerator.prepare(
+        unet, optimizer, loader, lr_scheduler
+    )
 
     start_step = 0
     resumed_from = None
@@ -248,13 +280,22 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         save_settings(s, output / "train_settings.json")
     prompts = s.sample_prompts or _default_prompts(usable)
     samples_dir = output / "samples"
-    event("start", step=start_step, max_steps=s.max_steps, clips=len(usable),
-          skipped=[{"path": str(x.path), "problem": x.problem} for x in skipped],
-          trainable_params=sum(p.numel() for p in trainable), mode=s.mode,
-          motion_module=described, mixed_precision=mp, device=str(device),
-          processes=accelerator.num_processes, learning_rate=lr,
-          resumed_from=str(resumed_from) if resumed_from else None,
-          message=f"training {described} ({s.mode}) on {len(usable)} clips")
+    event(
+        "start",
+        step=start_step,
+        max_steps=s.max_steps,
+        clips=len(usable),
+        skipped=[{"path": str(x.path), "problem": x.problem} for x in skipped],
+        trainable_params=sum(p.numel() for p in trainable),
+        mode=s.mode,
+        motion_module=described,
+        mixed_precision=mp,
+        device=str(device),
+        processes=accelerator.num_processes,
+        learning_rate=lr,
+        resumed_from=str(resumed_from) if resumed_from else None,
+        message=f"training {described} ({s.mode}) on {len(usable)} clips",
+    )
 
     def checkpoint(step: int) -> None:
         accelerator.wait_for_everyone()
@@ -280,9 +321,19 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         if main:
             with accelerator.autocast():
                 written = render_validation(
-                    accelerator.unwrap_model(unet), vae, text_encoder, tokenizer, prompts,
-                    frames=s.frames, resolution=s.resolution, steps=s.sample_steps,
-                    seed=s.sample_seed, device=device, folder=samples_dir, step=step)
+                    accelerator.unwrap_model(unet),
+                    vae,
+                    text_encoder,
+                    tokenizer,
+                    prompts,
+                    frames=s.frames,
+                    resolution=s.resolution,
+                    steps=s.sample_steps,
+                    seed=s.sample_seed,
+                    device=device,
+                    folder=samples_dir,
+                    step=step,
+                )
             for prompt, path in written:
                 event("sample", step=step, path=str(path), prompt=prompt)
         accelerator.wait_for_everyone()
@@ -302,21 +353,27 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
                         latents = batch["latents"].to(device, dtype=weight_dtype)
                     else:
                         latents = encode_pixels(batch["pixels"])
-                    ids = tokenizer(batch["caption"], padding="max_length", truncation=True,
-                                    max_length=tokenizer.model_max_length,
-                                    return_tensors="pt").input_ids.to(device)
+                    ids = tokenizer(
+                        batch["caption"],
+                        padding="max_length",
+                        truncation=True,
+                        max_length=tokenizer.model_max_length,
+                        return_tensors="pt",
+                    ).input_ids.to(device)
                     text = text_encoder(ids)[0]
                 if not sanity_done and main:
                     _write_sanity(batch, latents, vae, samples_dir, event, to_uint8, write_mp4)
                 sanity_done = True
                 b, _, f = latents.shape[:3]
                 noise = torch.randn_like(latents)
-                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (b,),
-                                          device=device).long()
+                timesteps = torch.randint(
+                    0, noise_scheduler.config.num_train_timesteps, (b,), device=device
+                ).long()
                 noisy = noise_scheduler.add_noise(latents, noise, timesteps)
                 with accelerator.autocast():
-                    pred = unet(noisy, timesteps,
-                                encoder_hidden_states=text.repeat_interleave(f, 0)).sample
+                    pred = unet(
+                        noisy, timesteps, encoder_hidden_states=text.repeat_interleave(f, 0)
+                    ).sample
                 loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
                 losses.append(accelerator.gather(loss.detach().repeat(b)).mean().item())
                 accelerator.backward(loss)
@@ -335,11 +392,20 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
             loss_value = sum(losses) / len(losses)
             losses.clear()
             if not math.isfinite(loss_value):
-                raise WorkstationError(f"the loss became {loss_value} at step {step}: lower "
-                                       f"--learning-rate (now {lr:g}) or use --mixed-precision bf16")
-            event("step", step=step, max_steps=s.max_steps, loss=round(loss_value, 6),
-                  lr=lr_scheduler.get_last_lr()[0], sec_per_step=round(sec_per_step, 4),
-                  eta_s=round(sec_per_step * (s.max_steps - step), 1), **_gpu_memory())
+                raise WorkstationError(
+                    f"the loss became {loss_value} at step {step}: lower "
+                    f"--learning-rate (now {lr:g}) or use --mixed-precision bf16"
+                )
+            event(
+                "step",
+                step=step,
+                max_steps=s.max_steps,
+                loss=round(loss_value, 6),
+                lr=lr_scheduler.get_last_lr()[0],
+                sec_per_step=round(sec_per_step, 4),
+                eta_s=round(sec_per_step * (s.max_steps - step), 1),
+                **_gpu_memory(),
+            )
             if s.checkpoint_every and step % s.checkpoint_every == 0:
                 checkpoint(step)
             if s.sample_every and step % s.sample_every == 0:
@@ -355,8 +421,16 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         sample(step)
     result = {"step": step, "path": str(output)}
     if main:
-        result.update(export_outputs(accelerator.unwrap_model(unet), adapter_config, output,
-                                     s.mode, lora_scale, described))
+        result.update(
+            export_outputs(
+                accelerator.unwrap_model(unet),
+                adapter_config,
+                output,
+                s.mode,
+                lora_scale,
+                described,
+            )
+        )
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return event("done", message=f"trained to step {step}", **result, **_gpu_memory())
@@ -371,8 +445,9 @@ def _gpu_memory() -> dict[str, float]:
     return {"gpu_peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
-def export_outputs(unet, adapter_config: dict, output: Path, mode: str, lora_scale: float,
-                   described: str) -> dict[str, str]:
+def export_outputs(
+    unet, adapter_config: dict, output: Path, mode: str, lora_scale: float, described: str
+) -> dict[str, str]:
     """Write motion_module.safetensors (original keys), motion_adapter/ and, for LoRA mode,
     motion_lora.safetensors (original LoRA keys, alpha folded in)."""
     from diffusers import MotionAdapter
@@ -384,12 +459,16 @@ def export_outputs(unet, adapter_config: dict, output: Path, mode: str, lora_sca
     meta = {"format": "pt", "trained_with": "motion-dataset-workstation", "base": described}
     if mode == "lora":
         lora = convert.lora_to_original(state, lora_scale)
-        written["motion_lora"] = str(convert.save_safetensors(
-            lora, output / "motion_lora.safetensors", meta))
+        written["motion_lora"] = str(
+            convert.save_safetensors(lora, output / "motion_lora.safetensors", meta)
+        )
         state = convert.merge_lora(state, lora_scale)
     motion = {k: v.detach().float().cpu() for k, v in state.items() if ".motion_modules." in k}
-    written["motion_module"] = str(convert.save_safetensors(
-        convert.to_original(motion), output / "motion_module.safetensors", meta))
+    written["motion_module"] = str(
+        convert.save_safetensors(
+            convert.to_original(motion), output / "motion_module.safetensors", meta
+        )
+    )
     adapter = MotionAdapter.from_config(adapter_config)
     adapter.load_state_dict(motion)
     final = output / "motion_adapter"
@@ -424,8 +503,14 @@ def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4)
             lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
             pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
     path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4")
-    event("sample", step=0, path=str(path), prompt=batch["caption"][0], source=source,
-          message=f"first training clip ({source})")
+    event(
+        "sample",
+        step=0,
+        path=str(path),
+        prompt=batch["caption"][0],
+        source=source,
+        message=f"first training clip ({source})",
+    )
 
 
 def _cache_latents(clips, s: TrainSettings, encode_pixels):
@@ -434,8 +519,7 @@ def _cache_latents(clips, s: TrainSettings, encode_pixels):
 
     from workstation.train import data
 
-    source = data.ClipDataset(clips, frames=s.frames, resolution=s.resolution,
-                              deterministic=True)
+    source = data.ClipDataset(clips, frames=s.frames, resolution=s.resolution, deterministic=True)
     latents: dict[int, torch.Tensor] = {}
     with torch.no_grad():
         for i in range(len(source)):
@@ -484,11 +568,16 @@ def _event_stream() -> Emit:
 
 def main(argv: list[str] | None = None) -> int:
     emit = _event_stream()
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    parser = argparse.ArgumentParser(prog="python -m workstation.train.run",
-                                     description="Motion-module training (JSON lines on stdout)")
+    parser = argparse.ArgumentParser(
+        prog="python -m workstation.train.run",
+        description="Motion-module training (JSON lines on stdout)",
+    )
     add_arguments(parser, for_child=True)
     settings = settings_from_args(parser.parse_args(argv))
     rank0 = os.environ.get("RANK", "0") == "0"
@@ -514,8 +603,11 @@ def error_event(exc: BaseException, settings: TrainSettings) -> dict[str, Any]:
     oom = type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
     if oom:
         return {"event": "error", "kind": "oom", "message": oom_message(settings)}
-    return {"event": "error", "kind": "internal",
-            "message": f"{type(exc).__name__}: {exc} (details in the log)"}
+    return {
+        "event": "error",
+        "kind": "internal",
+        "message": f"{type(exc).__name__}: {exc} (details in the log)",
+    }
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 8) -> Path:
             stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
             stream.options = {"crf": "18", "preset": "veryfast"}
             for img in frames:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:h2, :w2]),
-                                                   format="rgb24")
+                frame = av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(img[:h2, :w2]), format="rgb24"
+                )
                 for packet in stream.encode(frame):
                     container.mux(packet)
             for packet in stream.encode():
@@ -53,16 +54,40 @@ def slug(text: str, n: int = 40) -> str:
 
 
 @torch.no_grad()
-def render_validation(unet, vae, text_encoder, tokenizer, prompts: list[str], *, frames: int,
-                      resolution: int, steps: int, seed: int, device: torch.device,
-                      folder: Path, step: int) -> list[tuple[str, Path]]:
+def render_validation(
+    unet,
+    vae,
+    text_encoder,
+    tokenizer,
+    prompts: list[str],
+    *,
+    frames: int,
+    resolution: int,
+    steps: int,
+    seed: int,
+    device: torch.device,
+    folder: Path,
+    step: int,
+) -> list[tuple[str, Path]]:
     """One MP4 per prompt with the current weights; the same seed every time."""
     from diffusers import AnimateDiffPipeline, DDIMScheduler
 
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear",
-                              clip_sample=False, timestep_spacing="linspace", steps_offset=1)
-    pipe = AnimateDiffPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                               unet=unet, motion_adapter=None, scheduler=scheduler)
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="linear",
+        clip_sample=False,
+        timestep_spacing="linspace",
+        steps_offset=1,
+    )
+    pipe = AnimateDiffPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        motion_adapter=None,
+        scheduler=scheduler,
+    )
     pipe.set_progress_bar_config(disable=True)
     written = []
     was_training = unet.training
@@ -70,9 +95,16 @@ def render_validation(unet, vae, text_encoder, tokenizer, prompts: list[str], *,
     try:
         for i, prompt in enumerate(prompts):
             generator = torch.Generator(device="cpu").manual_seed(seed + i)
-            out = pipe(prompt=prompt, num_frames=frames, height=resolution, width=resolution,
-                       num_inference_steps=steps, guidance_scale=7.5, generator=generator,
-                       output_type="np")
+            out = pipe(
+                prompt=prompt,
+                num_frames=frames,
+                height=resolution,
+                width=resolution,
+                num_inference_steps=steps,
+                guidance_scale=7.5,
+                generator=generator,
+                output_type="np",
+            )
             video = (np.clip(out.frames[0], 0, 1) * 255).round().astype(np.uint8)
             path = write_mp4(video, folder / f"step-{step:06d}-{i}-{slug(prompt)}.mp4")
             written.append((prompt, path))

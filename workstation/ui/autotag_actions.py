@@ -68,14 +68,16 @@ class AutotagActions(QObject):
         self.menu = QMenu("Auto-tag", view)
         self.actions: dict[AutoJob, QAction] = {}
         for kind in AutoJob:
-            action = self.menu.addAction(f"{kind.value}…" if kind is not AutoJob.MOTION
-                                         else kind.value)
+            action = self.menu.addAction(
+                f"{kind.value}…" if kind is not AutoJob.MOTION else kind.value
+            )
             action.triggered.connect(lambda _c=False, k=kind: self.start(k))
             self.actions[kind] = action
         self.actions[AutoJob.TAG].setToolTip("Tag the clips with the WD14 tagger")
         self.actions[AutoJob.CAPTION].setToolTip(
             "Caption the clips with the captioner chosen in Models (a local video model or an "
-            "OpenAI-compatible server); manual captions are never replaced")
+            "OpenAI-compatible server); manual captions are never replaced"
+        )
         self.actions[AutoJob.MOTION].setToolTip("Score each clip's motion (mean optical flow)")
         self.menu.addSeparator()
         group = QActionGroup(self)
@@ -138,8 +140,13 @@ class AutotagActions(QObject):
 
         n = len(ids)
         job = self.view.jobs.run_on_project(
-            f"{kind.value} {n} clip{'s' if n != 1 else ''}", stage_fn, on_done=done,
-            on_error=failed, stage_name=kind.name.lower(), target=f"{n} clips")
+            f"{kind.value} {n} clip{'s' if n != 1 else ''}",
+            stage_fn,
+            on_done=done,
+            on_error=failed,
+            stage_name=kind.name.lower(),
+            target=f"{n} clips",
+        )
         job.cancelled.connect(lambda k=kind: self._show(f"{k.value} cancelled"))
         self.jobStarted.emit(job)
         return job

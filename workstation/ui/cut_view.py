@@ -780,7 +780,12 @@ def detection_stage(project, video_id: int, *, restart: bool = False):
 
     saved = app_settings.load()
     return in_child_process(
-        project_stage, str(project.root), "workstation.core.detect.registry",
-        "detect_video_as_saved", video_id, saved.detector, saved.detect_settings,
+        project_stage,
+        str(project.root),
+        "workstation.core.detect.registry",
+        "detect_video_as_saved",
+        video_id,
+        saved.detector,
+        saved.detect_settings,
         restart=restart,
     )

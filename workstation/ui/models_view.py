@@ -95,14 +95,19 @@ def add_model_folder(project, folder: str | Path) -> str:
     if not path.is_dir():
         raise ModelError(path, "no such folder")
     if _kind_of(path) == "?":
-        raise ModelError(path, "holds no model: expected config.json + weights (a transformers "
-                         "captioner) or model.onnx + selected_tags.csv (a WD14 tagger)")
+        raise ModelError(
+            path,
+            "holds no model: expected config.json + weights (a transformers "
+            "captioner) or model.onnx + selected_tags.csv (a WD14 tagger)",
+        )
     folders = model_folders(project)
     if str(path) not in folders:
         folders.append(str(path))
         project.db.execute(
             "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-            "value=excluded.value", (FOLDERS_KEY, json.dumps(folders)))
+            "value=excluded.value",
+            (FOLDERS_KEY, json.dumps(folders)),
+        )
     return str(path)
 
 
@@ -142,8 +147,11 @@ def list_models(project) -> list[ModelEntry]:
 def download_stage(repo_id: str):
     """Download a hub model into the HF cache (a job: the GUI stays live)."""
     if offline():
-        raise ModelError(repo_id, "cannot download: HF_HUB_OFFLINE is set (offline); copy the "
-                         "model folder here and add it with “Add folder…”")
+        raise ModelError(
+            repo_id,
+            "cannot download: HF_HUB_OFFLINE is set (offline); copy the "
+            "model folder here and add it with “Add folder…”",
+        )
     from huggingface_hub import snapshot_download
 
     yield Progress("download", 0, 1, repo_id, "downloading")
@@ -255,9 +263,11 @@ class ModelsDialog(QDialog):
         self.device.blockSignals(False)
         try:
             cap = load_settings(self.project, CaptionSettings)
-            now = (f"Captions: local model {cap.model}"
-                   if cap.backend is CaptionerKind.TRANSFORMERS
-                   else f"Captions: server {cap.server}")
+            now = (
+                f"Captions: local model {cap.model}"
+                if cap.backend is CaptionerKind.TRANSFORMERS
+                else f"Captions: server {cap.server}"
+            )
         except Exception as exc:
             now = f"Captions: saved settings unreadable ({exc})"
         self.captioner_label.setText(now)
@@ -300,13 +310,19 @@ class ModelsDialog(QDialog):
             self.show_message("Download: type a Hugging Face id (owner/name)")
             return None
         if offline():
-            self.show_message(f"{repo_id}: cannot download while offline (HF_HUB_OFFLINE is "
-                              "set); copy the model folder here and use “Add folder…”")
+            self.show_message(
+                f"{repo_id}: cannot download while offline (HF_HUB_OFFLINE is "
+                "set); copy the model folder here and use “Add folder…”"
+            )
             return None
         return self.jobs.run(
-            f"Download {repo_id}", lambda: download_stage(repo_id),
+            f"Download {repo_id}",
+            lambda: download_stage(repo_id),
             on_done=lambda path: (self.refresh(), self.show_message(f"Downloaded to {path}")),
-            on_error=self.show_message, stage_name="download", target=repo_id)
+            on_error=self.show_message,
+            stage_name="download",
+            target=repo_id,
+        )
 
     def check_selected(self):
         entry = self.selected()
@@ -316,10 +332,13 @@ class ModelsDialog(QDialog):
         name = entry.path if entry.where.startswith("folder") else entry.name
         device = load_device(self.project)
         return self.jobs.run(
-            f"Load {entry.name}", lambda: check_stage(name, entry.kind, device),
+            f"Load {entry.name}",
+            lambda: check_stage(name, entry.kind, device),
             on_done=self.show_message,
             on_error=lambda m: self.show_message(f"cannot load {entry.name}: {m}"),
-            stage_name="check", target=entry.name)
+            stage_name="check",
+            target=entry.name,
+        )
 
     def use_selected_for_captions(self) -> bool:
         entry = self.selected()
@@ -331,8 +350,9 @@ class ModelsDialog(QDialog):
             current = load_settings(self.project, CaptionSettings)
         except Exception:
             current = CaptionSettings()
-        save_settings(self.project, replace(current, backend=CaptionerKind.TRANSFORMERS,
-                                            model=name))
+        save_settings(
+            self.project, replace(current, backend=CaptionerKind.TRANSFORMERS, model=name)
+        )
         self.refresh()
         self.show_message(f"Captions will use {name}")
         return True

@@ -54,6 +54,7 @@ from workstation.ui.training_run import (
 
 log = logging.getLogger(__name__)
 
+
 def _video_shape(path: Path) -> tuple[Fraction, int]:
     """Frame rate and frame count of a small sample MP4 (from the container header)."""
     import av
@@ -61,16 +62,22 @@ def _video_shape(path: Path) -> tuple[Fraction, int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         fps = Fraction(stream.average_rate or 8)
-        frames = stream.frames or int(float(stream.duration * stream.time_base) * fps
-                                      if stream.duration else 16)
+        frames = stream.frames or int(
+            float(stream.duration * stream.time_base) * fps if stream.duration else 16
+        )
     return fps, max(1, frames)
 
 
 class PathField(QWidget):
     """A path text field with a Browse button (file, folder, or either)."""
 
-    def __init__(self, placeholder: str, kind: str = "folder", filters: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        placeholder: str,
+        kind: str = "folder",
+        filters: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.kind, self.filters = kind, filters
         self.edit = QLineEdit()
@@ -128,17 +135,21 @@ class TrainView(QWidget):
         self.export_filter = QLineEdit("reviewed")
         self.export_filter.setToolTip('"all", "reviewed" or a clip filter (as in the Clips view)')
         self.export_button = QPushButton("Export now")
-        self.export_button.setToolTip("Export the clips the filter selects into the dataset "
-                                      "folder (or PROJECT/exports/train), then use it")
+        self.export_button.setToolTip(
+            "Export the clips the filter selects into the dataset "
+            "folder (or PROJECT/exports/train), then use it"
+        )
         self.export_button.clicked.connect(self.export_now)
         export_row.addWidget(self.export_filter, 1)
         export_row.addWidget(self.export_button)
         data.addRow("Clips", export_row)
-        self.base_model = PathField("SD1.5 diffusers folder or .safetensors", "either",
-                                    "Checkpoints (*.safetensors *.ckpt)")
+        self.base_model = PathField(
+            "SD1.5 diffusers folder or .safetensors", "either", "Checkpoints (*.safetensors *.ckpt)"
+        )
         data.addRow("Base model", self.base_model)
-        self.motion_module = PathField("empty = a fresh module", "either",
-                                       "Motion modules (*.safetensors *.ckpt)")
+        self.motion_module = PathField(
+            "empty = a fresh module", "either", "Motion modules (*.safetensors *.ckpt)"
+        )
         data.addRow("Motion module", self.motion_module)
         self.output = PathField("output folder of this run")
         data.addRow("Output", self.output)
@@ -151,8 +162,9 @@ class TrainView(QWidget):
         self.preset.currentTextChanged.connect(self._apply_preset)
         preset.addRow("Preset", self.preset)
         self.prompts = QPlainTextEdit()
-        self.prompts.setPlaceholderText("validation prompts, one a line (default: the first "
-                                        "two captions)")
+        self.prompts.setPlaceholderText(
+            "validation prompts, one a line (default: the first two captions)"
+        )
         self.prompts.setMaximumHeight(60)
         preset.addRow("Prompts", self.prompts)
         self.estimate = QLabel()
@@ -165,8 +177,14 @@ class TrainView(QWidget):
         adv = QFormLayout(adv_widget)
         self.fields: dict[str, QWidget] = {}
         for f in dataclasses.fields(TrainSettings):
-            if f.name in ("dataset", "base_model", "output", "motion_module", "resume",
-                          "sample_prompts"):
+            if f.name in (
+                "dataset",
+                "base_model",
+                "output",
+                "motion_module",
+                "resume",
+                "sample_prompts",
+            ):
                 continue
             w = self._field_widget(f)
             w.setToolTip(f.metadata.get("help", "").replace("%%", "%"))
@@ -179,8 +197,9 @@ class TrainView(QWidget):
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the run in the Output folder from its latest "
-                                      "checkpoint")
+        self.resume_button.setToolTip(
+            "Continue the run in the Output folder from its latest checkpoint"
+        )
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
@@ -206,8 +225,9 @@ class TrainView(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads badly
         self.plot.addLegend(offset=(-10, 10))
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#4aa3ff88", width=1), name="loss")
-        self.smooth_curve = self.plot.plot([], [], pen=pg.mkPen("#ffb000", width=2),
-                                           name="smoothed")
+        self.smooth_curve = self.plot.plot(
+            [], [], pen=pg.mkPen("#ffb000", width=2), name="smoothed"
+        )
         right_lay.addWidget(self.plot, 2)
         lower = QSplitter(Qt.Orientation.Horizontal)
         samples_box = QGroupBox("Samples (newest first; click to play)")
@@ -286,10 +306,13 @@ class TrainView(QWidget):
     def settings(self) -> TrainSettings:
         """The form as TrainSettings (paths as typed; the engine checks them)."""
         values: dict[str, object] = {
-            "dataset": self.dataset.text(), "base_model": self.base_model.text(),
-            "motion_module": self.motion_module.text(), "output": self.output.text(),
-            "sample_prompts": [p.strip() for p in self.prompts.toPlainText().splitlines()
-                               if p.strip()],
+            "dataset": self.dataset.text(),
+            "base_model": self.base_model.text(),
+            "motion_module": self.motion_module.text(),
+            "output": self.output.text(),
+            "sample_prompts": [
+                p.strip() for p in self.prompts.toPlainText().splitlines() if p.strip()
+            ],
         }
         for name, w in self.fields.items():
             if isinstance(w, QComboBox):
@@ -362,8 +385,13 @@ class TrainView(QWidget):
             self.status.setText(f"export failed: {message}")
 
         self.export_job = self.jobs.run_on_project(
-            "Export for training", lambda project: export_dataset(project, out, settings),
-            on_done=done, on_error=failed, stage_name="export", target=out.name)
+            "Export for training",
+            lambda project: export_dataset(project, out, settings),
+            on_done=done,
+            on_error=failed,
+            stage_name="export",
+            target=out.name,
+        )
         self.export_job.cancelled.connect(lambda: self.export_button.setEnabled(True))
         return self.export_job
 
@@ -371,8 +399,15 @@ class TrainView(QWidget):
     def start(self, resume: bool = False) -> bool:
         """Start (or resume) the run the form describes; False when something is missing."""
         s = self.settings()
-        missing = [label for label, value in (("Dataset", s.dataset), ("Base model", s.base_model),
-                                              ("Output", s.output)) if not value]
+        missing = [
+            label
+            for label, value in (
+                ("Dataset", s.dataset),
+                ("Base model", s.base_model),
+                ("Output", s.output),
+            )
+            if not value
+        ]
         if missing:
             self.status.setText(f"Fill in: {', '.join(missing)}.")
             return False
@@ -486,8 +521,11 @@ class TrainView(QWidget):
         except WorkstationError as exc:
             self.run_details.setPlainText(str(exc))
             return
-        changed = {k: v for k, v in dataclasses.asdict(s).items()
-                   if v != getattr(TrainSettings(), k) or k in ("dataset", "base_model")}
+        changed = {
+            k: v
+            for k, v in dataclasses.asdict(s).items()
+            if v != getattr(TrainSettings(), k) or k in ("dataset", "base_model")
+        }
         ckpts = sorted(run.glob("checkpoint-*"), key=lambda p: p.name)
         text = json.dumps(changed, indent=1, default=str)
         if ckpts:
@@ -508,8 +546,9 @@ class TrainView(QWidget):
             self.status.setText(str(exc))
             return
         self.set_settings(dataclasses.replace(s, resume=""))
-        self.status.setText(f"settings of {run.name} loaded; Resume continues it, Start begins "
-                            "a new run")
+        self.status.setText(
+            f"settings of {run.name} loaded; Resume continues it, Start begins a new run"
+        )
 
     def open_output_folder(self) -> bool:
         run = self._chosen_run() or (Path(self.output.text()) if self.output.text() else None)

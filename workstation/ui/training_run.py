@@ -55,17 +55,36 @@ def sample_videos(run: Path) -> list[Path]:
 # -- presets --------------------------------------------------------------------------------
 PRESETS: dict[str, dict[str, object]] = {
     "Quick motion LoRA (256 px)": {
-        "mode": "lora", "resolution": 256, "max_steps": 1000, "lora_rank": 16,
-        "lora_alpha": 16.0, "gradient_checkpointing": True, "adam_8bit": False,
-        "batch_size": 1, "sample_every": 250, "checkpoint_every": 250,
+        "mode": "lora",
+        "resolution": 256,
+        "max_steps": 1000,
+        "lora_rank": 16,
+        "lora_alpha": 16.0,
+        "gradient_checkpointing": True,
+        "adam_8bit": False,
+        "batch_size": 1,
+        "sample_every": 250,
+        "checkpoint_every": 250,
     },
     "Full finetune (256 px)": {
-        "mode": "full", "resolution": 256, "max_steps": 2000, "gradient_checkpointing": True,
-        "adam_8bit": False, "batch_size": 1, "sample_every": 500, "checkpoint_every": 500,
+        "mode": "full",
+        "resolution": 256,
+        "max_steps": 2000,
+        "gradient_checkpointing": True,
+        "adam_8bit": False,
+        "batch_size": 1,
+        "sample_every": 500,
+        "checkpoint_every": 500,
     },
     "Full finetune (512 px, 24 GB)": {
-        "mode": "full", "resolution": 512, "max_steps": 3000, "gradient_checkpointing": True,
-        "adam_8bit": True, "batch_size": 1, "sample_every": 500, "checkpoint_every": 500,
+        "mode": "full",
+        "resolution": 512,
+        "max_steps": 3000,
+        "gradient_checkpointing": True,
+        "adam_8bit": True,
+        "batch_size": 1,
+        "sample_every": 500,
+        "checkpoint_every": 500,
     },
 }
 
@@ -256,8 +275,11 @@ class TrainingRun(QObject):
     def _on_error(self, err: QProcess.ProcessError) -> None:
         if err == QProcess.ProcessError.FailedToStart:
             program = self._proc.program() if self._proc else "?"
-            self._finish(False, f"training ({self.output}): could not start {program} "
-                                f"({self._proc.errorString() if self._proc else err})")
+            self._finish(
+                False,
+                f"training ({self.output}): could not start {program} "
+                f"({self._proc.errorString() if self._proc else err})",
+            )
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read_stdout()
@@ -268,18 +290,32 @@ class TrainingRun(QObject):
                 self._handle(ev)
         self._read_stderr()
         if self.stopping:
-            self._finish(False, None, f"{self.output.name}: stopped (Resume continues from "
-                                      "the last checkpoint)")
+            self._finish(
+                False,
+                None,
+                f"{self.output.name}: stopped (Resume continues from the last checkpoint)",
+            )
         elif self.error:
             self._finish(False, f"training ({self.output}): {self.error}")
         elif status != QProcess.ExitStatus.NormalExit or code != 0:
-            how = "crashed" if status != QProcess.ExitStatus.NormalExit else f"exited with code {code}"
+            how = (
+                "crashed"
+                if status != QProcess.ExitStatus.NormalExit
+                else f"exited with code {code}"
+            )
             last = "\n".join(self._tail) or "(no output)"
-            self._finish(False, f"training ({self.output}): the training process {how}; last "
-                                f"lines of {self.output / 'train.log'}:\n{last}")
+            self._finish(
+                False,
+                f"training ({self.output}): the training process {how}; last "
+                f"lines of {self.output / 'train.log'}:\n{last}",
+            )
         else:
-            self._finish(self.done, None if self.done else
-                         f"training ({self.output}): the process ended without a 'done' event")
+            self._finish(
+                self.done,
+                None
+                if self.done
+                else f"training ({self.output}): the process ended without a 'done' event",
+            )
 
     def _finish(self, ok: bool, message: str | None, status: str | None = None) -> None:
         self._kill_timer.stop()

@@ -60,9 +60,12 @@ def _transformers(settings: CaptionSettings) -> Captioner:
 
     # The device comes from the project's autotag settings where a caller has the project
     # (hf_captioner.caption_and_free); this registry path picks the best one.
-    return HFCaptioner.load(settings.model or DEFAULT_HF_CAPTION_MODEL,
-                            max_tokens=settings.max_tokens, temperature=settings.temperature,
-                            sample_fps=settings.sample_fps)
+    return HFCaptioner.load(
+        settings.model or DEFAULT_HF_CAPTION_MODEL,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        sample_fps=settings.sample_fps,
+    )
 
 
 TAGGERS: dict[TaggerKind, Callable[[TagSettings], Tagger]] = {TaggerKind.WD14: _wd14}
@@ -76,7 +79,9 @@ def register_tagger(kind: TaggerKind, factory: Callable[[TagSettings], Tagger]) 
     TAGGERS[kind] = factory
 
 
-def register_captioner(kind: CaptionerKind, factory: Callable[[CaptionSettings], Captioner]) -> None:
+def register_captioner(
+    kind: CaptionerKind, factory: Callable[[CaptionSettings], Captioner]
+) -> None:
     CAPTIONERS[kind] = factory
 
 
@@ -106,9 +111,26 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "DEFAULT_CAPTION_PROMPT", "DEFAULT_WD14_MODEL", "WD14_MODELS", "Aggregation", "Captioner",
-    "CaptionerKind", "CaptionServerError", "CaptionSettings", "CaptionSummary", "ModelError",
-    "TaggerKind", "Tagger", "TagResult", "TagSettings", "TagSummary", "caption_clips",
-    "create_captioner", "create_tagger", "register_captioner", "register_tagger",
-    "score_motion", "tag_clips",
+    "DEFAULT_CAPTION_PROMPT",
+    "DEFAULT_WD14_MODEL",
+    "WD14_MODELS",
+    "Aggregation",
+    "Captioner",
+    "CaptionerKind",
+    "CaptionServerError",
+    "CaptionSettings",
+    "CaptionSummary",
+    "ModelError",
+    "TaggerKind",
+    "Tagger",
+    "TagResult",
+    "TagSettings",
+    "TagSummary",
+    "caption_clips",
+    "create_captioner",
+    "create_tagger",
+    "register_captioner",
+    "register_tagger",
+    "score_motion",
+    "tag_clips",
 ]

@@ -43,8 +43,9 @@ class CaptionServerError(WorkstationError):
     others fail one clip and the run goes on.
     """
 
-    def __init__(self, message: str, *, status: int | None = None,
-                 unreachable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.unreachable = unreachable
@@ -222,8 +223,10 @@ def settings_from_dict(cls: type, data: dict):
         raise WorkstationError(f"{cls.__name__}: saved settings are not an object")
     version = data.get("version", SETTINGS_VERSION)
     if not isinstance(version, int) or version > SETTINGS_VERSION:
-        raise WorkstationError(f"{cls.__name__}: settings version {version!r} is newer than "
-                               f"this workstation ({SETTINGS_VERSION})")
+        raise WorkstationError(
+            f"{cls.__name__}: settings version {version!r} is newer than "
+            f"this workstation ({SETTINGS_VERSION})"
+        )
     defaults = cls()
     values = {}
     for f in fields(cls):
@@ -266,8 +269,9 @@ def save_settings(project, settings: TagSettings | CaptionSettings) -> None:
 
 def load_settings(project, cls: type):
     """The project's saved settings of ``cls`` (defaults when none were saved)."""
-    row = project.db.execute("SELECT value FROM settings WHERE key=?",
-                             (_SETTINGS_KEYS[cls],)).fetchone()
+    row = project.db.execute(
+        "SELECT value FROM settings WHERE key=?", (_SETTINGS_KEYS[cls],)
+    ).fetchone()
     if row is None:
         return cls()
     try:

@@ -39,9 +39,13 @@ def _frames(clip: Clip, settings: CaptionSettings) -> ClipFrames:
     return decode_frames(clip.path, numbers, settings.max_side)
 
 
-def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
-                  settings: CaptionSettings | None = None, *,
-                  captioner: Captioner | None = None) -> Stage[CaptionSummary]:
+def caption_clips(
+    project: Project,
+    clip_ids: Sequence[int] | None = None,
+    settings: CaptionSettings | None = None,
+    *,
+    captioner: Captioner | None = None,
+) -> Stage[CaptionSummary]:
     """Caption clips (all when None); clips with a caption are skipped unless ``redo``."""
     settings = settings or CaptionSettings()
     clips = _select(project, clip_ids)
@@ -84,8 +88,9 @@ def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
                         text = request.result(timeout=HEARTBEAT_S)
                         break
                     except FutureTimeout:
-                        yield Progress("caption", done, total, clip.path.name,
-                                       "waiting for the model")
+                        yield Progress(
+                            "caption", done, total, clip.path.name, "waiting for the model"
+                        )
             except CaptionServerError as exc:
                 if exc.unreachable:
                     raise
@@ -93,7 +98,8 @@ def caption_clips(project: Project, clip_ids: Sequence[int] | None = None,
                 in_a_row += 1
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
                     raise CaptionServerError(
-                        f"stopped after {in_a_row} failures in a row; last: {exc}") from None
+                        f"stopped after {in_a_row} failures in a row; last: {exc}"
+                    ) from None
             except Exception as exc:  # a broken clip file: report it, go on
                 summary.failed[clip.id] = str(exc)
             else:

@@ -45,7 +45,9 @@ def sharpness(gray: np.ndarray) -> float:
 
 
 # 8-bit formats whose first plane is the luma (grey) image.
-_LUMA_FIRST = frozenset(["yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"])
+_LUMA_FIRST = frozenset(
+    ["yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"]
+)
 
 
 def small_luma(frame: av.VideoFrame) -> np.ndarray:
@@ -61,8 +63,9 @@ def small_luma(frame: av.VideoFrame) -> np.ndarray:
         rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         return rows[: frame.height : step, : frame.width : step]
     width = max(2, frame.width // step)
-    return frame.reformat(width=width, height=max(2, frame.height // step),
-                          format="gray").to_ndarray()
+    return frame.reformat(
+        width=width, height=max(2, frame.height // step), format="gray"
+    ).to_ndarray()
 
 
 def plan_parts(frame_count: int, n: int) -> tuple[int, list[tuple[int, int]]]:
@@ -81,8 +84,13 @@ class Stopped(Exception):
     """Decoding was stopped from another thread (a cancelled stage)."""
 
 
-def peak_frames(path: str | Path, n: int = 4, frame_count: int | None = None,
-                stop: threading.Event | None = None, threads: int = 0) -> ClipFrames:
+def peak_frames(
+    path: str | Path,
+    n: int = 4,
+    frame_count: int | None = None,
+    stop: threading.Event | None = None,
+    threads: int = 0,
+) -> ClipFrames:
     """Decode the clip once and return its ``n`` most representative frames in clip order.
 
     Clips shorter than ``n`` frames give all their frames.  A frame next to the middle one
@@ -145,8 +153,9 @@ def peak_frames(path: str | Path, n: int = 4, frame_count: int | None = None,
     return ClipFrames(numbers, [picked[i] for i in numbers])
 
 
-def sample_numbers(frame_count: int, fps: Fraction | float, sample_fps: float,
-                   max_frames: int) -> list[int]:
+def sample_numbers(
+    frame_count: int, fps: Fraction | float, sample_fps: float, max_frames: int
+) -> list[int]:
     """Frame numbers at ``sample_fps`` (centred in each interval), spread evenly when more
     than ``max_frames`` would be taken."""
     if frame_count <= 0:

@@ -86,8 +86,7 @@ def check_model_source(model: str) -> Path | None:
     looks_local = path.is_absolute() or model.startswith(".") or path.exists()
     if not looks_local:
         if model.count("/") != 1:
-            raise ModelError(model, "is neither a model folder nor a Hugging Face id "
-                             "(owner/name)")
+            raise ModelError(model, "is neither a model folder nor a Hugging Face id (owner/name)")
         return None
     if not path.is_dir():
         raise ModelError(path, "no such model folder")
@@ -101,9 +100,19 @@ def check_model_source(model: str) -> Path | None:
 class HFCaptioner:
     """One loaded VLM + processor; :meth:`caption` turns frames + prompt into a caption."""
 
-    def __init__(self, model, processor, *, model_id: str, device: str, dtype: str,
-                 max_tokens: int = 300, temperature: float = 0.2, sample_fps: float = 1.0,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        model,
+        processor,
+        *,
+        model_id: str,
+        device: str,
+        dtype: str,
+        max_tokens: int = 300,
+        temperature: float = 0.2,
+        sample_fps: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
         self.model = model
         self.processor = processor
         self.model_id = model_id
@@ -118,8 +127,15 @@ class HFCaptioner:
         self.stop = threading.Event()
 
     @classmethod
-    def load(cls, model: str, *, device: str = "auto", max_tokens: int = 300,
-             temperature: float = 0.2, sample_fps: float = 1.0) -> HFCaptioner:
+    def load(
+        cls,
+        model: str,
+        *,
+        device: str = "auto",
+        max_tokens: int = 300,
+        temperature: float = 0.2,
+        sample_fps: float = 1.0,
+    ) -> HFCaptioner:
         """Load from a folder or the HF cache; every failure is one ModelError naming it."""
         source = check_model_source(model)
         avoid_triton_llvm_clash()
@@ -127,37 +143,59 @@ class HFCaptioner:
             import torch
             from transformers import AutoModelForImageTextToText, AutoProcessor
         except ImportError as exc:
-            raise ModelError(model, f"needs torch and transformers ({exc}); pip install torch "
-                             "transformers") from None
+            raise ModelError(
+                model, f"needs torch and transformers ({exc}); pip install torch transformers"
+            ) from None
         where = str(source) if source is not None else model
         dev, dtype = choose_device(device)
         local_only = source is not None or offline()
         try:
             processor = AutoProcessor.from_pretrained(where, local_files_only=local_only)
             net = AutoModelForImageTextToText.from_pretrained(
-                where, dtype=getattr(torch, dtype), local_files_only=local_only)
+                where, dtype=getattr(torch, dtype), local_files_only=local_only
+            )
         except OSError as exc:
             if source is None and local_only:
-                raise ModelError(model, "is not in the Hugging Face cache and HF_HUB_OFFLINE is "
-                                 "set; download it in the Models view (or `hf download "
-                                 f"{model}`) while online") from None
+                raise ModelError(
+                    model,
+                    "is not in the Hugging Face cache and HF_HUB_OFFLINE is "
+                    "set; download it in the Models view (or `hf download "
+                    f"{model}`) while online",
+                ) from None
             raise ModelError(where, f"cannot be loaded: {_first_line(exc)}") from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(where, "is not a video-capable vision-language model that "
-                             f"transformers can load: {_first_line(exc)}") from None
+            raise ModelError(
+                where,
+                "is not a video-capable vision-language model that "
+                f"transformers can load: {_first_line(exc)}",
+            ) from None
         if not hasattr(processor, "video_processor") or processor.video_processor is None:
-            raise ModelError(where, "its processor takes no video input; choose a video VLM "
-                             f"such as {DEFAULT_HF_CAPTION_MODEL}")
+            raise ModelError(
+                where,
+                "its processor takes no video input; choose a video VLM "
+                f"such as {DEFAULT_HF_CAPTION_MODEL}",
+            )
         try:
             net.to(dev)
         except torch.cuda.OutOfMemoryError:
             del net
             free_gpu()
-            raise ModelError(where, "does not fit in the GPU's memory; close other GPU jobs, "
-                             f"choose CPU or a smaller model ({SMALL_HF_CAPTION_MODEL})") from None
+            raise ModelError(
+                where,
+                "does not fit in the GPU's memory; close other GPU jobs, "
+                f"choose CPU or a smaller model ({SMALL_HF_CAPTION_MODEL})",
+            ) from None
         net.eval()
-        return cls(net, processor, model_id=f"transformers:{model}", device=dev, dtype=dtype,
-                   max_tokens=max_tokens, temperature=temperature, sample_fps=sample_fps)
+        return cls(
+            net,
+            processor,
+            model_id=f"transformers:{model}",
+            device=dev,
+            dtype=dtype,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            sample_fps=sample_fps,
+        )
 
     def _inputs(self, items: Sequence[tuple[list[np.ndarray], str]]):
         proc = self.processor
@@ -165,16 +203,23 @@ class HFCaptioner:
         for frames, prompt in items:
             if not frames:
                 raise WorkstationError("no frames to caption")
-            messages = [{"role": "user", "content": [{"type": "video"},
-                                                     {"type": "text", "text": prompt}]}]
-            texts.append(proc.apply_chat_template(messages, add_generation_prompt=True,
-                                                  tokenize=False))
+            messages = [
+                {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}
+            ]
+            texts.append(
+                proc.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            )
             # Same-size frames: the sampler scales every frame of a clip alike.
             videos.append(np.stack(frames))
         if len(items) > 1:
             proc.tokenizer.padding_side = "left"  # generation continues every row at its end
-        return proc(text=texts, videos=videos, padding=True, return_tensors="pt",
-                    videos_kwargs={"fps": float(self.sample_fps), "do_sample_frames": False})
+        return proc(
+            text=texts,
+            videos=videos,
+            padding=True,
+            return_tensors="pt",
+            videos_kwargs={"fps": float(self.sample_fps), "do_sample_frames": False},
+        )
 
     def caption_many(self, items: Sequence[tuple[list[np.ndarray], str]]) -> list[str]:
         """Caption several clips in one batch (the processor pads them to one length)."""
@@ -189,8 +234,9 @@ class HFCaptioner:
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool,
-                                  device=input_ids.device)
+                return torch.full(
+                    (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
+                )
 
         sample = self.temperature > 0
         extra = {"temperature": self.temperature} if sample else {}
@@ -199,15 +245,20 @@ class HFCaptioner:
             raise WorkstationError(f"{self.model_id}: the model was closed")
         try:
             with torch.inference_mode():
-                out = model.generate(**inputs, max_new_tokens=self.max_tokens,
-                                     do_sample=sample,
-                                     stopping_criteria=StoppingCriteriaList([_Stop()]), **extra)
+                out = model.generate(
+                    **inputs,
+                    max_new_tokens=self.max_tokens,
+                    do_sample=sample,
+                    stopping_criteria=StoppingCriteriaList([_Stop()]),
+                    **extra,
+                )
         except torch.cuda.OutOfMemoryError:
             free_gpu()
             raise CaptionServerError(
                 f"{self.model_id}: out of GPU memory on this clip; lower the sampled fps, the "
-                "maximum frames or the frame size, or choose a smaller model") from None
-        new = out[:, inputs["input_ids"].shape[1]:]
+                "maximum frames or the frame size, or choose a smaller model"
+            ) from None
+        new = out[:, inputs["input_ids"].shape[1] :]
         texts = self.processor.batch_decode(new, skip_special_tokens=True)
         return [t.strip() for t in texts]
 
@@ -240,17 +291,22 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def caption_and_free(project, clip_ids: Sequence[int] | None, settings: CaptionSettings, *,
-                     device: str = "auto") -> Stage[CaptionSummary]:
+def caption_and_free(
+    project, clip_ids: Sequence[int] | None, settings: CaptionSettings, *, device: str = "auto"
+) -> Stage[CaptionSummary]:
     """The captioning stage with a local model that is freed when the stage ends (done,
     failed or cancelled), so a later tagging or training job gets the GPU memory."""
     from workstation.core.autotag.captioning import caption_clips
 
     model = settings.model or DEFAULT_HF_CAPTION_MODEL
     yield Progress("caption", 0, 0, "", f"loading {model}")
-    captioner = HFCaptioner.load(model, device=device, max_tokens=settings.max_tokens,
-                                 temperature=settings.temperature,
-                                 sample_fps=settings.sample_fps)
+    captioner = HFCaptioner.load(
+        model,
+        device=device,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        sample_fps=settings.sample_fps,
+    )
     try:
         return (yield from caption_clips(project, clip_ids, settings, captioner=captioner))
     finally:
@@ -265,10 +321,13 @@ def save_device(project, device: str) -> None:
         raise WorkstationError(f"device: {device!r} is not one of {', '.join(DEVICES)}")
     project.db.execute(
         "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "value=excluded.value", (DEVICE_SETTING_KEY, device))
+        "value=excluded.value",
+        (DEVICE_SETTING_KEY, device),
+    )
 
 
 def load_device(project) -> str:
-    row = project.db.execute("SELECT value FROM settings WHERE key=?",
-                             (DEVICE_SETTING_KEY,)).fetchone()
+    row = project.db.execute(
+        "SELECT value FROM settings WHERE key=?", (DEVICE_SETTING_KEY,)
+    ).fetchone()
     return row[0] if row and row[0] in DEVICES else "auto"

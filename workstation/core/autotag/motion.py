@@ -71,8 +71,9 @@ class MotionSummary:
     seconds: float = 0.0
 
 
-def score_motion(project: Project, clip_ids: Sequence[int] | None = None, *,
-                 redo: bool = False) -> Stage[MotionSummary]:
+def score_motion(
+    project: Project, clip_ids: Sequence[int] | None = None, *, redo: bool = False
+) -> Stage[MotionSummary]:
     """Score clips (all when None); clips with a score already are skipped unless ``redo``."""
     from workstation.core.autotag.tagging import _select
 
@@ -93,9 +94,13 @@ def score_motion(project: Project, clip_ids: Sequence[int] | None = None, *,
                 else:
                     set_motion(project, clip.id, score)
                     summary.scored[clip.id] = score
-            yield Progress("motion", done, total, clip.path.name,
-                           "" if clip.id not in summary.scored
-                           else f"{summary.scored[clip.id]:.4f}")
+            yield Progress(
+                "motion",
+                done,
+                total,
+                clip.path.name,
+                "" if clip.id not in summary.scored else f"{summary.scored[clip.id]:.4f}",
+            )
     finally:
         summary.seconds = time.perf_counter() - start
     return summary

@@ -41,8 +41,16 @@ def encode_jpeg(image: np.ndarray, quality: int = 90) -> str:
 class OpenAICaptioner:
     """One server + model; :meth:`caption` sends frames and a prompt, returns the text."""
 
-    def __init__(self, server: str, model: str, *, api_key: str = "", timeout: float = 120.0,
-                 max_tokens: int = 300, temperature: float = 0.2) -> None:
+    def __init__(
+        self,
+        server: str,
+        model: str,
+        *,
+        api_key: str = "",
+        timeout: float = 120.0,
+        max_tokens: int = 300,
+        temperature: float = 0.2,
+    ) -> None:
         self.base = api_base(server)
         self.model = model
         self.api_key = api_key
@@ -54,14 +62,20 @@ class OpenAICaptioner:
     @classmethod
     def connect(cls, settings: CaptionSettings) -> OpenAICaptioner:
         """Check the server answers and has the model (or pick its first model)."""
-        me = cls(settings.server, settings.model, api_key=settings.api_key,
-                 timeout=settings.timeout, max_tokens=settings.max_tokens,
-                 temperature=settings.temperature)
+        me = cls(
+            settings.server,
+            settings.model,
+            api_key=settings.api_key,
+            timeout=settings.timeout,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+        )
         models = me.models()
         if models is None:  # server without a model list: trust the name given
             if not settings.model:
                 raise CaptionServerError(
-                    f"{me.base}: the server does not list its models; give the model name")
+                    f"{me.base}: the server does not list its models; give the model name"
+                )
             return me
         if not settings.model:
             if not models:
@@ -70,7 +84,8 @@ class OpenAICaptioner:
         elif settings.model not in models:
             offered = ", ".join(models) or "none"
             raise CaptionServerError(
-                f"{me.base}: the server has no model {settings.model!r} (it offers: {offered})")
+                f"{me.base}: the server has no model {settings.model!r} (it offers: {offered})"
+            )
         me.model_id = f"openai:{me.model}@{me.base}"
         return me
 
@@ -90,8 +105,12 @@ class OpenAICaptioner:
     def caption(self, frames: list[np.ndarray], prompt: str) -> str:
         content: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
         for image in frames:
-            content.append({"type": "image_url",
-                            "image_url": {"url": "data:image/jpeg;base64," + encode_jpeg(image)}})
+            content.append(
+                {
+                    "type": "image_url",
+                    "image_url": {"url": "data:image/jpeg;base64," + encode_jpeg(image)},
+                }
+            )
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": content}],
@@ -136,16 +155,21 @@ class OpenAICaptioner:
             if isinstance(reason, (TimeoutError, socket.timeout)):
                 raise CaptionServerError(
                     f"{url}: no answer within {self.timeout:g} s (raise the timeout for slow "
-                    "models)") from None
+                    "models)"
+                ) from None
             raise CaptionServerError(
                 f"{url}: cannot reach the caption server ({reason}); is LM Studio, Ollama or "
-                "vLLM running and serving on that address?", unreachable=True) from None
+                "vLLM running and serving on that address?",
+                unreachable=True,
+            ) from None
         except TimeoutError:
             raise CaptionServerError(
-                f"{url}: no answer within {self.timeout:g} s (raise the timeout for slow "
-                "models)") from None
+                f"{url}: no answer within {self.timeout:g} s (raise the timeout for slow models)"
+            ) from None
         except (ConnectionError, OSError) as exc:
-            raise CaptionServerError(f"{url}: connection failed ({exc})", unreachable=True) from None
+            raise CaptionServerError(
+                f"{url}: connection failed ({exc})", unreachable=True
+            ) from None
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):

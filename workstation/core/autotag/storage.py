@@ -16,12 +16,19 @@ from workstation.core.autotag.base import TagResult
 from workstation.core.store import Project
 
 
-def store_auto_tags(project: Project, results: Sequence[tuple[int, Sequence[TagResult]]],
-                    model: str, aggregation: str, general_threshold: float) -> review.Edit:
+def store_auto_tags(
+    project: Project,
+    results: Sequence[tuple[int, Sequence[TagResult]]],
+    model: str,
+    aggregation: str,
+    general_threshold: float,
+) -> review.Edit:
     """Store a batch of clips' tags in one transaction (one undoable edit)."""
     batch = [
-        (clip_id, [review.AutoTag(t.name, t.confidence, t.category) for t in tags
-                   if "," not in t.name])  # a comma would split the tag in the .txt sidecar
+        (
+            clip_id,
+            [review.AutoTag(t.name, t.confidence, t.category) for t in tags if "," not in t.name],
+        )  # a comma would split the tag in the .txt sidecar
         for clip_id, tags in results
     ]
     with project.transaction():

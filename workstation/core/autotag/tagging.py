@@ -41,8 +41,9 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace(" ", "_")
 
 
-def aggregate(probs: np.ndarray, names: Sequence[str], categories: np.ndarray,
-              settings: TagSettings) -> list[TagResult]:
+def aggregate(
+    probs: np.ndarray, names: Sequence[str], categories: np.ndarray, settings: TagSettings
+) -> list[TagResult]:
     """Per-frame probabilities (frames x labels) -> the clip's tags, best first.
 
     mean/max: a tag is kept when the mean (max) over frames reaches its category's threshold.
@@ -52,8 +53,9 @@ def aggregate(probs: np.ndarray, names: Sequence[str], categories: np.ndarray,
     probs = np.atleast_2d(np.asarray(probs, dtype=np.float32))
     mean = probs.mean(axis=0)
     conf = probs.max(axis=0) if settings.aggregation is Aggregation.MAX else mean
-    thresholds = np.where(categories == CHARACTER, settings.character_threshold,
-                          settings.general_threshold)  # float64: stored exactly as given
+    thresholds = np.where(
+        categories == CHARACTER, settings.character_threshold, settings.general_threshold
+    )  # float64: stored exactly as given
     if settings.aggregation is Aggregation.VOTE:
         keep = (probs >= thresholds).mean(axis=0) >= 0.5
     else:
@@ -64,17 +66,26 @@ def aggregate(probs: np.ndarray, names: Sequence[str], categories: np.ndarray,
     if settings.include_rating and len(ratings):
         top = int(ratings[np.argmax(conf[ratings])])
         if _norm(names[top]) not in excluded:
-            out.append(TagResult(display_name(names[top], settings.underscores), "rating",
-                                 float(conf[top]), None))
-    chosen = [i for i in np.flatnonzero(keep & (categories != RATING))
-              if _norm(names[i]) not in excluded]
+            out.append(
+                TagResult(
+                    display_name(names[top], settings.underscores), "rating", float(conf[top]), None
+                )
+            )
+    chosen = [
+        i for i in np.flatnonzero(keep & (categories != RATING)) if _norm(names[i]) not in excluded
+    ]
     # Characters first (they say the most), then general tags, each by confidence.
     chosen.sort(key=lambda i: (categories[i] != CHARACTER, -conf[i]))
     for i in chosen:
         cat = CATEGORY_NAMES.get(int(categories[i]), "meta")
-        out.append(TagResult(display_name(names[i], settings.underscores),
-                             cat if cat != "rating" else "meta", float(conf[i]),
-                             float(thresholds[i])))
+        out.append(
+            TagResult(
+                display_name(names[i], settings.underscores),
+                cat if cat != "rating" else "meta",
+                float(conf[i]),
+                float(thresholds[i]),
+            )
+        )
     return out
 
 
@@ -104,9 +115,15 @@ class FrameFeeder:
 
     _END = object()
 
-    def __init__(self, jobs: Sequence[_Job], frames: int,
-                 preprocess: Callable[[np.ndarray], np.ndarray], ahead: int = 4,
-                 workers: int = 1, decoder_threads: int = 0) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[_Job],
+        frames: int,
+        preprocess: Callable[[np.ndarray], np.ndarray],
+        ahead: int = 4,
+        workers: int = 1,
+        decoder_threads: int = 0,
+    ) -> None:
         self.frames = frames
         self.decoder_threads = decoder_threads
         self.preprocess = preprocess
@@ -115,8 +132,10 @@ class FrameFeeder:
         for job in jobs:
             self._jobs.put(job)
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._work, name="autotag-decode", daemon=True)
-                         for _ in range(max(1, workers))]
+        self._threads = [
+            threading.Thread(target=self._work, name="autotag-decode", daemon=True)
+            for _ in range(max(1, workers))
+        ]
         self._running = len(self._threads)
 
     def start(self) -> FrameFeeder:
@@ -141,8 +160,13 @@ class FrameFeeder:
                 except queue.Empty:
                     return
                 try:
-                    clip = peak_frames(job.path, self.frames, job.frame_count,
-                                       stop=self._stop, threads=self.decoder_threads)
+                    clip = peak_frames(
+                        job.path,
+                        self.frames,
+                        job.frame_count,
+                        stop=self._stop,
+                        threads=self.decoder_threads,
+                    )
                     batch = np.stack([self.preprocess(img) for img in clip.images])
                     item = _Decoded(job.clip_id, clip.numbers, batch)
                 except Exception as exc:  # reported per clip; the others go on
@@ -188,9 +212,13 @@ def _select(project: Project, clip_ids: Sequence[int] | None) -> list[Clip]:
     return [by_id[i] for i in clip_ids]
 
 
-def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
-              settings: TagSettings | None = None, *, tagger: Tagger | None = None
-              ) -> Stage[TagSummary]:
+def tag_clips(
+    project: Project,
+    clip_ids: Sequence[int] | None = None,
+    settings: TagSettings | None = None,
+    *,
+    tagger: Tagger | None = None,
+) -> Stage[TagSummary]:
     """Tag clips (all when ``clip_ids`` is None) and store every tag with its provenance.
 
     Clips already tagged by the same model are skipped unless ``settings.redo``.  A clip that
@@ -220,9 +248,14 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
         return summary
     on_cpu = tagger.provider == "CPUExecutionProvider"
     workers = settings.decode_workers or (1 if on_cpu else min(4, os.cpu_count() or 1))
-    feeder = FrameFeeder(jobs, settings.frames, tagger.preprocess,
-                         ahead=max(2, 2 * settings.batch_size // settings.frames),
-                         workers=workers, decoder_threads=1 if on_cpu else 0).start()
+    feeder = FrameFeeder(
+        jobs,
+        settings.frames,
+        tagger.preprocess,
+        ahead=max(2, 2 * settings.batch_size // settings.frames),
+        workers=workers,
+        decoder_threads=1 if on_cpu else 0,
+    ).start()
     pending: list[_Decoded] = []
     infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotag-infer")
 
@@ -239,13 +272,16 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
                     probs = future.result(timeout=HEARTBEAT_S)
                     break
                 except FutureTimeout:
-                    yield Progress("tag", done, total, "", f"running the model on {len(batch)} "
-                                   "frames")
+                    yield Progress(
+                        "tag", done, total, "", f"running the model on {len(batch)} frames"
+                    )
                 except InterruptedError:
                     raise
                 except Exception as exc:  # e.g. out of GPU memory: every clip would fail
-                    raise ModelError(tagger.model_id, f"the model failed on a batch of "
-                                     f"{len(batch)} frames: {exc}") from None
+                    raise ModelError(
+                        tagger.model_id,
+                        f"the model failed on a batch of {len(batch)} frames: {exc}",
+                    ) from None
         finally:
             if not future.done():
                 interrupt = getattr(tagger, "interrupt", None)
@@ -258,18 +294,33 @@ def tag_clips(project: Project, clip_ids: Sequence[int] | None = None,
         results = []
         for d in pending:
             n = len(d.batch)
-            results.append((d.clip_id, aggregate(probs[row : row + n], tagger.names,
-                                                 tagger.categories, settings)))
+            results.append(
+                (
+                    d.clip_id,
+                    aggregate(probs[row : row + n], tagger.names, tagger.categories, settings),
+                )
+            )
             row += n
         pending.clear()
         # One transaction (one undoable edit) per batch of clips.
-        store_auto_tags(project, results, tagger.model_id, settings.aggregation.value,
-                        settings.general_threshold)
+        store_auto_tags(
+            project,
+            results,
+            tagger.model_id,
+            settings.aggregation.value,
+            settings.general_threshold,
+        )
         for clip_id, tags in results:
             summary.tagged.append(clip_id)
             done += 1
-            yield Progress("tag", done, total, names[clip_id], f"{len(tags)} tags",
-                           {"clip_id": clip_id, "tags": [t.name for t in tags]})
+            yield Progress(
+                "tag",
+                done,
+                total,
+                names[clip_id],
+                f"{len(tags)} tags",
+                {"clip_id": clip_id, "tags": [t.name for t in tags]},
+            )
 
     try:
         for item in feeder:

@@ -35,10 +35,29 @@ _OPT_IN_PROVIDERS = ("AzureExecutionProvider", "TensorrtExecutionProvider")
 CATEGORY_NAMES = {RATING: "rating", GENERAL: "general", CHARACTER: "character"}
 
 # Tags the reference tagger keeps with underscores (the underscore is part of the face).
-KAOMOJIS = frozenset([
-    "0_0", "(o)_(o)", "+_+", "+_-", "._.", "<o>_<o>", "<|>_<|>", "=_=", ">_<", "3_3", "6_9",
-    ">_o", "@_@", "^_^", "o_o", "u_u", "x_x", "|_|", "||_||",
-])
+KAOMOJIS = frozenset(
+    [
+        "0_0",
+        "(o)_(o)",
+        "+_+",
+        "+_-",
+        "._.",
+        "<o>_<o>",
+        "<|>_<|>",
+        "=_=",
+        ">_<",
+        "3_3",
+        "6_9",
+        ">_o",
+        "@_@",
+        "^_^",
+        "o_o",
+        "u_u",
+        "x_x",
+        "|_|",
+        "||_||",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -104,16 +123,23 @@ def resolve_model(model: str | Path) -> tuple[Path, str]:
     if path.is_dir():
         for needed in (MODEL_FILE, LABEL_FILE):
             if not (path / needed).is_file():
-                raise ModelError(path, f"model folder has no {needed} (a WD14 model needs "
-                                       f"{MODEL_FILE} and {LABEL_FILE})")
+                raise ModelError(
+                    path,
+                    f"model folder has no {needed} (a WD14 model needs "
+                    f"{MODEL_FILE} and {LABEL_FILE})",
+                )
         return path.resolve(), str(path.resolve())
     if path.is_file():
-        raise ModelError(path, f"give the model folder (with {MODEL_FILE} and {LABEL_FILE}), "
-                               "not a single file")
+        raise ModelError(
+            path, f"give the model folder (with {MODEL_FILE} and {LABEL_FILE}), not a single file"
+        )
     if not _HUB_ID.match(text):
-        raise ModelError(path, "model folder not found (give a folder with model.onnx and "
-                               "selected_tags.csv, or a Hugging Face id like "
-                               "SmilingWolf/wd-vit-tagger-v3)")
+        raise ModelError(
+            path,
+            "model folder not found (give a folder with model.onnx and "
+            "selected_tags.csv, or a Hugging Face id like "
+            "SmilingWolf/wd-vit-tagger-v3)",
+        )
     return _download(text), text
 
 
@@ -123,11 +149,16 @@ def _download(repo_id: str) -> Path:
     from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
     offline = bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").lower() in (
-        "1", "true", "yes", "on")
+        "1",
+        "true",
+        "yes",
+        "on",
+    )
     files: list[str] = []
     try:
-        files = [hf_hub_download(repo_id, f, local_files_only=True)
-                 for f in (MODEL_FILE, LABEL_FILE)]
+        files = [
+            hf_hub_download(repo_id, f, local_files_only=True) for f in (MODEL_FILE, LABEL_FILE)
+        ]
     except LocalEntryNotFoundError:
         if offline:
             raise ModelError(
@@ -147,13 +178,18 @@ def _download(repo_id: str) -> Path:
         try:
             files = [hf_hub_download(repo_id, f) for f in (MODEL_FILE, LABEL_FILE)]
         except RepositoryNotFoundError:
-            raise ModelError(repo_id, "no such model on the Hugging Face hub (or it is "
-                                      "private: log in with `hf auth login`)") from None
+            raise ModelError(
+                repo_id,
+                "no such model on the Hugging Face hub (or it is "
+                "private: log in with `hf auth login`)",
+            ) from None
         except LocalEntryNotFoundError:
             raise ModelError(
-                repo_id, "download failed and the model is not in the Hugging Face cache: "
+                repo_id,
+                "download failed and the model is not in the Hugging Face cache: "
                 "check the network, or give a local folder with model.onnx and "
-                "selected_tags.csv") from None
+                "selected_tags.csv",
+            ) from None
         except Exception as exc:  # HTTP and disk errors of several libraries
             raise ModelError(repo_id, f"download failed: {exc}") from None
     return Path(files[0]).parent
@@ -199,14 +235,24 @@ class WD14Tagger:
             self.session = ort.InferenceSession(str(model_path), options, providers=wanted)
         except Exception as exc:  # onnxruntime raises its own InvalidProtobuf/Fail/... types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(model_path, f"not an ONNX model onnxruntime can load ({first})") from None
+            raise ModelError(
+                model_path, f"not an ONNX model onnxruntime can load ({first})"
+            ) from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or not outputs:
-            raise ModelError(model_path, "not a WD14 tagger: expected one image input and an output")
-        shape = inputs[0].shape
-        if len(shape) != 4 or shape[3] != 3 or not isinstance(shape[1], int) or shape[1] != shape[2]:
             raise ModelError(
-                model_path, f"not a WD14 tagger: input shape {shape}, expected [batch, N, N, 3] (NHWC)"
+                model_path, "not a WD14 tagger: expected one image input and an output"
+            )
+        shape = inputs[0].shape
+        if (
+            len(shape) != 4
+            or shape[3] != 3
+            or not isinstance(shape[1], int)
+            or shape[1] != shape[2]
+        ):
+            raise ModelError(
+                model_path,
+                f"not a WD14 tagger: input shape {shape}, expected [batch, N, N, 3] (NHWC)",
             )
         if "float" not in inputs[0].type:
             raise ModelError(model_path, f"not a WD14 tagger: input type {inputs[0].type}")
@@ -232,8 +278,9 @@ class WD14Tagger:
         self.provider = used[0] if used else "CPUExecutionProvider"
 
     @classmethod
-    def load(cls, model: str | Path, providers=None, threads: int | None = None,
-             spin: bool = True) -> WD14Tagger:
+    def load(
+        cls, model: str | Path, providers=None, threads: int | None = None, spin: bool = True
+    ) -> WD14Tagger:
         folder, model_id = resolve_model(model)
         return cls(folder, model_id=model_id, providers=providers, threads=threads, spin=spin)
 
@@ -273,8 +320,11 @@ class WD14Tagger:
             for i in range(len(batch)):
                 if options.terminate:
                     raise InterruptedError("interrupted")
-                parts.append(self.session.run([self.output_name],
-                                              {self.input_name: batch[i : i + 1]}, options)[0])
+                parts.append(
+                    self.session.run(
+                        [self.output_name], {self.input_name: batch[i : i + 1]}, options
+                    )[0]
+                )
             return np.concatenate(parts)
         except Exception:
             if options.terminate:
