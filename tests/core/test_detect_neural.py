@@ -49,3 +49,64 @@ def test_transnet_scores_a_cut_and_keeps_process_state(tmp_path):
     assert torch.are_deterministic_algorithms_enabled() == deterministic
     assert np.random.rand() == expected  # its reseeding was undone
     assert "tests" not in sys.modules or "transnetv2" not in str(sys.modules["tests"])
+
+
+class _FakeNet:
+    """Stands in for TransNetV2: each frame's "probability" is its mean brightness / 255, so
+    any misalignment of the windows shows as values landing on the wrong frames."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+
+    def eval(self):
+        return self
+
+    def predict_raw(self, window):
+        means = window.float().mean(dim=(2, 3, 4)) / 255.0  # (1, 100)
+        return means[..., None], None
+
+
+def test_streamed_windows_put_every_score_on_its_own_frame(tmp_path, monkeypatch):
+    """Scores come window by window as frames decode (never the whole video in memory), each
+    on its own frame, for lengths around the window edges; cancelling releases the file."""
+    pytest.importorskip("torch")
+    import types
+
+    from av.video.reformatter import VideoReformatter
+
+    from workstation.core import media
+
+    monkeypatch.setattr(neural, "_load", lambda: types.SimpleNamespace(TransNetV2=_FakeNet))
+    for frames in (1, 49, 50, 51, 137):
+        path = tmp_path / f"v{frames}.mp4"
+        seq = synth.Sequence([synth.Shot("texture", frames, seed=frames)])
+        synth.write_video(path, seq, width=96, height=54)
+        want = []
+        with media._open(path) as c:
+            r = VideoReformatter()
+            for f in c.decode(video=0):
+                small = r.reformat(f, width=48, height=27, format="rgb24", interpolation="AREA")
+                want.append(small.to_ndarray().mean() / 255.0)
+        got = drive(neural.transnet_probabilities(path))
+        assert got.shape == (frames,)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+    decoded, closed = [0], []
+    real_frames = neural._frames
+
+    def counting(path):
+        gen = real_frames(path)
+        try:
+            for f in gen:
+                decoded[0] += 1
+                yield f
+        finally:
+            closed.append(True)
+            gen.close()
+
+    monkeypatch.setattr(neural, "_frames", counting)
+    stage = neural.transnet_probabilities(tmp_path / "v137.mp4")
+    reports = [next(stage), next(stage)]  # the start, then the first window's scores
+    assert reports[1].done == 50 and decoded[0] == 75  # 25 padding + 75 frames: one window
+    stage.close()
+    assert closed == [True]

@@ -86,7 +86,8 @@ def _process_state_kept(torch: ModuleType) -> Iterator[None]:
 
 
 def _frames(path: Path) -> Iterator[np.ndarray]:
-    """48x27 RGB frames, the network's input size, scaled by FFmpeg."""
+    """48x27 RGB frames, the network's input size, scaled by FFmpeg (one swscale thread: its
+    default pool costs more than scaling frames this small)."""
     container = media._open(path)
     try:
         stream = media._video_stream(path, container)
@@ -94,7 +95,7 @@ def _frames(path: Path) -> Iterator[np.ndarray]:
         reformatter = VideoReformatter()
         for frame in container.decode(stream):
             yield reformatter.reformat(
-                frame, width=48, height=27, format="rgb24", interpolation="AREA"
+                frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
             ).to_ndarray()
     except av.error.FFmpegError as exc:
         raise MediaError(path, f"decoding failed: {exc}") from None
@@ -102,30 +103,76 @@ def _frames(path: Path) -> Iterator[np.ndarray]:
         container.close()
 
 
+def _claimed_frames(path: Path) -> int:
+    """The container's frame count (0 when it does not say): only for progress reports."""
+    container = media._open(path)
+    try:
+        return int(media._video_stream(path, container).frames or 0)
+    finally:
+        container.close()
+
+
+def _windows(frames: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, int]]:
+    """TransNetV2's windows over a stream of frames: ``(window, frames decoded so far)``.
+
+    The same windows as its own ``predict_frames`` (the first frame repeated ``_PAD`` times in
+    front, the last one repeated to fill the last window; ``_WINDOW`` frames each, ``_STEP``
+    apart, of which the middle ``_STEP`` are kept), built as frames arrive, so memory holds one
+    window, not the whole video, and progress comes every ``_STEP`` frames.
+    """
+    buffer: list[np.ndarray] = []
+    n = 0
+    try:
+        for frame in frames:
+            if not buffer:
+                buffer = [frame] * _PAD
+            buffer.append(frame)
+            n += 1
+            if len(buffer) == _WINDOW:
+                yield np.stack(buffer), n
+                del buffer[:_STEP]
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:  # a decoder: release the file now, cancelled or not
+            close()
+    if not n:
+        return
+    end_pad = _PAD + _STEP - (n % _STEP if n % _STEP else _STEP)
+    buffer.extend([buffer[-1]] * end_pad)
+    while len(buffer) >= _WINDOW:
+        yield np.stack(buffer[:_WINDOW]), n
+        del buffer[:_STEP]
+
+
 def transnet_probabilities(path: str | Path, *, device: str = "cpu") -> Stage[np.ndarray]:
-    """Per-frame probability (0..1) that a frame starts a new shot, from TransNetV2."""
+    """Per-frame probability (0..1) that a frame starts a new shot, from TransNetV2.
+
+    Decodes and scores as it goes (a window of 100 frames in memory), yielding progress every
+    50 frames, so a long video can be cancelled at any point and never sits in memory whole.
+    """
     import torch
 
     path = Path(path)
+    total = _claimed_frames(path)
     module = _load()
     with _process_state_kept(torch):
         model = module.TransNetV2(device=device)
     model.eval()
-    decoded = list(_frames(path))
-    if not decoded:
+    yield Progress("transnet", 0, total, path.name, "scoring with TransNetV2")
+    out: list[np.ndarray] = []
+    n = 0
+    windows = _windows(_frames(path))
+    try:
+        with torch.no_grad():
+            for window, n in windows:
+                single, _ = model.predict_raw(torch.from_numpy(window[None]).to(model.device))
+                out.append(single[0, _PAD : _PAD + _STEP, 0].float().cpu().numpy())
+                done = min(n, len(out) * _STEP)
+                yield Progress("transnet", done, max(total, done), path.name, "scoring")
+    finally:
+        windows.close()  # closes the decoder too (cancelled or not)
+    if not n:
         raise MediaError(path, "has no frames to score")
-    frames = np.stack(decoded)
-    n = len(frames)
-    yield Progress("transnet", 0, n, path.name, "scoring with TransNetV2")
-    end_pad = _PAD + _STEP - (n % _STEP if n % _STEP else _STEP)
-    padded = np.concatenate([frames[:1]] * _PAD + [frames] + [frames[-1:]] * end_pad)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(padded) - _WINDOW + 1, _STEP):
-            window = torch.from_numpy(padded[start : start + _WINDOW][None]).to(model.device)
-            single, _ = model.predict_raw(window)
-            out.append(single[0, _PAD : _PAD + _STEP, 0].float().cpu().numpy())
-            yield Progress("transnet", min(n, start + _STEP), n, path.name, "scoring")
     return np.concatenate(out)[:n].astype(np.float32)
 
 
