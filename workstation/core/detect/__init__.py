@@ -331,15 +331,26 @@ def detect_project(
     settings: DetectSettings = DetectSettings(),
     restart: bool = False,
     kind: str = DETECTOR,
+    jobs: int = 1,
 ) -> Stage[dict[int, DetectionResult]]:
     """Detect all (or the given) videos; a video that fails gets its error, the rest go on.
 
-    An unknown or unavailable ``kind`` fails once, before any video, naming it and why."""
+    An unknown or unavailable ``kind`` fails once, before any video, naming it and why.  With
+    ``jobs > 1`` up to that many videos run at once, each in its own process
+    (:mod:`.parallel`)."""
     if kind != DETECTOR:
         from workstation.core.detect.registry import require
 
         require(kind)
     ids = [v.id for v in project.videos()] if video_ids is None else list(video_ids)
+    if jobs > 1 and len(ids) > 1:
+        from workstation.core.detect.parallel import detect_in_parallel
+
+        return (
+            yield from detect_in_parallel(
+                project, ids, settings, restart=restart, kind=kind, jobs=jobs
+            )
+        )
     results: dict[int, DetectionResult] = {}
     for k, vid in enumerate(ids):
         try:

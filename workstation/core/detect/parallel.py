@@ -1,0 +1,131 @@
+"""Detecting several videos at once: one child process per video, up to ``jobs`` at a time.
+
+One detection pass keeps about one and a half cores busy (a decoder thread and a measuring
+thread that share Python's lock), so a folder of videos on a machine with more cores finishes
+sooner when videos run side by side.  Each video runs :func:`detect_video` in its own process
+(:mod:`workstation.core.isolate`: a Project cannot cross a process boundary, its folder can), so
+resume, tombstones and manual cuts behave exactly as in a serial run; SQLite's WAL lets the
+processes take turns writing.  Their progress is merged into one stream of reports.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from workstation.core import isolate
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Project
+
+_POLL_S = 0.2
+
+
+def _drive(stage: Stage[Any], vid: int, out: queue.Queue, stop: threading.Event) -> None:
+    """Run one video's stage in this thread, posting its reports; closes it when stopped."""
+    try:
+        while True:
+            if stop.is_set():
+                return
+            try:
+                out.put(("progress", vid, next(stage)))
+            except StopIteration as done:
+                out.put(("done", vid, done.value))
+                return
+    except WorkstationError as exc:  # a bad file, a stale video id: named by the child
+        out.put(("error", vid, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one video's failure never stops the others
+        out.put(("error", vid, f"{type(exc).__name__}: {exc}"))
+    finally:
+        stage.close()  # cancels the child at its next yield if it is still running
+
+
+def detect_in_parallel(
+    project: Project,
+    ids: list[int],
+    settings: Any,
+    *,
+    restart: bool,
+    kind: str,
+    jobs: int,
+) -> Stage[dict[int, Any]]:
+    """Detect ``ids`` with up to ``jobs`` child processes; returns ``{video id: result}``.
+
+    Reports count frames over all the videos; a video that fails gets a result with its
+    ``error`` and the others go on, as in :func:`workstation.core.detect.detect_project`.
+    """
+    from workstation.core.detect import DetectionResult
+
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    results: dict[int, Any] = {}
+    for vid in ids:
+        try:
+            video = project.video(vid)
+        except (WorkstationError, ValueError) as exc:  # a stale id: no process for it
+            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=str(exc))
+            continue
+        totals[vid], names[vid] = max(0, video.frame_count), video.name
+    total = sum(totals.values())
+    done: dict[int, int] = dict.fromkeys(totals, 0)
+    reports: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    waiting = list(totals)
+    running = 0
+
+    def start_next() -> None:
+        nonlocal running
+        vid = waiting.pop(0)
+        stage = isolate.in_child_process(
+            isolate.project_stage,
+            str(project.root),
+            "workstation.core.detect",
+            "detect_video",
+            vid,
+            settings,
+            restart=restart,
+            kind=kind,
+        )
+        t = threading.Thread(
+            target=_drive, args=(stage, vid, reports, stop), name=f"detect video {vid}"
+        )
+        t.start()
+        threads.append(t)
+        running += 1
+
+    try:
+        while waiting and running < max(1, jobs):
+            start_next()
+        yield Progress("detect", 0, total, f"{len(ids)} videos", f"{running} at a time")
+        for vid, bad in results.items():
+            yield Progress("detect", 0, total, f"video {vid}", bad.error, {"error": bad.error})
+        while running:
+            try:
+                what, vid, payload = reports.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            name = names[vid]
+            if what == "progress":
+                done[vid] = min(max(done[vid], payload.done), totals[vid] or payload.done)
+                extra = {"video": vid, **payload.data}
+                message = payload.message
+                yield Progress("detect", sum(done.values()), total, name, message, extra)
+                continue
+            running -= 1
+            if what == "done":
+                results[vid] = payload
+                done[vid] = totals[vid] or payload.frames
+                yield Progress("detect", sum(done.values()), total, name, "done", {"video": vid})
+            else:
+                results[vid] = DetectionResult([], {}, settings.threshold, 0, error=payload)
+                extra = {"video": vid, "error": payload}
+                yield Progress("detect", sum(done.values()), total, name, payload, extra)
+            if waiting:
+                start_next()
+    finally:
+        stop.set()  # each thread closes its stage: the children stop at their next yield
+        for t in threads:
+            t.join()
+    return {vid: results[vid] for vid in ids if vid in results}
