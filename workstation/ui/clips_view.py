@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -40,7 +41,14 @@ from workstation.ui.all_tags_panel import AllTagsPanel, Scope
 from workstation.ui.clip_delegate import ClipDelegate
 from workstation.ui.clip_edits import ClipEditor
 from workstation.ui.clip_model import ClipIdRole, ClipModel, SortKey
-from workstation.ui.shortcuts import ActionBinder, ShortcutHelp, ShortcutMap, ShortcutSpec
+from workstation.ui.shortcuts import (
+    CLIP_SHORTCUTS,
+    ActionBinder,
+    ShortcutEditor,
+    ShortcutHelp,
+    ShortcutMap,
+    save_overrides,
+)
 from workstation.ui.tag_panel import TagPanel
 from workstation.ui.thumb_loader import ThumbLoader
 
@@ -48,38 +56,6 @@ log = logging.getLogger(__name__)
 
 GRID_SPACING = 6
 SCROLL_HOLD_MS = 120  # thumbnails are requested once scrolling pauses this long
-
-CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
-    ShortcutSpec(i, label, keys, group)
-    for group, rows in (
-        (
-            "Review",
-            [
-                ("clips.next", "Next clip", ("Alt+Down", "Ctrl+J")),
-                ("clips.prev", "Previous clip", ("Alt+Up", "Ctrl+K")),
-                ("clips.reviewed", "Mark reviewed (and go to the next clip)", ("Ctrl+Return",)),
-                ("clips.unreviewed", "Mark not reviewed", ("Ctrl+Shift+Return",)),
-                ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
-                ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
-                (
-                    "clips.accept_above",
-                    "Accept the auto tags above the threshold",
-                    ("Ctrl+Shift+A",),
-                ),
-                ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
-            ],
-        ),
-        (
-            "Edit",
-            [
-                ("edit.undo", "Undo", ("Ctrl+Z",)),
-                ("edit.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
-            ],
-        ),
-        ("Help", [("help.shortcuts", "Show these shortcuts", ("F1",))]),
-    )
-    for i, label, keys in rows
-)
 
 
 class ClipGrid(QListView):
@@ -238,9 +214,10 @@ class ClipsView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(split)
 
-        # shortcuts
-        self.shortcuts = shortcuts or ShortcutMap(CLIP_SHORTCUTS)
+        # shortcuts: declared in shortcuts.CLIP_SHORTCUTS, remapped like the Cut view's
+        self.shortcuts = shortcuts or ShortcutMap.from_settings(specs=CLIP_SHORTCUTS)
         self.help = ShortcutHelp(self.shortcuts, self)
+        self.help.customizeRequested.connect(self.edit_shortcuts)
         b = self.binder = ActionBinder(self, self.shortcuts)
         b.bind("clips.next", lambda: self.step(1))
         b.bind("clips.prev", lambda: self.step(-1))
@@ -253,9 +230,14 @@ class ClipsView(QWidget):
             lambda: self.tag_panel.accept_above(self.tag_panel.threshold.value()),
         )
         b.bind("clips.focus_filter", self._focus_filter)
-        b.bind("edit.undo", self.undo)
-        b.bind("edit.redo", self.redo)
-        b.bind("help.shortcuts", self.help.toggle)
+        b.bind("clips.undo", self.undo)
+        b.bind("clips.redo", self.redo)
+        b.bind("clips.help", self.help.toggle).setText("Shortcuts")
+        b.refresh()  # tooltips name the keys
+        self.shortcuts_button = QToolButton()
+        self.shortcuts_button.setDefaultAction(b.actions["clips.help"])
+        self.shortcuts_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar.addWidget(self.shortcuts_button)
 
         # slicing announces clips one by one: reload once per burst, not once per clip
         self._reload_timer = QTimer(self, singleShot=True, interval=150)
@@ -506,6 +488,22 @@ class ClipsView(QWidget):
         if text:
             log.warning("%s", text)
             self.editFailed.emit(text)
+
+    # -- shortcuts -------------------------------------------------------------------------
+    def action(self, sid: str) -> QAction:
+        return self.binder.actions[sid]
+
+    def edit_shortcuts(self) -> None:
+        dialog = ShortcutEditor(self.shortcuts, self)
+        if dialog.exec():
+            self.save_shortcuts()
+
+    def save_shortcuts(self) -> None:
+        """Store the remapped keys in the app settings (the Cut view's stay as they are)."""
+        try:
+            save_overrides(self.shortcuts)
+        except Exception as exc:  # the keys work for this session either way
+            self.show_message(f"Could not save the shortcuts: {exc}")
 
     # -- visible rows, gridShown, hover ----------------------------------------------------
     def visible_rows(self) -> list[int]:

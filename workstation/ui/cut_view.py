@@ -42,7 +42,13 @@ from workstation.ui.cut_commands import (
 )
 from workstation.ui.player import PlayerControls, PlayerWidget
 from workstation.ui.review_strip import ReviewStrip
-from workstation.ui.shortcuts import ActionBinder, ShortcutEditor, ShortcutHelp, ShortcutMap
+from workstation.ui.shortcuts import (
+    ActionBinder,
+    ShortcutEditor,
+    ShortcutHelp,
+    ShortcutMap,
+    save_overrides,
+)
 from workstation.ui.thumb_loader import ThumbLoader
 from workstation.ui.timeline import Timeline
 
@@ -726,11 +732,10 @@ class CutView(QWidget):
             self.save_shortcuts()
 
     def save_shortcuts(self) -> None:
-        """Store the remapped keys (only those that differ from the defaults) in the settings."""
-        from workstation.core import settings as app_settings
-
+        """Store the remapped keys (only those that differ from the defaults) in the settings;
+        the Clips view's remapped keys share the settings' dict and stay."""
         try:
-            app_settings.save_shortcuts(self.shortcuts.overrides())
+            save_overrides(self.shortcuts)
         except Exception as exc:  # the keys work for this session either way
             self._show_error(f"Could not save the shortcuts: {exc}")
 

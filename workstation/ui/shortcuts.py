@@ -1,4 +1,4 @@
-"""Every keyboard shortcut of the cut editor, declared once: id, label, default keys.
+"""Every keyboard shortcut of the Cut and Clips views, declared once: id, label, default keys.
 
 The registry is the single place a key is named.  The views bind handlers to ids (never to key
 strings), the help overlay (F1 or ?) lists the registry, and a person's remapping is stored as
@@ -99,6 +99,30 @@ CUT_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
     + _s("Help", [("help.shortcuts", "Show these shortcuts", ("F1", "?"))])
 )
 
+# The Clips view's review keys.  Their ids are their own (``clips.undo``, not ``edit.undo``): the
+# two views are remapped in separate editors, so a change in one must not move a key in the other.
+CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
+    _s(
+        "Clips",
+        [
+            ("clips.next", "Next clip", ("Alt+Down", "Ctrl+J")),
+            ("clips.prev", "Previous clip", ("Alt+Up", "Ctrl+K")),
+            ("clips.reviewed", "Mark reviewed (and go to the next clip)", ("Ctrl+Return",)),
+            ("clips.unreviewed", "Mark not reviewed", ("Ctrl+Shift+Return",)),
+            ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
+            ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
+            ("clips.accept_above", "Accept the auto tags above the threshold", ("Ctrl+Shift+A",)),
+            ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
+            ("clips.undo", "Undo", ("Ctrl+Z",)),
+            ("clips.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
+            ("clips.help", "Show these shortcuts", ("F1",)),
+        ],
+    )
+)
+
+# Every registry whose overrides share the settings' one ``shortcuts`` dict.
+REGISTRIES: tuple[tuple[ShortcutSpec, ...], ...] = (CUT_SHORTCUTS, CLIP_SHORTCUTS)
+
 
 def _normalise(keys: str | Sequence[str], where: str) -> tuple[str, ...]:
     """Keys as portable text; one clear error per key Qt cannot parse."""
@@ -135,14 +159,21 @@ class ShortcutMap(QObject):
             self._keys[sid] = _normalise(keys, sid)
 
     @classmethod
-    def from_settings(cls, settings: object = None) -> ShortcutMap:
-        """Overrides from the app settings (an object or a dict), or the defaults."""
-        data = _read_overrides(settings)
+    def from_settings(
+        cls, settings: object = None, specs: Sequence[ShortcutSpec] = CUT_SHORTCUTS
+    ) -> ShortcutMap:
+        """Overrides from the app settings (an object or a dict), or the defaults.
+
+        Overrides that belong to another view's registry are left out quietly; an id no
+        registry knows is still reported."""
+        own = {s.id for s in specs}
+        others = {s.id for reg in REGISTRIES for s in reg} - own
+        data = {k: v for k, v in _read_overrides(settings).items() if k not in others}
         try:
-            return cls(overrides=data)
+            return cls(specs, overrides=data)
         except ValueError as exc:
             log.warning("%s; using the default shortcuts", exc)
-            return cls()
+            return cls(specs)
 
     def keys(self, sid: str) -> tuple[str, ...]:
         return self._keys[sid]
@@ -211,6 +242,22 @@ def _read_overrides(settings: object) -> dict:
     else:
         data = getattr(settings, SETTINGS_KEY, {}) or {}
     return dict(data) if isinstance(data, Mapping) else {}
+
+
+def save_overrides(shortcuts: ShortcutMap, path: object = None) -> None:
+    """Store this map's overrides in the app settings, keeping every other view's.
+
+    The settings hold one ``{id: keys}`` dict for all views; replacing it with one view's
+    overrides would forget the keys remapped in the other views."""
+    from workstation.core import settings as app_settings
+
+    mine = shortcuts.overrides()
+
+    def change(s) -> None:
+        kept = {k: v for k, v in s.shortcuts.items() if k not in shortcuts.specs}
+        s.shortcuts = {**kept, **mine}
+
+    app_settings.update(change, path)
 
 
 class ActionBinder:
