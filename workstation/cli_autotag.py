@@ -83,6 +83,7 @@ def cmd_caption(args) -> int:
         "timeout": args.timeout,
         "redo": args.redo,
         "api_key": args.api_key or "",
+        "batch_size": args.batch_size,
     }
     if args.prompt is not None:
         values["prompt"] = args.prompt
@@ -218,6 +219,14 @@ def register(sub) -> None:
     p.add_argument("--max-frames", type=int, default=c.max_frames)
     p.add_argument("--timeout", type=float, default=c.timeout, help="seconds per request")
     p.add_argument("--api-key", help="sent as a Bearer token (most local servers need none)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=c.batch_size,
+        metavar="N",
+        help="local model only: clips per generate call (faster on a GPU; an out-of-memory "
+        f"batch is retried one clip at a time; default {c.batch_size})",
+    )
     _selection(p)
     p.set_defaults(func=cmd_caption)
 

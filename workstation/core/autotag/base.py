@@ -7,6 +7,7 @@ settings and the registry at start-up and load a model only when a job runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -49,6 +50,10 @@ class CaptionServerError(WorkstationError):
         super().__init__(message)
         self.status = status
         self.unreachable = unreachable
+
+
+class CaptionOutOfMemory(CaptionServerError):
+    """The model ran out of (GPU) memory; a batch of clips is then retried one clip at a time."""
 
 
 class Aggregation(StrEnum):
@@ -129,8 +134,13 @@ class CaptionSettings:
     temperature: float = 0.2
     api_key: str = ""
     redo: bool = False
+    # Clips per generate call for captioners that batch (local transformers models): several
+    # times faster on a GPU; an out-of-memory batch falls back to one clip at a time.
+    batch_size: int = 4
 
     def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise WorkstationError(f"batch_size: must be at least 1 (got {self.batch_size})")
         if self.sample_fps <= 0:
             raise WorkstationError(f"sample_fps: must be above 0 (got {self.sample_fps})")
         if self.max_frames < 1:
@@ -195,6 +205,13 @@ class Captioner(Protocol):
     model_id: str
 
     def caption(self, frames: list[np.ndarray], prompt: str) -> str: ...
+
+
+class BatchCaptioner(Captioner, Protocol):
+    """A captioner that can also caption several clips in one call (one answer per item, in
+    order; an empty answer means the model said nothing for that clip)."""
+
+    def caption_many(self, items: Sequence[tuple[list[np.ndarray], str]]) -> list[str]: ...
 
 
 # -- saving settings in the project (settings table), typed and versioned --------------------

@@ -1,20 +1,26 @@
 """The captioning stage: sampled frames of each clip + a prompt -> an auto caption.
 
-The next clip's frames are decoded in a helper thread while the server works on the current
-one.  A manual caption is never replaced (not even with ``redo``).  An unreachable server stops
+Captioners that offer ``caption_many`` (local transformers models) get ``batch_size`` clips per
+call: one batched ``generate`` is several times faster on a GPU than one clip at a time.  A
+batch that runs out of memory (or fails otherwise) is retried one clip at a time, so one
+oversized or broken clip costs only itself.  The next batch's frames are decoded in a helper
+thread while the model works on the current one.  A manual caption is never replaced (not even with ``redo``).  An unreachable server stops
 the run at once; any other failure fails one clip, and three in a row stop the run (the server
 is clearly not coping).
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from workstation.core.autotag.base import (
     Captioner,
+    CaptionOutOfMemory,
     CaptionServerError,
     CaptionSettings,
     CaptionSummary,
@@ -22,11 +28,14 @@ from workstation.core.autotag.base import (
 from workstation.core.autotag.frames import ClipFrames, decode_frames, sample_numbers
 from workstation.core.autotag.storage import caption_source, clip_tag_names, store_auto_caption
 from workstation.core.autotag.tagging import _select
+from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Clip, Project
 
 MAX_FAILURES_IN_A_ROW = 3
 HEARTBEAT_S = 0.25  # a progress record at least this often while the server works
+
+log = logging.getLogger(__name__)
 
 
 def fill_prompt(template: str, tags: Sequence[str]) -> str:
@@ -39,15 +48,34 @@ def _frames(clip: Clip, settings: CaptionSettings) -> ClipFrames:
     return decode_frames(clip.path, numbers, settings.max_side)
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's CUDA OOM (checked without importing torch) or any RuntimeError saying so."""
+    if isinstance(exc, CaptionOutOfMemory):
+        return True
+    torch = sys.modules.get("torch")
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if isinstance(oom, type) and isinstance(exc, oom):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
 def caption_clips(
     project: Project,
     clip_ids: Sequence[int] | None = None,
     settings: CaptionSettings | None = None,
     *,
     captioner: Captioner | None = None,
+    batch_size: int | None = None,
 ) -> Stage[CaptionSummary]:
-    """Caption clips (all when None); clips with a caption are skipped unless ``redo``."""
+    """Caption clips (all when None); clips with a caption are skipped unless ``redo``.
+
+    ``batch_size`` (default: the settings') only matters for captioners with ``caption_many``;
+    1 asks one clip at a time.
+    """
     settings = settings or CaptionSettings()
+    size = settings.batch_size if batch_size is None else batch_size
+    if size < 1:
+        raise WorkstationError(f"batch_size: must be at least 1 (got {size})")
     clips = _select(project, clip_ids)
     total = len(clips)
     if captioner is None:
@@ -55,6 +83,8 @@ def caption_clips(
 
         yield Progress("caption", 0, total, "", f"connecting to {settings.server}")
         captioner = create_captioner(settings)
+    if not callable(getattr(captioner, "caption_many", None)):
+        size = 1  # e.g. an OpenAI-compatible server: one request per clip
     summary = CaptionSummary(model=captioner.model_id)
     start = time.perf_counter()
     todo: list[Clip] = []
@@ -68,50 +98,138 @@ def caption_clips(
             todo.append(clip)
     done = total - len(todo)
     yield Progress("caption", done, total, "", f"captioning with {captioner.model_id}")
+    batches = [todo[k : k + size] for k in range(0, len(todo), size)]
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-decode")
     asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-request")
-    in_a_row = 0
+    run = _Run(project, captioner, summary, asker)
+
+    def decode(batch: list[Clip]) -> list[Future]:
+        return [pool.submit(_frames, clip, settings) for clip in batch]
+
     try:
-        ahead: Future | None = pool.submit(_frames, todo[0], settings) if todo else None
-        for k, clip in enumerate(todo):
+        ahead = decode(batches[0]) if batches else []
+        for k, batch in enumerate(batches):
             current = ahead
-            ahead = pool.submit(_frames, todo[k + 1], settings) if k + 1 < len(todo) else None
-            yield Progress("caption", done, total, clip.path.name, "asking the model")
-            try:
-                frames = current.result()  # type: ignore[union-attr]
+            ahead = decode(batches[k + 1]) if k + 1 < len(batches) else []
+            name = batch[0].path.name if len(batch) == 1 else f"{len(batch)} clips"
+            yield Progress("caption", done, total, name, "asking the model")
+            # Gather per clip: a clip whose frames cannot be read fails alone.
+            ready: list[tuple[Clip, ClipFrames, str]] = []
+            for clip, future in zip(batch, current, strict=True):
+                try:
+                    frames = future.result()
+                except Exception as exc:  # a broken clip file: report it, go on
+                    summary.failed[clip.id] = str(exc)
+                    continue
                 prompt = fill_prompt(settings.prompt, clip_tag_names(project, clip.id))
-                # The request runs in its own thread so the stage keeps yielding: a cancel
-                # takes effect at once (the answer, when it comes, is dropped).
-                request = asker.submit(captioner.caption, frames.images, prompt)
-                while True:
-                    try:
-                        text = request.result(timeout=HEARTBEAT_S)
-                        break
-                    except FutureTimeout:
-                        yield Progress(
-                            "caption", done, total, clip.path.name, "waiting for the model"
-                        )
-            except CaptionServerError as exc:
-                if exc.unreachable:
-                    raise
-                summary.failed[clip.id] = str(exc)
-                in_a_row += 1
-                if in_a_row >= MAX_FAILURES_IN_A_ROW:
-                    raise CaptionServerError(
-                        f"stopped after {in_a_row} failures in a row; last: {exc}"
-                    ) from None
-            except Exception as exc:  # a broken clip file: report it, go on
-                summary.failed[clip.id] = str(exc)
-            else:
-                in_a_row = 0
-                if store_auto_caption(project, clip.id, text, captioner.model_id, prompt):
-                    summary.captioned.append(clip.id)
-                else:  # a person wrote a caption meanwhile
-                    summary.kept_manual.append(clip.id)
-            done += 1
-            yield Progress("caption", done, total, clip.path.name, "done")
+                ready.append((clip, frames, prompt))
+            if len(ready) > 1:
+                texts = yield from run.ask_many(ready, done, total)
+                if texts is not None:
+                    for (clip, _, prompt), text in zip(ready, texts, strict=True):
+                        run.store(clip, text, prompt)
+                    ready = []
+            for clip, frames, prompt in ready:  # one at a time (batch 1, or a failed batch)
+                text = yield from run.ask_one(clip, frames, prompt, done, total)
+                if text is not None:
+                    run.store(clip, text, prompt)
+                done += 1
+                yield Progress("caption", done, total, clip.path.name, "done")
+            rest = len(batch) - len(ready)  # captioned as a batch, or unreadable
+            if rest:
+                done += rest
+                yield Progress("caption", done, total, name, "done")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         asker.shutdown(wait=False, cancel_futures=True)  # an open request ends by its timeout
         summary.seconds = time.perf_counter() - start
     return summary
+
+
+class _Run:
+    """The state one captioning run shares between its batches: failures in a row, the summary."""
+
+    def __init__(self, project, captioner, summary, asker) -> None:
+        self.project = project
+        self.captioner = captioner
+        self.summary = summary
+        self.asker = asker
+        self.in_a_row = 0
+
+    def _wait(self, request: Future, done: int, total: int, item: str) -> Iterator[Progress]:
+        """Yield heartbeats until the request answers: the request runs in its own thread so a
+        cancel takes effect at once (the answer, when it comes, is dropped)."""
+        while True:
+            try:
+                return request.result(timeout=HEARTBEAT_S)
+            except FutureTimeout:
+                yield Progress("caption", done, total, item, "waiting for the model")
+
+    def ask_many(self, ready, done: int, total: int):
+        """Captions of a whole batch, or None when it must be retried one clip at a time."""
+        items = [(frames.images, prompt) for _, frames, prompt in ready]
+        request = self.asker.submit(self.captioner.caption_many, items)
+        try:
+            texts = yield from self._wait(request, done, total, f"{len(items)} clips")
+            if len(texts) != len(items):
+                raise CaptionServerError(
+                    f"{self.captioner.model_id}: {len(texts)} captions for {len(items)} clips"
+                )
+        except CaptionServerError as exc:
+            if exc.unreachable:
+                raise
+            problem = exc
+        except Exception as exc:  # noqa: BLE001 - each clip alone names its own problem
+            problem = exc
+        else:
+            return list(texts)
+        names = ", ".join(clip.path.name for clip, _, _ in ready)
+        if is_out_of_memory(problem):
+            log.warning(
+                "caption: out of memory with a batch of %d clips (%s); captioning them one at "
+                "a time (a smaller batch size avoids the retry)",
+                len(items),
+                names,
+            )
+        else:
+            log.warning(
+                "caption: a batch of %d clips (%s) failed (%s); captioning them one at a time",
+                len(items),
+                names,
+                problem,
+            )
+        return None
+
+    def ask_one(self, clip: Clip, frames: ClipFrames, prompt: str, done: int, total: int):
+        """One clip's caption, or None when it failed (recorded in the summary)."""
+        try:
+            request = self.asker.submit(self.captioner.caption, frames.images, prompt)
+            return (yield from self._wait(request, done, total, clip.path.name))
+        except CaptionServerError as exc:
+            if exc.unreachable:
+                raise
+            self.fail(clip, exc)
+        except Exception as exc:  # a broken clip: report it, go on
+            self.summary.failed[clip.id] = str(exc)
+        return None
+
+    def fail(self, clip: Clip, exc: CaptionServerError) -> None:
+        self.summary.failed[clip.id] = str(exc)
+        self.in_a_row += 1
+        if self.in_a_row >= MAX_FAILURES_IN_A_ROW:
+            raise CaptionServerError(
+                f"stopped after {self.in_a_row} failures in a row; last: {exc}"
+            ) from None
+
+    def store(self, clip: Clip, text: str, prompt: str) -> None:
+        text = text.strip()
+        if not text:
+            model = self.captioner.model_id
+            self.fail(clip, CaptionServerError(f"{model}: the model returned an empty caption"))
+            return
+        self.in_a_row = 0
+        model = self.captioner.model_id
+        if store_auto_caption(self.project, clip.id, text, model, prompt):
+            self.summary.captioned.append(clip.id)
+        else:  # a person wrote a caption meanwhile
+            self.summary.kept_manual.append(clip.id)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from workstation.core.autotag.base import (
+    CaptionOutOfMemory,
     CaptionServerError,
     CaptionSettings,
     CaptionSummary,
@@ -253,9 +254,11 @@ class HFCaptioner:
                     **extra,
                 )
         except torch.cuda.OutOfMemoryError:
+            del inputs
             free_gpu()
-            raise CaptionServerError(
-                f"{self.model_id}: out of GPU memory on this clip; lower the sampled fps, the "
+            what = "this clip" if len(items) == 1 else f"a batch of {len(items)} clips"
+            raise CaptionOutOfMemory(
+                f"{self.model_id}: out of GPU memory on {what}; lower the sampled fps, the "
                 "maximum frames or the frame size, or choose a smaller model"
             ) from None
         new = out[:, inputs["input_ids"].shape[1] :]
