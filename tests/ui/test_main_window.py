@@ -294,3 +294,26 @@ def test_videos_menu_opens_detection_settings_and_says_what_detect_will_use(
     assert load_choice()[0] is DetectorKind.CONTENT
     label = DETECTORS[DetectorKind.CONTENT].label
     assert window.statusBar().currentMessage() == f"Detect cuts will use {label}."
+
+
+def test_no_menu_key_is_also_a_view_key(qtbot, window, demo_project):
+    """A key claimed by a menu action (window-wide) and by a view's action is ambiguous while
+    that view has focus: Qt runs neither.  (Ctrl+Shift+A was both Add videos and Accept auto
+    tags.)"""
+
+    def keys(actions):
+        return {k.toString(): a.text() for a in actions for k in a.shortcuts() if k.toString()}
+
+    def menu_actions(menu):
+        for a in menu.actions():
+            yield a
+            if a.menu():
+                yield from menu_actions(a.menu())
+
+    menus = keys(menu_actions(window.menuBar()))
+    assert window.open_project(demo_project.root)
+    window.tabs.setCurrentIndex(window.clips_tab)  # builds the Clips view
+    for view in (window.cut_view, window.clips_view):
+        mine = keys(view.binder.actions.values())
+        assert mine, view
+        assert not {k: (menus[k], mine[k]) for k in menus.keys() & mine.keys()}

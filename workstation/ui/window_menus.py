@@ -43,7 +43,7 @@ class WindowMenus:
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file.addSeparator()
         self.add_videos_action = file.addAction("&Add videos…", self.add_videos_dialog)
-        self.add_videos_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.add_videos_action.setShortcut(QKeySequence("Ctrl+I"))
         self.add_folder_action = file.addAction("Add a &folder of videos…", self.add_folder_dialog)
         file.addSeparator()
         self.close_action = file.addAction("&Close project", self.close_project)
