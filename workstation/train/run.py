@@ -100,15 +100,29 @@ def _mixed_precision(asked: str) -> str:
     return asked
 
 
-def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
+def resume_position(step: int, batches_per_epoch: int, grad_accum: int) -> tuple[int, int]:
+    """(epoch, batches of that epoch already trained on) after ``step`` optimizer steps.
+
+    accelerate syncs every ``grad_accum`` batches and at the end of each epoch, so an epoch
+    is ``ceil(batches / grad_accum)`` steps and a checkpoint always falls on a whole group.
+    """
+    steps_per_epoch = math.ceil(batches_per_epoch / grad_accum)
+    epoch, done = divmod(step, steps_per_epoch)
+    return epoch, done * grad_accum
+
+
+def train(
+    s: TrainSettings, emit: Emit, *, on_batch: Callable[[list[int]], None] | None = None
+) -> dict[str, Any]:
     """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
-    "done" event."""
+    "done" event. ``on_batch`` gets the clip indices of each batch trained on (this process),
+    so tests can check that a resumed run sees the same data order as an uninterrupted one."""
     _check(s)
     _preflight(s)
     import torch
     import torch.nn.functional as F
     from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration, set_seed
+    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
     from diffusers.optimization import get_scheduler
     from diffusers.training_utils import cast_training_params
 
@@ -122,6 +136,9 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         gradient_accumulation_steps=s.grad_accum,
         mixed_precision=mp,
         project_config=ProjectConfiguration(project_dir=str(output)),
+        # The shuffle order is a function of (seed, epoch), the same on every process and
+        # again after a resume (the sampler's generator is re-seeded seed + epoch).
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=s.seed),
     )
     main = accelerator.is_main_process
     device = accelerator.device
@@ -216,6 +233,9 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
         dataset,
         batch_size=s.batch_size,
         shuffle=True,
+        # Its own generator: creating an iterator (e.g. the resumed, skipping one) then draws
+        # nothing from the global RNG, whose restored state drives crops and noise.
+        generator=torch.Generator().manual_seed(s.seed),
         num_workers=s.num_workers,
         collate_fn=data.collate,
         drop_last=len(dataset) >= s.batch_size,
@@ -345,8 +365,20 @@ def train(s: TrainSettings, emit: Emit) -> dict[str, Any]:
     sec_per_step: float | None = None
     losses: list[float] = []
     sanity_done = start_step > 0
+    # A resume continues the epoch it stopped in: same order, the batches already trained on
+    # skipped without being loaded.
+    epoch, skip = resume_position(start_step, len(loader), s.grad_accum)
     while step < s.max_steps:
-        for batch in loader:
+        loader.set_epoch(epoch)
+        batches = loader
+        if skip:
+            batches = accelerator.skip_first_batches(loader, skip)
+            batches.set_epoch(epoch)
+            skip = 0
+        epoch += 1
+        for batch in batches:
+            if on_batch is not None:
+                on_batch(batch["index"].tolist())
             with accelerator.accumulate(unet):
                 with torch.no_grad():
                     if "latents" in batch:
