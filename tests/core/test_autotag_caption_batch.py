@@ -275,3 +275,26 @@ def test_cli_batch_size(project, tiny_vlm, vlm_clips, offline, monkeypatch, caps
     rc = cli.main([*args, "--max-frames", "2", "--batch-size", "3", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and out["captioned"] == ids and sizes == [3]
+
+
+class SmallCardCaptioner(FakeCaptioner):
+    """Runs out of memory with more than two clips at once."""
+
+    def caption_many(self, items):
+        if len(items) > 2:
+            self.batches.append(len(items))
+            raise CaptionOutOfMemory("fake:vlm: CUDA out of memory")
+        return super().caption_many(items)
+
+
+def test_after_out_of_memory_the_rest_of_the_run_uses_smaller_batches(
+    project, clip_file, tmp_path, caplog
+):
+    ids = clips(project, clip_file, tmp_path, 7)
+    fake = SmallCardCaptioner()
+    with caplog.at_level(logging.WARNING, logger="workstation.core.autotag.captioning"):
+        summary = drive(caption_clips(project, None, CaptionSettings(batch_size=4), captioner=fake))
+    # 4 fails -> those 4 one by one, then batches of 2: [2], and the last clip alone.
+    assert fake.batches == [4, 2] and fake.singles == 5
+    assert summary.captioned == ids and not summary.failed
+    assert "batch size lowered to 2 for the rest of this run" in caplog.text

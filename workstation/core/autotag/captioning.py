@@ -3,10 +3,11 @@
 Captioners that offer ``caption_many`` (local transformers models) get ``batch_size`` clips per
 call: one batched ``generate`` is several times faster on a GPU than one clip at a time.  A
 batch that runs out of memory (or fails otherwise) is retried one clip at a time, so one
-oversized or broken clip costs only itself.  The next batch's frames are decoded in a helper
-thread while the model works on the current one.  A manual caption is never replaced (not even with ``redo``).  An unreachable server stops
-the run at once; any other failure fails one clip, and three in a row stop the run (the server
-is clearly not coping).
+oversized or broken clip costs only itself; after an out-of-memory batch the rest of the run
+uses smaller batches.  The next batch's frames are decoded in a helper thread while the model
+works on the current one.  A manual caption is never replaced (not even with ``redo``).  An
+unreachable server stops the run at once; any other failure fails one clip, and three in a row
+stop the run (the server is clearly not coping).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -98,24 +100,28 @@ def caption_clips(
             todo.append(clip)
     done = total - len(todo)
     yield Progress("caption", done, total, "", f"captioning with {captioner.model_id}")
-    batches = [todo[k : k + size] for k in range(0, len(todo), size)]
+    pending = deque(todo)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-decode")
     asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-request")
     run = _Run(project, captioner, summary, asker)
+    ahead: deque[tuple[Clip, Future]] = deque()
 
-    def decode(batch: list[Clip]) -> list[Future]:
-        return [pool.submit(_frames, clip, settings) for clip in batch]
+    def top_up() -> None:  # the next batch's frames decode while the model works
+        while pending and len(ahead) < size:
+            clip = pending.popleft()
+            ahead.append((clip, pool.submit(_frames, clip, settings)))
 
     try:
-        ahead = decode(batches[0]) if batches else []
-        for k, batch in enumerate(batches):
-            current = ahead
-            ahead = decode(batches[k + 1]) if k + 1 < len(batches) else []
+        top_up()
+        while ahead:
+            current = [ahead.popleft() for _ in range(min(size, len(ahead)))]
+            top_up()
+            batch = [clip for clip, _ in current]
             name = batch[0].path.name if len(batch) == 1 else f"{len(batch)} clips"
             yield Progress("caption", done, total, name, "asking the model")
             # Gather per clip: a clip whose frames cannot be read fails alone.
             ready: list[tuple[Clip, ClipFrames, str]] = []
-            for clip, future in zip(batch, current, strict=True):
+            for clip, future in current:
                 try:
                     frames = future.result()
                 except Exception as exc:  # a broken clip file: report it, go on
@@ -129,6 +135,11 @@ def caption_clips(
                     for (clip, _, prompt), text in zip(ready, texts, strict=True):
                         run.store(clip, text, prompt)
                     ready = []
+                elif run.out_of_memory and size > 1:
+                    # The card cannot hold this many: smaller batches for the rest of the run
+                    # rather than a failed batch and a retry every time.
+                    size = max(1, min(size, (len(ready) + 1) // 2))
+                    log.warning("caption: batch size lowered to %d for the rest of this run", size)
             for clip, frames, prompt in ready:  # one at a time (batch 1, or a failed batch)
                 text = yield from run.ask_one(clip, frames, prompt, done, total)
                 if text is not None:
@@ -155,6 +166,7 @@ class _Run:
         self.summary = summary
         self.asker = asker
         self.in_a_row = 0
+        self.out_of_memory = False  # the last failed batch ran out of memory
 
     def _wait(self, request: Future, done: int, total: int, item: str) -> Iterator[Progress]:
         """Yield heartbeats until the request answers: the request runs in its own thread so a
@@ -184,7 +196,8 @@ class _Run:
         else:
             return list(texts)
         names = ", ".join(clip.path.name for clip, _, _ in ready)
-        if is_out_of_memory(problem):
+        self.out_of_memory = is_out_of_memory(problem)
+        if self.out_of_memory:
             log.warning(
                 "caption: out of memory with a batch of %d clips (%s); captioning them one at "
                 "a time (a smaller batch size avoids the retry)",
