@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,3 +49,26 @@ def make_clips(
             )
         )
     return ids
+
+
+@contextlib.contextmanager
+def opened_clips_view(qtbot, root: Path, size: tuple[int, int] = (900, 600)) -> Iterator:
+    """A Clips view (no player) on the project at ``root``, shown until its grid has painted;
+    its jobs, window and project session are closed on the way out."""
+    from workstation.ui.clips_view import ClipsView
+    from workstation.ui.jobs import JobsController
+    from workstation.ui.session import ProjectSession
+
+    session = ProjectSession(root)
+    jobs = JobsController(session)
+    v = ClipsView(session, jobs, with_player=False)
+    qtbot.addWidget(v)
+    v.resize(*size)
+    try:
+        with qtbot.waitSignal(v.gridShown, timeout=20000):
+            v.show()
+        yield v
+    finally:
+        jobs.shutdown()
+        v.close()
+        session.close()

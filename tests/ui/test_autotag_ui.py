@@ -25,7 +25,7 @@ from workstation.ui.session import ProjectSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from autotag_fixtures import write_tiny_model  # noqa: E402
-from clip_fixtures import make_clips, write_clip_source  # noqa: E402
+from clip_fixtures import make_clips, opened_clips_view, write_clip_source  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +40,8 @@ def view(qtbot, tmp_path, clip_file, monkeypatch):
     with Project.create(root) as p:
         ids = make_clips(p, clip_file, 4, name="c{}.mp4")
         review.set_caption(p, [ids[3]], "written by hand")
-    session = ProjectSession(root)
-    jobs = JobsController(session)
-    v = ClipsView(session, jobs, with_player=False)
-    qtbot.addWidget(v)
-    v.resize(900, 600)
-    with qtbot.waitSignal(v.gridShown, timeout=20000):
-        v.show()
-    yield v, ids
-    jobs.shutdown()
-    v.close()
-    session.close()
+    with opened_clips_view(qtbot, root) as v:
+        yield v, ids
 
 
 def _run(qtbot, v, kind, scope, redo=False):

@@ -4,10 +4,11 @@ remapped keys, and still remapped after reopening."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import pytest
-from clip_fixtures import make_clips, write_clip_source
+from clip_fixtures import make_clips, opened_clips_view, write_clip_source
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QPushButton
@@ -15,8 +16,6 @@ from PySide6.QtWidgets import QPushButton
 from workstation.core import settings as app_settings
 from workstation.core.store import Project
 from workstation.ui.clips_view import ClipsView
-from workstation.ui.jobs import JobsController
-from workstation.ui.session import ProjectSession
 from workstation.ui.shortcuts import (
     CLIP_SHORTCUTS,
     CUT_SHORTCUTS,
@@ -52,24 +51,12 @@ def open_view(qtbot, tmp_path, clip_file):
     root = tmp_path / "proj"
     with Project.create(root) as p:
         ids = make_clips(p, clip_file, 4)
-    opened = []
+    with contextlib.ExitStack() as opened:
 
-    def open_() -> ClipsView:
-        session = ProjectSession(root)
-        jobs = JobsController(session)
-        v = ClipsView(session, jobs, with_player=False)
-        qtbot.addWidget(v)
-        v.resize(900, 600)
-        with qtbot.waitSignal(v.gridShown, timeout=20000):
-            v.show()
-        opened.append((v, jobs, session))
-        return v
+        def open_() -> ClipsView:
+            return opened.enter_context(opened_clips_view(qtbot, root))
 
-    yield open_, ids
-    for v, jobs, session in opened:
-        jobs.shutdown()
-        v.close()
-        session.close()
+        yield open_, ids
 
 
 def reviewed(v: ClipsView, cid: int) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from clip_fixtures import make_clips, write_clip_source
+from clip_fixtures import make_clips, opened_clips_view, write_clip_source
 from PySide6.QtCore import Qt
 
 from workstation.core import cliptext, review
@@ -41,17 +41,8 @@ def root(tmp_path, clip_file) -> tuple[Path, list[int]]:
 @pytest.fixture()
 def view(qtbot, root):
     r, ids = root
-    session = ProjectSession(r)
-    jobs = JobsController(session)
-    v = ClipsView(session, jobs, with_player=False)
-    qtbot.addWidget(v)
-    v.resize(1100, 650)
-    with qtbot.waitSignal(v.gridShown, timeout=20000):
-        v.show()
-    yield v, ids
-    jobs.shutdown()
-    v.close()
-    session.close()
+    with opened_clips_view(qtbot, r, (1100, 650)) as v:
+        yield v, ids
 
 
 def rows(project: Project) -> tuple[list, list, list]:
