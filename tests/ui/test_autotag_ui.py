@@ -4,9 +4,7 @@ the view is built without a player."""
 
 from __future__ import annotations
 
-import shutil
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -243,19 +241,7 @@ def test_local_video_model_captions_from_the_gui_with_the_player_open(
     )
     root = tmp_path / "proj"
     with Project.create(root) as p:
-        (root / "clips").mkdir(exist_ok=True)
-        dst = root / "clips" / "c.mp4"
-        shutil.copyfile(clip_file, dst)
-        cid = p.upsert_clip(
-            dst,
-            video_id=None,
-            start_frame=None,
-            end_frame=None,
-            fps=Fraction(24),
-            frame_count=12,
-            width=96,
-            height=54,
-        )
+        (cid,) = make_clips(p, clip_file, 1, name="c.mp4")
     session = ProjectSession(root)
     jobs = JobsController(session)
     v = ClipsView(session, jobs, with_player=True)

@@ -8,13 +8,13 @@ import argparse
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import textwrap
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from clip_fixtures import make_clips, write_clip_source
 
 from workstation.core import synth
 from workstation.core.store import Project
@@ -244,26 +244,10 @@ def test_start_says_what_is_missing(view):
 
 
 def test_export_now_runs_export_dataset_as_a_job(qtbot, tmp_path):
-    src = tmp_path / "src.mp4"
-    synth.write_video(
-        src, synth.Sequence([synth.Shot("shapes", 12, seed=5)]), width=96, height=54, fps=24
-    )
+    src = write_clip_source(tmp_path, seed=5)
     root = tmp_path / "proj"
     with Project.create(root) as p:
-        (root / "clips").mkdir(exist_ok=True)
-        for i in range(2):
-            dst = root / "clips" / f"clip_{i}.mp4"
-            shutil.copyfile(src, dst)
-            p.upsert_clip(
-                dst,
-                video_id=None,
-                start_frame=None,
-                end_frame=None,
-                fps=Fraction(24),
-                frame_count=12,
-                width=96,
-                height=54,
-            )
+        make_clips(p, src, 2, name="clip_{}.mp4")
     session = ProjectSession(root)
     jobs = JobsController(session)
     v = TrainView(session, jobs)
