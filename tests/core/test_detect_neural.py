@@ -94,8 +94,8 @@ def test_streamed_windows_put_every_score_on_its_own_frame(tmp_path, monkeypatch
     decoded, closed = [0], []
     real_frames = neural._frames
 
-    def counting(path):
-        gen = real_frames(path)
+    def counting(path, container):
+        gen = real_frames(path, container)
         try:
             for f in gen:
                 decoded[0] += 1

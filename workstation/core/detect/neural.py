@@ -85,10 +85,9 @@ def _process_state_kept(torch: ModuleType) -> Iterator[None]:
             os.environ["PYTORCH_ENABLE_MPS_FALLBACK"] = env
 
 
-def _frames(path: Path) -> Iterator[np.ndarray]:
+def _frames(path: Path, container: av.container.InputContainer) -> Iterator[np.ndarray]:
     """48x27 RGB frames, the network's input size, scaled by FFmpeg (one swscale thread: its
-    default pool costs more than scaling frames this small)."""
-    container = media._open(path)
+    default pool costs more than scaling frames this small).  The caller closes ``container``."""
     try:
         stream = media._video_stream(path, container)
         stream.thread_type = "AUTO"
@@ -99,17 +98,6 @@ def _frames(path: Path) -> Iterator[np.ndarray]:
             ).to_ndarray()
     except av.error.FFmpegError as exc:
         raise MediaError(path, f"decoding failed: {exc}") from None
-    finally:
-        container.close()
-
-
-def _claimed_frames(path: Path) -> int:
-    """The container's frame count (0 when it does not say): only for progress reports."""
-    container = media._open(path)
-    try:
-        return int(media._video_stream(path, container).frames or 0)
-    finally:
-        container.close()
 
 
 def _windows(frames: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, int]]:
@@ -153,16 +141,18 @@ def transnet_probabilities(path: str | Path, *, device: str = "cpu") -> Stage[np
     import torch
 
     path = Path(path)
-    total = _claimed_frames(path)
     module = _load()
     with _process_state_kept(torch):
         model = module.TransNetV2(device=device)
     model.eval()
-    yield Progress("transnet", 0, total, path.name, "scoring with TransNetV2")
+    container = media._open(path)
+    # The container's frame count (0 when it does not say): only for the progress reports.
+    total = int(container.streams.video[0].frames or 0) if container.streams.video else 0
+    windows = _windows(_frames(path, container))
     out: list[np.ndarray] = []
     n = 0
-    windows = _windows(_frames(path))
     try:
+        yield Progress("transnet", 0, total, path.name, "scoring with TransNetV2")
         with torch.no_grad():
             for window, n in windows:
                 single, _ = model.predict_raw(torch.from_numpy(window[None]).to(model.device))
@@ -170,7 +160,8 @@ def transnet_probabilities(path: str | Path, *, device: str = "cpu") -> Stage[np
                 done = min(n, len(out) * _STEP)
                 yield Progress("transnet", done, max(total, done), path.name, "scoring")
     finally:
-        windows.close()  # closes the decoder too (cancelled or not)
+        windows.close()
+        container.close()  # cancelled, failed or done: the file is released here
     if not n:
         raise MediaError(path, "has no frames to score")
     return np.concatenate(out)[:n].astype(np.float32)
