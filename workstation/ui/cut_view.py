@@ -588,12 +588,12 @@ class CutView(QWidget):
 
     def edit_detection_settings(self) -> bool:
         """The detector and settings the next detections use (saved in the app settings)."""
-        from workstation.ui.detect_settings import DetectSettingsDialog
+        from workstation.ui.detect_settings import ask_detection_settings
 
-        dialog = DetectSettingsDialog(self)
-        if not dialog.exec():
+        said = ask_detection_settings(self)
+        if said is None:
             return False
-        self.status.setText(f"Detect cuts will use {dialog.detector_label()}.")
+        self.status.setText(said)
         return True
 
     def _detect_finished(self, vid: int, ok: bool) -> None:

@@ -204,3 +204,12 @@ class DetectSettingsDialog(QDialog):
             self.error.show()
             return
         super().accept()
+
+
+def ask_detection_settings(parent: QWidget | None = None) -> str | None:
+    """Show the dialog; on OK the choice is saved and a sentence saying what Detect cuts will
+    use is returned (None when cancelled)."""
+    dialog = DetectSettingsDialog(parent)
+    if not dialog.exec():
+        return None
+    return f"Detect cuts will use {dialog.detector_label()}."

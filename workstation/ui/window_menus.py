@@ -69,12 +69,12 @@ class WindowMenus:
 
     def edit_detection_settings(self) -> bool:
         """The app-wide detector choice (the same dialog as the Cut view's toolbar)."""
-        from workstation.ui.detect_settings import DetectSettingsDialog
+        from workstation.ui.detect_settings import ask_detection_settings
 
-        dialog = DetectSettingsDialog(self)
-        if not dialog.exec():
+        said = ask_detection_settings(self)
+        if said is None:
             return False
-        self.statusBar().showMessage(f"Detect cuts will use {dialog.detector_label()}.", 8000)
+        self.statusBar().showMessage(said, 8000)
         return True
 
     def open_models(self):
