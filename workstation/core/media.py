@@ -167,57 +167,13 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         if tb is None:
             raise MediaError(path, "video stream has no time base")
         size = path.stat().st_size
-        entries = stream.index_entries
-        pts_list: list[int]
-        keyframe_pts: list[int] = []
-        dts_based = False
-        if (
-            stream.frames
-            and len(entries) == stream.frames
-            and container.format.name.startswith("mov")
-        ):
-            # The MP4 index lists every sample: no need to read the file.
-            last = entries[len(entries) - 1]
-            if last.pos + last.size > size:
-                raise MediaError(
-                    path,
-                    f"is truncated: its index lists {stream.frames} frames but the file ends "
-                    f"at byte {size} of {last.pos + last.size}",
-                )
-            dts = [e.timestamp for e in entries]
-            keyframe_pts = [e.timestamp for e in entries if e.is_keyframe]
-            pts_list = sorted(dts)
-            dts_based = _is_uniform(pts_list)  # VFR MP4s are demuxed below for exact pts
-        if not dts_based:
-            pts_list = []
-            keyframe_pts = []
-            throttle = Throttle(0.2)
-            try:
-                for packet in container.demux(stream):
-                    if packet.size == 0:
-                        continue
-                    ts = packet.pts if packet.pts is not None else packet.dts
-                    if ts is None:
-                        continue
-                    pts_list.append(ts)
-                    if packet.is_keyframe:
-                        keyframe_pts.append(ts)
-                    if throttle.ready() and packet.pos and packet.pos > 0:
-                        yield Progress("probe", int(packet.pos), size, name, "reading packets")
-            except av.error.FFmpegError as exc:
-                if not pts_list:
-                    raise MediaError(path, f"cannot be read: {exc}") from None
-            pts_list.sort()
+        pts_list, keyframe_pts, dts_based = yield from _timestamps(path, container, stream, size)
         if not pts_list:
             raise MediaError(path, "has a video stream with no frames")
         yield Progress("probe", size, size, name, "checking first and last frames")
         first, rotation = _decode_first(path, container, stream)
-        if dts_based and first.pts is not None and first.pts != pts_list[0]:
-            # The MP4 index holds decode timestamps; with B-frames presentation starts later
-            # by a constant delay, which the first decoded frame tells.
-            shift = first.pts - pts_list[0]
-            pts_list = [p + shift for p in pts_list]
-            keyframe_pts = [p + shift for p in keyframe_pts]
+        if dts_based:
+            pts_list, keyframe_pts = _presentation(first.pts, pts_list, keyframe_pts)
         tail = _decode_tail(path, container, stream, keyframe_pts, pts_list)
         # Decoders may drop undecodable leading frames (open GOP): trust what decodes.
         frame_count = len(pts_list)
@@ -262,6 +218,122 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         return info
     finally:
         container.close()
+
+
+def _timestamps(
+    path: Path, container, stream, size: int, *, reads: bool = True
+) -> Stage[tuple[list[int], list[int], bool]]:
+    """Sorted timestamps of every frame and those of the keyframes, without decoding.
+
+    From the MP4 index when it lists every sample (then they are decode timestamps: the third
+    value is True and :func:`_presentation` shifts them), otherwise by demuxing every packet;
+    with ``reads=False`` nothing is read (empty lists when the index is not enough).
+    """
+    name = path.name
+    entries = stream.index_entries
+    pts_list: list[int]
+    keyframe_pts: list[int] = []
+    dts_based = False
+    if stream.frames and len(entries) == stream.frames and container.format.name.startswith("mov"):
+        # The MP4 index lists every sample: no need to read the file.
+        last = entries[len(entries) - 1]
+        if last.pos + last.size > size:
+            raise MediaError(
+                path,
+                f"is truncated: its index lists {stream.frames} frames but the file ends "
+                f"at byte {size} of {last.pos + last.size}",
+            )
+        dts = [e.timestamp for e in entries]
+        keyframe_pts = [e.timestamp for e in entries if e.is_keyframe]
+        pts_list = sorted(dts)
+        dts_based = _is_uniform(pts_list)  # VFR MP4s are demuxed below for exact pts
+    if not dts_based and not reads:
+        return [], [], False
+    if not dts_based:
+        pts_list = []
+        keyframe_pts = []
+        throttle = Throttle(0.2)
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None:
+                    continue
+                pts_list.append(ts)
+                if packet.is_keyframe:
+                    keyframe_pts.append(ts)
+                if throttle.ready() and packet.pos and packet.pos > 0:
+                    yield Progress("probe", int(packet.pos), size, name, "reading packets")
+        except av.error.FFmpegError as exc:
+            if not pts_list:
+                raise MediaError(path, f"cannot be read: {exc}") from None
+        pts_list.sort()
+    return pts_list, keyframe_pts, dts_based
+
+
+def _presentation(
+    first_pts: int | None, pts_list: list[int], keyframe_pts: list[int]
+) -> tuple[list[int], list[int]]:
+    """Decode timestamps (the MP4 index) shifted to presentation timestamps: with B-frames
+    presentation starts later by a constant delay, which the first frame's timestamp tells."""
+    if first_pts is None or first_pts == pts_list[0]:
+        return pts_list, keyframe_pts
+    shift = first_pts - pts_list[0]
+    return [p + shift for p in pts_list], [p + shift for p in keyframe_pts]
+
+
+def quick_index(
+    path: str | Path, container: av.container.InputContainer | None = None
+) -> tuple[FrameIndex, tuple[int, ...]] | None:
+    """The frame index and keyframe numbers of a video, cheaply: no hash, no tail check.
+
+    What :func:`probe` reads first (the MP4 index, or the packets), for a caller that needs
+    exact frame numbers after a seek but has no probe at hand; ``None`` when the file has no
+    frames or cannot be read (the caller's own reading then names the problem).  An MP4's
+    index comes from the caller's open, unread ``container`` without reading a packet (it is
+    left as it was); other files are read by a container of their own.
+    """
+    path = Path(path)
+    if container is not None:
+        found = _index_of(path, container, reads=False)
+        if found is not None:
+            return found
+    try:
+        own = _open(path)
+    except MediaError:
+        return None
+    try:
+        return _index_of(path, own, reads=True)
+    finally:
+        own.close()
+
+
+def _index_of(
+    path: Path, container: av.container.InputContainer, *, reads: bool
+) -> tuple[FrameIndex, tuple[int, ...]] | None:
+    try:
+        stream = _video_stream(path, container)
+        if stream.time_base is None:
+            return None
+        stage = _timestamps(path, container, stream, path.stat().st_size, reads=reads)
+        while True:
+            try:
+                next(stage)
+            except StopIteration as done:
+                pts_list, keyframe_pts, dts_based = done.value
+                break
+        if not pts_list:
+            return None
+        if dts_based:
+            # The first frame shown: FFmpeg's start time of the stream (the earliest
+            # presentation timestamp of its first packets), not a decoded frame (a decoder
+            # holds frames back for B-frames: at 720p that costs ~25 ms).
+            pts_list, keyframe_pts = _presentation(stream.start_time, pts_list, keyframe_pts)
+        index = FrameIndex(tuple(pts_list), stream.time_base)
+        return index, tuple(sorted({index.frame_at_pts(k) for k in keyframe_pts}))
+    except (MediaError, av.error.FFmpegError):
+        return None
 
 
 def _claimed_duration(container, stream) -> float | None:
