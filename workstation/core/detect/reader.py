@@ -55,9 +55,12 @@ class FrameReader:
 
     Frames are handed over in batches (fewer thread switches) and scaled by FFmpeg's swscale
     with one reused reformatter (creating one per frame costs more than the scaling).
+    ``pts`` is the timestamp of the frame yielded last.
 
     With an ``index`` and ``first > 0`` it seeks to the keyframe before ``first`` and numbers
-    frames by timestamp; otherwise it decodes from the start and counts.
+    frames by timestamp; otherwise it decodes from the start and counts.  ``threaded=False``
+    decodes in the caller's thread: for a process that runs beside others on every core
+    (:mod:`.segments`), where a second thread would only contend.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class FrameReader:
         first: int = 0,
         index: FrameIndex | None = None,
         depth: int = 8,
+        threaded: bool = True,
     ) -> None:
         self.path = path
         self._container = media._open(path)
@@ -77,7 +81,7 @@ class FrameReader:
             self._container.close()
             raise
         ctx = self._stream.codec_context
-        if (ctx.width or 0) * (ctx.height or 0) > SMALL_FRAME_PIXELS:
+        if threaded and (ctx.width or 0) * (ctx.height or 0) > SMALL_FRAME_PIXELS:
             # Big frames: FFmpeg's frame threads.  Small ones decode fast enough in this one
             # thread (which already runs beside the measuring), and frame threading would
             # cost more in hand-overs than it saves.
@@ -93,7 +97,14 @@ class FrameReader:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._reformatter = VideoReformatter()
         self._stop = threading.Event()
+        self._threaded = threaded
         self._thread = threading.Thread(target=self._run, name=f"decode {path.name}", daemon=True)
+        self.pts: int | None = None
+
+    @property
+    def container(self) -> av.container.InputContainer:
+        """The open file (for reading its index before the pass; not for reading packets)."""
+        return self._container
 
     def claimed_frames(self) -> int:
         """Frame count from the container (its index, or duration x rate), read no frames.
@@ -114,7 +125,8 @@ class FrameReader:
         return 0
 
     def __enter__(self) -> FrameReader:
-        self._thread.start()
+        if self._threaded:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,29 +148,34 @@ class FrameReader:
                 continue
         return False
 
-    def _run(self) -> None:
+    def _decoded(self) -> Iterator[tuple[int, av.VideoFrame]]:
+        """``(frame_number, frame)`` from ``first`` on, in this thread."""
         index, first = self._index, self._first
-        try:
+        if index is not None:
+            self._container.seek(
+                index.pts[first], stream=self._stream, backward=True, any_frame=False
+            )
+        n = 0
+        for frame in self._container.decode(self._stream):
             if index is not None:
-                self._container.seek(
-                    index.pts[first], stream=self._stream, backward=True, any_frame=False
-                )
-            n = 0
+                if frame.pts is None:
+                    continue
+                n = index.frame_at_pts(frame.pts)
+            if n >= first:
+                yield n, frame
+            n += 1
+
+    def _run(self) -> None:
+        try:
             batch: list[tuple[int, av.VideoFrame]] = []  # fewer hand-overs between threads
-            for frame in self._container.decode(self._stream):
+            for item in self._decoded():
                 if self._stop.is_set():
                     return
-                if index is not None:
-                    if frame.pts is None:
-                        continue
-                    n = index.frame_at_pts(frame.pts)
-                if n >= first:
-                    batch.append((n, frame))
-                    if len(batch) >= _BATCH:
-                        if not self._put(batch):
-                            return
-                        batch = []
-                n += 1
+                batch.append(item)
+                if len(batch) >= _BATCH:
+                    if not self._put(batch):
+                        return
+                    batch = []
             if batch and not self._put(batch):
                 return
             self._put(_END)
@@ -167,20 +184,32 @@ class FrameReader:
         except Exception as exc:  # handed to the consumer, which raises it
             self._put(exc)
 
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
-        aw, ah = self.size
+    def _batches(self) -> Iterator[list[tuple[int, av.VideoFrame]]]:
+        if not self._threaded:
+            try:
+                for item in self._decoded():
+                    yield [item]
+            except av.error.FFmpegError as exc:
+                raise MediaError(self.path, f"decoding failed: {exc}") from None
+            return
         while True:
             item = self._queue.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            # Scaling here, on the consumer's side, balances the two threads best (decoding is
-            # the bigger half); swscale releases the GIL as FFmpeg's decoder does.  One
-            # swscale thread: its default pool wakes a thread per core for every call, which
-            # costs more than scaling a frame does (measured: ~0.1 ms per frame more CPU).
-            for n, frame in item:
+            yield item
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        aw, ah = self.size
+        # Scaling here, on the consumer's side, balances the two threads best (decoding is
+        # the bigger half); swscale releases the GIL as FFmpeg's decoder does.  One
+        # swscale thread: its default pool wakes a thread per core for every call, which
+        # costs more than scaling a frame does (measured: ~0.1 ms per frame more CPU).
+        for batch in self._batches():
+            for n, frame in batch:
                 small = self._reformatter.reformat(
                     frame, width=aw, height=ah, format="bgr24", interpolation="AREA", threads=1
                 ).to_ndarray()
+                self.pts = frame.pts
                 yield n, small
