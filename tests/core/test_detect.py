@@ -11,7 +11,13 @@ import pytest
 
 import workstation.core.detect as detect
 from workstation.core import synth
-from workstation.core.detect import DetectSettings, detect_project, detect_stage, detect_video
+from workstation.core.detect import (
+    DetectSettings,
+    detect_project,
+    detect_stage,
+    detect_video,
+    segments,
+)
 from workstation.core.detect.decide import flash_mask
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress, drive
@@ -142,17 +148,28 @@ def _cancel_after(stage, frames):
     raise AssertionError("stage ended before it could be cancelled")
 
 
-def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, workers):
+    """In one process the run resumes where it was cancelled; split over processes
+    (:mod:`workstation.core.detect.segments`) it resumes where the checked stretch from the
+    start ended (the other ranges' frames are measured again)."""
     monkeypatch.setattr(detect, "CHUNK", 64)
+    monkeypatch.setattr(segments, "available", lambda: True)
     video = next(v for v in demo_project.videos() if v.name == "demo_live.mp4")
-    stopped = _cancel_after(detect_video(demo_project, video.id), 150)
+    assert len(segments.plan(0, video.frame_count, demo_project.keyframes(video.id), 2)) == 2
+    stopped = _cancel_after(detect_video(demo_project, video.id, workers=workers), 150)
     assert stopped < video.frame_count
     run = demo_project.db.execute("SELECT * FROM detections ORDER BY id DESC").fetchone()
-    assert run["state"] == "cancelled" and run["frames_done"] == stopped
+    assert run["state"] == "cancelled"
+    if workers == 1:
+        assert run["frames_done"] == stopped
+    else:
+        assert 0 < run["frames_done"] < stopped
+        stopped = run["frames_done"]
     assert demo_project.cuts(video.id) == []  # nothing half-decided was stored
 
     records: list[Progress] = []
-    resumed = drive(detect_video(demo_project, video.id), records.append)
+    resumed = drive(detect_video(demo_project, video.id, workers=workers), records.append)
     assert records[0].done == stopped and "resuming" in records[0].message
     assert resumed.detection_id == run["id"]
 

@@ -12,12 +12,15 @@ uninterrupted one.  :mod:`.neural` (TransNetV2) is optional and never used by de
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from workstation.core import media
+from workstation.core.detect import segments
 from workstation.core.detect.decide import (
     Found,
     decide,
@@ -27,16 +30,17 @@ from workstation.core.detect.decide import (
 )
 from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader, single_threaded_opencv
+from workstation.core.detect.segments import PRIME
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.media import FrameIndex, VideoInfo
 from workstation.core.progress import Progress, Stage, Throttle
 from workstation.core.store import Cut, Project
 
+log = logging.getLogger(__name__)
+
 DETECTOR = "ensemble"
 #: Frames per stored score chunk, and the most frames between two progress reports.
 CHUNK = 256
-#: Frames re-read before a resume point to rebuild the detector's memory of earlier frames.
-PRIME = MAX_LAG + 2
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,11 @@ class _Rows:
             self.a = bigger
         self.a[n] = row
 
+    def put_block(self, lo: int, block: np.ndarray) -> None:
+        if lo + len(block) > len(self.a):
+            self.put(lo + len(block) - 1, block[-1])  # grows the table
+        self.a[lo : lo + len(block)] = block
+
 
 def _reader(
     path: Path, settings: DetectSettings, *, start: int = 0, index: FrameIndex | None = None
@@ -124,6 +133,77 @@ def _scan(reader: FrameReader, rows: _Rows, *, start: int, total: int, on_chunk)
                 on_chunk(done)
                 next_report += CHUNK
                 yield Progress("detect", done, total, name, "finding cuts")
+    return done
+
+
+def _pass(
+    path: Path,
+    settings: DetectSettings,
+    rows: _Rows,
+    *,
+    start: int,
+    total: int,
+    index: FrameIndex | None,
+    keyframes: tuple[int, ...] | list[int],
+    workers: int | None,
+    on_chunk,
+    opened: FrameReader | None = None,
+) -> Stage[int]:
+    """The decode pass over frames ``start..``: split over processes (:mod:`.segments`) when
+    the video is long enough and this platform can, otherwise one process; returns frames
+    seen.  ``on_chunk(done)`` runs whenever a further ``CHUNK`` frames from ``start`` on are
+    measured and checked (the caller saves them).  ``opened`` is a reader for ``start`` the
+    caller already has (its frame count was asked): the one-process pass uses it."""
+    n = segments.auto_workers() if workers is None else workers
+    ranges = [(start, total)]
+    if n > 1 and total > start and segments.available():
+        if index is None:
+            container = opened.container if opened is not None else None
+            quick = (
+                media.quick_index(path, container)
+                if total - start >= 2 * segments.MIN_RANGE
+                else None
+            )
+            if quick is not None:
+                index, keyframes = quick
+        if index is not None:
+            ranges = segments.plan(start, min(total, len(index)), keyframes, n)
+
+    def sequential(first: int) -> Stage[int]:
+        reader = opened if opened is not None and first == start else None
+        reader = reader or _reader(path, settings, start=first, index=index)
+        return _scan(reader, rows, start=first, total=total, on_chunk=on_chunk)
+
+    if len(ranges) < 2:
+        done = yield from sequential(start)
+    else:
+        saved = [start]
+
+        def report(measured: int, verified: int) -> Progress:
+            if verified - saved[0] >= CHUNK:
+                on_chunk(verified)
+                saved[0] = verified
+            return Progress("detect", measured, total, path.name, "finding cuts")
+
+        def fallback(first: int, why: str) -> None:
+            log.warning(
+                "%s: the parallel pass from frame %d is not exact (%s); going on in one process",
+                path.name,
+                first,
+                why,
+            )
+
+        done = yield from segments.scan_split(
+            path,
+            settings.analysis_width,
+            ranges,
+            index,
+            rows,
+            report=report,
+            sequential=sequential,
+            on_fallback=fallback,
+            every=CHUNK,
+        )
     if total and done < total - 2:
         raise MediaError(path, f"is truncated or corrupt: only {done} of {total} frames decode")
     return done
@@ -181,12 +261,17 @@ def _live_cuts(rows: _Rows, done: int, settings: DetectSettings) -> list[int]:
 # Stages
 # ---------------------------------------------------------------------------------------------
 def detect_stage(
-    path: str | Path, settings: DetectSettings = DetectSettings(), *, info: VideoInfo | None = None
+    path: str | Path,
+    settings: DetectSettings = DetectSettings(),
+    *,
+    info: VideoInfo | None = None,
+    workers: int | None = None,
 ) -> Stage[DetectionResult]:
     """Detect the cuts of one file, no project needed (``workstation scenes VIDEO --json``).
 
     Without ``info`` the frame count comes from the container (no separate probe pass); a
     file that decodes to fewer frames than its container claims is reported as truncated.
+    ``workers``: processes for the pass (``None``: one per core; 1: no split).
     """
     path = Path(path)
     reader = _reader(path, settings)
@@ -202,7 +287,18 @@ def detect_stage(
 
     try:
         yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
-        scan = _scan(reader, rows, start=0, total=total, on_chunk=on_chunk)
+        scan = _pass(
+            path,
+            settings,
+            rows,
+            start=0,
+            total=total,
+            index=info.index if info is not None else None,
+            keyframes=info.keyframes if info is not None else (),
+            workers=workers,
+            on_chunk=on_chunk,
+            opened=reader,
+        )
         frames = yield from _with_cuts(scan, cuts_so_far)
     finally:
         reader.close()  # (also when cancelled before the pass began)
@@ -232,6 +328,7 @@ def detect_video(
     *,
     restart: bool = False,
     kind: str = DETECTOR,
+    workers: int | None = None,
 ) -> Stage[DetectionResult]:
     """Detect one project video, storing scores as it goes and the cuts at the end.
 
@@ -278,8 +375,17 @@ def detect_video(
     try:
         message = f"resuming at frame {start}" if start else "finding cuts"
         yield Progress("detect", start, total, path.name, message, {"cuts": []})
-        reader = _reader(path, settings, start=start, index=index)
-        scan = _scan(reader, rows, start=start, total=total, on_chunk=on_chunk)
+        scan = _pass(
+            path,
+            settings,
+            rows,
+            start=start,
+            total=total,
+            index=index,
+            keyframes=project.keyframes(video_id),
+            workers=workers,
+            on_chunk=on_chunk,
+        )
         frames = yield from _with_cuts(scan, cuts_so_far)
         save(frames)
         result = _result(rows, frames, settings)
