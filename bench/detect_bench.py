@@ -106,6 +106,10 @@ def ours(path: Path) -> list[int]:
     return [c.frame for c in drive(detect_stage(path)).cuts]
 
 
+def ours_one_process(path: Path) -> list[int]:
+    return [c.frame for c in drive(detect_stage(path, workers=1)).cuts]
+
+
 def scenedetect_run(detector_name: str, backend: str) -> Callable[[Path], list[int]]:
     def run(path: Path) -> list[int]:
         import scenedetect
@@ -149,6 +153,7 @@ def transnet() -> Callable[[Path], list[int]]:
 
 METHODS: dict[str, Callable[[Path], list[int]]] = {
     "ours (ensemble, PyAV)": ours,
+    "ours, one process (no split)": ours_one_process,
     "PySceneDetect detect-adaptive (PyAV backend)": scenedetect_run("AdaptiveDetector", "pyav"),
     "PySceneDetect detect-adaptive (OpenCV backend)": scenedetect_run("AdaptiveDetector", "opencv"),
     "PySceneDetect detect-content (PyAV backend)": scenedetect_run("ContentDetector", "pyav"),

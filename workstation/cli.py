@@ -443,8 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_jobs,
         default=1,
         metavar="N",
-        help="videos detected at once, each in its own process (default 1; one pass keeps "
-        "about 1.5 cores busy, so cores / 2 suits a folder of videos)",
+        help="videos detected at once, each in its own process (default 1: a long video's "
+        "pass already uses every core; more suits a folder of short videos)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_detect)

@@ -1,8 +1,8 @@
 """Detecting several videos at once: one child process per video, up to ``jobs`` at a time.
 
-One detection pass keeps about one and a half cores busy (a decoder thread and a measuring
-thread that share Python's lock), so a folder of videos on a machine with more cores finishes
-sooner when videos run side by side.  Each video runs :func:`detect_video` in its own process
+A long video's pass already spreads over the cores (:mod:`.segments`), but a short one cannot
+be split, and a folder of short videos finishes sooner when videos run side by side; each
+video's pass then splits over its share of the cores only.  Each video runs :func:`detect_video` in its own process
 (:mod:`workstation.core.isolate`: a Project cannot cross a process boundary, its folder can), so
 resume, tombstones and manual cuts behave exactly as in a serial run; SQLite's WAL lets the
 processes take turns writing.  Their progress is merged into one stream of reports.
@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from workstation.core import isolate
+from workstation.core.detect import segments
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project
@@ -74,6 +75,8 @@ def detect_in_parallel(
     threads: list[threading.Thread] = []
     waiting = list(totals)
     running = 0
+    # The cores are shared out: each video's pass splits over its share (segments.py).
+    share = max(1, segments.auto_workers() // max(1, jobs))
 
     def start_next() -> None:
         nonlocal running
@@ -87,6 +90,7 @@ def detect_in_parallel(
             settings,
             restart=restart,
             kind=kind,
+            workers=share,
         )
         t = threading.Thread(
             target=_drive, args=(stage, vid, reports, stop), name=f"detect video {vid}"
