@@ -128,6 +128,7 @@ def test_flash_filter_marks_flash_frames_and_no_cut(case_videos):
 
 def test_progress_every_few_hundred_frames_with_live_cuts(case_videos, monkeypatch):
     monkeypatch.setattr(detect, "CHUNK", 64)
+    monkeypatch.setattr(detect, "LIVE_CUTS_EVERY_S", 0.0)  # this short video takes < 1 s
     path, truth = case_videos["hard"]
     records: list[Progress] = []
     result = drive(detect_stage(path), records.append)
@@ -155,6 +156,7 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
     start ended (the other ranges' frames are measured again)."""
     monkeypatch.setattr(detect, "CHUNK", 64)
     monkeypatch.setattr(segments, "available", lambda: True)
+    monkeypatch.setattr(segments, "MIN_RANGE_PIXELS", 0)  # split even this short video
     video = next(v for v in demo_project.videos() if v.name == "demo_live.mp4")
     assert len(segments.plan(0, video.frame_count, demo_project.keyframes(video.id), 2)) == 2
     stopped = _cancel_after(detect_video(demo_project, video.id, workers=workers), 150)

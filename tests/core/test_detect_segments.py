@@ -36,7 +36,9 @@ FRAMES = 430
 
 @pytest.fixture(autouse=True)
 def _forking(monkeypatch):
+    """Split even these small, short test videos."""
     monkeypatch.setattr(segments, "available", lambda: True)
+    monkeypatch.setattr(segments, "MIN_RANGE_PIXELS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,18 @@ def test_plan_starts_ranges_prime_frames_after_keyframes():
         assert b == c and b - PRIME in keys and b - a >= MIN_RANGE
     sizes = [b - a for a, b in ranges]
     assert max(sizes) - min(sizes) <= 2 * 48  # about equal shares
+
+
+def test_small_frames_need_longer_ranges(monkeypatch):
+    """A range must hold enough work (frames x pixels) to win back its child's start."""
+    monkeypatch.setattr(segments, "MIN_RANGE_PIXELS", 50_000_000)
+    keys = tuple(range(0, 100_000, 48))
+    assert segments.min_range(1280 * 720) == MIN_RANGE
+    assert segments.min_range(320 * 240) == 652
+    assert segments.min_range(0) == MIN_RANGE  # size unknown
+    assert plan(0, 1000, keys, 2, 320 * 240) == [(0, 1000)]
+    assert len(plan(0, 1000, keys, 2, 1280 * 720)) == 2
+    assert all(b - a >= 652 for a, b in plan(0, 100_000, keys, 8, 320 * 240))
 
 
 def test_plan_keeps_short_videos_and_single_workers_whole():

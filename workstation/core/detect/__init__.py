@@ -147,6 +147,7 @@ def _pass(
     keyframes: tuple[int, ...] | list[int],
     workers: int | None,
     on_chunk,
+    pixels: int,
     opened: FrameReader | None = None,
 ) -> Stage[int]:
     """The decode pass over frames ``start..``: split over processes (:mod:`.segments`) when
@@ -159,15 +160,12 @@ def _pass(
     if n > 1 and total > start and segments.available():
         if index is None:
             container = opened.container if opened is not None else None
-            quick = (
-                media.quick_index(path, container)
-                if total - start >= 2 * segments.MIN_RANGE
-                else None
-            )
+            long = total - start >= 2 * segments.min_range(pixels)
+            quick = media.quick_index(path, container) if long else None
             if quick is not None:
                 index, keyframes = quick
         if index is not None:
-            ranges = segments.plan(start, min(total, len(index)), keyframes, n)
+            ranges = segments.plan(start, min(total, len(index)), keyframes, n, pixels)
 
     def sequential(first: int) -> Stage[int]:
         reader = opened if opened is not None and first == start else None
@@ -245,6 +243,17 @@ def _to_cut(f: Found, params: dict[str, Any]) -> Cut:
     )
 
 
+#: Seconds between two provisional decisions during a pass (the first comes after as long: a
+#: video that takes less is decided once, at the end, which also costs less).
+LIVE_CUTS_EVERY_S = 1.0
+
+
+def _live_throttle() -> Throttle:
+    live = Throttle(LIVE_CUTS_EVERY_S)
+    live.ready()  # starts the clock
+    return live
+
+
 def _live_cuts(rows: _Rows, done: int, settings: DetectSettings) -> list[int]:
     """Hard cuts in the last stretch (provisional and cheap: the final pass decides)."""
     lo = max(0, done - 2 * CHUNK)
@@ -279,10 +288,10 @@ def detect_stage(
     total = info.frame_count if info is not None else reader.claimed_frames()
     rows = _Rows(total)
     cuts_so_far: list[int] = []
-    live = Throttle(1.0)
+    live = _live_throttle()
 
     def on_chunk(done: int) -> None:
-        if live.ready():  # deciding costs: at most once a second
+        if live.ready():  # deciding costs: at most once a second, the first after a second
             cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
 
     try:
@@ -297,6 +306,7 @@ def detect_stage(
             keyframes=info.keyframes if info is not None else (),
             workers=workers,
             on_chunk=on_chunk,
+            pixels=reader.pixels,
             opened=reader,
         )
         frames = yield from _with_cuts(scan, cuts_so_far)
@@ -355,7 +365,7 @@ def detect_video(
     else:
         detection_id = project.start_detection(video_id, DETECTOR, params, settings.threshold)
     cuts_so_far: list[int] = []
-    live = Throttle(1.0)
+    live = _live_throttle()
     saved_upto = [start]
 
     def save(done: int) -> None:
@@ -368,7 +378,7 @@ def detect_video(
 
     def on_chunk(done: int) -> None:
         save(done)
-        if live.ready():  # deciding costs: at most once a second
+        if live.ready():  # deciding costs: at most once a second, the first after a second
             cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
 
     state = "failed"
@@ -385,6 +395,7 @@ def detect_video(
             keyframes=project.keyframes(video_id),
             workers=workers,
             on_chunk=on_chunk,
+            pixels=video.width * video.height,
         )
         frames = yield from _with_cuts(scan, cuts_so_far)
         save(frames)

@@ -193,9 +193,9 @@ def find_fades(c: dict[str, np.ndarray], max_ramp: int = 40) -> list[Found]:
                 continue
             found.append(Found(int((a + b) // 2), "fade", 2.0, int(s), int(e)))
         # Short fades never reach black: a deep, ramped dip of the same curve.
-        for m in range(1, n - 1):
-            if extreme[m] or not (x[m] < x[m - 1] and x[m] <= x[m + 1]):
-                continue
+        inner = x[1:-1]
+        dips = ~extreme[1:-1] & (inner < x[:-2]) & (inner <= x[2:])  # local minima
+        for m in (np.flatnonzero(dips) + 1).tolist():
             s = _ramp(x, m, -1, max_ramp)
             e = _ramp(x, m, 1, max_ramp)
             deep = x[m] <= 0.3 * min(x[s], x[e]) and min(x[s], x[e]) > 80

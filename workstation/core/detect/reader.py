@@ -102,6 +102,12 @@ class FrameReader:
         self.pts: int | None = None
 
     @property
+    def pixels(self) -> int:
+        """Pixels of a decoded frame (0 when the stream does not say)."""
+        ctx = self._stream.codec_context
+        return (ctx.width or 0) * (ctx.height or 0)
+
+    @property
     def container(self) -> av.container.InputContainer:
         """The open file (for reading its index before the pass; not for reading packets)."""
         return self._container
