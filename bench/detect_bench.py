@@ -290,7 +290,8 @@ def main() -> None:
             "dissolves count anywhere inside their span. PySceneDetect runs with default "
             "arguments through `scenedetect.detect(path, Detector(), backend=...)`. Methods "
             "run interleaved file by file in one process (so load from other work hits all alike); "
-            "times include opening the file. CPU time counts every thread of the process.",
+            "times include opening the file. CPU time counts every thread of the process and "
+            "its children.",
             "",
             table(scores, ref),
             "",
@@ -302,10 +303,13 @@ def main() -> None:
             "rules were tuned on it, so these figures are an upper bound for real footage; "
             "the brightness traps blow the picture out to white, the hardest form of the case. "
             "Wall-clock ratios move with the load of the shared machine; the CPU column is "
-            "steadier. Ours decodes on one thread while a second one scales and measures; "
-            "OpenCV decodes on FFmpeg's threads with no Python lock to share, so on two cores "
-            "its wall ratio is the tighter one. Decoding alone (last row) caps any detector "
-            "that reads every frame.",
+            "steadier. These files are short and small, too little work per file to split: "
+            "ours runs each in one process, decoding on one thread while a second one scales "
+            "and measures (both rows of ours are that pass); OpenCV decodes on FFmpeg's "
+            "threads with no Python lock to share, so on two cores its wall ratio is the "
+            "tighter one. Longer or larger videos are split over the cores "
+            "(workstation.core.detect.segments; see the 720p/1080p and long-video sections). "
+            "Decoding alone (last row) caps any detector that reads every frame.",
         ]
     )
     print()
