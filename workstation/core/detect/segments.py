@@ -322,10 +322,8 @@ def scan_split(
                     why = a.error or b.error or "its frames differ from the pass before it"
                     on_fallback(a.first, why)
                     return (yield from sequential(a.first))
+            # (A failed range never matches: it was measured again from the start before it.)
             last = ranges[-1]
-            if last.error:
-                on_fallback(last.first, last.error)
-                return (yield from sequential(last.first))
             return last.first + last.measured
         except GeneratorExit:
             # Cancelled: keep only the checked stretch (a resume must not trust the rest).
