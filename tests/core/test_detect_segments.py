@@ -257,3 +257,25 @@ def test_never_forks_a_process_that_runs_a_qt_application(monkeypatch):
     assert not segments.available()
     App.instance = staticmethod(lambda: None)  # Qt imported, no application: forking is safe
     assert segments.available()
+
+
+def test_provisional_cuts_come_from_every_range_while_the_pass_goes(video, monkeypatch):
+    """The timeline's live cut list is not limited to the first range's stretch."""
+    import workstation.core.detect as detect
+
+    monkeypatch.setattr(detect, "CHUNK", 64)
+    monkeypatch.setattr(detect, "LIVE_CUTS_EVERY_S", 0.0)
+    ranges = []
+    real_split = segments.scan_split
+
+    def spy(path, width, ranges_plan, *args, **kwargs):
+        ranges.extend(ranges_plan)
+        return real_split(path, width, ranges_plan, *args, **kwargs)
+
+    monkeypatch.setattr(segments, "scan_split", spy)
+    records = []
+    result = drive(detect_stage(video, workers=2), records.append)
+    second = ranges[1][0]
+    live = {f for p in records[:-1] for f in p.data["cuts"]}
+    assert any(f >= second for f in live)
+    assert records[-1].data["cuts"] == [c.frame for c in result.cuts]

@@ -152,8 +152,9 @@ def _pass(
 ) -> Stage[int]:
     """The decode pass over frames ``start..``: split over processes (:mod:`.segments`) when
     the video is long enough and this platform can, otherwise one process; returns frames
-    seen.  ``on_chunk(done)`` runs whenever a further ``CHUNK`` frames from ``start`` on are
-    measured and checked (the caller saves them).  ``opened`` is a reader for ``start`` the
+    seen.  ``on_chunk(done, fronts)`` runs whenever a further ``CHUNK`` frames from ``start``
+    on are measured and checked (the caller saves them up to ``done``), and while a split pass
+    goes with ``fronts``, the ``(first, end)`` stretches the other ranges measured so far.  ``opened`` is a reader for ``start`` the
     caller already has (its frame count was asked): the one-process pass uses it."""
     n = segments.auto_workers() if workers is None else workers
     ranges = [(start, total)]
@@ -177,9 +178,9 @@ def _pass(
     else:
         saved = [start]
 
-        def report(measured: int, verified: int) -> Progress:
-            if verified - saved[0] >= CHUNK:
-                on_chunk(verified)
+        def report(measured: int, verified: int, fronts) -> Progress:
+            if verified - saved[0] >= CHUNK or fronts:
+                on_chunk(verified, fronts)
                 saved[0] = verified
             return Progress("detect", measured, total, path.name, "finding cuts")
 
@@ -248,15 +249,30 @@ def _to_cut(f: Found, params: dict[str, Any]) -> Cut:
 LIVE_CUTS_EVERY_S = 1.0
 
 
-def _live_throttle() -> Throttle:
-    live = Throttle(LIVE_CUTS_EVERY_S)
-    live.ready()  # starts the clock
-    return live
+class _LiveCuts:
+    """The provisional cut list a pass reports as it goes (the final decision replaces it)."""
+
+    def __init__(self, rows: _Rows, settings: DetectSettings) -> None:
+        self.rows, self.settings = rows, settings
+        self.cuts: list[int] = []
+        self._throttle = Throttle(LIVE_CUTS_EVERY_S)
+        self._throttle.ready()  # starts the clock
+
+    def update(self, regions) -> None:
+        """Decide the last stretch before each ``(first, end)`` measured region's end; deciding
+        costs, so at most once every ``LIVE_CUTS_EVERY_S`` (the first after as long)."""
+        if not self._throttle.ready():
+            return
+        found = set(self.cuts)
+        for first, end in regions:
+            found.update(_live_cuts(self.rows, end, self.settings, first))
+        self.cuts[:] = sorted(found)
 
 
-def _live_cuts(rows: _Rows, done: int, settings: DetectSettings) -> list[int]:
-    """Hard cuts in the last stretch (provisional and cheap: the final pass decides)."""
-    lo = max(0, done - 2 * CHUNK)
+def _live_cuts(rows: _Rows, done: int, settings: DetectSettings, floor: int = 0) -> list[int]:
+    """Hard cuts in the last stretch before ``done`` (not before ``floor``; provisional and
+    cheap: the final pass decides)."""
+    lo = max(floor, done - 2 * CHUNK)
     part = _curves_of(rows.a[lo:done], done - lo)
     if done - lo < 3:
         return []
@@ -287,12 +303,10 @@ def detect_stage(
     # Without a probe, the container's claim (no decoding: the one pass is the only one).
     total = info.frame_count if info is not None else reader.claimed_frames()
     rows = _Rows(total)
-    cuts_so_far: list[int] = []
-    live = _live_throttle()
+    live = _LiveCuts(rows, settings)
 
-    def on_chunk(done: int) -> None:
-        if live.ready():  # deciding costs: at most once a second, the first after a second
-            cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+    def on_chunk(done: int, fronts=()) -> None:
+        live.update([(0, done), *fronts])
 
     try:
         yield Progress("detect", 0, total, path.name, "finding cuts", {"cuts": []})
@@ -309,7 +323,7 @@ def detect_stage(
             pixels=reader.pixels,
             opened=reader,
         )
-        frames = yield from _with_cuts(scan, cuts_so_far)
+        frames = yield from _with_cuts(scan, live.cuts)
     finally:
         reader.close()  # (also when cancelled before the pass began)
     result = _result(rows, frames, settings)
@@ -364,8 +378,7 @@ def detect_video(
         start = _restore(project, detection_id, rows, saved)
     else:
         detection_id = project.start_detection(video_id, DETECTOR, params, settings.threshold)
-    cuts_so_far: list[int] = []
-    live = _live_throttle()
+    live = _LiveCuts(rows, settings)
     saved_upto = [start]
 
     def save(done: int) -> None:
@@ -376,10 +389,10 @@ def detect_video(
                 project.save_score_chunk(detection_id, name, chunk, rows.a[chunk:end, i], end)
         saved_upto[0] = done
 
-    def on_chunk(done: int) -> None:
-        save(done)
-        if live.ready():  # deciding costs: at most once a second, the first after a second
-            cuts_so_far[:] = sorted(set(cuts_so_far) | set(_live_cuts(rows, done, settings)))
+    def on_chunk(done: int, fronts=()) -> None:
+        if done > saved_upto[0]:
+            save(done)
+        live.update([(start, done), *fronts])
 
     state = "failed"
     try:
@@ -397,7 +410,7 @@ def detect_video(
             on_chunk=on_chunk,
             pixels=video.width * video.height,
         )
-        frames = yield from _with_cuts(scan, cuts_so_far)
+        frames = yield from _with_cuts(scan, live.cuts)
         save(frames)
         result = _result(rows, frames, settings)
         score = result.scores["score"]

@@ -259,18 +259,19 @@ def scan_split(
     index: FrameIndex,
     rows,
     *,
-    report: Callable[[int, int], Progress],
+    report: Callable[[int, int, list[tuple[int, int]]], Progress],
     sequential: Callable[[int], Stage[int]],
     on_fallback: Callable[[int, str], None],
     every: int = 256,
 ) -> Stage[int]:
     """Measure ``ranges_plan`` in parallel into ``rows`` (a ``_Rows``); returns frames seen.
 
-    Yields ``report(measured, verified_until)`` at least every ``every`` frames measured
-    (this process looks at the children's pipes after each of its own blocks, and waits on
-    them once its own range is done): ``measured`` counts the frames measured so far in all
-    ranges, ``verified_until`` ends the contiguous stretch from the first range's start that
-    may be saved.  ``sequential(frame)`` is the one-process pass from ``frame`` on, used when
+    Yields ``report(measured, verified_until, fronts)`` at least every ``every`` frames
+    measured (this process looks at the children's pipes after each of its own blocks, and
+    waits on them once its own range is done): ``measured`` counts the frames measured so far
+    in all ranges, ``verified_until`` ends the contiguous stretch from the first range's start
+    that may be saved, ``fronts`` are the ``(first, end)`` stretches the other ranges measured
+    (not yet checked: for provisional cuts only).  ``sequential(frame)`` is the one-process pass from ``frame`` on, used when
     a range does not check out; ``on_fallback(frame, why)`` says so first.
     """
     ranges = [
@@ -281,6 +282,9 @@ def scan_split(
 
     def measured() -> int:
         return start + sum(r.measured for r in ranges)
+
+    def fronts() -> list[tuple[int, int]]:
+        return [(r.first, r.first + r.measured) for r in ranges[1:] if r.measured]
 
     reported = [start]
 
@@ -302,7 +306,7 @@ def scan_split(
                     own.take(*block, put_block)
                     while True:
                         if due():
-                            yield report(measured(), own.first + own.measured)
+                            yield report(measured(), own.first + own.measured, fronts())
                         if not _take_one(ranges, put_block, 0):
                             break
             except _Irregular as exc:
@@ -311,7 +315,7 @@ def scan_split(
             while any(not r.finished for r in ranges):
                 if _take_one(ranges, put_block, 0.05):
                     if due():
-                        yield report(measured(), own.first + own.measured)
+                        yield report(measured(), own.first + own.measured, fronts())
                     continue
                 for r in ranges:  # a child that sends nothing for this long is stuck: stop it
                     if not r.finished and time.monotonic() - r.heard > STALL_S:
