@@ -279,3 +279,20 @@ def test_provisional_cuts_come_from_every_range_while_the_pass_goes(video, monke
     live = {f for p in records[:-1] for f in p.data["cuts"]}
     assert any(f >= second for f in live)
     assert records[-1].data["cuts"] == [c.frame for c in result.cuts]
+
+
+def test_the_environment_sets_the_ranges_per_pass(video, monkeypatch, caplog):
+    """WORKSTATION_DETECT_WORKERS=1 keeps every pass in one process (a spinning disk)."""
+    monkeypatch.setenv(segments.WORKERS_ENV, "1")
+    assert segments.auto_workers() == 1
+    pids = _forks(monkeypatch)
+    drive(detect_stage(video))
+    assert pids == []
+    monkeypatch.setenv(segments.WORKERS_ENV, "3")
+    assert segments.auto_workers() == 3
+    drive(detect_stage(video))
+    assert len(pids) == 2
+    monkeypatch.setenv(segments.WORKERS_ENV, "lots")
+    with caplog.at_level(logging.WARNING):
+        assert segments.auto_workers() >= 1
+    assert "WORKSTATION_DETECT_WORKERS" in caplog.text and "lots" in caplog.text

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import signal
 import sys
@@ -37,6 +38,8 @@ from workstation.core.detect.features import CURVES, MAX_LAG, FeatureExtractor
 from workstation.core.detect.reader import FrameReader, single_threaded_opencv
 from workstation.core.media import FrameIndex
 from workstation.core.progress import Progress, Stage
+
+log = logging.getLogger(__name__)
 
 #: Frames re-read before a range start to rebuild the extractor's memory of earlier frames.
 PRIME = MAX_LAG + 2
@@ -64,8 +67,20 @@ def available() -> bool:
     return qt is None or qt.QCoreApplication.instance() is None
 
 
+#: Environment variable that sets the ranges per pass (1: never split), for the CLI and the app
+#: alike: e.g. a spinning disk that should not be read at several places at once.
+WORKERS_ENV = "WORKSTATION_DETECT_WORKERS"
+
+
 def auto_workers() -> int:
-    """One range per usable core, at most 8."""
+    """``$WORKSTATION_DETECT_WORKERS`` when set (1..64), otherwise one range per usable core, at
+    most 8."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text:
+        try:
+            return max(1, min(64, int(text)))
+        except ValueError:
+            log.warning("%s=%r is not a whole number; using one per core", WORKERS_ENV, text)
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
