@@ -296,3 +296,27 @@ def test_the_environment_sets_the_ranges_per_pass(video, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         assert segments.auto_workers() >= 1
     assert "WORKSTATION_DETECT_WORKERS" in caplog.text and "lots" in caplog.text
+
+
+def test_a_stalled_child_is_stopped_and_its_range_measured_again(video, monkeypatch, caplog):
+    import time
+
+    monkeypatch.setattr(segments, "STALL_S", 0.5)
+    real = segments.measure
+
+    def stuck(path, width, first, end, index):
+        if first > 0:
+            time.sleep(60)  # a child that hangs (it is killed long before this ends)
+        yield from real(path, width, first, end, index)
+
+    pids = _forks(monkeypatch)
+    monkeypatch.setattr(segments, "measure", stuck)
+    start = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        split = drive(detect_stage(video, workers=2))
+    assert time.monotonic() - start < 30
+    assert "no frame measured in" in caplog.text
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # killed and reaped
+    monkeypatch.setattr(segments, "measure", real)
+    _same(drive(detect_stage(video, workers=1)), split)
