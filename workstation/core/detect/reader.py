@@ -81,7 +81,7 @@ class FrameReader:
             self._container.close()
             raise
         ctx = self._stream.codec_context
-        if threaded and (ctx.width or 0) * (ctx.height or 0) > SMALL_FRAME_PIXELS:
+        if threaded and self.pixels > SMALL_FRAME_PIXELS:
             # Big frames: FFmpeg's frame threads.  Small ones decode fast enough in this one
             # thread (which already runs beside the measuring), and frame threading would
             # cost more in hand-overs than it saves.
@@ -157,19 +157,22 @@ class FrameReader:
     def _decoded(self) -> Iterator[tuple[int, av.VideoFrame]]:
         """``(frame_number, frame)`` from ``first`` on, in this thread."""
         index, first = self._index, self._first
-        if index is not None:
-            self._container.seek(
-                index.pts[first], stream=self._stream, backward=True, any_frame=False
-            )
         n = 0
-        for frame in self._container.decode(self._stream):
+        try:
             if index is not None:
-                if frame.pts is None:
-                    continue
-                n = index.frame_at_pts(frame.pts)
-            if n >= first:
-                yield n, frame
-            n += 1
+                self._container.seek(
+                    index.pts[first], stream=self._stream, backward=True, any_frame=False
+                )
+            for frame in self._container.decode(self._stream):
+                if index is not None:
+                    if frame.pts is None:
+                        continue
+                    n = index.frame_at_pts(frame.pts)
+                if n >= first:
+                    yield n, frame
+                n += 1
+        except av.error.FFmpegError as exc:
+            raise MediaError(self.path, f"decoding failed: {exc}") from None
 
     def _run(self) -> None:
         try:
@@ -185,18 +188,13 @@ class FrameReader:
             if batch and not self._put(batch):
                 return
             self._put(_END)
-        except av.error.FFmpegError as exc:
-            self._put(MediaError(self.path, f"decoding failed: {exc}"))
         except Exception as exc:  # handed to the consumer, which raises it
             self._put(exc)
 
     def _batches(self) -> Iterator[list[tuple[int, av.VideoFrame]]]:
         if not self._threaded:
-            try:
-                for item in self._decoded():
-                    yield [item]
-            except av.error.FFmpegError as exc:
-                raise MediaError(self.path, f"decoding failed: {exc}") from None
+            for item in self._decoded():
+                yield [item]
             return
         while True:
             item = self._queue.get()
