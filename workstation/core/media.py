@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from workstation.core.errors import MediaError
-from workstation.core.progress import Progress, Stage, Throttle
+from workstation.core.progress import Progress, Stage, Throttle, drive
 
 VIDEO_EXTENSIONS = frozenset(
     [
@@ -316,13 +316,9 @@ def _index_of(
         stream = _video_stream(path, container)
         if stream.time_base is None:
             return None
-        stage = _timestamps(path, container, stream, path.stat().st_size, reads=reads)
-        while True:
-            try:
-                next(stage)
-            except StopIteration as done:
-                pts_list, keyframe_pts, dts_based = done.value
-                break
+        pts_list, keyframe_pts, dts_based = drive(
+            _timestamps(path, container, stream, path.stat().st_size, reads=reads)
+        )
         if not pts_list:
             return None
         if dts_based:
