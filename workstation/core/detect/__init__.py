@@ -152,10 +152,11 @@ def _pass(
 ) -> Stage[int]:
     """The decode pass over frames ``start..``: split over processes (:mod:`.segments`) when
     the video is long enough and this platform can, otherwise one process; returns frames
-    seen.  ``on_chunk(done, fronts)`` runs whenever a further ``CHUNK`` frames from ``start``
-    on are measured and checked (the caller saves them up to ``done``), and while a split pass
-    goes with ``fronts``, the ``(first, end)`` stretches the other ranges measured so far.  ``opened`` is a reader for ``start`` the
-    caller already has (its frame count was asked): the one-process pass uses it."""
+    seen.  ``on_chunk(done, fronts)`` runs with each report: ``done`` ends the stretch from
+    ``start`` on that is measured and checked (the caller saves it), ``fronts`` are the
+    ``(first, end)`` stretches the other ranges of a split pass measured so far.  ``opened``
+    is a reader for ``start`` the caller already has (its frame count was asked): the
+    one-process pass uses it."""
     n = segments.auto_workers() if workers is None else workers
     ranges = [(start, total)]
     if n > 1 and total > start and segments.available():
@@ -176,12 +177,9 @@ def _pass(
     if len(ranges) < 2:
         done = yield from sequential(start)
     else:
-        saved = [start]
 
         def report(measured: int, verified: int, fronts) -> Progress:
-            if verified - saved[0] >= CHUNK or fronts:
-                on_chunk(verified, fronts)
-                saved[0] = verified
+            on_chunk(verified, fronts)  # (saving skips what is saved; deciding is throttled)
             return Progress("detect", measured, total, path.name, "finding cuts")
 
         def fallback(first: int, why: str) -> None:
