@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from fractions import Fraction
 
 import av
@@ -162,53 +163,60 @@ def test_open_gop_stream_splits_exactly(tmp_path, monkeypatch):
     _same(drive(detect_stage(path, workers=1)), drive(detect_stage(path, workers=2)))
 
 
-def test_a_range_that_does_not_check_out_is_measured_again_in_one_process(
-    video, monkeypatch, caplog
+def _drift(blocks):
+    """Frames that differ from the pass before (a stream that cannot be entered at a keyframe)."""
+    for lo, rows, pts in blocks:
+        yield lo, rows + 0.5, pts
+
+
+def _crash(blocks):
+    raise RuntimeError("simulated decoder crash")
+    yield from blocks
+
+
+def _die(blocks):
+    os._exit(3)  # as if the OOM killer took it: no message, a closed pipe
+    yield from blocks
+
+
+def _hang(blocks):
+    time.sleep(60)  # a child that hangs (it is killed long before this ends)
+    yield from blocks
+
+
+@pytest.mark.parametrize(
+    ("fault", "workers", "message"),
+    [
+        (_drift, 2, "not exact"),
+        (_crash, 3, "simulated decoder crash"),
+        (_die, 2, "ended unexpectedly"),
+        (_hang, 2, "no frame measured in"),
+    ],
+    ids=["differs", "raises", "killed", "stalls"],
+)
+def test_a_range_that_goes_wrong_is_measured_again_in_one_process(
+    video, monkeypatch, caplog, fault, workers, message
 ):
-    """A child whose frames differ from the pass before it (as a stream that cannot be entered
-    at a keyframe would give) is not trusted: the pass goes on sequentially, same values."""
+    """A child that differs from the pass before it, raises, is killed from outside or stalls
+    is not trusted: it is stopped and reaped, and the pass goes on sequentially, same values."""
+    if fault is _hang:
+        monkeypatch.setattr(segments, "STALL_S", 0.5)
     real = segments.measure
 
-    def drifting(path, width, first, end, index):
-        for lo, rows, pts in real(path, width, first, end, index):
-            yield lo, rows + (0.5 if first > 0 else 0.0), pts
+    def faulty(path, width, first, end, index):
+        blocks = real(path, width, first, end, index)
+        return fault(blocks) if first > 0 else blocks
 
-    monkeypatch.setattr(segments, "measure", drifting)
+    pids = _forks(monkeypatch)
+    monkeypatch.setattr(segments, "measure", faulty)
+    start = time.monotonic()
     with caplog.at_level(logging.WARNING):
-        split = drive(detect_stage(video, workers=2))
-    assert "not exact" in caplog.text and "in one process" in caplog.text
-    monkeypatch.setattr(segments, "measure", real)
-    _same(drive(detect_stage(video, workers=1)), split)
-
-
-def test_a_failing_child_is_replaced_by_the_one_process_pass(video, monkeypatch, caplog):
-    real = segments.measure
-
-    def failing(path, width, first, end, index):
-        if first > 0:
-            raise RuntimeError("simulated decoder crash")
-        yield from real(path, width, first, end, index)
-
-    monkeypatch.setattr(segments, "measure", failing)
-    with caplog.at_level(logging.WARNING):
-        split = drive(detect_stage(video, workers=3))
-    assert "simulated decoder crash" in caplog.text
-    monkeypatch.setattr(segments, "measure", real)
-    _same(drive(detect_stage(video, workers=1)), split)
-
-
-def test_a_child_killed_from_outside_is_replaced_too(video, monkeypatch, caplog):
-    real = segments.measure
-
-    def dying(path, width, first, end, index):
-        if first > 0:
-            os._exit(3)  # as if the OOM killer took it: no message, a closed pipe
-        yield from real(path, width, first, end, index)
-
-    monkeypatch.setattr(segments, "measure", dying)
-    with caplog.at_level(logging.WARNING):
-        split = drive(detect_stage(video, workers=2))
-    assert "ended unexpectedly" in caplog.text
+        split = drive(detect_stage(video, workers=workers))
+    assert time.monotonic() - start < 30
+    assert message in caplog.text and "in one process" in caplog.text
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped
     monkeypatch.setattr(segments, "measure", real)
     _same(drive(detect_stage(video, workers=1)), split)
 
@@ -296,27 +304,3 @@ def test_the_environment_sets_the_ranges_per_pass(video, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         assert segments.auto_workers() >= 1
     assert "WORKSTATION_DETECT_WORKERS" in caplog.text and "lots" in caplog.text
-
-
-def test_a_stalled_child_is_stopped_and_its_range_measured_again(video, monkeypatch, caplog):
-    import time
-
-    monkeypatch.setattr(segments, "STALL_S", 0.5)
-    real = segments.measure
-
-    def stuck(path, width, first, end, index):
-        if first > 0:
-            time.sleep(60)  # a child that hangs (it is killed long before this ends)
-        yield from real(path, width, first, end, index)
-
-    pids = _forks(monkeypatch)
-    monkeypatch.setattr(segments, "measure", stuck)
-    start = time.monotonic()
-    with caplog.at_level(logging.WARNING):
-        split = drive(detect_stage(video, workers=2))
-    assert time.monotonic() - start < 30
-    assert "no frame measured in" in caplog.text
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pids[0], os.WNOHANG)  # killed and reaped
-    monkeypatch.setattr(segments, "measure", real)
-    _same(drive(detect_stage(video, workers=1)), split)
