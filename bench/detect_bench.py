@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import platform
 import re
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +28,8 @@ import av
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cpu import cpu_seconds  # noqa: E402 (this folder's helper)
 
 from workstation.core.detect import detect_stage  # noqa: E402
 from workstation.core.labelled import make_labelled_set  # noqa: E402
@@ -101,15 +102,6 @@ def match(found: list[int], truth: Truth, score: Score, name: str) -> None:
     missed = [t for j, t in enumerate(truth.cuts) if j not in used]
     score.fn += len(missed)
     score.misses += [f"{name}:{t.frame}({t.kind})" for t in missed]
-
-
-def cpu_seconds() -> float:
-    """This process's CPU time (all threads) and its finished children's (the split pass)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        r = resource.getrusage(who)
-        total += r.ru_utime + r.ru_stime
-    return total
 
 
 def ours(path: Path) -> list[int]:

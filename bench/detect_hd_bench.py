@@ -12,26 +12,17 @@ video), the best of N runs each, wall and CPU.  "ours" splits its pass over the 
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import scenedetect
+from cpu import cpu_seconds  # this folder's helper
 from scenedetect.detectors import AdaptiveDetector
 
 from workstation.core import synth
 from workstation.core.detect import detect_stage
 from workstation.core.progress import drive
-
-
-def cpu_seconds() -> float:
-    """This process's CPU time and its finished children's (the split pass's ranges)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        r = resource.getrusage(who)
-        total += r.ru_utime + r.ru_stime
-    return total
 
 
 def main() -> None:

@@ -13,13 +13,13 @@ import argparse
 import os
 import platform
 import re
-import resource
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 import av
+from cpu import cpu_seconds  # this folder's helper
 
 from workstation.core import synth
 from workstation.core.ingest import add_paths
@@ -52,12 +52,6 @@ def check(project: Project, result: SliceResult, out_fps: Fraction | None) -> tu
         else:
             print(f"  NOT EXACT {clip.path.name}: got {got[:4]}..{got[-2:]}, want {want[:4]}..")
     return exact, len(result.clips), frames
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process (all threads) and of finished worker processes."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def reset(project: Project) -> None:
