@@ -105,8 +105,8 @@ def open_view(app, root: Path, player: bool) -> tuple[object, dict]:
     """Create and show a ClipsView; returns it with first-paint and gridShown times (s)."""
     from PySide6.QtCore import QEvent, QObject
 
-    from workstation.ui.clips_view import ClipsView
-    from workstation.ui.jobs import JobsController
+    from workstation.ui.clips.view import ClipsView
+    from workstation.ui.common.jobs import JobsController
     from workstation.ui.session import ProjectSession
 
     t: dict[str, float] = {}
@@ -208,7 +208,7 @@ def main() -> int:
         import locale
 
         locale.setlocale(locale.LC_NUMERIC, "C")
-        import workstation.ui.clips_view  # noqa: F401 - imported at app start, not timed
+        import workstation.ui.clips.view  # noqa: F401 - imported at app start, not timed
 
         results["RSS before the view (MB)"] = rss_mb()
         view, t = open_view(app, root, args.player)

@@ -99,7 +99,7 @@ def run(size: tuple[int, int]) -> list[dict]:
     wait_for(app, lambda: window.player is not None and window.player.is_ready, 30)
 
     def detect_all(play: bool):
-        from workstation.ui.cut_view import detection_stage
+        from workstation.ui.cut.view import detection_stage
 
         def start():
             jobs = []

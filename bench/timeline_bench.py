@@ -50,8 +50,8 @@ def main() -> None:
     from workstation.core.cutfiles import render_sidecar
     from workstation.core.media import FrameIndex, VideoInfo
     from workstation.core.store import Cut, Project
-    from workstation.ui.cut_commands import AddCut, MoveCut, NudgeCut
-    from workstation.ui.timeline import Timeline
+    from workstation.ui.cut.commands import AddCut, MoveCut, NudgeCut
+    from workstation.ui.cut.timeline.widget import Timeline
 
     app = QApplication.instance() or QApplication([])
     frames = 2 * 3600 * 24

@@ -55,8 +55,8 @@ def make_clips(
 def opened_clips_view(qtbot, root: Path, size: tuple[int, int] = (900, 600)) -> Iterator:
     """A Clips view (no player) on the project at ``root``, shown until its grid has painted;
     its jobs, window and project session are closed on the way out."""
-    from workstation.ui.clips_view import ClipsView
-    from workstation.ui.jobs import JobsController
+    from workstation.ui.clips.view import ClipsView
+    from workstation.ui.common.jobs import JobsController
     from workstation.ui.session import ProjectSession
 
     session = ProjectSession(root)

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QPushButton
 
 from workstation.core import settings as app_settings
 from workstation.core.store import Project
-from workstation.ui.clips_view import ClipsView
-from workstation.ui.shortcuts import (
+from workstation.ui.clips.view import ClipsView
+from workstation.ui.common.shortcuts import (
     CLIP_SHORTCUTS,
     CUT_SHORTCUTS,
     ShortcutEditor,

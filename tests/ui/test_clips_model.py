@@ -13,9 +13,9 @@ from clip_fixtures import write_clip_source
 from workstation.core import review, thumbs
 from workstation.core.query import QueryError
 from workstation.core.store import Project
-from workstation.ui.clip_model import ClipIdRole, ClipModel, SortKey, ThumbRole, hover_frames
-from workstation.ui.tag_panel import approx_clip_tokens
-from workstation.ui.thumb_loader import ThumbLoader
+from workstation.ui.clips.model import ClipIdRole, ClipModel, SortKey, ThumbRole, hover_frames
+from workstation.ui.clips.tag_panel import approx_clip_tokens
+from workstation.ui.common.thumb_loader import ThumbLoader
 
 
 @pytest.fixture(scope="module")

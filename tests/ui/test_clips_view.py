@@ -12,11 +12,11 @@ from PySide6.QtCore import Qt
 
 from workstation.core import cliptext, review
 from workstation.core.store import Project
-from workstation.ui import clip_edits
-from workstation.ui.all_tags_panel import BulkOp, Scope, tag_query
-from workstation.ui.clip_model import ThumbRole
-from workstation.ui.clips_view import ClipsView
-from workstation.ui.jobs import JobsController
+from workstation.ui.clips import edits as clip_edits
+from workstation.ui.clips.all_tags_panel import BulkOp, Scope, tag_query
+from workstation.ui.clips.model import ThumbRole
+from workstation.ui.clips.view import ClipsView
+from workstation.ui.common.jobs import JobsController
 from workstation.ui.session import ProjectSession
 
 
@@ -417,7 +417,7 @@ def test_typing_a_caption_survives_other_edits(view, qtbot):
 
 
 def test_select_all_shows_the_most_common_tags(view, qtbot, monkeypatch):
-    from workstation.ui import tag_panel
+    from workstation.ui.clips import tag_panel
 
     v, ids = view
     monkeypatch.setattr(tag_panel, "MAX_CHIPS", 2)

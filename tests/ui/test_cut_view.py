@@ -11,11 +11,11 @@ from PySide6.QtCore import QPoint, Qt
 from workstation.core import synth
 from workstation.core.progress import Progress
 from workstation.core.store import Cut, Project
-from workstation.ui.cut_view import CutView
-from workstation.ui.jobs import JobsController
+from workstation.ui.common.jobs import JobsController
+from workstation.ui.common.shortcuts import ShortcutMap
+from workstation.ui.cut.timeline.widget import CURVE_H, RULER_H, THUMB_H
+from workstation.ui.cut.view import CutView
 from workstation.ui.session import ProjectSession
-from workstation.ui.shortcuts import ShortcutMap
-from workstation.ui.timeline import CURVE_H, RULER_H, THUMB_H
 
 Y = RULER_H + THUMB_H + CURVE_H // 2
 
@@ -257,7 +257,7 @@ def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
         project.replace_auto_cuts(video_id, [Cut(f, "auto", "fake", 0.9) for f in truth])
         return len(truth)
 
-    monkeypatch.setattr("workstation.ui.cut_view.detection_stage", detect_video)
+    monkeypatch.setattr("workstation.ui.cut.view.detection_stage", detect_video)
     view.timeline.set_live_cuts = (
         lambda orig: lambda fs: (seen_live.append(list(fs)), orig(seen_live[-1]))
     )(view.timeline.set_live_cuts)
@@ -332,7 +332,7 @@ def test_shortcut_overrides_come_from_settings_and_bad_keys_are_named(qapp):
 def test_shortcut_editor_remaps_and_refuses_clashes(qtbot, setup):
     from PySide6.QtGui import QKeySequence
 
-    from workstation.ui.shortcuts import ShortcutEditor
+    from workstation.ui.common.shortcuts import ShortcutEditor
 
     view, session, vid, truth = setup
     dialog = ShortcutEditor(view.shortcuts, view)

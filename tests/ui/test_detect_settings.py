@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from workstation.core.detect import DetectSettings, neural
 from workstation.core.detect.registry import DETECTORS, DetectorKind, load_choice, save_choice
-from workstation.ui.detect_settings import DetectSettingsDialog
+from workstation.ui.cut.detect_settings import DetectSettingsDialog
 
 
 @pytest.fixture()
@@ -76,7 +76,7 @@ def test_saves_and_reloads_the_choice(dialog):
 def test_detection_job_runs_the_saved_choice(monkeypatch, tmp_path):
     """The Cut view's (and main window's) detection_stage hands the saved choice to the child."""
     import workstation.core.isolate as isolate
-    from workstation.ui.cut_view import detection_stage
+    from workstation.ui.cut.view import detection_stage
 
     seen = {}
 

@@ -9,7 +9,7 @@ import pytest
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress
 from workstation.core.store import Project
-from workstation.ui.jobs import JobsController, JobsPanel, JobState
+from workstation.ui.common.jobs import JobsController, JobsPanel, JobState
 from workstation.ui.session import ProjectSession
 
 
@@ -146,7 +146,7 @@ def test_emitting_signals_keeps_python_refcounts():
     """PySide6 6.12.0 dropped a reference to True on every emit (fatal on Python 3.11)."""
     import sys
 
-    from workstation.ui.jobs import Job
+    from workstation.ui.common.jobs import Job
 
     job = Job("refcount probe")
     before = sys.getrefcount(True)

@@ -268,7 +268,7 @@ def test_dropping_files_adds_them(qtbot, window, demo_videos, tmp_path):
 
 
 def test_shortcut_overrides_round_trip_through_the_app_settings():
-    from workstation.ui.shortcuts import ShortcutMap
+    from workstation.ui.common.shortcuts import ShortcutMap
 
     defaults = ShortcutMap.from_settings(app_settings.AppSettings())
     sid = next(iter(defaults.specs))
@@ -281,7 +281,7 @@ def test_videos_menu_opens_detection_settings_and_says_what_detect_will_use(
     qtbot, window, monkeypatch
 ):
     from workstation.core.detect.registry import DETECTORS, DetectorKind, load_choice
-    from workstation.ui import detect_settings
+    from workstation.ui.cut import detect_settings
 
     def pick_content(dialog):  # stands in for the person choosing and pressing OK
         dialog.detector.setCurrentEnum(DetectorKind.CONTENT)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 from workstation.core import synth
 from workstation.core.media import probe
 from workstation.core.progress import drive
-from workstation.ui.player import PlayerControls, PlayerWidget, format_timecode
+from workstation.ui.cut.player import PlayerControls, PlayerWidget, format_timecode
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from PySide6.QtGui import QImage
 from workstation.core import synth
 from workstation.core.store import Cut
 from workstation.core.thumbs import ThumbSource
-from workstation.ui.review_strip import STRIP_H, ReviewStrip
-from workstation.ui.thumb_loader import ThumbLoader
+from workstation.ui.common.thumb_loader import ThumbLoader
+from workstation.ui.cut.review_strip import STRIP_H, ReviewStrip
 
 
 def barcode(img: QImage) -> int | None:

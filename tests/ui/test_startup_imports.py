@@ -13,8 +13,8 @@ def test_gui_modules_import_no_ml_library():
     code = (
         "import sys\n"
         "import workstation.cli, workstation.ui.app, workstation.ui.main_window\n"
-        "import workstation.ui.cut_view, workstation.ui.clips_view, workstation.ui.train_view\n"
-        "import workstation.ui.autotag_actions, workstation.ui.models_view\n"
+        "import workstation.ui.cut.view, workstation.ui.clips.view, workstation.ui.train.view\n"
+        "import workstation.ui.clips.autotag_actions, workstation.ui.clips.models_dialog\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

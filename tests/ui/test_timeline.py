@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication
 from workstation.core import synth, thumbs
 from workstation.core.store import Cut, Segment
 from workstation.core.thumbs import ThumbSource
-from workstation.ui.thumb_loader import ThumbLoader
-from workstation.ui.timeline import CURVE_H, RULER_H, THUMB_H, Timeline
+from workstation.ui.common.thumb_loader import ThumbLoader
+from workstation.ui.cut.timeline.widget import CURVE_H, RULER_H, THUMB_H, Timeline
 
 Y_CURVE = RULER_H + THUMB_H + CURVE_H // 2
 

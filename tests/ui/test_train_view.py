@@ -25,10 +25,10 @@ from workstation.train.launch import (
     save_settings,
     settings_from_args,
 )
-from workstation.ui.jobs import JobsController
+from workstation.ui.common.jobs import JobsController
 from workstation.ui.session import ProjectSession
-from workstation.ui.train_view import TrainView
-from workstation.ui.training_run import PRESETS, apply_preset, estimate_vram_gb
+from workstation.ui.train.run import PRESETS, apply_preset, estimate_vram_gb
+from workstation.ui.train.view import TrainView
 
 FAKE_CHILD = textwrap.dedent(
     """
@@ -217,7 +217,7 @@ def test_history_lists_runs_with_their_settings_and_samples(qtbot, view, monkeyp
     assert view.settings().resolution == 512 and view.output.text() == str(run)
     opened = []
     monkeypatch.setattr(
-        "workstation.ui.train_view.QDesktopServices.openUrl",
+        "workstation.ui.train.view.QDesktopServices.openUrl",
         lambda url: opened.append(url.toLocalFile()) or True,
     )
     view.open_button.click()

@@ -4,7 +4,7 @@ It owns the open :class:`ProjectSession` and the :class:`JobsController`; views 
 work (adding videos, detection, slicing) always runs as a job; the window only reacts to the
 results on the main thread, after checking they belong to the project still open.
 
-The menus and video actions are in :mod:`workstation.ui.window_menus`, opening and closing
+The menus and video actions are in :mod:`workstation.ui.menus`, opening and closing
 projects in :mod:`workstation.ui.project_opening`; this module builds the window and owns its
 views and settings.
 """
@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core import settings as app_settings
-from workstation.ui.jobs import JobsController, JobsPanel
-from workstation.ui.log_panel import LogPanel
+from workstation.ui.common.jobs import JobsController, JobsPanel
+from workstation.ui.common.log_panel import LogPanel
+from workstation.ui.cut.video_list import VideoList
+from workstation.ui.menus import WindowMenus
 from workstation.ui.project_opening import (
     APP_TITLE,
     LAST_VIDEO_KEY,
@@ -38,8 +40,6 @@ from workstation.ui.project_opening import (
     WelcomePage,
 )
 from workstation.ui.session import ProjectSession
-from workstation.ui.video_list import VideoList
-from workstation.ui.window_menus import WindowMenus
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         """The Train view, created when first shown (pyqtgraph loads with it)."""
         if self.train_view is not None or self.session is None:
             return self.train_view
-        from workstation.ui.train_view import TrainView
+        from workstation.ui.train.view import TrainView
 
         self.train_view = TrainView(self.session, self.jobs, self.train_holder)
         self.train_holder_layout.addWidget(self.train_view)
@@ -158,7 +158,7 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         if self.clips_view is not None or self.session is None:
             return self.clips_view
         try:
-            from workstation.ui.clips_view import ClipsView
+            from workstation.ui.clips.view import ClipsView
         except ImportError as exc:
             log.warning("Clips view not available (%s)", exc)
             label = QLabel("The Clips view is not available in this build.")

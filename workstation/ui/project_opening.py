@@ -32,7 +32,7 @@ class PlayerPage(QWidget):
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from workstation.ui.player import PlayerControls, PlayerWidget
+        from workstation.ui.cut.player import PlayerControls, PlayerWidget
 
         self.session = session
         self.video_id: int | None = None
@@ -176,7 +176,7 @@ class ProjectOpening:
 
     def _make_cut_view(self, session: ProjectSession) -> QWidget:
         try:
-            from workstation.ui.cut_view import CutView
+            from workstation.ui.cut.view import CutView
         except ImportError as exc:
             log.warning("Cut view not available (%s); showing the player only", exc)
             return PlayerPage(session)

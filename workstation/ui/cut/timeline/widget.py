@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QScrollBar, QWidget
 
 from workstation.core.store import Cut, Segment
 from workstation.core.thumbs import ThumbSource
-from workstation.ui.timeline_geometry import (
+from workstation.ui.cut.timeline.geometry import (
     CURVE_H,
     MAX_PPF,
     RULER_H,
@@ -30,9 +30,9 @@ from workstation.ui.timeline_geometry import (
     THUMB_H,
     TimelineGeometry,
 )
-from workstation.ui.timeline_mouse import HIT_PX, PEAK_SNAP_PX, TimelineMouse
-from workstation.ui.timeline_paint import TimelinePainting
-from workstation.ui.timeline_thumbs import ThumbStrip
+from workstation.ui.cut.timeline.mouse import HIT_PX, PEAK_SNAP_PX, TimelineMouse
+from workstation.ui.cut.timeline.painter import TimelinePainting
+from workstation.ui.cut.timeline.thumbs import ThumbStrip
 
 # Sizes live beside the code that uses them; they stay importable from here.
 __all__ = [

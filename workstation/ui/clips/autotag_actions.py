@@ -24,7 +24,7 @@ from workstation.core.autotag.base import (
     TagSettings,
     load_settings,
 )
-from workstation.ui.all_tags_panel import Scope
+from workstation.ui.clips.all_tags_panel import Scope
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class AutotagActions(QObject):
         self.summaryShown.emit(text)
 
     def open_models(self):
-        from workstation.ui.models_view import ModelsDialog
+        from workstation.ui.clips.models_dialog import ModelsDialog
 
         if self._dialog is None:
             self._dialog = ModelsDialog(self.view.session, self.view.jobs, self.view)

@@ -1,6 +1,6 @@
 """The Cut view: player on top, timeline and review strip below, keyboard-first editing.
 
-Every edit is a ``QUndoCommand`` (see :mod:`workstation.ui.cut_commands`) written to the project
+Every edit is a ``QUndoCommand`` (see :mod:`workstation.ui.cut.commands`) written to the project
 at once through the session's main-thread :class:`Project`; the view then tells the rest of the
 app (``session.cutsChanged``) and rewrites the video's sidecar, debounced so a burst of nudges
 costs one write, and flushed when the view switches video, closes or the app quits.
@@ -30,7 +30,15 @@ from superqt.utils import signals_blocked
 from workstation.core.progress import Progress
 from workstation.core.store import Cut, Project
 from workstation.core.thumbs import ThumbSource
-from workstation.ui.cut_commands import (
+from workstation.ui.common.shortcuts import (
+    ActionBinder,
+    ShortcutEditor,
+    ShortcutHelp,
+    ShortcutMap,
+    save_overrides,
+)
+from workstation.ui.common.thumb_loader import ThumbLoader
+from workstation.ui.cut.commands import (
     AcceptCut,
     AddCut,
     CutCommand,
@@ -40,17 +48,9 @@ from workstation.ui.cut_commands import (
     NudgeCut,
     ToggleReject,
 )
-from workstation.ui.player import PlayerControls, PlayerWidget
-from workstation.ui.review_strip import ReviewStrip
-from workstation.ui.shortcuts import (
-    ActionBinder,
-    ShortcutEditor,
-    ShortcutHelp,
-    ShortcutMap,
-    save_overrides,
-)
-from workstation.ui.thumb_loader import ThumbLoader
-from workstation.ui.timeline import Timeline
+from workstation.ui.cut.player import PlayerControls, PlayerWidget
+from workstation.ui.cut.review_strip import ReviewStrip
+from workstation.ui.cut.timeline.widget import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -588,7 +588,7 @@ class CutView(QWidget):
 
     def edit_detection_settings(self) -> bool:
         """The detector and settings the next detections use (saved in the app settings)."""
-        from workstation.ui.detect_settings import ask_detection_settings
+        from workstation.ui.cut.detect_settings import ask_detection_settings
 
         said = ask_detection_settings(self)
         if said is None:

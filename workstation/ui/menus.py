@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
-from workstation.ui.jobs import Job
+from workstation.ui.common.jobs import Job
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
 log = logging.getLogger("workstation.ui.main_window")
@@ -69,7 +69,7 @@ class WindowMenus:
 
     def edit_detection_settings(self) -> bool:
         """The app-wide detector choice (the same dialog as the Cut view's toolbar)."""
-        from workstation.ui.detect_settings import ask_detection_settings
+        from workstation.ui.cut.detect_settings import ask_detection_settings
 
         said = ask_detection_settings(self)
         if said is None:
@@ -84,7 +84,7 @@ class WindowMenus:
                 "Open a project first: models are chosen per project", 8000
             )
             return None
-        from workstation.ui.models_view import ModelsDialog
+        from workstation.ui.clips.models_dialog import ModelsDialog
 
         dialog = getattr(self, "_models_dialog", None)
         if dialog is None or dialog.session is not self.session:
@@ -171,7 +171,7 @@ class WindowMenus:
             name = session.project.video(vid).name
 
             def stage(project, vid=vid):
-                from workstation.ui.cut_view import detection_stage
+                from workstation.ui.cut.view import detection_stage
 
                 return detection_stage(project, vid)
 

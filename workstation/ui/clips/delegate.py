@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from workstation.ui.clip_model import THUMB_HEIGHT, ClipRole, ClipRow, ThumbRole
+from workstation.ui.clips.model import THUMB_HEIGHT, ClipRole, ClipRow, ThumbRole
 
 CELL_W = 200
 THUMB_W = 192

@@ -1,7 +1,7 @@
 """The thumbnail strip of the cut timeline: which frames stand for which cells, and drawing them.
 
-A mixin of :class:`~workstation.ui.timeline.Timeline`.  Thumbnails come from the timeline's
-``loader`` (a :class:`~workstation.ui.thumb_loader.ThumbLoader`); painting only asks for the
+A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`.  Thumbnails come from the timeline's
+``loader`` (a :class:`~workstation.ui.common.thumb_loader.ThumbLoader`); painting only asks for the
 missing ones, which are decoded in the loader's pool threads.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter
 
-from workstation.ui.timeline_geometry import THUMB_H
+from workstation.ui.cut.timeline.geometry import THUMB_H
 
 
 class ThumbStrip:

@@ -41,7 +41,7 @@ from superqt import QCollapsible
 
 from workstation.core.errors import WorkstationError
 from workstation.train.launch import TrainSettings, load_settings
-from workstation.ui.training_run import (
+from workstation.ui.train.run import (
     PRESETS,
     SETTINGS_FILE,
     TrainingRun,
@@ -479,7 +479,7 @@ class TrainView(QWidget):
     def play_sample(self, path: Path) -> None:
         """Play a sample MP4 inline, looping."""
         if self.player is None:
-            from workstation.ui.player import PlayerWidget
+            from workstation.ui.cut.player import PlayerWidget
 
             self.player = PlayerWidget()
             self.player.setMinimumHeight(160)

@@ -1,7 +1,7 @@
 """Mouse and keyboard on the cut timeline: seeking, scrubbing, dragging cuts, the tooltip, the
 right-click menu, wheel zoom and scroll.
 
-A mixin of :class:`~workstation.ui.timeline.Timeline`.  It only emits the timeline's request
+A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`.  It only emits the timeline's request
 signals; the cut view turns them into undoable edits.
 """
 
@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QMenu, QToolTip
 
-from workstation.ui.timeline_geometry import _timecode
+from workstation.ui.cut.timeline.geometry import _timecode
 
 HIT_PX = 5  # how close (pixels) a click must be to grab a cut marker
 PEAK_SNAP_PX = 24  # Shift+drag looks for the score peak within this many pixels

@@ -41,7 +41,7 @@ def approx_clip_tokens(text: str) -> int:
 
 
 class CaptionEditing:
-    """The caption editor's behaviour, mixed into :class:`~workstation.ui.tag_panel.TagPanel`
+    """The caption editor's behaviour, mixed into :class:`~workstation.ui.clips.tag_panel.TagPanel`
     (which builds the widgets: ``caption``, ``caption_source``, ``token_label``, the save timer)."""
 
     def _captions(self, ids: list[int]) -> tuple[str, bool]:

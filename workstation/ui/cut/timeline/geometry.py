@@ -2,7 +2,7 @@
 and the per-pixel-column reductions (score maximum, rejected share, one cut per column) that keep
 painting cost tied to the widget's width instead of the video's length.
 
-A mixin of :class:`~workstation.ui.timeline.Timeline`: it reads and sets the timeline's state
+A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`: it reads and sets the timeline's state
 (``ppf``, ``x0``, ``frame_count``, the cut and score arrays) and never paints.
 """
 

@@ -30,7 +30,7 @@ from PySide6.QtGui import QPixmap
 from workstation.core.query import QueryError, filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
-from workstation.ui.thumb_loader import ThumbLoader
+from workstation.ui.common.thumb_loader import ThumbLoader
 
 THUMB_HEIGHT = 108
 PIXMAP_CAPACITY = 600  # 192x108 pixmaps: ~50 MB at most

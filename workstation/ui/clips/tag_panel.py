@@ -8,11 +8,11 @@ or with its ◀ ▶ buttons.  With several clips selected the panel shows the ta
 as partial, the tags only some have, and every edit applies to all of them.
 
 The panel never writes to the project itself: it hands each edit (a function of the project that
-returns a core ``Edit``) to its :class:`~workstation.ui.clip_edits.ClipEditor`, which runs it and
+returns a core ``Edit``) to its :class:`~workstation.ui.clips.edits.ClipEditor`, which runs it and
 pushes it on the undo stack; the Clips view hears about it and refreshes the grid and the panels.
 
-The caption editor's behaviour and the token count live in :mod:`workstation.ui.caption_editor`,
-the chips in :mod:`workstation.ui.tag_chips`; this module composes them into the panel.
+The caption editor's behaviour and the token count live in :mod:`workstation.ui.clips.caption_editor`,
+the chips in :mod:`workstation.ui.clips.tag_chips`; this module composes them into the panel.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from workstation.core import cliptext, review
 from workstation.core.edits import Edit
 from workstation.core.review import ClipTag
 from workstation.core.store import Project
-from workstation.ui.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditing, approx_clip_tokens
-from workstation.ui.clip_edits import ClipEditor
-from workstation.ui.tag_chips import ChipGroup, TagChip, describe
+from workstation.ui.clips.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditing, approx_clip_tokens
+from workstation.ui.clips.edits import ClipEditor
+from workstation.ui.clips.tag_chips import ChipGroup, TagChip, describe
 
 # The chips and the token count moved to their own modules; they stay importable from here.
 __all__ = [

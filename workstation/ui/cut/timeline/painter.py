@@ -1,6 +1,6 @@
 """Painting the cut timeline: ruler, score curve, keep/reject segments, cut markers, playhead.
 
-A mixin of :class:`~workstation.ui.timeline.Timeline`.  Each row paints only the frames under the
+A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`.  Each row paints only the frames under the
 damaged area, using the column reductions of :class:`TimelineGeometry`, so a repaint costs the
 same for a two-hour film as for a short clip.
 """
@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 )
 
 from workstation.core.store import Cut
-from workstation.ui.timeline_geometry import (
+from workstation.ui.cut.timeline.geometry import (
     CURVE_H,
     RULER_H,
     THUMB_H,

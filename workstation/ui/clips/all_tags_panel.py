@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from workstation.core import review
 from workstation.core.errors import WorkstationError
 from workstation.core.review import TagCount
-from workstation.ui.clip_edits import ClipEditor
+from workstation.ui.clips.edits import ClipEditor
 
 
 def tag_query(name: str) -> str:

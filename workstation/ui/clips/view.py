@@ -5,7 +5,7 @@ Layout: filter bar + sort on top; the clip grid (``QListView`` in icon mode over
 looping in the player, and tabs with the :class:`TagPanel` (selected clips) and the
 :class:`AllTagsPanel` (the project's tags).
 
-Every edit runs through the view's :class:`~workstation.ui.clip_edits.ClipEditor` (core ``Edit``
+Every edit runs through the view's :class:`~workstation.ui.clips.edits.ClipEditor` (core ``Edit``
 diffs on a ``QUndoStack``, sidecars rewritten inline or by a job).  Edits made from the clip
 panel refresh the grid rows in place without re-running the filter, so the clip a person is
 reviewing doesn't vanish when it stops matching; project-wide edits (all-tags panel, bulk) and
@@ -37,11 +37,12 @@ from PySide6.QtWidgets import (
 from workstation.core.edits import Edit
 from workstation.core.query import QueryError
 from workstation.core.store import Project
-from workstation.ui.all_tags_panel import AllTagsPanel, Scope
-from workstation.ui.clip_delegate import ClipDelegate
-from workstation.ui.clip_edits import ClipEditor
-from workstation.ui.clip_model import ClipIdRole, ClipModel, SortKey
-from workstation.ui.shortcuts import (
+from workstation.ui.clips.all_tags_panel import AllTagsPanel, Scope
+from workstation.ui.clips.delegate import ClipDelegate
+from workstation.ui.clips.edits import ClipEditor
+from workstation.ui.clips.model import ClipIdRole, ClipModel, SortKey
+from workstation.ui.clips.tag_panel import TagPanel
+from workstation.ui.common.shortcuts import (
     CLIP_SHORTCUTS,
     ActionBinder,
     ShortcutEditor,
@@ -49,8 +50,7 @@ from workstation.ui.shortcuts import (
     ShortcutMap,
     save_overrides,
 )
-from workstation.ui.tag_panel import TagPanel
-from workstation.ui.thumb_loader import ThumbLoader
+from workstation.ui.common.thumb_loader import ThumbLoader
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class ClipsView(QWidget):
         bar.addWidget(self.sort_combo)
         bar.addWidget(self.sort_desc)
         bar.addWidget(self.count_label)
-        from workstation.ui.autotag_actions import AutotagActions
+        from workstation.ui.clips.autotag_actions import AutotagActions
 
         self.autotag = AutotagActions(self)  # Tag / Caption / Motion score jobs, Models…
         bar.addWidget(self.autotag.button)
@@ -177,7 +177,7 @@ class ClipsView(QWidget):
         )
         right = QSplitter(Qt.Orientation.Vertical)
         if with_player:
-            from workstation.ui.player import PlayerWidget  # libmpv: loaded only with a player
+            from workstation.ui.cut.player import PlayerWidget  # libmpv: loaded only with a player
 
             self.player = PlayerWidget()
             self.player.setMinimumSize(240, 135)

@@ -3,7 +3,7 @@
 For a cut at frame N it shows N-3 … N+2: three frames of the old shot, then three of the new
 one, with N (the first frame of the new shot) outlined.  A cut one frame off shows at once as a
 frame of the wrong shot on the wrong side.  Thumbnails come from the shared
-:class:`~workstation.ui.thumb_loader.ThumbLoader` (decoded off the GUI thread).
+:class:`~workstation.ui.common.thumb_loader.ThumbLoader` (decoded off the GUI thread).
 """
 
 from __future__ import annotations
