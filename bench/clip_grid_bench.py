@@ -112,7 +112,7 @@ def open_view(app, root: Path, player: bool) -> tuple[object, dict]:
     t: dict[str, float] = {}
 
     class FirstPaint(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802
+        def eventFilter(self, obj, event):
             if event.type() == QEvent.Type.Paint and "paint" not in t:
                 t["paint"] = time.perf_counter() - t0
                 t["paint_cpu"] = time.thread_time() - c0

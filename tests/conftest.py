@@ -20,10 +20,10 @@ if os.environ.get("WORKSTATION_BLOCK_QT") == "1":
 
     sys.meta_path.insert(0, _BlockQt())
 
-from workstation.core import synth  # noqa: E402
-from workstation.core.ingest import add_paths  # noqa: E402
-from workstation.core.progress import drive  # noqa: E402
-from workstation.core.store import Project  # noqa: E402
+from workstation.core import synth
+from workstation.core.ingest import add_paths
+from workstation.core.progress import drive
+from workstation.core.store import Project
 
 
 @pytest.fixture(scope="session")

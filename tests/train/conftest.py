@@ -11,10 +11,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402  (the train extra: pip install -e .[train])
+import torch
 
-from workstation.core import synth  # noqa: E402
-from workstation.train.launch import TrainSettings  # noqa: E402
+from workstation.core import synth
+from workstation.train.launch import TrainSettings
 
 
 @pytest.fixture(scope="session")

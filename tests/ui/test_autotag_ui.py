@@ -22,8 +22,8 @@ from workstation.ui.common.jobs import JobsController, JobState
 from workstation.ui.session import ProjectSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from autotag_fixtures import write_tiny_model  # noqa: E402
-from clip_fixtures import make_clips, opened_clips_view, write_clip_source  # noqa: E402
+from autotag_fixtures import write_tiny_model
+from clip_fixtures import make_clips, opened_clips_view, write_clip_source
 
 
 @pytest.fixture(scope="module")

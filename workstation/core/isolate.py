@@ -50,7 +50,7 @@ def _child(conn, cancel, func, args, kwargs, niceness) -> None:
         conn.send(("cancelled", None))
     except WorkstationError as exc:
         conn.send(("user-error", str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
+    except BaseException as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()

@@ -194,7 +194,7 @@ class ClipDataset(torch.utils.data.Dataset):
                 continue
             try:
                 pixels = self._load(self.clips[i], rng)
-            except Exception as exc:  # noqa: BLE001 - any decoder failure: skip the clip once
+            except Exception as exc:
                 self._broken.add(i)
                 log.warning("skipping %s: decoding failed (%s)", self.clips[i].path, exc)
                 continue

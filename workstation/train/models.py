@@ -88,7 +88,7 @@ def load_base(path: str | Path, config: str | Path = "") -> BaseModel:
         kwargs["config"] = str(config)
     try:
         pipe = StableDiffusionPipeline.from_single_file(str(p), safety_checker=None, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - diffusers raises many kinds here
+    except Exception as exc:
         hint = (
             ""
             if config
@@ -168,7 +168,7 @@ def load_motion_adapter(
     try:
         sd = _read_state_dict(p)
         version = detect_version(sd)
-    except Exception as exc:  # noqa: BLE001 - unreadable or foreign file
+    except Exception as exc:
         raise WorkstationError(f"{p}: not an AnimateDiff motion module: {exc}") from None
     config = adapter_config_from_keys(sd, unet.config.norm_num_groups)
     with tempfile.TemporaryDirectory(prefix="motion-config-") as tmp:

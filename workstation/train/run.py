@@ -616,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(settings, emit)
         return 0
-    except BaseException as exc:  # noqa: BLE001 - the one place that turns crashes into an event
+    except BaseException as exc:
         record = error_event(exc, settings)
         if record["kind"] in ("oom", "internal"):
             traceback.print_exc()

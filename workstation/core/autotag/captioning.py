@@ -191,7 +191,7 @@ class _Run:
             if exc.unreachable:
                 raise
             problem = exc
-        except Exception as exc:  # noqa: BLE001 - each clip alone names its own problem
+        except Exception as exc:
             problem = exc
         else:
             return list(texts)

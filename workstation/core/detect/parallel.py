@@ -36,7 +36,7 @@ def _drive(stage: Stage[Any], vid: int, out: queue.Queue, stop: threading.Event)
                 return
     except WorkstationError as exc:  # a bad file, a stale video id: named by the child
         out.put(("error", vid, str(exc)))
-    except Exception as exc:  # noqa: BLE001 - one video's failure never stops the others
+    except Exception as exc:
         out.put(("error", vid, f"{type(exc).__name__}: {exc}"))
     finally:
         stage.close()  # cancels the child at its next yield if it is still running

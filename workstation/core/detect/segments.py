@@ -206,7 +206,7 @@ def _child(write_fd: int, path: Path, width: int, r: _Range, index: FrameIndex) 
                 conn.send(("rows", *block))
             conn.send(("end", None))
             code = 0
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:

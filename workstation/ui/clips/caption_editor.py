@@ -106,7 +106,7 @@ class CaptionEditing:
         )
         self.token_label.setStyleSheet("color:#e05050;" if n > CLIP_TOKEN_LIMIT else "color:#999;")
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.caption and event.type() == QEvent.Type.FocusOut and self._caption_dirty:
             self.commit_caption()  # leaving the editor saves (Tab, a click in the grid)
         return super().eventFilter(obj, event)

@@ -44,7 +44,7 @@ class ClipDelegate(QStyledItemDelegate):
         app = QGuiApplication.instance()
         self._hidpi = app is not None and app.devicePixelRatio() > 1.0
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(CELL_W, PAD + THUMB_HEIGHT + TEXT_H + PAD)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:

@@ -86,11 +86,11 @@ class TagChip(QFrame):
             "remove",
         )
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         self._press = event.position().toPoint()
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         start = getattr(self, "_press", None)
         if (
             self.movable
@@ -146,15 +146,15 @@ class ChipGroup(QWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasFormat(_CHIP_MIME):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
+    def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(_CHIP_MIME):
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         name = bytes(event.mimeData().data(_CHIP_MIME)).decode()
         target = self.childAt(event.position().toPoint())
         while target is not None and not isinstance(target, TagChip):

@@ -252,7 +252,7 @@ class TagPanel(CaptionEditing, QWidget):
             (json.dumps(ids),),
         ).fetchall()
 
-    def setEnabledParts(self, enabled: bool) -> None:  # noqa: N802 - Qt style like setEnabled
+    def setEnabledParts(self, enabled: bool) -> None:
         for w in (self.caption, self.tag_box, self.accept_button, self.threshold):
             w.setEnabled(enabled)
 

@@ -294,7 +294,7 @@ class ClipsView(QWidget):
             self.player.unload()
         self.setEnabled(False)
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.loader.shutdown()
         if self.player is not None:
             self.player.unload()  # mpv's threads must not outlive the widget
@@ -542,7 +542,7 @@ class ClipsView(QWidget):
         self.grid.viewport().repaint()
         self.gridShown.emit()
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.grid.viewport():
             t = event.type()
             if t == QEvent.Type.Paint and self._counts_timer.isActive():
@@ -581,19 +581,19 @@ class ClipsView(QWidget):
         self._hover_step = (self._hover_step + 1) % len(self._hover_frames)
         self.model.set_hover(self._hover_id, self._hover_frames[self._hover_step])
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._waiting_shown:
             self._shown_poll.start()
         if self.player is not None and self.player.is_ready:
             self.player.play()  # the preview loops again when the view comes back
 
-    def hideEvent(self, event) -> None:  # noqa: N802
+    def hideEvent(self, event) -> None:
         if self.player is not None and self.player.is_playing:
             self.player.pause()  # nobody sees it loop (another tab, minimised)
         super().hideEvent(event)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.help.isVisible():
             self.help.setGeometry(self.rect())

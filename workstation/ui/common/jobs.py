@@ -376,16 +376,16 @@ class ProgressLine(QWidget):
         super().__init__(parent)
         self._min, self._max, self._value, self._format = 0, 0, 0, ""
 
-    def setRange(self, minimum: int, maximum: int) -> None:  # noqa: N802 - QProgressBar's API
+    def setRange(self, minimum: int, maximum: int) -> None:
         self._min, self._max = minimum, maximum
         self.update()
 
-    def setValue(self, value: int) -> None:  # noqa: N802
+    def setValue(self, value: int) -> None:
         if value != self._value:
             self._value = value
             self.update()
 
-    def setFormat(self, text: str) -> None:  # noqa: N802
+    def setFormat(self, text: str) -> None:
         if text != self._format:
             self._format = text
             self.update()
@@ -402,10 +402,10 @@ class ProgressLine(QWidget):
     def text(self) -> str:
         return self._format
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(160, self.fontMetrics().height() + 8)
 
-    def paintEvent(self, _event) -> None:  # noqa: N802
+    def paintEvent(self, _event) -> None:
         opt = QStyleOptionProgressBar()
         opt.initFrom(self)
         opt.minimum, opt.maximum = self._min, self._max

@@ -125,7 +125,7 @@ class NudgeCut(MoveCut):
     def id(self) -> int:
         return self.ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not (
             isinstance(other, NudgeCut)
             and other.video_id == self.video_id

@@ -58,11 +58,11 @@ class DetectorComboBox(QEnumComboBox):
             model.item(i).setEnabled(False)
             self.setItemData(i, reason, Qt.ItemDataRole.ToolTipRole)
 
-    def currentEnum(self) -> DetectorKind | None:  # noqa: N802 (Qt naming)
+    def currentEnum(self) -> DetectorKind | None:
         i = self.currentIndex()
         return self._kinds[i] if 0 <= i < len(self._kinds) else None
 
-    def setCurrentEnum(self, value: DetectorKind) -> None:  # noqa: N802 (Qt naming)
+    def setCurrentEnum(self, value: DetectorKind) -> None:
         self.setCurrentIndex(self._kinds.index(DetectorKind(value)))
 
     def is_enabled(self, kind: DetectorKind) -> bool:

@@ -107,7 +107,7 @@ class PlayerWidget(QOpenGLWidget):
     # -- mpv lifecycle ---------------------------------------------------------------------
     def _ensure_mpv(self):
         if self._mpv is None:
-            import mpv  # noqa: PLC0415 - loads libmpv; kept out of start-up
+            import mpv
 
             locale.setlocale(locale.LC_NUMERIC, "C")
             self._mpv = mpv.MPV(
@@ -135,7 +135,7 @@ class PlayerWidget(QOpenGLWidget):
     def _mpv_event(self, event) -> None:
         """mpv's event thread: forward the few events we need, tagged with the playlist entry."""
         try:
-            from mpv import MpvEventEndFile, MpvEventID  # noqa: PLC0415
+            from mpv import MpvEventEndFile, MpvEventID
 
             eid = event.event_id.value
             if eid == MpvEventID.START_FILE:
@@ -150,7 +150,7 @@ class PlayerWidget(QOpenGLWidget):
             log.debug("mpv event not forwarded", exc_info=True)
 
     def initializeGL(self) -> None:
-        from mpv import MpvGlGetProcAddressFn, MpvRenderContext  # noqa: PLC0415
+        from mpv import MpvGlGetProcAddressFn, MpvRenderContext
 
         player = self._ensure_mpv()
 

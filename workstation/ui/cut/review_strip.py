@@ -65,7 +65,7 @@ class _Tile(QFrame):
     def set_image(self, image: QImage) -> None:
         self.image.setPixmap(QPixmap.fromImage(image))
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if self.frame is not None and event.button() == Qt.MouseButton.LeftButton:
             self.clicked.emit(self.frame)
         super().mousePressEvent(event)

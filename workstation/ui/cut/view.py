@@ -543,12 +543,12 @@ class CutView(QWidget):
                 continue
             self.sidecarWritten.emit(vid, str(path))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.help.isVisible():
             self.help.setGeometry(self.rect())
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         self.flush()
         self.loader.shutdown()
         super().closeEvent(event)

@@ -97,7 +97,7 @@ class PathField(QWidget):
     def text(self) -> str:
         return self.edit.text().strip()
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's naming
+    def setText(self, text: str) -> None:
         self.edit.setText(text)
 
     def _pick_file(self) -> None:
@@ -488,7 +488,7 @@ class TrainView(QWidget):
             self.player_holder.addWidget(self.player)
         try:
             fps, frames = _video_shape(path)
-        except Exception as exc:  # noqa: BLE001 - a broken sample is reported, not raised
+        except Exception as exc:
             self.status.setText(f"{path}: cannot read this sample ({exc})")
             return
         # The player has no loop switch of its own; mpv's loop-file keeps a short sample going.

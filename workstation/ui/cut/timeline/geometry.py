@@ -108,7 +108,7 @@ class TimelineGeometry:
         self.update()
         self.viewChanged.emit()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         self.scrollbar.setGeometry(0, self.height() - SCROLL_H, self.width(), SCROLL_H)
         if self._fitted:
             self.ppf = self.min_ppf()

@@ -76,7 +76,7 @@ class TimelineMouse:
             f"Segment {start}–{end - 1}: {state}. Double-click to add a cut here"
         )
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         if event.button() != Qt.MouseButton.LeftButton or self.frame_count <= 0:
             return super().mousePressEvent(event)
@@ -91,7 +91,7 @@ class TimelineMouse:
             self.seekRequested.emit(frame)
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         x = event.position().x()
         if self._press is None:
             near = self.cut_near(x) is not None and event.position().y() < self.content_bottom
@@ -112,7 +112,7 @@ class TimelineMouse:
         self._drag = (cut, new)
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag, self._press = self._drag, None, None
         if drag is not None:
             old, new = drag
@@ -121,14 +121,14 @@ class TimelineMouse:
                 self.moveCutRequested.emit(old, new)
         event.accept()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and self._press is not None:
             self._press, self._drag = None, None  # Esc drops a drag in progress
             self.update()
             return
         super().keyPressEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.frame_count <= 1:
             return
         x = event.position().x()
@@ -139,7 +139,7 @@ class TimelineMouse:
             self.addCutRequested.emit(frame)
         event.accept()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         dy = event.angleDelta().y() or event.angleDelta().x()
         if not dy:
             return
@@ -149,7 +149,7 @@ class TimelineMouse:
             self.scroll_frames(-dy / 120 * self.visible_frames / 10)
         event.accept()
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802
+    def contextMenuEvent(self, event) -> None:
         if self.frame_count <= 0:
             return
         menu = self.context_menu(event.pos().x())

@@ -50,7 +50,7 @@ class TimelinePainting:
     """``paintEvent`` and the painting of each row of the timeline."""
 
     # -- painting --------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         try:
             p.fillRect(self.rect(), C_BG)
