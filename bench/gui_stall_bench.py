@@ -93,7 +93,11 @@ def run(size: tuple[int, int]) -> list[dict]:
 
     results.append(
         measure(
-            app, window, meter, "add 3 videos (probe)", lambda: window.add_videos([tmp / "videos"])
+            app,
+            window,
+            meter,
+            "add 3 videos (probe)",
+            lambda: window.menus.add_videos([tmp / "videos"]),
         )
     )
     wait_for(app, lambda: window.player is not None and window.player.is_ready, 30)
@@ -130,7 +134,7 @@ def run(size: tuple[int, int]) -> list[dict]:
 
     def slice_first():
         window.video_list.select_video(window.session.project.videos()[0].id)
-        return window.slice_selected()
+        return window.menus.slice_selected()
 
     results.append(measure(app, window, meter, "slice 1 video (process pool)", slice_first))
     window.close()

@@ -204,13 +204,13 @@ def test_main_window_menu_opens_models_for_the_open_project(qtbot, demo_project)
 
     w = MainWindow(app_settings.load(), interactive=False)
     qtbot.addWidget(w)
-    assert w.open_models() is None  # no project yet: says so in the status bar
+    assert w.menus.open_models() is None  # no project yet: says so in the status bar
     assert "Open a project first" in w.statusBar().currentMessage()
     assert w.open_project(demo_project.root)
-    dialog = w.open_models()
+    dialog = w.menus.open_models()
     qtbot.addWidget(dialog)
     assert dialog.isVisible() and dialog.session is w.session
-    assert w.models_action.text() == "Auto-tagging &models…"
+    assert w.menus.models_action.text() == "Auto-tagging &models…"
     dialog.close()
     assert w.close_project()
     w.close()

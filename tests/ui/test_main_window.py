@@ -43,7 +43,7 @@ def test_shows_the_demo_projects_videos_and_the_first_frame(qtbot, window, demo_
         pass
     rows = window.video_list.model.rows
     assert all(r.state_text == "probed" for r in rows)
-    assert window.detect_action.isEnabled() and window.slice_action.isEnabled()
+    assert window.menus.detect_action.isEnabled() and window.menus.slice_action.isEnabled()
 
 
 def test_video_state_follows_the_store(qtbot, window, demo_project):
@@ -70,10 +70,10 @@ def test_recent_projects_persist(qtbot, demo_project, tmp_path):
 
     second = MainWindow(app_settings.load(), interactive=False)
     qtbot.addWidget(second)
-    second._fill_recent_menu()
-    entries = [a.text() for a in second.recent_menu.actions()]
+    second.opening.fill_recent_menu(second.menus.recent_menu)
+    entries = [a.text() for a in second.menus.recent_menu.actions()]
     assert entries[:2] == [str(other.resolve()), str(demo_project.root)]
-    second.recent_menu.actions()[1].trigger()
+    second.menus.recent_menu.actions()[1].trigger()
     assert second.session is not None and second.session.root == demo_project.root
     second.close()
 
@@ -86,7 +86,7 @@ def test_add_videos_job_reports_bad_files_and_adds_the_rest(qtbot, window, demo_
     assert window.open_project(tmp_path / "p", create=True)
     assert names(window) == []
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=30000) as blocker:
-        window.add_videos([folder])
+        window.menus.add_videos([folder])
     job = blocker.args[0]
     assert job.state == "done"
     qtbot.waitUntil(lambda: names(window) == [demo_videos[0].name], timeout=5000)
@@ -103,7 +103,7 @@ def test_slice_selected_runs_a_job_and_marks_the_video_sliced(qtbot, window, dem
     assert window.open_project(demo_project.root)
     window.video_list.select_video(vid)
     with qtbot.waitSignal(window.jobs.jobFinished, timeout=120000) as blocker:
-        jobs = window.slice_selected()
+        jobs = window.menus.slice_selected()
     assert len(jobs) == 1
     job = blocker.args[0]
     assert job.state == "done", job.error
@@ -126,7 +126,7 @@ def test_opening_a_folder_that_is_not_a_project_says_so(qtbot, window, tmp_path)
     assert not window.open_project(tmp_path / "random")
     assert window.session is None
     assert "not a workstation project" in window.statusBar().currentMessage()
-    assert window.center.currentWidget() is window.welcome
+    assert window.center.currentWidget() is window.opening.welcome
 
 
 def test_open_when_shown_waits_for_the_first_paint(qtbot, demo_project):
@@ -289,8 +289,8 @@ def test_videos_menu_opens_detection_settings_and_says_what_detect_will_use(
         return 1
 
     monkeypatch.setattr(detect_settings.DetectSettingsDialog, "exec", pick_content)
-    assert window.detect_settings_action in window.menuBar().actions()[1].menu().actions()
-    window.detect_settings_action.trigger()
+    assert window.menus.detect_settings_action in window.menuBar().actions()[1].menu().actions()
+    window.menus.detect_settings_action.trigger()
     assert load_choice()[0] is DetectorKind.CONTENT
     label = DETECTORS[DetectorKind.CONTENT].label
     assert window.statusBar().currentMessage() == f"Detect cuts will use {label}."

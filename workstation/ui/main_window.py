@@ -1,12 +1,17 @@
 """The main window: projects, the video list, the Cut view, and the jobs and log docks.
 
-It owns the open :class:`ProjectSession` and the :class:`JobsController`; views get both.  Long
-work (adding videos, detection, slicing) always runs as a job; the window only reacts to the
-results on the main thread, after checking they belong to the project still open.
+It owns the open :class:`ProjectSession`, the :class:`JobsController` and, while a project is
+open, the one :class:`~workstation.ui.common.thumb_loader.ThumbLoader` its views share; views get
+what they use.  Long work (adding videos, detection, slicing) always runs as a job; the window
+only reacts to the results on the main thread, after checking they belong to the project still
+open.
 
-The menus and video actions are in :mod:`workstation.ui.menus`, opening and closing
-projects in :mod:`workstation.ui.project_opening`; this module builds the window and owns its
-views and settings.
+The window holds its parts rather than inheriting them: ``self.opening``
+(:class:`~workstation.ui.project_opening.ProjectOpener`: New/Open dialogs, recent projects, the
+welcome page, opening after the first paint) and ``self.menus``
+(:class:`~workstation.ui.menus.WindowMenus`: the menus, their actions, adding videos, detect and
+slice jobs).  This module builds the window, attaches a project to its views and detaches it,
+and keeps the window's settings.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -28,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core import settings as app_settings
-from workstation.ui.common.jobs import JobsController, JobsPanel
+from workstation.core.errors import WorkstationError
+from workstation.ui.common.jobs import Job, JobsController, JobsPanel
 from workstation.ui.common.log_panel import LogPanel
 from workstation.ui.cut.video_list import VideoList
 from workstation.ui.menus import WindowMenus
@@ -36,10 +44,16 @@ from workstation.ui.project_opening import (
     APP_TITLE,
     LAST_VIDEO_KEY,
     PlayerPage,
-    ProjectOpening,
+    ProjectOpener,
     WelcomePage,
 )
 from workstation.ui.session import ProjectSession
+
+if TYPE_CHECKING:
+    from workstation.ui.common.thumb_loader import ThumbLoader
+    from workstation.ui.cut.player import PlayerWidget
+    from workstation.ui.cut.view import CutView
+    from workstation.ui.train.view import TrainView
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +61,15 @@ log = logging.getLogger(__name__)
 __all__ = ["APP_TITLE", "LAST_VIDEO_KEY", "MainWindow", "PlayerPage", "WelcomePage"]
 
 
-class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
+def _holder() -> tuple[QWidget, QVBoxLayout]:
+    """A tab's page that a view is put into once a project is open."""
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return holder, layout
+
+
+class MainWindow(QMainWindow):
     projectOpened = Signal(object)  # ProjectSession
     projectClosed = Signal()
     videoShown = Signal(int)
@@ -66,37 +88,31 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         self.settings = settings if settings is not None else app_settings.load()
         self.persist = persist  # False in smoke mode: don't touch the user's settings
         self.session: ProjectSession | None = None
-        self.cut_view: QWidget | None = None
+        self.thumbs: ThumbLoader | None = None  # the open project's, shared by its views
+        self.cut_view: CutView | PlayerPage | None = None
+        self.clips_view: QWidget | None = None
+        self.train_view: TrainView | None = None
         self.jobs = JobsController(None, self)
         self.setWindowTitle(APP_TITLE)
         self.resize(1280, 800)
 
         # centre: welcome page or the views
         self.tabs = QTabWidget()
-        self.cut_holder = QWidget()
-        self.cut_holder_layout = QVBoxLayout(self.cut_holder)
-        self.cut_holder_layout.setContentsMargins(0, 0, 0, 0)
+        self.cut_holder, self.cut_holder_layout = _holder()
         self.tabs.addTab(self.cut_holder, "Cut")
-        self.clips_view: QWidget | None = None
-        self.clips_holder = QWidget()
-        self.clips_holder_layout = QVBoxLayout(self.clips_holder)
-        self.clips_holder_layout.setContentsMargins(0, 0, 0, 0)
+        self.clips_holder, self.clips_holder_layout = _holder()
         self.clips_tab = self.tabs.addTab(self.clips_holder, "Clips")
-        self.train_view: QWidget | None = None
-        self.train_holder = QWidget()
-        self.train_holder_layout = QVBoxLayout(self.train_holder)
-        self.train_holder_layout.setContentsMargins(0, 0, 0, 0)
+        self.train_holder, self.train_holder_layout = _holder()
         self.train_tab = self.tabs.addTab(self.train_holder, "Train")
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.welcome = WelcomePage(self)
-        self.opening = QLabel()
-        self.opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._painted = False
         self._last_error: str | None = None
-        self._pending_open: tuple[Path, bool] | None = None
         self.center = QStackedWidget()
-        self.center.addWidget(self.welcome)
-        self.center.addWidget(self.opening)
+        self.opening = ProjectOpener(
+            self, self.settings, self.center, self.open_project, lambda: self._last_error
+        )
+        self.opening.openFailed.connect(self.projectOpenFailed)
+        self.firstPainted.connect(self.opening.window_shown)
         self.center.addWidget(self.tabs)
         self.setCentralWidget(self.center)
 
@@ -104,7 +120,6 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         self.video_list = VideoList()
         self.video_list.setMinimumWidth(340)
         self.video_list.currentVideoChanged.connect(self.show_video)
-        self.video_list.selectionChanged.connect(self._update_actions)
         self.videos_dock = self._dock(
             "Videos", self.video_list, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -119,17 +134,150 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         self.jobs.jobAdded.connect(lambda _job: self.jobs_dock.raise_())
         self.jobs.jobFinished.connect(self._on_job_finished)
 
-        self._build_menus()
+        self.menus = WindowMenus(
+            self,
+            self.jobs,
+            self.video_list,
+            self.opening,
+            close_project=self.close_project,
+            docks=(self.videos_dock, self.jobs_dock, self.log_dock),
+            log_dock=self.log_dock,
+        )
+        self.video_list.selectionChanged.connect(self.menus.update_actions)
         self.setAcceptDrops(True)  # drop video files or folders to add them
         self._restore_window_state()
-        self._show_welcome()
-        self._update_actions()
+        self.opening.show_welcome()
+        self.menus.update_actions()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")  # needed by saveState/restoreState
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
     # -- properties for callers and tests --------------------------------------------------
     @property
-    def player(self):
+    def player(self) -> PlayerWidget | None:
         """The PlayerWidget of the Cut view (or of the stand-in page)."""
-        return getattr(self.cut_view, "player", None)
+        return self.cut_view.player if self.cut_view is not None else None
+
+    # -- projects --------------------------------------------------------------------------
+    def open_project(self, path: str | Path, *, create: bool = False) -> bool:
+        """Open (or create) a project; the current one is closed first.  False on failure."""
+        if not self.close_project():
+            return False
+        try:
+            session = ProjectSession(path, self, create=create)
+        except (WorkstationError, OSError) as exc:
+            self._warn("Cannot open project", str(exc))
+            return False
+        except Exception as exc:  # e.g. a damaged database file
+            message = f"{path}: cannot open the project ({type(exc).__name__}: {exc})"
+            self._warn("Cannot open project", message)
+            return False
+        from workstation.ui.common.thumb_loader import ThumbLoader
+
+        self.session = self.jobs.session = self.menus.session = session
+        session.videosChanged.connect(self.video_list.reload)
+        session.videosChanged.connect(self.menus.update_actions)
+        session.cutsChanged.connect(self.video_list.model.refresh_video)
+        session.clipsChanged.connect(self.video_list.reload)
+        self.thumbs = ThumbLoader(session.project.cache_dir, self)
+        self.cut_view = self.menus.cut_view = self._make_cut_view(session, self.thumbs)
+        self.cut_holder_layout.addWidget(self.cut_view)
+        self.video_list.set_project(session.project)
+        self.center.setCurrentWidget(self.tabs)
+        self.setWindowTitle(f"{session.name} — {APP_TITLE}")
+        self.settings.add_recent(session.root)
+        self._save_settings()
+        log.info("opened project %s (%d videos)", session.root, len(self.video_list.model.rows))
+        last = session.project.get_setting(LAST_VIDEO_KEY)
+        if not (isinstance(last, int) and self.video_list.select_video(last)):
+            self.video_list.select_first()
+        self.menus.update_actions()
+        self.projectOpened.emit(session)
+        return True
+
+    def open_when_shown(self, path: str | Path, *, create: bool = False) -> None:
+        """Open a project right after the window's first paint (see :class:`ProjectOpener`)."""
+        self.opening.open_when_shown(path, create=create)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.firstPainted.emit()
+
+    def _make_cut_view(self, session: ProjectSession, thumbs: ThumbLoader) -> CutView | PlayerPage:
+        try:
+            from workstation.ui.cut.view import CutView
+        except ImportError as exc:
+            log.warning("Cut view not available (%s); showing the player only", exc)
+            return PlayerPage(session)
+        view = CutView(session, self.jobs, self.cut_holder, loader=thumbs)
+        view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        return view
+
+    def close_project(self) -> bool:
+        """Close the open project (asks first while jobs run).  False if the person declined."""
+        session = self.session
+        if session is None:
+            return True
+        running = self.jobs.running()
+        if running and self.interactive:
+            answer = QMessageBox.question(
+                self,
+                "Jobs are running",
+                f"{len(running)} job(s) are still running. Cancel them and close the project?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.jobs.shutdown()
+        thumbs, self.thumbs = self.thumbs, None
+        if thumbs is not None:
+            # Its views are going (their lambdas stay connected until the loader goes too):
+            # thumbnails still on their way must reach none of them.
+            thumbs.blockSignals(True)
+        self._drop_views()
+        self.tabs.setCurrentIndex(0)
+        # Views may have deferred work queued (zero-timers that read the project): let it run
+        # while the database is still open.  User input waits, so nothing new starts.
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        self.video_list.set_project(None)
+        self.session = self.jobs.session = self.menus.session = None
+        session.close()
+        if thumbs is not None:
+            thumbs.shutdown()
+            thumbs.deleteLater()
+        self.setWindowTitle(APP_TITLE)
+        self.opening.show_welcome()
+        self.menus.update_actions()
+        self.projectClosed.emit()
+        return True
+
+    def _drop_views(self) -> None:
+        """Take the project's views out of their tabs (players unloaded, edits written)."""
+        if self.train_view is not None:
+            self.train_view.shutdown()
+            self.train_holder_layout.removeWidget(self.train_view)
+            self.train_view.deleteLater()
+            self.train_view = None
+        if self.cut_view is not None:
+            flush = getattr(self.cut_view, "flush", None)
+            if flush is not None:
+                flush()
+            self.cut_view.player.unload()
+            self.cut_holder_layout.removeWidget(self.cut_view)
+            self.cut_view.deleteLater()
+            self.cut_view = self.menus.cut_view = None
+        if self.clips_view is not None:
+            player = getattr(self.clips_view, "player", None)
+            if player is not None:
+                player.unload()
+            self.clips_holder_layout.removeWidget(self.clips_view)
+            self.clips_view.deleteLater()
+            self.clips_view = None
 
     # -- views -----------------------------------------------------------------------------
     def _on_tab_changed(self, index: int) -> None:
@@ -143,7 +291,7 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         if index == self.train_tab:
             self.ensure_train_view()
 
-    def ensure_train_view(self) -> QWidget | None:
+    def ensure_train_view(self) -> TrainView | None:
         """The Train view, created when first shown (pyqtgraph loads with it)."""
         if self.train_view is not None or self.session is None:
             return self.train_view
@@ -165,7 +313,9 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.clips_view = label
         else:
-            self.clips_view = ClipsView(self.session, self.jobs, self.clips_holder)
+            self.clips_view = ClipsView(
+                self.session, self.jobs, self.clips_holder, loader=self.thumbs
+            )
         self.clips_holder_layout.addWidget(self.clips_view)
         return self.clips_view
 
@@ -181,6 +331,22 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
             return
         self.session.project.set_setting(LAST_VIDEO_KEY, video_id)
         self.videoShown.emit(video_id)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.session is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths and self.session is not None:
+            event.acceptProposedAction()
+            self.menus.add_videos(paths)
+
+    def _on_job_finished(self, job: Job) -> None:
+        if job.state == "failed":
+            self.statusBar().showMessage(f"{job.title} failed: {job.error}", 15000)
+        elif job.state == "done":
+            self.statusBar().showMessage(f"{job.title}: done", 5000)
 
     # -- settings and shutdown -------------------------------------------------------------
     def _restore_window_state(self) -> None:
@@ -211,8 +377,8 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
         if not self.close_project():
             event.ignore()
             return
-        self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
-        self.settings.window_state = base64.b64encode(bytes(self.saveState())).decode()
+        self.settings.window_geometry = base64.b64encode(self.saveGeometry().data()).decode()
+        self.settings.window_state = base64.b64encode(self.saveState().data()).decode()
         self._save_settings()
         self.log_panel.detach()
         super().closeEvent(event)

@@ -2,52 +2,86 @@
 detecting and slicing the selected videos as jobs, the Models dialog, and which actions are
 enabled.
 
-A mixin of :class:`~workstation.ui.main_window.MainWindow`; the project and recent-projects
-handling is in :mod:`workstation.ui.project_opening`.
+:class:`WindowMenus` is one part the window holds.  It gets what it works with explicitly: the
+window as a plain ``QMainWindow`` (its menu bar, status bar, dialogs' parent), the jobs
+controller, the video list, the :class:`~workstation.ui.project_opening.ProjectOpener` behind
+New/Open/recent, and the docks; the window sets :attr:`WindowMenus.session` and
+:attr:`WindowMenus.cut_view` as projects open and close (as it does ``JobsController.session``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
-from workstation.ui.common.jobs import Job
+from workstation.ui.common.jobs import Job, JobsController
+from workstation.ui.cut.video_list import VideoList
+from workstation.ui.project_opening import ProjectOpener
+from workstation.ui.session import ProjectSession
+
+if TYPE_CHECKING:
+    from workstation.core.store import Project
+    from workstation.ui.clips.models_dialog import ModelsDialog
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
 log = logging.getLogger("workstation.ui.main_window")
 
 
-class WindowMenus:
-    """Docks, menus and the video actions of the main window."""
+class WindowMenus(QObject):
+    """Menus and the video actions of the main window."""
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        jobs: JobsController,
+        video_list: VideoList,
+        opener: ProjectOpener,
+        *,
+        close_project: Callable[[], bool],
+        docks: Sequence[QDockWidget],
+        log_dock: QDockWidget,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.jobs = jobs
+        self.video_list = video_list
+        self.log_dock = log_dock  # raised when added files were refused
+        self.session: ProjectSession | None = None
+        self.cut_view: QWidget | None = None
+        self._models_dialog: ModelsDialog | None = None
+        self._build(opener, close_project, docks)
+
+    def _status(self, text: str, ms: int) -> None:
+        self.window.statusBar().showMessage(text, ms)
 
     # -- building --------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{title.lower()}")  # needed by saveState/restoreState
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
+    def _build(
+        self,
+        opener: ProjectOpener,
+        close_project: Callable[[], bool],
+        docks: Sequence[QDockWidget],
+    ) -> None:
+        bar = self.window.menuBar()
         file = bar.addMenu("&File")
-        self.new_action = file.addAction("&New project…", self.new_project_dialog)
+        self.new_action = file.addAction("&New project…", opener.new_project_dialog)
         self.new_action.setShortcut(QKeySequence.StandardKey.New)
-        self.open_action = file.addAction("&Open project…", self.open_project_dialog)
+        self.open_action = file.addAction("&Open project…", opener.open_project_dialog)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.recent_menu = file.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.aboutToShow.connect(lambda: opener.fill_recent_menu(self.recent_menu))
         file.addSeparator()
         self.add_videos_action = file.addAction("&Add videos…", self.add_videos_dialog)
         self.add_videos_action.setShortcut(QKeySequence("Ctrl+I"))
         self.add_folder_action = file.addAction("Add a &folder of videos…", self.add_folder_dialog)
         file.addSeparator()
-        self.close_action = file.addAction("&Close project", self.close_project)
-        self.quit_action = file.addAction("&Quit", self.close)
+        self.close_action = file.addAction("&Close project", close_project)
+        self.quit_action = file.addAction("&Quit", self.window.close)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
 
         videos = bar.addMenu("&Videos")
@@ -64,37 +98,35 @@ class WindowMenus:
         self.models_action.setToolTip("Tagger and captioner models on this machine; device")
 
         view = bar.addMenu("V&iew")
-        for dock in (self.videos_dock, self.jobs_dock, self.log_dock):
+        for dock in docks:
             view.addAction(dock.toggleViewAction())
 
     def edit_detection_settings(self) -> bool:
         """The app-wide detector choice (the same dialog as the Cut view's toolbar)."""
         from workstation.ui.cut.detect_settings import ask_detection_settings
 
-        said = ask_detection_settings(self)
+        said = ask_detection_settings(self.window)
         if said is None:
             return False
-        self.statusBar().showMessage(said, 8000)
+        self._status(said, 8000)
         return True
 
-    def open_models(self):
+    def open_models(self) -> ModelsDialog | None:
         """The Models dialog of the open project (None, with a message, when none is open)."""
         if self.session is None:
-            self.statusBar().showMessage(
-                "Open a project first: models are chosen per project", 8000
-            )
+            self._status("Open a project first: models are chosen per project", 8000)
             return None
         from workstation.ui.clips.models_dialog import ModelsDialog
 
-        dialog = getattr(self, "_models_dialog", None)
+        dialog = self._models_dialog
         if dialog is None or dialog.session is not self.session:
-            dialog = self._models_dialog = ModelsDialog(self.session, self.jobs, self)
+            dialog = self._models_dialog = ModelsDialog(self.session, self.jobs, self.window)
         dialog.refresh()
         dialog.show()
         dialog.raise_()
         return dialog
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         has_project = self.session is not None
         has_selection = has_project and bool(self.video_list.selected_video_ids())
         for a in (self.add_videos_action, self.add_folder_action, self.close_action):
@@ -108,29 +140,29 @@ class WindowMenus:
 
         patterns = " ".join(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Add videos", "", f"Videos ({patterns});;All files (*)"
+            self.window, "Add videos", "", f"Videos ({patterns});;All files (*)"
         )
         if files:
             self.add_videos(files)
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add every video in a folder")
+        folder = QFileDialog.getExistingDirectory(self.window, "Add every video in a folder")
         if folder:
             self.add_videos([folder])
 
-    def add_videos(self, paths: list[str | Path]) -> Job | None:
+    def add_videos(self, paths: Sequence[str | Path]) -> Job | None:
         """Probe and add files/folders as a job; bad files are reported, the rest added."""
         session = self.session
         if session is None:
             return None
-        paths = [str(p) for p in paths]
+        names = [str(p) for p in paths]
 
-        def stage(project):
+        def stage(project: Project) -> Any:
             from workstation.core.ingest import add_paths
 
-            return add_paths(project, paths)
+            return add_paths(project, [*names])
 
-        def done(result) -> None:
+        def done(result: Any) -> None:
             errors = list(getattr(result, "errors", []))
             for error in errors:
                 log.warning("not added: %s", error)
@@ -139,17 +171,17 @@ class WindowMenus:
             if errors:
                 text += f" {len(errors)} file(s) could not be added: see the Log."
                 self.log_dock.raise_()
-            self.statusBar().showMessage(text, 15000)
+            self._status(text, 15000)
             if session is self.session:
                 session.videosChanged.emit()
                 if self.video_list.current_video_id() is None:
                     self.video_list.select_first()
 
-        title = f"Add videos: {Path(paths[0]).name}" + (
-            f" +{len(paths) - 1}" if len(paths) > 1 else ""
+        title = f"Add videos: {Path(names[0]).name}" + (
+            f" +{len(names) - 1}" if len(names) > 1 else ""
         )
         return self.jobs.run_on_project(
-            title, stage, on_done=done, stage_name="add", target=";".join(paths)[:500]
+            title, stage, on_done=done, stage_name="add", target=";".join(names)[:500]
         )
 
     def detect_selected(self) -> list[Job]:
@@ -159,23 +191,20 @@ class WindowMenus:
             return []
         jobs = []
         for vid in self.video_list.selected_video_ids():
-            if (
-                self.cut_view is not None
-                and getattr(self.cut_view, "video_id", None) == vid
-                and hasattr(self.cut_view, "detect")
-            ):
-                job = self.cut_view.detect()
+            view_detect = getattr(self.cut_view, "detect", None)
+            if view_detect is not None and getattr(self.cut_view, "video_id", None) == vid:
+                job = view_detect()
                 if job is not None:
                     jobs.append(job)
                 continue
             name = session.project.video(vid).name
 
-            def stage(project, vid=vid):
+            def stage(project: Project, vid: int = vid) -> Any:
                 from workstation.ui.cut.view import detection_stage
 
                 return detection_stage(project, vid)
 
-            def done(_result, vid=vid) -> None:
+            def done(_result: Any, vid: int = vid) -> None:
                 if session is self.session:
                     session.cutsChanged.emit(vid)
                     self.video_list.model.refresh_video(vid)
@@ -199,12 +228,12 @@ class WindowMenus:
         for vid in self.video_list.selected_video_ids():
             name = session.project.video(vid).name
 
-            def stage(project, vid=vid):
+            def stage(project: Project, vid: int = vid) -> Any:
                 from workstation.core.slicing import split_video
 
                 return split_video(project, vid)
 
-            def done(_result, vid=vid) -> None:
+            def done(_result: Any, vid: int = vid) -> None:
                 if session is self.session:
                     session.clipsChanged.emit()
                     self.video_list.model.refresh_video(vid)
@@ -215,19 +244,3 @@ class WindowMenus:
                 )
             )
         return jobs
-
-    def dragEnterEvent(self, event) -> None:
-        if self.session is not None and event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths and self.session is not None:
-            event.acceptProposedAction()
-            self.add_videos(paths)
-
-    def _on_job_finished(self, job: Job) -> None:
-        if job.state == "failed":
-            self.statusBar().showMessage(f"{job.title} failed: {job.error}", 15000)
-        elif job.state == "done":
-            self.statusBar().showMessage(f"{job.title}: done", 5000)

@@ -1,30 +1,44 @@
-"""Opening and closing projects in the main window: the New/Open dialogs, the recent projects
-(menu and welcome page), opening after the first paint, and the view that shows a video.
+"""Getting a project into the main window: the New/Open dialogs, the recent projects (menu and
+welcome page), and opening after the window's first paint.
 
-A mixin of :class:`~workstation.ui.main_window.MainWindow`, plus the two pages it shows when no
-project (or no Cut view) is there.
+:class:`ProjectOpener` is one part the window holds; it knows the app settings (the recent
+list), the stack it shows its two pages in, and the window's ``open_project`` — nothing else of
+the window.  Attaching the opened project to the views stays with the window.  Also here: the
+stand-in page the window shows when the Cut view cannot be loaded.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workstation.core.errors import WorkstationError
+from workstation.core.settings import AppSettings
 from workstation.ui.session import ProjectSession
-
-if TYPE_CHECKING:
-    from workstation.ui.main_window import MainWindow
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
 log = logging.getLogger("workstation.ui.main_window")
 
 APP_TITLE = "Motion Dataset Workstation"
 LAST_VIDEO_KEY = "ui.last_video"
+
+
+class OpenProject(Protocol):
+    """The window's ``open_project``: closes the open project first; False on failure."""
+
+    def __call__(self, path: str | Path, *, create: bool = False) -> bool: ...
 
 
 class PlayerPage(QWidget):
@@ -57,8 +71,13 @@ class PlayerPage(QWidget):
 class WelcomePage(QWidget):
     """What an empty window shows: the ways to get started."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(
+        self,
+        new_project: Callable[[], None],
+        open_project: Callable[[], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
         title = QLabel(f"<h2>{APP_TITLE}</h2>")
         text = QLabel(
             "Open a project folder or create one, then add your videos.<br>"
@@ -69,9 +88,9 @@ class WelcomePage(QWidget):
         text.setFixedWidth(460)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         new = QPushButton("New project…")
-        new.clicked.connect(window.new_project_dialog)
+        new.clicked.connect(new_project)
         open_ = QPushButton("Open project…")
-        open_.clicked.connect(window.open_project_dialog)
+        open_.clicked.connect(open_project)
         self.recent = QVBoxLayout()
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -81,158 +100,95 @@ class WelcomePage(QWidget):
         layout.addStretch(2)
 
 
-class ProjectOpening:
-    """Project open/close and recent-project handling of the main window."""
+class ProjectOpener(QObject):
+    """The ways a project gets opened: dialogs, recent projects, a deferred open.
 
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = [p for p in self.settings.recent_projects if Path(p).exists()]
+    Its pages (the welcome page, the "Opening …" line) are added to ``center``; the window adds
+    its views after them.  ``last_error`` says why the window's last open failed.
+    """
+
+    openFailed = Signal(str)  # a deferred open failed: the message (also in the log)
+
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: AppSettings,
+        center: QStackedWidget,
+        open_project: OpenProject,
+        last_error: Callable[[], str | None],
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent  # of the dialogs
+        self.settings = settings
+        self.center = center
+        self._open = open_project
+        self._last_error = last_error
+        self.welcome = WelcomePage(self.new_project_dialog, self.open_project_dialog, center)
+        self.page = QLabel()  # "Opening …" while a deferred open waits
+        self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._shown = False
+        self._pending_open: tuple[Path, bool] | None = None
+        center.addWidget(self.welcome)
+        center.addWidget(self.page)
+
+    def _recent(self) -> list[str]:
+        return [p for p in self.settings.recent_projects if Path(p).exists()]
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        recent = self._recent()
         if not recent:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+            menu.addAction("(none)").setEnabled(False)
         for path in recent:
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_project(p))
+            action = menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self._open(p))
 
-    def _show_welcome(self) -> None:
+    def show_welcome(self) -> None:
+        """Show the welcome page, its recent projects listed afresh."""
         layout = self.welcome.recent
         while layout.count():
             item = layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        for path in [p for p in self.settings.recent_projects if Path(p).exists()][:5]:
+            widget = item.widget() if item is not None else None
+            if widget:
+                widget.deleteLater()
+        for path in self._recent()[:5]:
             button = QPushButton(f"Open {path}")
             button.setFlat(True)
-            button.clicked.connect(lambda _c=False, p=path: self.open_project(p))
+            button.clicked.connect(lambda _c=False, p=path: self._open(p))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
         self.center.setCurrentWidget(self.welcome)
 
-    # -- projects --------------------------------------------------------------------------
+    # -- dialogs ---------------------------------------------------------------------------
     def new_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "New project: choose an empty folder")
+        folder = QFileDialog.getExistingDirectory(
+            self._parent, "New project: choose an empty folder"
+        )
         if folder:
-            self.open_project(folder, create=True)
+            self._open(folder, create=True)
 
     def open_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a project folder")
+        folder = QFileDialog.getExistingDirectory(self._parent, "Open a project folder")
         if folder:
-            self.open_project(folder)
+            self._open(folder)
 
-    def open_project(self, path: str | Path, *, create: bool = False) -> bool:
-        """Open (or create) a project; the current one is closed first.  False on failure."""
-        if not self.close_project():
-            return False
-        try:
-            session = ProjectSession(path, self, create=create)
-        except (WorkstationError, OSError) as exc:
-            self._warn("Cannot open project", str(exc))
-            return False
-        except Exception as exc:  # e.g. a damaged database file
-            message = f"{path}: cannot open the project ({type(exc).__name__}: {exc})"
-            self._warn("Cannot open project", message)
-            return False
-        self.session = session
-        self.jobs.session = session
-        session.videosChanged.connect(self.video_list.reload)
-        session.videosChanged.connect(self._update_actions)
-        session.cutsChanged.connect(self.video_list.model.refresh_video)
-        session.clipsChanged.connect(self.video_list.reload)
-        self.cut_view = self._make_cut_view(session)
-        self.cut_holder_layout.addWidget(self.cut_view)
-        self.video_list.set_project(session.project)
-        self.center.setCurrentWidget(self.tabs)
-        self.setWindowTitle(f"{session.name} — {APP_TITLE}")
-        self.settings.add_recent(session.root)
-        self._save_settings()
-        log.info("opened project %s (%d videos)", session.root, len(self.video_list.model.rows))
-        last = session.project.get_setting(LAST_VIDEO_KEY)
-        if not (isinstance(last, int) and self.video_list.select_video(last)):
-            self.video_list.select_first()
-        self._update_actions()
-        self.projectOpened.emit(session)
-        return True
-
+    # -- after the first paint -------------------------------------------------------------
     def open_when_shown(self, path: str | Path, *, create: bool = False) -> None:
         """Open a project right after the window's first paint, so the window shows at once
         (opening loads numpy, PyAV and the views: about a second on a slow machine)."""
         self._pending_open = (Path(path), create)
-        self.opening.setText(f"Opening {path}…")
-        self.center.setCurrentWidget(self.opening)
-        if self._painted:
+        self.page.setText(f"Opening {path}…")
+        self.center.setCurrentWidget(self.page)
+        if self._shown:
+            QTimer.singleShot(0, self._open_pending)
+
+    def window_shown(self) -> None:
+        """The window painted for the first time: a waiting open goes ahead."""
+        self._shown = True
+        if self._pending_open is not None:
             QTimer.singleShot(0, self._open_pending)
 
     def _open_pending(self) -> None:
         pending, self._pending_open = self._pending_open, None
-        if pending is not None and not self.open_project(pending[0], create=pending[1]):
-            self._show_welcome()
-            self.projectOpenFailed.emit(self._last_error or f"{pending[0]}: cannot open")
-
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            self.firstPainted.emit()
-            if self._pending_open is not None:
-                QTimer.singleShot(0, self._open_pending)
-
-    def _make_cut_view(self, session: ProjectSession) -> QWidget:
-        try:
-            from workstation.ui.cut.view import CutView
-        except ImportError as exc:
-            log.warning("Cut view not available (%s); showing the player only", exc)
-            return PlayerPage(session)
-        view = CutView(session, self.jobs, self.cut_holder)
-        message = getattr(view, "message", None)
-        if message is not None:
-            message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        return view
-
-    def close_project(self) -> bool:
-        """Close the open project (asks first while jobs run).  False if the person declined."""
-        session = self.session
-        if session is None:
-            return True
-        running = self.jobs.running()
-        if running and self.interactive:
-            answer = QMessageBox.question(
-                self,
-                "Jobs are running",
-                f"{len(running)} job(s) are still running. Cancel them and close the project?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        self.jobs.shutdown()
-        if self.train_view is not None:
-            self.train_view.shutdown()
-            self.train_holder_layout.removeWidget(self.train_view)
-            self.train_view.deleteLater()
-            self.train_view = None
-        if self.cut_view is not None:
-            flush = getattr(self.cut_view, "flush", None)
-            if flush is not None:
-                flush()
-            player = self.player
-            if player is not None:
-                player.unload()
-            self.cut_holder_layout.removeWidget(self.cut_view)
-            self.cut_view.deleteLater()
-            self.cut_view = None
-        if self.clips_view is not None:
-            player = getattr(self.clips_view, "player", None)
-            if player is not None:
-                player.unload()
-            self.clips_holder_layout.removeWidget(self.clips_view)
-            self.clips_view.deleteLater()
-            self.clips_view = None
-        self.tabs.setCurrentIndex(0)
-        # Views may have deferred work queued (zero-timers that read the project): let it run
-        # while the database is still open.  User input waits, so nothing new starts.
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
-        self.video_list.set_project(None)
-        self.session = None
-        self.jobs.session = None
-        session.close()
-        self.setWindowTitle(APP_TITLE)
-        self._show_welcome()
-        self._update_actions()
-        self.projectClosed.emit()
-        return True
+        if pending is not None and not self._open(pending[0], create=pending[1]):
+            self.show_welcome()
+            self.openFailed.emit(self._last_error() or f"{pending[0]}: cannot open")

@@ -91,11 +91,16 @@ class ClipsView(QWidget):
         *,
         with_player: bool = True,
         shortcuts: ShortcutMap | None = None,
+        loader: ThumbLoader | None = None,  # the window's, shared with the Cut view
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.jobs = jobs
-        self.loader = ThumbLoader(session.project.cache_dir, self, threads=2)
+        self.loader = (
+            loader
+            if loader is not None
+            else ThumbLoader(session.project.cache_dir, self, threads=2)
+        )
         self.model = ClipModel(session.project, self.loader, self)
         self.model.auto_fill_counts = False  # after the first paint: see eventFilter
         self._counts_timer = QTimer(self, singleShot=True, interval=250)  # if nothing paints

@@ -52,7 +52,11 @@ class _Worker(QRunnable):
 
 
 class ThumbLoader(QObject):
-    """Memory cache + worker pool over the project's disk cache (one per window)."""
+    """Memory cache + worker pool over the project's disk cache.
+
+    One per window and open project: the main window makes it and hands it to the Cut view
+    (timeline, review strip) and the Clips view; a view built on its own makes its own.
+    """
 
     thumbReady = Signal(str, int, int, QImage)  # content_id, frame, height, image
     failed = Signal(str)  # a message naming the file

@@ -9,8 +9,10 @@ only when the dialog opens: it loads the detector registry, never a model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -46,7 +48,7 @@ class DetectorComboBox(QEnumComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, enum_class=DetectorKind)
         self.reasons: dict[DetectorKind, str] = {}
-        model = self.model()
+        model = self._items()
         for i, kind in enumerate(self._kinds):
             det = DETECTORS[kind]
             self.setItemText(i, det.label)
@@ -58,15 +60,19 @@ class DetectorComboBox(QEnumComboBox):
             model.item(i).setEnabled(False)
             self.setItemData(i, reason, Qt.ItemDataRole.ToolTipRole)
 
-    def currentEnum(self) -> DetectorKind | None:
+    def _items(self) -> QStandardItemModel:
+        return cast(QStandardItemModel, self.model())  # a QComboBox's own model is one
+
+    # superqt types these two with a TypeVar bound to no class: no override of them can match.
+    def currentEnum(self) -> DetectorKind | None:  # type: ignore[override]
         i = self.currentIndex()
         return self._kinds[i] if 0 <= i < len(self._kinds) else None
 
-    def setCurrentEnum(self, value: DetectorKind) -> None:
+    def setCurrentEnum(self, value: DetectorKind) -> None:  # type: ignore[override]
         self.setCurrentIndex(self._kinds.index(DetectorKind(value)))
 
     def is_enabled(self, kind: DetectorKind) -> bool:
-        return bool(self.model().item(self._kinds.index(kind)).isEnabled())
+        return bool(self._items().item(self._kinds.index(kind)).isEnabled())
 
 
 class DetectSettingsDialog(QDialog):

@@ -106,7 +106,15 @@ class CutView(QWidget):
     message = Signal(str)  # a status line for the main window
     sidecarWritten = Signal(int, str)  # video id, path
 
-    def __init__(self, session, jobs, parent: QWidget | None = None, *, shortcuts=None) -> None:
+    def __init__(
+        self,
+        session,
+        jobs,
+        parent: QWidget | None = None,
+        *,
+        shortcuts=None,
+        loader: ThumbLoader | None = None,  # the window's, shared with the Clips view
+    ) -> None:
         super().__init__(parent)
         # Undo stacks emit on destruction; created first, they are destroyed before the
         # actions their signals update.
@@ -121,7 +129,7 @@ class CutView(QWidget):
         self._emitting = False
         self.shortcuts: ShortcutMap = shortcuts or ShortcutMap.from_settings()
 
-        self.loader = ThumbLoader(session.project.cache_dir, self)
+        self.loader = loader if loader is not None else ThumbLoader(session.project.cache_dir, self)
         self.player = PlayerWidget(self)
         self.controls = PlayerControls(self.player, self)
         self.timeline = Timeline(self, loader=self.loader)
