@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core import settings as app_settings
+from workstation.core.store import LAST_VIDEO
 from workstation.ui.common.jobs import JobsController, JobsPanel
 from workstation.ui.common.log_panel import LogPanel
 from workstation.ui.cut.video_list import VideoList
 from workstation.ui.menus import WindowMenus
 from workstation.ui.project_opening import (
     APP_TITLE,
-    LAST_VIDEO_KEY,
     PlayerPage,
     ProjectOpening,
     WelcomePage,
@@ -43,8 +43,8 @@ from workstation.ui.session import ProjectSession
 
 log = logging.getLogger(__name__)
 
-# The pages and keys moved with the project handling; they stay importable from here.
-__all__ = ["APP_TITLE", "LAST_VIDEO_KEY", "MainWindow", "PlayerPage", "WelcomePage"]
+# The pages and the title moved with the project handling; they stay importable from here.
+__all__ = ["APP_TITLE", "MainWindow", "PlayerPage", "WelcomePage"]
 
 
 class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
@@ -179,7 +179,7 @@ class MainWindow(ProjectOpening, WindowMenus, QMainWindow):
             log.exception("cannot show video %s", video_id)
             self.statusBar().showMessage(f"Cannot show this video: {exc}", 10000)
             return
-        self.session.project.set_setting(LAST_VIDEO_KEY, video_id)
+        self.session.project.put(LAST_VIDEO, video_id)
         self.videoShown.emit(video_id)
 
     # -- settings and shutdown -------------------------------------------------------------

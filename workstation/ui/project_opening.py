@@ -15,6 +15,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from workstation.core.errors import WorkstationError
+from workstation.core.store import LAST_VIDEO
 from workstation.ui.session import ProjectSession
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("workstation.ui.main_window")
 
 APP_TITLE = "Motion Dataset Workstation"
-LAST_VIDEO_KEY = "ui.last_video"
 
 
 class PlayerPage(QWidget):
@@ -144,8 +144,8 @@ class ProjectOpening:
         self.settings.add_recent(session.root)
         self._save_settings()
         log.info("opened project %s (%d videos)", session.root, len(self.video_list.model.rows))
-        last = session.project.get_setting(LAST_VIDEO_KEY)
-        if not (isinstance(last, int) and self.video_list.select_video(last)):
+        last = session.project.get(LAST_VIDEO)
+        if last is None or not self.video_list.select_video(last):
             self.video_list.select_first()
         self._update_actions()
         self.projectOpened.emit(session)

@@ -6,7 +6,6 @@ settings and the registry at start-up and load a model only when a job runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
@@ -16,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from workstation.core.errors import WorkstationError
+from workstation.core.store import AUTOTAG_CAPTION, AUTOTAG_TAG, JsonObject, Project, Setting
 
 DEFAULT_WD14_MODEL = "SmilingWolf/wd-eva02-large-tagger-v3"
 # The v3 taggers SmilingWolf publishes (same signature, same label file layout).
@@ -216,7 +216,10 @@ class BatchCaptioner(Captioner, Protocol):
 
 # -- saving settings in the project (settings table), typed and versioned --------------------
 SETTINGS_VERSION = 1
-_SETTINGS_KEYS = {TagSettings: "autotag.tag", CaptionSettings: "autotag.caption"}
+_SETTINGS: dict[type, Setting[JsonObject]] = {
+    TagSettings: AUTOTAG_TAG,
+    CaptionSettings: AUTOTAG_CAPTION,
+}
 _SECRET_FIELDS = {"api_key"}  # never written to the project database
 
 
@@ -275,24 +278,11 @@ def _valid(raw: object, default: object) -> bool:
     return False
 
 
-def save_settings(project, settings: TagSettings | CaptionSettings) -> None:
+def save_settings(project: Project, settings: TagSettings | CaptionSettings) -> None:
     """Remember the last settings in the project (the GUI's tagging dialog starts from them)."""
-    project.db.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "value=excluded.value",
-        (_SETTINGS_KEYS[type(settings)], json.dumps(settings_to_dict(settings), sort_keys=True)),
-    )
+    project.put(_SETTINGS[type(settings)], settings_to_dict(settings))
 
 
-def load_settings(project, cls: type):
+def load_settings(project: Project, cls: type):
     """The project's saved settings of ``cls`` (defaults when none were saved)."""
-    row = project.db.execute(
-        "SELECT value FROM settings WHERE key=?", (_SETTINGS_KEYS[cls],)
-    ).fetchone()
-    if row is None:
-        return cls()
-    try:
-        data = json.loads(row[0])
-    except json.JSONDecodeError:
-        raise WorkstationError(f"project setting {_SETTINGS_KEYS[cls]}: not valid JSON") from None
-    return settings_from_dict(cls, data)
+    return settings_from_dict(cls, dict(project.get(_SETTINGS[cls])))

@@ -34,12 +34,11 @@ from workstation.core.autotag.base import (
 )
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
+from workstation.core.store import AUTOTAG_DEVICE, DEVICES, Project
 
 DEFAULT_HF_CAPTION_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 SMALL_HF_CAPTION_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 HF_CAPTION_MODELS: tuple[str, ...] = (DEFAULT_HF_CAPTION_MODEL, SMALL_HF_CAPTION_MODEL)
-DEVICES = ("auto", "cpu", "cuda")
-DEVICE_SETTING_KEY = "autotag.device"
 
 
 def avoid_triton_llvm_clash() -> bool:
@@ -318,19 +317,12 @@ def caption_and_free(
         free_gpu()
 
 
-def save_device(project, device: str) -> None:
+def save_device(project: Project, device: str) -> None:
     """Remember the device choice (auto/cpu/cuda) in the project's autotag settings."""
     if device not in DEVICES:
         raise WorkstationError(f"device: {device!r} is not one of {', '.join(DEVICES)}")
-    project.db.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "value=excluded.value",
-        (DEVICE_SETTING_KEY, device),
-    )
+    project.put(AUTOTAG_DEVICE, device)
 
 
-def load_device(project) -> str:
-    row = project.db.execute(
-        "SELECT value FROM settings WHERE key=?", (DEVICE_SETTING_KEY,)
-    ).fetchone()
-    return row[0] if row and row[0] in DEVICES else "auto"
+def load_device(project: Project) -> str:
+    return project.get(AUTOTAG_DEVICE)
