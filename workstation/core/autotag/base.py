@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -221,10 +221,11 @@ _SETTINGS: dict[type, Setting[JsonObject]] = {
     CaptionSettings: AUTOTAG_CAPTION,
 }
 _SECRET_FIELDS = {"api_key"}  # never written to the project database
+S = TypeVar("S", TagSettings, CaptionSettings)
 
 
-def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict:
-    out: dict = {"version": SETTINGS_VERSION}
+def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": SETTINGS_VERSION}
     for f in fields(settings):
         if f.name in _SECRET_FIELDS or f.name == "redo":
             continue
@@ -237,7 +238,7 @@ def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict:
     return out
 
 
-def settings_from_dict(cls: type, data: dict):
+def settings_from_dict(cls: type[S], data: dict[str, Any]) -> S:
     """Rebuild settings; unknown keys are ignored, a bad value names its field."""
     if not isinstance(data, dict):
         raise WorkstationError(f"{cls.__name__}: saved settings are not an object")
@@ -283,6 +284,7 @@ def save_settings(project: Project, settings: TagSettings | CaptionSettings) -> 
     project.put(_SETTINGS[type(settings)], settings_to_dict(settings))
 
 
-def load_settings(project: Project, cls: type):
+def load_settings(project: Project, cls: type[S]) -> S:
     """The project's saved settings of ``cls`` (defaults when none were saved)."""
-    return settings_from_dict(cls, dict(project.get(_SETTINGS[cls])))
+    stored: JsonObject = project.get(_SETTINGS[cls])
+    return settings_from_dict(cls, dict(stored))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from workstation.core import review
 from workstation.core.autotag.base import TagResult
+from workstation.core.edits import Edit
 from workstation.core.store import Project
 
 
@@ -22,7 +23,7 @@ def store_auto_tags(
     model: str,
     aggregation: str,
     general_threshold: float,
-) -> review.Edit:
+) -> Edit:
     """Store a batch of clips' tags in one transaction (one undoable edit)."""
     batch = [
         (

@@ -128,7 +128,9 @@ class ClipTables(ProjectDatabase):
         ).fetchone()
         return row is not None
 
-    def set_auto_tag_threshold(self, clip_id: int, tag: str, model: str, threshold: float) -> None:
+    def set_auto_tag_threshold(
+        self, clip_id: int, tag: str, model: str, threshold: float | None
+    ) -> None:
         """The threshold an active auto tag of ``model`` passed (per category, not per run)."""
         self.db.execute(
             "UPDATE clip_tags SET threshold=? WHERE clip_id=? AND source='auto' "
