@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from fractions import Fraction
 
 import pytest
 
@@ -117,3 +118,27 @@ def test_ingest_goes_on_after_bad_files(tmp_path, demo_videos):
         assert any("empty.mp4" in m and "empty" in m for m in msgs)
         assert any("notes.mkv" in m for m in msgs)
         assert any("missing.mov" in m and "not found" in m for m in msgs)
+
+
+def test_clip_rows_and_the_video_overview(demo_project):
+    p = demo_project
+    v = p.videos()[0]
+    assert not p.has_clips(v.id) and p.clip_counts() == (0, 0, 0)
+    path = p.clips_dir / "a.mp4"
+    clip = dict(start_frame=0, end_frame=10, fps=Fraction(25), frame_count=10, width=64, height=48)
+    cid = p.upsert_clip(path, video_id=v.id, settings={"b": 1, "a": 2}, verified=True, **clip)
+    p.upsert_clip(p.clips_dir / "b.mp4", video_id=v.id, verified=False, **clip)
+    assert p.has_clips(v.id) and p.clip_counts() == (2, 1, 1)
+    assert p.clip_recipe(path) == ({"a": 2, "b": 1}, True, 10)
+    assert p.clip_recipe(p.clips_dir / "none.mp4") is None
+    p.set_clip_motion(cid, 0.5)
+    assert {c.id: c.motion for c in p.clips(v.id)}[cid] == 0.5
+    assert p.caption_source(cid) is None and not p.has_auto_tags(cid, "wd14")
+    p.add_cut(v.id, Cut(10))
+    (row,) = p.video_overview(v.id)
+    assert (row["id"], row["cuts"], row["detected"], row["clips"]) == (v.id, 1, 0, 2)
+    by_path = sorted(p.videos(), key=lambda x: str(x.path))
+    assert [r["id"] for r in p.video_overview()] == [x.id for x in by_path]
+    p.set_segment_keep(v.id, 10, False)
+    p.clear_segment_flags(v.id)
+    assert all(s.keep for s in p.segments(v.id))

@@ -13,10 +13,10 @@ from workstation.core import review
 from workstation.core.autotag import CAPTIONERS, CaptionerKind, CaptionSettings, TagSettings
 from workstation.core.autotag.base import load_settings, save_settings
 from workstation.core.autotag.hf_captioner import load_device
+from workstation.core.autotag.models import add_model_folder, cached_models, list_models
 from workstation.core.store import Project
 from workstation.ui.clips.all_tags_panel import Scope
 from workstation.ui.clips.autotag_actions import AutoJob
-from workstation.ui.clips.models_dialog import add_model_folder, cached_models, list_models
 from workstation.ui.clips.view import ClipsView
 from workstation.ui.common.jobs import JobsController, JobState
 from workstation.ui.session import ProjectSession

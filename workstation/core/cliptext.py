@@ -3,7 +3,7 @@
 ``clips/shot_0001.mp4`` gets ``clips/shot_0001.txt``.  The database stays the source of truth;
 the sidecars mirror it and are rewritten (temp file + ``os.replace``, only when the text changed)
 after every edit, so a trainer pointed at the folder always reads what the person sees.
-The format lives in the project's settings table under :data:`SETTINGS_KEY`.
+The format lives in the project's settings (:data:`~workstation.core.store.CLIP_SIDECARS`).
 
 Which tags are written: every tag that is not rejected (auto tags a person has not looked at yet
 included, unless ``include_auto`` is off), in the clip's tag order.
@@ -23,9 +23,8 @@ from typing import Any
 
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
-from workstation.core.store import Project
+from workstation.core.store import CLIP_SIDECARS, Project
 
-SETTINGS_KEY = "clip_sidecars"
 SETTINGS_VERSION = 1
 
 
@@ -72,7 +71,7 @@ class SidecarSettings:
 
 
 def load_settings(project: Project) -> SidecarSettings:
-    stored = project.get_setting(SETTINGS_KEY) or {}
+    stored = project.get(CLIP_SIDECARS)
     known = {f.name for f in fields(SidecarSettings)}
     return SidecarSettings(**{k: v for k, v in stored.items() if k in known})
 
@@ -81,7 +80,7 @@ def save_settings(project: Project, settings: SidecarSettings) -> None:
     data: dict[str, Any] = asdict(settings)
     data["format"] = settings.format.value
     data["version"] = SETTINGS_VERSION
-    project.set_setting(SETTINGS_KEY, data)
+    project.put(CLIP_SIDECARS, data)
 
 
 def update_settings(project: Project, **changes: Any) -> SidecarSettings:

@@ -173,9 +173,6 @@ def add_recent_project(project: str | Path, path: str | Path | None = None) -> A
     return update(lambda s: s.add_recent(project), path)
 
 
-load_settings = load
-
-
 def _keep_aside(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.replace(path, path.with_name(path.name + ".bad"))

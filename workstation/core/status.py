@@ -14,7 +14,7 @@ def video_states(project: Project, video_id: int) -> list[str]:
         states.append("detected")
     if project.video(video_id).cuts_reviewed:
         states.append("reviewed")
-    if project.db.execute("SELECT 1 FROM clips WHERE video_id=? LIMIT 1", (video_id,)).fetchone():
+    if project.has_clips(video_id):
         states.append("sliced")
     return states
 
@@ -42,11 +42,9 @@ def project_status(project: Project) -> dict[str, Any]:
                 "state": video_states(project, v.id),
             }
         )
-    row = project.db.execute(
-        "SELECT COUNT(*), SUM(verified=1), SUM(verified=0) FROM clips"
-    ).fetchone()
+    total, verified, failed = project.clip_counts()
     return {
         "root": str(project.root),
         "videos": videos,
-        "clips": {"total": row[0] or 0, "verified": row[1] or 0, "failed": row[2] or 0},
+        "clips": {"total": total, "verified": verified, "failed": failed},
     }

@@ -36,13 +36,13 @@ from PySide6.QtWidgets import (
 
 from workstation.core import settings as app_settings
 from workstation.core.errors import WorkstationError
+from workstation.core.store import LAST_VIDEO
 from workstation.ui.common.jobs import Job, JobsController, JobsPanel
 from workstation.ui.common.log_panel import LogPanel
 from workstation.ui.cut.video_list import VideoList
 from workstation.ui.menus import WindowMenus
 from workstation.ui.project_opening import (
     APP_TITLE,
-    LAST_VIDEO_KEY,
     PlayerPage,
     ProjectOpener,
     WelcomePage,
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The pages and keys moved with the project handling; they stay importable from here.
-__all__ = ["APP_TITLE", "LAST_VIDEO_KEY", "MainWindow", "PlayerPage", "WelcomePage"]
+# The pages and the title moved with the project handling; they stay importable from here.
+__all__ = ["APP_TITLE", "MainWindow", "PlayerPage", "WelcomePage"]
 
 
 def _holder() -> tuple[QWidget, QVBoxLayout]:
@@ -192,8 +192,8 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(session.root)
         self._save_settings()
         log.info("opened project %s (%d videos)", session.root, len(self.video_list.model.rows))
-        last = session.project.get_setting(LAST_VIDEO_KEY)
-        if not (isinstance(last, int) and self.video_list.select_video(last)):
+        last = session.project.get(LAST_VIDEO)
+        if last is None or not self.video_list.select_video(last):
             self.video_list.select_first()
         self.menus.update_actions()
         self.projectOpened.emit(session)
@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
             log.exception("cannot show video %s", video_id)
             self.statusBar().showMessage(f"Cannot show this video: {exc}", 10000)
             return
-        self.session.project.set_setting(LAST_VIDEO_KEY, video_id)
+        self.session.project.put(LAST_VIDEO, video_id)
         self.videoShown.emit(video_id)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -32,7 +32,6 @@ from workstation.ui.session import ProjectSession
 log = logging.getLogger("workstation.ui.main_window")
 
 APP_TITLE = "Motion Dataset Workstation"
-LAST_VIDEO_KEY = "ui.last_video"
 
 
 class OpenProject(Protocol):

@@ -6,16 +6,16 @@ settings and the registry at start-up and load a model only when a job runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from workstation.core.errors import WorkstationError
+from workstation.core.store import AUTOTAG_CAPTION, AUTOTAG_TAG, JsonObject, Project, Setting
 
 DEFAULT_WD14_MODEL = "SmilingWolf/wd-eva02-large-tagger-v3"
 # The v3 taggers SmilingWolf publishes (same signature, same label file layout).
@@ -216,12 +216,16 @@ class BatchCaptioner(Captioner, Protocol):
 
 # -- saving settings in the project (settings table), typed and versioned --------------------
 SETTINGS_VERSION = 1
-_SETTINGS_KEYS = {TagSettings: "autotag.tag", CaptionSettings: "autotag.caption"}
+_SETTINGS: dict[type, Setting[JsonObject]] = {
+    TagSettings: AUTOTAG_TAG,
+    CaptionSettings: AUTOTAG_CAPTION,
+}
 _SECRET_FIELDS = {"api_key"}  # never written to the project database
+S = TypeVar("S", TagSettings, CaptionSettings)
 
 
-def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict:
-    out: dict = {"version": SETTINGS_VERSION}
+def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": SETTINGS_VERSION}
     for f in fields(settings):
         if f.name in _SECRET_FIELDS or f.name == "redo":
             continue
@@ -234,7 +238,7 @@ def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict:
     return out
 
 
-def settings_from_dict(cls: type, data: dict):
+def settings_from_dict(cls: type[S], data: dict[str, Any]) -> S:
     """Rebuild settings; unknown keys are ignored, a bad value names its field."""
     if not isinstance(data, dict):
         raise WorkstationError(f"{cls.__name__}: saved settings are not an object")
@@ -275,24 +279,12 @@ def _valid(raw: object, default: object) -> bool:
     return False
 
 
-def save_settings(project, settings: TagSettings | CaptionSettings) -> None:
+def save_settings(project: Project, settings: TagSettings | CaptionSettings) -> None:
     """Remember the last settings in the project (the GUI's tagging dialog starts from them)."""
-    project.db.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "value=excluded.value",
-        (_SETTINGS_KEYS[type(settings)], json.dumps(settings_to_dict(settings), sort_keys=True)),
-    )
+    project.put(_SETTINGS[type(settings)], settings_to_dict(settings))
 
 
-def load_settings(project, cls: type):
+def load_settings(project: Project, cls: type[S]) -> S:
     """The project's saved settings of ``cls`` (defaults when none were saved)."""
-    row = project.db.execute(
-        "SELECT value FROM settings WHERE key=?", (_SETTINGS_KEYS[cls],)
-    ).fetchone()
-    if row is None:
-        return cls()
-    try:
-        data = json.loads(row[0])
-    except json.JSONDecodeError:
-        raise WorkstationError(f"project setting {_SETTINGS_KEYS[cls]}: not valid JSON") from None
-    return settings_from_dict(cls, data)
+    stored: JsonObject = project.get(_SETTINGS[cls])
+    return settings_from_dict(cls, dict(stored))

@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -34,12 +35,14 @@ from workstation.core.autotag.base import (
 )
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
+from workstation.core.store import AUTOTAG_DEVICE, DEVICES, Project
+
+if TYPE_CHECKING:
+    from transformers import BatchFeature
 
 DEFAULT_HF_CAPTION_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 SMALL_HF_CAPTION_MODEL = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
 HF_CAPTION_MODELS: tuple[str, ...] = (DEFAULT_HF_CAPTION_MODEL, SMALL_HF_CAPTION_MODEL)
-DEVICES = ("auto", "cpu", "cuda")
-DEVICE_SETTING_KEY = "autotag.device"
 
 
 def avoid_triton_llvm_clash() -> bool:
@@ -103,8 +106,8 @@ class HFCaptioner:
 
     def __init__(
         self,
-        model,
-        processor,
+        model: Any,  # the classes transformers' Auto factories chose for this model
+        processor: Any,
         *,
         model_id: str,
         device: str,
@@ -151,8 +154,9 @@ class HFCaptioner:
         dev, dtype = choose_device(device)
         local_only = source is not None or offline()
         try:
-            processor = AutoProcessor.from_pretrained(where, local_files_only=local_only)
-            net = AutoModelForImageTextToText.from_pretrained(
+            # AutoProcessor is untyped in transformers; both objects' classes depend on the model.
+            processor: Any = AutoProcessor.from_pretrained(where, local_files_only=local_only)  # type: ignore[no-untyped-call]
+            net: Any = AutoModelForImageTextToText.from_pretrained(
                 where, dtype=getattr(torch, dtype), local_files_only=local_only
             )
         except OSError as exc:
@@ -198,9 +202,10 @@ class HFCaptioner:
             sample_fps=sample_fps,
         )
 
-    def _inputs(self, items: Sequence[tuple[list[np.ndarray], str]]):
+    def _inputs(self, items: Sequence[tuple[list[np.ndarray], str]]) -> BatchFeature:
         proc = self.processor
-        texts, videos = [], []
+        texts: list[str] = []
+        videos: list[np.ndarray] = []
         for frames, prompt in items:
             if not frames:
                 raise WorkstationError("no frames to caption")
@@ -214,13 +219,14 @@ class HFCaptioner:
             videos.append(np.stack(frames))
         if len(items) > 1:
             proc.tokenizer.padding_side = "left"  # generation continues every row at its end
-        return proc(
+        batch: BatchFeature = proc(
             text=texts,
             videos=videos,
             padding=True,
             return_tensors="pt",
             videos_kwargs={"fps": float(self.sample_fps), "do_sample_frames": False},
         )
+        return batch
 
     def caption_many(self, items: Sequence[tuple[list[np.ndarray], str]]) -> list[str]:
         """Caption several clips in one batch (the processor pads them to one length)."""
@@ -234,10 +240,16 @@ class HFCaptioner:
         stop = self.stop
 
         class _Stop(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                return torch.full(
+            def __call__(
+                self,
+                input_ids: torch.LongTensor,
+                scores: tuple[torch.Tensor] | None,
+                **kwargs: object,
+            ) -> torch.BoolTensor:
+                done = torch.full(
                     (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
                 )
+                return cast("torch.BoolTensor", done)
 
         sample = self.temperature > 0
         extra = {"temperature": self.temperature} if sample else {}
@@ -295,7 +307,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def caption_and_free(
-    project, clip_ids: Sequence[int] | None, settings: CaptionSettings, *, device: str = "auto"
+    project: Project,
+    clip_ids: Sequence[int] | None,
+    settings: CaptionSettings,
+    *,
+    device: str = "auto",
 ) -> Stage[CaptionSummary]:
     """The captioning stage with a local model that is freed when the stage ends (done,
     failed or cancelled), so a later tagging or training job gets the GPU memory."""
@@ -318,19 +334,12 @@ def caption_and_free(
         free_gpu()
 
 
-def save_device(project, device: str) -> None:
+def save_device(project: Project, device: str) -> None:
     """Remember the device choice (auto/cpu/cuda) in the project's autotag settings."""
     if device not in DEVICES:
         raise WorkstationError(f"device: {device!r} is not one of {', '.join(DEVICES)}")
-    project.db.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-        "value=excluded.value",
-        (DEVICE_SETTING_KEY, device),
-    )
+    project.put(AUTOTAG_DEVICE, device)
 
 
-def load_device(project) -> str:
-    row = project.db.execute(
-        "SELECT value FROM settings WHERE key=?", (DEVICE_SETTING_KEY,)
-    ).fetchone()
-    return row[0] if row and row[0] in DEVICES else "auto"
+def load_device(project: Project) -> str:
+    return project.get(AUTOTAG_DEVICE)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from workstation.core import review
 from workstation.core.autotag.base import TagResult
+from workstation.core.edits import Edit
 from workstation.core.store import Project
 
 
@@ -22,7 +23,7 @@ def store_auto_tags(
     model: str,
     aggregation: str,
     general_threshold: float,
-) -> review.Edit:
+) -> Edit:
     """Store a batch of clips' tags in one transaction (one undoable edit)."""
     batch = [
         (
@@ -37,22 +38,13 @@ def store_auto_tags(
         for clip_id, tags in results:
             for t in tags:
                 if t.threshold != general_threshold:
-                    project.db.execute(
-                        "UPDATE clip_tags SET threshold=? WHERE clip_id=? AND source='auto' "
-                        "AND state='active' AND model=? AND tag_id=(SELECT id FROM tags "
-                        "WHERE name=?)",
-                        (t.threshold, clip_id, model, t.name),
-                    )
+                    project.set_auto_tag_threshold(clip_id, t.name, model, t.threshold)
     return edit
 
 
 def has_auto_tags(project: Project, clip_id: int, model: str) -> bool:
     """A clip counts as tagged by ``model`` when any auto tag of it came from that model."""
-    row = project.db.execute(
-        "SELECT 1 FROM clip_tags WHERE clip_id=? AND source='auto' AND model=? LIMIT 1",
-        (clip_id, model),
-    ).fetchone()
-    return row is not None
+    return project.has_auto_tags(clip_id, model)
 
 
 def clip_tag_names(project: Project, clip_id: int) -> list[str]:
@@ -61,8 +53,7 @@ def clip_tag_names(project: Project, clip_id: int) -> list[str]:
 
 
 def caption_source(project: Project, clip_id: int) -> str | None:
-    row = project.db.execute("SELECT source FROM captions WHERE clip_id=?", (clip_id,)).fetchone()
-    return None if row is None else str(row[0])
+    return project.caption_source(clip_id)
 
 
 def store_auto_caption(project: Project, clip_id: int, text: str, model: str, prompt: str) -> bool:
@@ -75,4 +66,4 @@ def store_auto_caption(project: Project, clip_id: int, text: str, model: str, pr
 
 
 def set_motion(project: Project, clip_id: int, motion: float) -> None:
-    project.db.execute("UPDATE clips SET motion=? WHERE id=?", (float(motion), clip_id))
+    project.set_clip_motion(clip_id, motion)

@@ -185,7 +185,7 @@ def import_cuts(project: Project, video_id: int, path: str | Path) -> ImportedCu
     imported = read_cut_file(path, video, index=project.frame_index(video_id))
     with project.transaction():
         project.replace_all_cuts(video_id, imported.cuts)
-        project.db.execute("DELETE FROM segments WHERE video_id=?", (video_id,))
+        project.clear_segment_flags(video_id)
         for start in imported.rejected_starts:
             project.set_segment_keep(video_id, start, False)
     try:

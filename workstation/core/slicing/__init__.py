@@ -227,18 +227,13 @@ def split_video(
 
 def _existing_clip(project: Project, path: Path, params: str) -> int | None:
     """Frame count of a verified clip at ``path`` made with the same settings, if any."""
-    try:
-        stored = str(path.resolve().relative_to(project.root))
-    except ValueError:
-        stored = str(path.resolve())
-    row = project.db.execute(
-        "SELECT settings, verified, frame_count FROM clips WHERE path=?", (stored,)
-    ).fetchone()
-    if row is None or not row["verified"] or not path.is_file() or path.stat().st_size == 0:
+    made = project.clip_recipe(path)
+    if made is None or not made[1] or not path.is_file() or path.stat().st_size == 0:
         return None
-    if json.dumps(json.loads(row["settings"]), sort_keys=True) != params:
+    settings, _verified, frame_count = made
+    if json.dumps(settings, sort_keys=True) != params:
         return None
-    return int(row["frame_count"])
+    return frame_count
 
 
 def _remove_stale_parts(folder: Path) -> None:

@@ -11,8 +11,9 @@ WAL lets readers run while the single writer commits.  Every multi-row change ha
 :meth:`Project.transaction`, so a crash never leaves half an edit.
 
 The code is split by concern: ``schema`` (migrations), ``records`` (the dataclasses handed
-out), ``database`` (connection, transactions, settings) and one module of methods per table
-group (``videos``, ``cuts``, ``clips``, ``runs``), all combined into :class:`Project`.
+out), ``database`` (connection, transactions), ``settings`` (every project-setting key, typed)
+and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``), all
+combined into :class:`Project`.
 """
 
 from __future__ import annotations
@@ -22,18 +23,43 @@ from workstation.core.store.cuts import CutTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
 from workstation.core.store.runs import RunTables
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
+from workstation.core.store.settings import (
+    AUTOTAG_CAPTION,
+    AUTOTAG_DEVICE,
+    AUTOTAG_TAG,
+    CLIP_SIDECARS,
+    DEVICES,
+    LAST_VIDEO,
+    MODEL_FOLDERS,
+    PROJECT_SETTINGS,
+    JsonObject,
+    Setting,
+    SettingError,
+    SettingsTables,
+)
 
 __all__ = [
+    "AUTOTAG_CAPTION",
+    "AUTOTAG_DEVICE",
+    "AUTOTAG_TAG",
+    "CLIP_SIDECARS",
     "DB_NAME",
+    "DEVICES",
+    "LAST_VIDEO",
     "MIGRATIONS",
+    "MODEL_FOLDERS",
+    "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
     "Clip",
     "Cut",
+    "JsonObject",
     "Project",
     "Segment",
+    "Setting",
+    "SettingError",
     "Video",
 ]
 
 
-class Project(CutTables, ClipTables, RunTables):
+class Project(CutTables, ClipTables, RunTables, SettingsTables):
     """An open project folder.  Not thread-safe: open one per thread."""

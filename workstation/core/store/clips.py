@@ -1,4 +1,8 @@
-"""Project methods for the clips table: clips the slicer wrote or the person imported."""
+"""Project methods for the clips table: clips the slicer wrote or the person imported.
+
+Also the per-clip provenance the automatic taggers and captioners check (which model tagged a
+clip, whose caption it has).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sqlite3
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from workstation.core.store.database import ProjectDatabase
 from workstation.core.store.records import Clip
@@ -87,6 +92,57 @@ class ClipTables(ProjectDatabase):
 
     def remove_clip(self, clip_id: int) -> None:
         self.db.execute("DELETE FROM clips WHERE id=?", (clip_id,))
+
+    def has_clips(self, video_id: int) -> bool:
+        """Whether the video has been sliced (a clip of it is recorded)."""
+        row = self.db.execute("SELECT 1 FROM clips WHERE video_id=? LIMIT 1", (video_id,))
+        return row.fetchone() is not None
+
+    def clip_counts(self) -> tuple[int, int, int]:
+        """(clips, verified, failed verification) of the whole project."""
+        row = self.db.execute(
+            "SELECT COUNT(*), SUM(verified=1), SUM(verified=0) FROM clips"
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+    def clip_recipe(self, path: Path) -> tuple[dict[str, Any], bool, int] | None:
+        """(the settings it was made with, verified, frame count) of the clip at ``path``."""
+        row = self.db.execute(
+            "SELECT settings, verified, frame_count FROM clips WHERE path=?",
+            (self._stored_path(path),),
+        ).fetchone()
+        if row is None:
+            return None
+        settings: dict[str, Any] = json.loads(row["settings"])
+        return settings, bool(row["verified"]), int(row["frame_count"])
+
+    def set_clip_motion(self, clip_id: int, motion: float) -> None:
+        self.db.execute("UPDATE clips SET motion=? WHERE id=?", (float(motion), clip_id))
+
+    # -- the provenance of automatic tags and captions -------------------------------------
+    def has_auto_tags(self, clip_id: int, model: str) -> bool:
+        """Whether any auto tag of the clip came from ``model``."""
+        row = self.db.execute(
+            "SELECT 1 FROM clip_tags WHERE clip_id=? AND source='auto' AND model=? LIMIT 1",
+            (clip_id, model),
+        ).fetchone()
+        return row is not None
+
+    def set_auto_tag_threshold(
+        self, clip_id: int, tag: str, model: str, threshold: float | None
+    ) -> None:
+        """The threshold an active auto tag of ``model`` passed (per category, not per run)."""
+        self.db.execute(
+            "UPDATE clip_tags SET threshold=? WHERE clip_id=? AND source='auto' "
+            "AND state='active' AND model=? AND tag_id=(SELECT id FROM tags "
+            "WHERE name=?)",
+            (threshold, clip_id, model, tag),
+        )
+
+    def caption_source(self, clip_id: int) -> str | None:
+        """'auto' or 'manual' for a clip's caption; None when it has none."""
+        row = self.db.execute("SELECT source FROM captions WHERE clip_id=?", (clip_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _clip(self, r: sqlite3.Row) -> Clip:
         return Clip(

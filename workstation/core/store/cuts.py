@@ -218,6 +218,10 @@ class CutTables(VideoTables):
         ).fetchone()
         return True if row is None else bool(row[0])
 
+    def clear_segment_flags(self, video_id: int) -> None:
+        """Forget every keep/reject flag of the video (every segment is kept again)."""
+        self.db.execute("DELETE FROM segments WHERE video_id=?", (video_id,))
+
     def set_segment_keep(self, video_id: int, start_frame: int, keep: bool) -> None:
         self.db.execute(
             "INSERT INTO segments(video_id, start_frame, keep) VALUES (?,?,?) "

@@ -1,16 +1,15 @@
-"""The SQLite connection of a project folder: opening, migrations, transactions, settings.
+"""The SQLite connection of a project folder: opening, migrations, transactions.
 
 The per-table methods of :class:`~workstation.core.store.Project` build on this class.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from workstation.core.errors import ProjectError
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION, _split_sql
@@ -92,15 +91,3 @@ class ProjectDatabase:
             self._depth -= 1
             if self._depth == 0:
                 self.db.execute("COMMIT")
-
-    # -- settings --------------------------------------------------------------------------
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
-
-    def set_setting(self, key: str, value: Any) -> None:
-        self.db.execute(
-            "INSERT INTO settings(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, json.dumps(value)),
-        )

@@ -151,6 +151,12 @@ MIGRATIONS: list[str] = [
         value         TEXT NOT NULL
     );
     """,
+    # 1 -> 2: every settings value is JSON (see store/settings.py); the device for local
+    # models was stored as the bare word (auto, cpu or cuda, the only values ever written).
+    """
+    UPDATE settings SET value = '"' || value || '"'
+    WHERE key = 'autotag.device' AND value IN ('auto', 'cpu', 'cuda');
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,6 +14,16 @@ from workstation.core.media import FrameIndex, VideoInfo
 from workstation.core.store.database import ProjectDatabase
 from workstation.core.store.records import Video
 
+_OVERVIEW_SQL = """
+SELECT v.id, v.path, v.frame_count, v.fps_num, v.fps_den, v.width, v.height, v.duration,
+       v.vfr, v.cuts_reviewed,
+       (SELECT COUNT(*) FROM cuts c WHERE c.video_id = v.id AND c.deleted = 0) AS cuts,
+       EXISTS (SELECT 1 FROM detections d WHERE d.video_id = v.id AND d.state = 'done')
+           AS detected,
+       (SELECT COUNT(*) FROM clips k WHERE k.video_id = v.id) AS clips
+FROM videos v
+"""
+
 
 class VideoTables(ProjectDatabase):
     """The videos of a project (mixed into :class:`Project`)."""
@@ -118,6 +128,13 @@ class VideoTables(ProjectDatabase):
 
     def set_cuts_reviewed(self, video_id: int, reviewed: bool) -> None:
         self.db.execute("UPDATE videos SET cuts_reviewed=? WHERE id=?", (int(reviewed), video_id))
+
+    def video_overview(self, video_id: int | None = None) -> list[sqlite3.Row]:
+        """The videos' rows (all by path, or the one) with how far each got: ``cuts`` (not
+        deleted), ``detected`` (a finished detection) and ``clips`` counted in one query."""
+        where = " WHERE v.id = ?" if video_id is not None else " ORDER BY v.path"
+        args = (video_id,) if video_id is not None else ()
+        return self.db.execute(_OVERVIEW_SQL + where, args).fetchall()
 
 
 def _video(r: sqlite3.Row) -> Video:

@@ -1,17 +1,17 @@
 """The Models dialog: which tagger/captioner models are on this machine, and which to use.
 
 Lists the model folders the person added (kept in the project's settings) and the models in the
-Hugging Face cache (``huggingface_hub.scan_cache_dir``) with their size on disk.  Downloads and
-load checks run as jobs (never on the GUI thread); offline (``HF_HUB_OFFLINE``) a download says
-so at once.  The device choice (auto/CPU/CUDA) and the captioner to use are stored in the
-project's autotag settings, where the Caption job reads them.
+Hugging Face cache with their size on disk.  The listing, the download and the load check are
+Qt-free (``workstation.core.autotag.models``); downloads and load checks run as jobs (never on
+the GUI thread); offline (``HF_HUB_OFFLINE``) a download says so at once.  The device choice
+(auto/CPU/CUDA) and the captioner to use are stored in the project's autotag settings, where
+the Caption job reads them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -38,25 +38,21 @@ from workstation.core.autotag.base import (
     save_settings,
 )
 from workstation.core.autotag.hf_captioner import (
-    DEVICES,
     HF_CAPTION_MODELS,
     load_device,
     offline,
     save_device,
 )
-from workstation.core.progress import Progress
+from workstation.core.autotag.models import (
+    ModelEntry,
+    add_model_folder,
+    check_stage,
+    download_stage,
+    list_models,
+)
+from workstation.core.store import DEVICES
 
 log = logging.getLogger(__name__)
-FOLDERS_KEY = "autotag.model_folders"
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str  # hub id or folder path
-    where: str  # "folder" | "HF cache"
-    size: int  # bytes on disk
-    path: str
-    kind: str  # "captioner" | "tagger" | "?"
 
 
 def human_size(n: int) -> str:
@@ -66,120 +62,6 @@ def human_size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
-
-
-def _kind_of(folder: Path) -> str:
-    if (folder / "model.onnx").is_file() and (folder / "selected_tags.csv").is_file():
-        return "tagger"
-    if (folder / "config.json").is_file():
-        return "captioner"
-    return "?"
-
-
-def folder_size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-
-
-def model_folders(project) -> list[str]:
-    row = project.db.execute("SELECT value FROM settings WHERE key=?", (FOLDERS_KEY,)).fetchone()
-    try:
-        data = json.loads(row[0]) if row else []
-    except json.JSONDecodeError:
-        return []
-    return [str(x) for x in data if isinstance(x, str)] if isinstance(data, list) else []
-
-
-def add_model_folder(project, folder: str | Path) -> str:
-    """Remember a local model folder; a folder that holds no model is refused with why."""
-    path = Path(folder).expanduser().resolve()
-    if not path.is_dir():
-        raise ModelError(path, "no such folder")
-    if _kind_of(path) == "?":
-        raise ModelError(
-            path,
-            "holds no model: expected config.json + weights (a transformers "
-            "captioner) or model.onnx + selected_tags.csv (a WD14 tagger)",
-        )
-    folders = model_folders(project)
-    if str(path) not in folders:
-        folders.append(str(path))
-        project.db.execute(
-            "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-            "value=excluded.value",
-            (FOLDERS_KEY, json.dumps(folders)),
-        )
-    return str(path)
-
-
-def cached_models(cache_dir: str | Path | None = None) -> list[ModelEntry]:
-    """Models in the Hugging Face cache (empty when there is no cache yet)."""
-    try:
-        from huggingface_hub import scan_cache_dir
-        from huggingface_hub.errors import CacheNotFound
-    except ImportError:
-        return []
-    try:
-        info = scan_cache_dir(cache_dir)
-    except (CacheNotFound, OSError):
-        return []
-    out = []
-    for repo in info.repos:
-        if repo.repo_type != "model":
-            continue
-        snaps = sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True)
-        path = str(snaps[0].snapshot_path) if snaps else str(repo.repo_path)
-        kind = _kind_of(Path(path)) if snaps else "?"
-        out.append(ModelEntry(repo.repo_id, "HF cache", repo.size_on_disk, path, kind))
-    return sorted(out, key=lambda e: e.name.lower())
-
-
-def list_models(project) -> list[ModelEntry]:
-    entries = []
-    for f in model_folders(project):
-        p = Path(f)
-        if p.is_dir():
-            entries.append(ModelEntry(f, "folder", folder_size(p), f, _kind_of(p)))
-        else:
-            entries.append(ModelEntry(f, "folder (missing)", 0, f, "?"))
-    return entries + cached_models()
-
-
-def download_stage(repo_id: str):
-    """Download a hub model into the HF cache (a job: the GUI stays live)."""
-    if offline():
-        raise ModelError(
-            repo_id,
-            "cannot download: HF_HUB_OFFLINE is set (offline); copy the "
-            "model folder here and add it with “Add folder…”",
-        )
-    from huggingface_hub import snapshot_download
-
-    yield Progress("download", 0, 1, repo_id, "downloading")
-    try:
-        path = snapshot_download(repo_id)
-    except Exception as exc:  # no network, no such repo, gated model
-        raise ModelError(repo_id, f"download failed: {str(exc).splitlines()[0]}") from None
-    yield Progress("download", 1, 1, repo_id, "done")
-    return path
-
-
-def check_stage(name: str, kind: str, device: str):
-    """Load a model once and free it: tells whether it can be used before a long job."""
-    yield Progress("check", 0, 1, name, "loading")
-    if kind == "tagger":
-        from workstation.core.autotag import TagSettings, create_tagger
-
-        tagger = create_tagger(TagSettings(model=name))
-        where = tagger.provider
-        del tagger
-    else:
-        from workstation.core.autotag.hf_captioner import HFCaptioner
-
-        cap = HFCaptioner.load(name, device=device)
-        where = f"{cap.device} ({cap.dtype})"
-        cap.close()
-    yield Progress("check", 1, 1, name, "loaded")
-    return f"{name} loads on {where}"
 
 
 class ModelsDialog(QDialog):
@@ -318,11 +200,15 @@ class ModelsDialog(QDialog):
         return self.jobs.run(
             f"Download {repo_id}",
             lambda: download_stage(repo_id),
-            on_done=lambda path: (self.refresh(), self.show_message(f"Downloaded to {path}")),
+            on_done=self._downloaded,
             on_error=self.show_message,
             stage_name="download",
             target=repo_id,
         )
+
+    def _downloaded(self, path: str) -> None:
+        self.refresh()
+        self.show_message(f"Downloaded to {path}")
 
     def check_selected(self):
         entry = self.selected()

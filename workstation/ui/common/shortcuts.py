@@ -233,8 +233,7 @@ def _read_overrides(settings: object) -> dict:
         try:  # the app settings module, when the app has one
             from workstation.core import settings as app_settings
 
-            loader = getattr(app_settings, "load", None) or app_settings.load_settings
-            settings = loader()
+            settings = app_settings.load()
         except Exception:
             return {}
     if isinstance(settings, Mapping):

@@ -1,7 +1,7 @@
 """The project's videos as a table: what each one has been through (probed → sliced).
 
-A ``QAbstractTableModel`` that mirrors the store and nothing else: one SQL query fills every row
-(counts come from sub-queries, not one query per video), a cut change refreshes one row.
+A ``QAbstractTableModel`` that mirrors the store and nothing else: one query
+(``Project.video_overview``) fills every row, a cut change refreshes one row.
 """
 
 from __future__ import annotations
@@ -30,16 +30,6 @@ from PySide6.QtWidgets import (
 
 if TYPE_CHECKING:
     from workstation.core.store import Project
-
-_ROWS_SQL = """
-SELECT v.id, v.path, v.frame_count, v.fps_num, v.fps_den, v.width, v.height, v.duration,
-       v.vfr, v.cuts_reviewed,
-       (SELECT COUNT(*) FROM cuts c WHERE c.video_id = v.id AND c.deleted = 0) AS cuts,
-       EXISTS (SELECT 1 FROM detections d WHERE d.video_id = v.id AND d.state = 'done')
-           AS detected,
-       (SELECT COUNT(*) FROM clips k WHERE k.video_id = v.id) AS clips
-FROM videos v
-"""
 
 
 @dataclass(frozen=True)
@@ -83,10 +73,8 @@ class VideoRow:
 
 
 def read_rows(project: Project, video_id: int | None = None) -> list[VideoRow]:
-    sql = _ROWS_SQL + (" WHERE v.id = ?" if video_id is not None else " ORDER BY v.path")
-    args = (video_id,) if video_id is not None else ()
     rows = []
-    for r in project.db.execute(sql, args):
+    for r in project.video_overview(video_id):
         path = Path(r["path"])
         rows.append(
             VideoRow(
