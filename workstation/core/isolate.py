@@ -15,7 +15,9 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from typing import Any
 
 from workstation.core.errors import WorkstationError
@@ -28,7 +30,7 @@ NICENESS = 10
 class _EventToken:
     """A CancelToken backed by a multiprocessing event (what drive() checks)."""
 
-    def __init__(self, event) -> None:
+    def __init__(self, event: Event) -> None:
         self._event = event
 
     @property
@@ -36,7 +38,14 @@ class _EventToken:
         return self._event.is_set()
 
 
-def _child(conn, cancel, func, args, kwargs, niceness) -> None:
+def _child(
+    conn: Connection,
+    cancel: Event,
+    func: Callable[..., Stage[Any]],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    niceness: int,
+) -> None:
     if niceness and hasattr(os, "nice"):
         # Background work yields the CPU to the window: on a 2-core machine three analyses
         # would otherwise starve the GUI thread of time slices.
@@ -56,7 +65,7 @@ def _child(conn, cancel, func, args, kwargs, niceness) -> None:
         conn.close()
 
 
-def in_child_process(func: Callable[..., Stage], *args: Any, **kwargs: Any) -> Stage[Any]:
+def in_child_process(func: Callable[..., Stage[Any]], *args: Any, **kwargs: Any) -> Stage[Any]:
     """The stage ``func(*args, **kwargs)``, run in a spawned child process at a lower priority
     (``nice`` +10, so the window keeps its time slices).
 

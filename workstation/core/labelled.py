@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -147,9 +148,27 @@ THEMES: dict[str, Callable[[np.random.Generator, int], Sequence]] = {
 }
 
 
-def labelled_specs(copies: int = 3) -> list[dict]:
+class LabelledSpec(TypedDict):
+    """One video of the set: its file name, theme and what :func:`write_video` is given."""
+
+    name: str
+    theme: str
+    sequence: Sequence
+    fps: Fraction
+    width: int
+    height: int
+
+
+class _ManifestEntry(TypedDict):
+    key: str  # of the spec the file was written from (:func:`_spec_key`)
+    theme: str
+    fps: str
+    size: list[int]
+
+
+def labelled_specs(copies: int = 3) -> list[LabelledSpec]:
     """Name, sequence, frame rate and size of every video in the set (no files written)."""
-    specs = []
+    specs: list[LabelledSpec] = []
     for c in range(copies):
         for t, (theme, build) in enumerate(THEMES.items()):
             seed = 1000 * (c + 1) + 37 * t
@@ -169,7 +188,7 @@ def labelled_specs(copies: int = 3) -> list[dict]:
     return specs
 
 
-def _spec_key(spec: dict) -> str:
+def _spec_key(spec: LabelledSpec) -> str:
     text = repr(
         (spec["sequence"], str(spec["fps"]), spec["width"], spec["height"], synth.ENCODER_THREADS)
     )
@@ -187,7 +206,7 @@ def make_labelled_set(
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = folder / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest: dict[str, dict] = {}
+    manifest: dict[str, _ManifestEntry] = {}
     paths = []
     for spec in labelled_specs(copies):
         path = folder / spec["name"]

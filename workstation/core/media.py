@@ -18,6 +18,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
+from av.container import InputContainer
 
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress, Stage, Throttle, drive
@@ -120,7 +122,7 @@ class VideoInfo:
         return max(0, min(self.frame_count - 1, math.floor(seconds * self.fps + 1e-6)))
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def _open(path: Path) -> InputContainer:
     if not path.exists():
         raise MediaError(path, "file not found")
     if path.is_dir():
@@ -137,7 +139,7 @@ def _open(path: Path) -> av.container.InputContainer:
         raise MediaError(path, f"cannot be read: {exc.strerror or exc}") from None
 
 
-def _video_stream(path: Path, container: av.container.InputContainer) -> av.VideoStream:
+def _video_stream(path: Path, container: InputContainer) -> av.VideoStream:
     streams = [s for s in container.streams.video if not _is_cover_art(s)]
     if not streams:
         if container.streams.audio:
@@ -180,7 +182,8 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
         if tail is not None and tail < frame_count:
             frame_count = tail
             pts_list = pts_list[:frame_count]
-        deltas = np.diff(np.asarray(pts_list, dtype=np.int64))
+        pts_array = np.asarray(pts_list, dtype=np.int64)
+        deltas = np.diff(pts_array)
         vfr = not _is_uniform(pts_list)
         last_dur = int(np.median(deltas)) if len(deltas) else 0
         duration = float((pts_list[-1] - pts_list[0] + last_dur) * tb)
@@ -221,7 +224,7 @@ def probe(path: str | Path) -> Stage[VideoInfo]:
 
 
 def _timestamps(
-    path: Path, container, stream, size: int, *, reads: bool = True
+    path: Path, container: InputContainer, stream: av.VideoStream, size: int, *, reads: bool = True
 ) -> Stage[tuple[list[int], list[int], bool]]:
     """Sorted timestamps of every frame and those of the keyframes, without decoding.
 
@@ -284,7 +287,7 @@ def _presentation(
 
 
 def quick_index(
-    path: str | Path, container: av.container.InputContainer | None = None
+    path: str | Path, container: InputContainer | None = None
 ) -> tuple[FrameIndex, tuple[int, ...]] | None:
     """The frame index and keyframe numbers of a video, cheaply: no hash, no tail check.
 
@@ -310,7 +313,7 @@ def quick_index(
 
 
 def _index_of(
-    path: Path, container: av.container.InputContainer, *, reads: bool
+    path: Path, container: InputContainer, *, reads: bool
 ) -> tuple[FrameIndex, tuple[int, ...]] | None:
     try:
         stream = _video_stream(path, container)
@@ -332,7 +335,7 @@ def _index_of(
         return None
 
 
-def _claimed_duration(container, stream) -> float | None:
+def _claimed_duration(container: InputContainer, stream: av.VideoStream) -> float | None:
     """The duration the container header claims for the video (None when it says nothing)."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
@@ -351,12 +354,20 @@ def _claimed_duration(container, stream) -> float | None:
 def _is_uniform(pts: list[int]) -> bool:
     if len(pts) < 3:
         return True
-    deltas = np.diff(np.asarray(pts, dtype=np.int64))
+    pts_array = np.asarray(pts, dtype=np.int64)
+    deltas = np.diff(pts_array)
     median = float(np.median(deltas))
     return bool(median > 0 and np.max(np.abs(deltas - median)) <= 0.1 * median + 1)
 
 
-def _frame_rate(stream, deltas, tb, frame_count, duration, vfr) -> Fraction:
+def _frame_rate(
+    stream: av.VideoStream,
+    deltas: npt.NDArray[np.int64],
+    tb: Fraction,
+    frame_count: int,
+    duration: float,
+    vfr: bool,
+) -> Fraction:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not vfr and len(deltas):
         # Exact CFR rate from the timestamps, snapped to the container's claim when they agree.
@@ -371,7 +382,9 @@ def _frame_rate(stream, deltas, tb, frame_count, duration, vfr) -> Fraction:
     return Fraction(25)
 
 
-def _decode_first(path: Path, container, stream) -> tuple[av.VideoFrame, int]:
+def _decode_first(
+    path: Path, container: InputContainer, stream: av.VideoStream
+) -> tuple[av.VideoFrame, int]:
     try:
         container.seek(0, stream=stream, backward=True, any_frame=False)
         for frame in container.decode(stream):
@@ -382,7 +395,11 @@ def _decode_first(path: Path, container, stream) -> tuple[av.VideoFrame, int]:
 
 
 def _decode_tail(
-    path: Path, container, stream, keyframe_pts: list[int], pts_list: list[int]
+    path: Path,
+    container: InputContainer,
+    stream: av.VideoStream,
+    keyframe_pts: list[int],
+    pts_list: list[int],
 ) -> int | None:
     """Decode from the last keyframe to the end; returns the frame count the decoder reaches."""
     if not keyframe_pts:

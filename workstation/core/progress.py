@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
 
@@ -50,6 +50,14 @@ class Cancelled(Exception):
     """Raised by :func:`drive` when the cancel flag stopped a stage."""
 
 
+class CancelFlag(Protocol):
+    """What :func:`drive` checks between yields: a :class:`CancelToken` or any flag like it
+    (the child process's event-backed one in :mod:`workstation.core.isolate`)."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+
 class CancelToken:
     """A thread-safe cancel flag handed to a driver (GUI cancel button, Ctrl+C)."""
 
@@ -67,7 +75,7 @@ class CancelToken:
 def drive(
     stage: Stage[R],
     on_progress: Callable[[Progress], None] | None = None,
-    cancel: CancelToken | None = None,
+    cancel: CancelFlag | None = None,
 ) -> R:
     """Run a stage to completion and return its result.
 
@@ -83,7 +91,8 @@ def drive(
             if on_progress is not None:
                 on_progress(record)
     except StopIteration as stop:
-        return stop.value
+        result: R = stop.value  # a generator's return value; typed by Stage[R]
+        return result
 
 
 class Throttle:

@@ -13,12 +13,15 @@ The demo project and the detector's labelled benchmark set are built from this m
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TypedDict
 
 import av
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 # ---------------------------------------------------------------------------------------------
@@ -75,10 +78,11 @@ def read_frame_number(img: np.ndarray) -> int | None:
     return n if c == _checksum(n) else None
 
 
-_FONT_CACHE: dict[int, ImageFont.ImageFont] = {}
+_Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
+_FONT_CACHE: dict[int, _Font] = {}
 
 
-def _font(size: int):
+def _font(size: int) -> _Font:
     if size not in _FONT_CACHE:
         try:
             _FONT_CACHE[size] = ImageFont.load_default(size=size)
@@ -134,7 +138,12 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _palette(rng: np.random.Generator, n: int, sat=(0.5, 1.0), val=(0.5, 1.0)) -> np.ndarray:
+def _palette(
+    rng: np.random.Generator,
+    n: int,
+    sat: tuple[float, float] = (0.5, 1.0),
+    val: tuple[float, float] = (0.5, 1.0),
+) -> np.ndarray:
     hsv = np.stack([rng.uniform(0, 1, n), rng.uniform(*sat, n), rng.uniform(*val, n)], axis=1)
     return np.array([_hsv_to_rgb(*c) for c in hsv], dtype=np.float32)
 
@@ -192,6 +201,7 @@ class ShotRenderer:
         s = self.shot
         t = i + s.t0
         kind = s.kind
+        img: npt.NDArray[np.floating]
         if kind in ("shapes", "fast", "dark"):
             img = np.empty((self.h, self.w, 3), np.float32)
             img[:] = self.bg
@@ -245,12 +255,19 @@ class TruthCut:
     span: tuple[int, int]  # any frame in [a, b] counts as this cut
 
 
+class Trap(TypedDict):
+    """A change inside a shot that must not be cut; ``span`` is ``[a, b]`` (frames)."""
+
+    kind: str  # flash | brightness | motion
+    span: list[int]
+
+
 @dataclass
 class Truth:
     frames: int
     fps: str
     cuts: list[TruthCut]
-    traps: list[dict]  # {"kind": "flash"|"brightness"|"motion", "span": [a, b]}
+    traps: list[Trap]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -277,10 +294,10 @@ class Sequence:
         return self.transitions[i] if i < len(self.transitions) else Transition()
 
 
-def render_sequence(seq: Sequence, width: int, height: int):
+def render_sequence(seq: Sequence, width: int, height: int) -> Generator[np.ndarray, None, Truth]:
     """Yield float frames of the whole sequence and return the truth (frame numbers)."""
     cuts: list[TruthCut] = []
-    traps: list[dict] = []
+    traps: list[Trap] = []
     out = 0
     pending: list[np.ndarray] = []  # tail of the previous shot kept back for a dissolve
     for si, shot in enumerate(seq.shots):
@@ -360,6 +377,8 @@ def write_video(
     container = av.open(str(path), "w")
     try:
         stream = container.add_stream(codec, rate=rate)
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec!r} is not a video codec")
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
@@ -395,7 +414,9 @@ def write_video(
     return truth
 
 
-def write_vfr_video(path: str | Path, durations_ms: list[int], *, width=160, height=96) -> None:
+def write_vfr_video(
+    path: str | Path, durations_ms: list[int], *, width: int = 160, height: int = 96
+) -> None:
     """A variable-frame-rate MKV whose frame i lasts ``durations_ms[i]`` (probe tests)."""
     container = av.open(str(path), "w")
     try:
@@ -466,7 +487,7 @@ def make_demo_videos(folder: str | Path, *, width: int = 640, height: int = 360)
     folder = Path(folder)
     paths = []
     for i, (name, seq) in enumerate(demo_sequences().items()):
-        fps = [Fraction(24000, 1001), 25, 30][i % 3]
+        fps = (Fraction(24000, 1001), 25, 30)[i % 3]
         write_video(folder / name, seq, width=width, height=height, fps=fps)
         paths.append(folder / name)
     return paths

@@ -13,9 +13,10 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -23,6 +24,9 @@ from PIL import Image
 
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex, iter_frames
+
+if TYPE_CHECKING:
+    from workstation.core.store import Project
 
 JPEG_QUALITY = 90
 
@@ -40,7 +44,7 @@ class ThumbSource:
     keyframes: tuple[int, ...] = ()
 
     @classmethod
-    def from_project(cls, project, video_id: int) -> ThumbSource:
+    def from_project(cls, project: Project, video_id: int) -> ThumbSource:
         v = project.video(video_id)
         return cls(
             path=Path(v.path),
@@ -177,7 +181,7 @@ def load_thumbnails(
     frames: Iterable[int],
     height: int,
     *,
-    cancelled=lambda: False,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame, image)`` for each wanted frame: from the cache, else decoded and cached.
 

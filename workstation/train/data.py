@@ -148,8 +148,8 @@ def scan_clips(
         if s < stride:
             log.info("%s: %d frames, stride lowered from %d to %d", e.path.name, n, stride, s)
         usable.append(UsableClip(e.path, e.caption, n, s, w, h))
-    for s in skipped:
-        log.warning("skipping %s: %s", s.path, s.problem)
+    for skip in skipped:
+        log.warning("skipping %s: %s", skip.path, skip.problem)
     return usable, skipped
 
 

@@ -135,7 +135,7 @@ def load_settings(path: str | Path) -> TrainSettings:
             f"version reads (up to {SETTINGS_VERSION})"
         )
     fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
-    values = {}
+    values: dict[str, Any] = {}  # JSON values, each checked against its field's type below
     for key, value in (payload.get("settings") or {}).items():
         if key not in fields:
             raise WorkstationError(f"{path}: unknown training setting {key!r}")

@@ -14,16 +14,17 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from diffusers import (
-    AutoencoderKL,
-    DDPMScheduler,
-    MotionAdapter,
-    StableDiffusionPipeline,
-    UNet2DConditionModel,
-    UNetMotionModel,
-)
+
+# From the defining modules: diffusers' package-level names are, to a type checker, the
+# placeholders it exports when torch is missing (its TYPE_CHECKING block imports those first).
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+from diffusers.models.unets.unet_motion_model import MotionAdapter, UNetMotionModel
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from workstation.core.errors import WorkstationError
@@ -79,7 +80,7 @@ def load_base(path: str | Path, config: str | Path = "") -> BaseModel:
         raise WorkstationError(
             f"{p}: base model must be a diffusers folder or a .safetensors/.ckpt checkpoint"
         )
-    kwargs = {"local_files_only": True}
+    kwargs: dict[str, bool | str] = {"local_files_only": True}
     if config:
         if not (Path(config) / "model_index.json").exists():
             raise WorkstationError(
@@ -107,9 +108,10 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
         sd = load_file(str(path))
     else:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
-        if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
-            sd = sd["state_dict"]
+        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+        if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+            loaded = loaded["state_dict"]
+        sd = loaded
     return {k.removeprefix("module."): v for k, v in sd.items()}
 
 
@@ -124,7 +126,7 @@ def detect_version(sd: dict[str, torch.Tensor]) -> str:
     return "v1" if sd[PE_KEY].shape[1] == 24 else "v3"
 
 
-def adapter_config_from_keys(sd: dict[str, torch.Tensor], norm_groups: int = 32) -> dict:
+def adapter_config_from_keys(sd: dict[str, torch.Tensor], norm_groups: int = 32) -> dict[str, Any]:
     """A MotionAdapter config that matches an original-format state dict."""
     blocks: dict[int, int] = {}
     channels: dict[int, int] = {}
@@ -170,7 +172,7 @@ def load_motion_adapter(
         version = detect_version(sd)
     except Exception as exc:
         raise WorkstationError(f"{p}: not an AnimateDiff motion module: {exc}") from None
-    config = adapter_config_from_keys(sd, unet.config.norm_num_groups)
+    config = adapter_config_from_keys(sd, unet.config["norm_num_groups"])
     with tempfile.TemporaryDirectory(prefix="motion-config-") as tmp:
         # from_single_file converts the keys with diffusers' own code; offline it needs a local
         # config folder, which we write from what the keys say.
@@ -184,9 +186,9 @@ def load_motion_adapter(
 def fresh_adapter(unet: UNet2DConditionModel, version: str = "v3") -> MotionAdapter:
     """A new motion module for ``unet``; zero output projections make it start as identity."""
     adapter = MotionAdapter(
-        block_out_channels=tuple(unet.config.block_out_channels),
-        motion_layers_per_block=unet.config.layers_per_block,
-        motion_norm_num_groups=unet.config.norm_num_groups,
+        block_out_channels=tuple(unet.config["block_out_channels"]),
+        motion_layers_per_block=unet.config["layers_per_block"],
+        motion_norm_num_groups=unet.config["norm_num_groups"],
         motion_num_attention_heads=8,
         motion_max_seq_length=24 if version == "v1" else 32,
         use_motion_mid_block=version == "v2",
@@ -199,12 +201,12 @@ def fresh_adapter(unet: UNet2DConditionModel, version: str = "v3") -> MotionAdap
 
 
 def build_motion_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNetMotionModel:
-    if len(unet.config.block_out_channels) != len(adapter.config.block_out_channels) or list(
-        unet.config.block_out_channels
-    ) != list(adapter.config.block_out_channels):
+    unet_channels = unet.config["block_out_channels"]
+    adapter_channels = adapter.config["block_out_channels"]
+    if len(unet_channels) != len(adapter_channels) or list(unet_channels) != list(adapter_channels):
         raise WorkstationError(
-            f"the motion module's channels {list(adapter.config.block_out_channels)} do not match "
-            f"the base model's {list(unet.config.block_out_channels)} (an SD1.5 module is needed)"
+            f"the motion module's channels {list(adapter_channels)} do not match "
+            f"the base model's {list(unet_channels)} (an SD1.5 module is needed)"
         )
     motion = UNetMotionModel.from_unet2d(unet, adapter)
     motion.freeze_unet2d_params()
@@ -225,12 +227,15 @@ def add_motion_lora(unet: UNetMotionModel, rank: int, alpha: float) -> None:
         param.requires_grad = False
     unet.add_adapter(
         LoraConfig(
-            r=rank, lora_alpha=alpha, init_lora_weights="gaussian", target_modules=LORA_TARGETS
+            r=rank,
+            lora_alpha=alpha,  # type: ignore[arg-type]  # peft says int; it is a float scale
+            init_lora_weights="gaussian",
+            target_modules=LORA_TARGETS,
         )
     )
 
 
-def motion_adapter_from_unet(unet: UNetMotionModel, config: dict) -> MotionAdapter:
+def motion_adapter_from_unet(unet: UNetMotionModel, config: dict[str, Any]) -> MotionAdapter:
     """A MotionAdapter (with ``config``) holding the UNet's current motion weights."""
     adapter = MotionAdapter.from_config(config)
     sd = {

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
+
+if TYPE_CHECKING:
+    from diffusers.models.unets.unet_motion_model import MotionAdapter
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -29,16 +33,28 @@ def write_letter_tokenizer(folder: Path) -> tuple[Path, Path]:
     return folder / "vocab.json", folder / "merges.txt"
 
 
+class _TextSizes(TypedDict, total=False):
+    """The CLIPTextConfig arguments that differ between the sizes."""
+
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    projection_dim: int
+    hidden_act: str
+
+
 def build_sd_folder(
     folder: Path, size: str = "tiny", seed: int = 0, dtype: torch.dtype = torch.float32
 ) -> Path:
     """Write a random StableDiffusionPipeline folder (``folder/sd``) and return its path."""
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
+    # From the defining modules, for the type checker (see models.py).
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import (
         StableDiffusionPipeline,
-        UNet2DConditionModel,
     )
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
@@ -64,7 +80,7 @@ def build_sd_folder(
             norm_num_groups=2,
             sample_size=32,
         )
-        text_cfg = dict(
+        text_cfg = _TextSizes(
             hidden_size=32,
             intermediate_size=37,
             num_hidden_layers=2,
@@ -94,7 +110,7 @@ def build_sd_folder(
             layers_per_block=2,
             sample_size=512,
         )
-        text_cfg = dict(
+        text_cfg = _TextSizes(
             hidden_size=768,
             intermediate_size=3072,
             num_hidden_layers=12,
@@ -131,8 +147,9 @@ def build_sd_folder(
         tokenizer=tokenizer,
         unet=unet,
         scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
+        # No safety checker (requires_safety_checker=False): diffusers takes None untyped.
+        safety_checker=None,  # type: ignore[arg-type]
+        feature_extractor=None,  # type: ignore[arg-type]
         requires_safety_checker=False,
     )
     pipe.to(dtype=dtype)
@@ -140,9 +157,11 @@ def build_sd_folder(
     return folder / "sd"
 
 
-def build_adapter_folder(folder: Path, size: str = "tiny", mid_block: bool = False, seed: int = 1):
+def build_adapter_folder(
+    folder: Path, size: str = "tiny", mid_block: bool = False, seed: int = 1
+) -> MotionAdapter:
     """A random MotionAdapter matching :func:`build_sd_folder`, saved to ``folder``."""
-    from diffusers import MotionAdapter
+    from diffusers.models.unets.unet_motion_model import MotionAdapter
 
     torch.manual_seed(seed)
     if size == "tiny":

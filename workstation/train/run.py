@@ -165,7 +165,7 @@ def train(
     base = models.load_base(s.base_model, s.base_config)
     adapter, described = models.load_motion_adapter(s.motion_module, base.unet, s.fresh_version)
     adapter_config = dict(adapter.config)
-    max_len = adapter.config.motion_max_seq_length
+    max_len = adapter.config["motion_max_seq_length"]
     if s.frames > max_len:
         raise WorkstationError(
             f"--frames {s.frames}: this motion module handles at most {max_len} frames"
@@ -182,7 +182,8 @@ def train(
         unet.enable_gradient_checkpointing()
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mp, torch.float32)
     # Frozen weights in half precision, trained ones in fp32 (autocast computes in half).
-    for model in (unet, vae, text_encoder):
+    networks: tuple[torch.nn.Module, ...] = (unet, vae, text_encoder)
+    for model in networks:
         model.to(device)
         if weight_dtype != torch.float32:
             model.to(dtype=weight_dtype)
@@ -217,7 +218,7 @@ def train(
         b, f = pixels.shape[:2]
         flat = pixels.flatten(0, 1).to(device, dtype=weight_dtype)
         lat = torch.cat([vae.encode(chunk).latent_dist.sample() for chunk in flat.split(16)])
-        lat = lat * vae.config.scaling_factor
+        lat = lat * vae.config["scaling_factor"]
         return lat.unflatten(0, (b, f)).permute(0, 2, 1, 3, 4)
 
     dataset = data.ClipDataset(
@@ -399,9 +400,11 @@ def train(
                 b, _, f = latents.shape[:3]
                 noise = torch.randn_like(latents)
                 timesteps = torch.randint(
-                    0, noise_scheduler.config.num_train_timesteps, (b,), device=device
+                    0, noise_scheduler.config["num_train_timesteps"], (b,), device=device
                 ).long()
-                noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+                # diffusers types the timesteps as the legacy torch.IntTensor; any integer
+                # tensor is what it takes.
+                noisy = noise_scheduler.add_noise(latents, noise, timesteps)  # type: ignore[arg-type]
                 with accelerator.autocast():
                     pred = unet(
                         noisy, timesteps, encoder_hidden_states=text.repeat_interleave(f, 0)
@@ -482,7 +485,8 @@ def export_outputs(
 ) -> dict[str, str]:
     """Write motion_module.safetensors (original keys), motion_adapter/ and, for LoRA mode,
     motion_lora.safetensors (original LoRA keys, alpha folded in)."""
-    from diffusers import MotionAdapter
+    # From the defining module, for the type checker (see models.py).
+    from diffusers.models.unets.unet_motion_model import MotionAdapter
 
     from workstation.train import convert
 

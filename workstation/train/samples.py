@@ -70,7 +70,9 @@ def render_validation(
     step: int,
 ) -> list[tuple[str, Path]]:
     """One MP4 per prompt with the current weights; the same seed every time."""
-    from diffusers import AnimateDiffPipeline, DDIMScheduler
+    # From the defining modules, for the type checker (see models.py).
+    from diffusers.pipelines.animatediff.pipeline_animatediff import AnimateDiffPipeline
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
 
     scheduler = DDIMScheduler(
         beta_start=0.00085,
@@ -85,7 +87,8 @@ def render_validation(
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=unet,
-        motion_adapter=None,
+        # The UNet already holds the motion modules; diffusers takes None here untyped.
+        motion_adapter=None,  # type: ignore[arg-type]
         scheduler=scheduler,
     )
     pipe.set_progress_bar_config(disable=True)

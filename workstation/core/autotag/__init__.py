@@ -11,6 +11,7 @@ Stages (generators yielding Progress, returning a summary): :func:`tag_clips`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from workstation.core.autotag.base import (
     DEFAULT_CAPTION_PROMPT,
@@ -29,6 +30,11 @@ from workstation.core.autotag.base import (
     TagSettings,
     TagSummary,
 )
+
+if TYPE_CHECKING:  # loaded lazily at run time, by __getattr__ below
+    from workstation.core.autotag.captioning import caption_clips
+    from workstation.core.autotag.motion import score_motion
+    from workstation.core.autotag.tagging import tag_clips
 
 
 def _wd14(settings: TagSettings) -> Tagger:
@@ -101,7 +107,7 @@ _STAGES = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """The stages load on first use: the CLI and GUI import this package at start-up."""
     if name in _STAGES:
         import importlib

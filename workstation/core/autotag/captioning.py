@@ -16,11 +16,13 @@ import logging
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeGuard, TypeVar
 
 from workstation.core.autotag.base import (
+    BatchCaptioner,
     Captioner,
     CaptionOutOfMemory,
     CaptionServerError,
@@ -39,6 +41,8 @@ HEARTBEAT_S = 0.25  # a progress record at least this often while the server wor
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 def fill_prompt(template: str, tags: Sequence[str]) -> str:
     """Put the clip's tags where the template says ``{tags}`` (other braces are left alone)."""
@@ -48,6 +52,10 @@ def fill_prompt(template: str, tags: Sequence[str]) -> str:
 def _frames(clip: Clip, settings: CaptionSettings) -> ClipFrames:
     numbers = sample_numbers(clip.frame_count, clip.fps, settings.sample_fps, settings.max_frames)
     return decode_frames(clip.path, numbers, settings.max_side)
+
+
+def _can_batch(captioner: Captioner) -> TypeGuard[BatchCaptioner]:
+    return callable(getattr(captioner, "caption_many", None))
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -85,7 +93,8 @@ def caption_clips(
 
         yield Progress("caption", 0, total, "", f"connecting to {settings.server}")
         captioner = create_captioner(settings)
-    if not callable(getattr(captioner, "caption_many", None)):
+    batcher = captioner if _can_batch(captioner) else None
+    if batcher is None:
         size = 1  # e.g. an OpenAI-compatible server: one request per clip
     summary = CaptionSummary(model=captioner.model_id)
     start = time.perf_counter()
@@ -103,8 +112,8 @@ def caption_clips(
     pending = deque(todo)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-decode")
     asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caption-request")
-    run = _Run(project, captioner, summary, asker)
-    ahead: deque[tuple[Clip, Future]] = deque()
+    run = _Run(project, captioner, batcher, summary, asker)
+    ahead: deque[tuple[Clip, Future[ClipFrames]]] = deque()
 
     def top_up() -> None:  # the next batch's frames decode while the model works
         while pending and len(ahead) < size:
@@ -141,9 +150,9 @@ def caption_clips(
                     size = max(1, min(size, (len(ready) + 1) // 2))
                     log.warning("caption: batch size lowered to %d for the rest of this run", size)
             for clip, frames, prompt in ready:  # one at a time (batch 1, or a failed batch)
-                text = yield from run.ask_one(clip, frames, prompt, done, total)
-                if text is not None:
-                    run.store(clip, text, prompt)
+                answer = yield from run.ask_one(clip, frames, prompt, done, total)
+                if answer is not None:
+                    run.store(clip, answer, prompt)
                 done += 1
                 yield Progress("caption", done, total, clip.path.name, "done")
             rest = len(batch) - len(ready)  # captioned as a batch, or unreadable
@@ -160,15 +169,23 @@ def caption_clips(
 class _Run:
     """The state one captioning run shares between its batches: failures in a row, the summary."""
 
-    def __init__(self, project, captioner, summary, asker) -> None:
+    def __init__(
+        self,
+        project: Project,
+        captioner: Captioner,
+        batcher: BatchCaptioner | None,
+        summary: CaptionSummary,
+        asker: ThreadPoolExecutor,
+    ) -> None:
         self.project = project
         self.captioner = captioner
+        self.batcher = batcher  # the captioner, when it can caption several clips per call
         self.summary = summary
         self.asker = asker
         self.in_a_row = 0
         self.out_of_memory = False  # the last failed batch ran out of memory
 
-    def _wait(self, request: Future, done: int, total: int, item: str) -> Iterator[Progress]:
+    def _wait(self, request: Future[T], done: int, total: int, item: str) -> Stage[T]:
         """Yield heartbeats until the request answers: the request runs in its own thread so a
         cancel takes effect at once (the answer, when it comes, is dropped)."""
         while True:
@@ -177,10 +194,15 @@ class _Run:
             except FutureTimeout:
                 yield Progress("caption", done, total, item, "waiting for the model")
 
-    def ask_many(self, ready, done: int, total: int):
+    def ask_many(
+        self, ready: list[tuple[Clip, ClipFrames, str]], done: int, total: int
+    ) -> Stage[list[str] | None]:
         """Captions of a whole batch, or None when it must be retried one clip at a time."""
+        # Batches of several clips are only made when the captioner has caption_many.
+        assert self.batcher is not None
         items = [(frames.images, prompt) for _, frames, prompt in ready]
-        request = self.asker.submit(self.captioner.caption_many, items)
+        request = self.asker.submit(self.batcher.caption_many, items)
+        problem: Exception
         try:
             texts = yield from self._wait(request, done, total, f"{len(items)} clips")
             if len(texts) != len(items):
@@ -213,7 +235,9 @@ class _Run:
             )
         return None
 
-    def ask_one(self, clip: Clip, frames: ClipFrames, prompt: str, done: int, total: int):
+    def ask_one(
+        self, clip: Clip, frames: ClipFrames, prompt: str, done: int, total: int
+    ) -> Stage[str | None]:
         """One clip's caption, or None when it failed (recorded in the summary)."""
         try:
             request = self.asker.submit(self.captioner.caption, frames.images, prompt)

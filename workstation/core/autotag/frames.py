@@ -60,7 +60,7 @@ def small_luma(frame: av.VideoFrame) -> np.ndarray:
     step = max(1, frame.height // SCORE_HEIGHT)
     if frame.format.name in _LUMA_FIRST:
         plane = frame.planes[0]
-        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         return rows[: frame.height : step, : frame.width : step]
     width = max(2, frame.width // step)
     return frame.reformat(
@@ -112,6 +112,7 @@ def peak_frames(
         if total <= 0:  # no count in the header (e.g. some MKV): count by demuxing
             total = sum(1 for p in container.demux(stream) if p.size)
             container.seek(0, stream=stream)
+        parts: list[tuple[int, int]]
         if total <= n:
             wanted = set(range(total))
             middle, parts = -1, []
@@ -139,9 +140,9 @@ def peak_frames(
             score = sharpness(small_luma(frame))
             if score > best[k][0]:
                 best[k] = (score, i, frame)
-        for _, i, frame in best:
-            if frame is not None:
-                kept[i] = frame
+        for _, i, winner in best:
+            if winner is not None:
+                kept[i] = winner
         picked = {i: f.to_ndarray(format="rgb24") for i, f in kept.items()}
     except av.error.FFmpegError as exc:
         raise MediaError(path, f"decoding failed: {exc}") from None

@@ -132,7 +132,7 @@ class OpenAICaptioner:
             raise CaptionServerError(f"{self.base}: model {self.model!r} returned an empty caption")
         return text
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> Any:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         url = self.base + path
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -72,7 +72,9 @@ def aggregate(
                 )
             )
     chosen = [
-        i for i in np.flatnonzero(keep & (categories != RATING)) if _norm(names[i]) not in excluded
+        i
+        for i in map(int, np.flatnonzero(keep & (categories != RATING)))
+        if _norm(names[i]) not in excluded
     ]
     # Characters first (they say the most), then general tags, each by confidence.
     chosen.sort(key=lambda i: (categories[i] != CHARACTER, -conf[i]))
@@ -100,8 +102,13 @@ class _Job:
 class _Decoded:
     clip_id: int
     numbers: list[int]
-    batch: np.ndarray | None  # (frames, size, size, 3) float32, preprocessed
-    error: Exception | None = None
+    batch: np.ndarray  # (frames, size, size, 3) float32, preprocessed
+
+
+@dataclass
+class _Failed:
+    clip_id: int
+    error: Exception
 
 
 class FrameFeeder:
@@ -112,8 +119,6 @@ class FrameFeeder:
     faster than one decoder makes them, so more workers help there.  Results come in the
     order they are ready.  :meth:`stop` is safe at any time (a cancelled stage calls it).
     """
-
-    _END = object()
 
     def __init__(
         self,
@@ -127,7 +132,8 @@ class FrameFeeder:
         self.frames = frames
         self.decoder_threads = decoder_threads
         self.preprocess = preprocess
-        self.queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
+        # Decoded or failed clips; None when a worker has finished.
+        self.queue: queue.Queue[_Decoded | _Failed | None] = queue.Queue(maxsize=max(1, ahead))
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         for job in jobs:
             self._jobs.put(job)
@@ -143,7 +149,7 @@ class FrameFeeder:
             thread.start()
         return self
 
-    def _put(self, item: object) -> bool:
+    def _put(self, item: _Decoded | _Failed | None) -> bool:
         while not self._stop.is_set():
             try:
                 self.queue.put(item, timeout=0.1)
@@ -168,15 +174,15 @@ class FrameFeeder:
                         threads=self.decoder_threads,
                     )
                     batch = np.stack([self.preprocess(img) for img in clip.images])
-                    item = _Decoded(job.clip_id, clip.numbers, batch)
+                    item: _Decoded | _Failed = _Decoded(job.clip_id, clip.numbers, batch)
                 except Exception as exc:  # reported per clip; the others go on
-                    item = _Decoded(job.clip_id, [], None, exc)
+                    item = _Failed(job.clip_id, exc)
                 if not self._put(item):
                     return
         finally:
-            self._put(self._END)
+            self._put(None)
 
-    def __iter__(self) -> Iterator[_Decoded | None]:
+    def __iter__(self) -> Iterator[_Decoded | _Failed | None]:
         """Decoded clips as they are ready; None every HEARTBEAT_S while none is (so the stage
         can yield progress while a long clip decodes)."""
         running = len(self._threads)
@@ -186,7 +192,7 @@ class FrameFeeder:
             except queue.Empty:
                 yield None
                 continue
-            if item is self._END:
+            if item is None:  # a worker finished
                 running -= 1
                 continue
             yield item
@@ -327,7 +333,7 @@ def tag_clips(
             if item is None:
                 yield Progress("tag", done, total, "", "decoding frames")
                 continue
-            if item.error is not None:
+            if isinstance(item, _Failed):
                 summary.failed[item.clip_id] = str(item.error)
                 done += 1
                 yield Progress("tag", done, total, names[item.clip_id], "failed")

@@ -19,12 +19,16 @@ import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
 from PIL import Image
 
 from workstation.core.autotag.base import ModelError
+
+if TYPE_CHECKING:  # imported where used: loading onnxruntime takes a while
+    import onnxruntime as ort
 
 MODEL_FILE = "model.onnx"
 LABEL_FILE = "selected_tags.csv"
@@ -268,7 +272,7 @@ class WD14Tagger:
                 f"{len(labels.names)} tags: they are not from the same model",
             )
         self.names = labels.names
-        self._runs: set = set()
+        self._runs: set[ort.RunOptions] = set()
         self._lock = threading.Lock()
         self.categories = labels.categories
         self.model_id = model_id or str(folder.resolve())
@@ -279,7 +283,11 @@ class WD14Tagger:
 
     @classmethod
     def load(
-        cls, model: str | Path, providers=None, threads: int | None = None, spin: bool = True
+        cls,
+        model: str | Path,
+        providers: tuple[str, ...] | list[str] | None = None,
+        threads: int | None = None,
+        spin: bool = True,
     ) -> WD14Tagger:
         folder, model_id = resolve_model(model)
         return cls(folder, model_id=model_id, providers=providers, threads=threads, spin=spin)
@@ -315,7 +323,10 @@ class WD14Tagger:
             self._runs.add(options)
         try:
             if self.dynamic_batch or len(batch) == 1:
-                return self.session.run([self.output_name], {self.input_name: batch}, options)[0]
+                probs: np.ndarray = self.session.run(  # onnxruntime has no type information
+                    [self.output_name], {self.input_name: batch}, options
+                )[0]
+                return probs
             parts = []
             for i in range(len(batch)):
                 if options.terminate:

@@ -51,7 +51,7 @@ def parse_csv(text: str, path: Path, video: Video) -> ImportedCuts:
         raise CutFileError(
             path, header_at + 1, "header has no 'Start Frame' and 'End Frame' columns"
         ) from None
-    scenes: list[tuple[int, int, int]] = []
+    scenes: list[tuple[int, int, int | None]] = []
     for i, row in enumerate(rows[header_at + 1 :], header_at + 2):
         if not row or all(not c.strip() for c in row):
             continue

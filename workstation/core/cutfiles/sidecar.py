@@ -11,6 +11,7 @@ import math
 import re
 from fractions import Fraction
 from pathlib import Path
+from typing import TypedDict
 
 from workstation.core.cutfiles.imported import ImportedCuts
 from workstation.core.cutfiles.timing import _Timing, format_timecode, parse_timecode
@@ -46,7 +47,9 @@ def _fmt_score(score: float) -> str:
     return text or "0"
 
 
-def render_sidecar(video: Video, cuts: list[Cut], rejected: set[int], index=None) -> str:
+def render_sidecar(
+    video: Video, cuts: list[Cut], rejected: set[int], index: FrameIndex | None = None
+) -> str:
     """The sidecar text for a video's cuts and rejected segment starts."""
     timing = _Timing(video, index)
     fps = Fraction(video.fps)
@@ -104,7 +107,7 @@ def parse_sidecar(
         frame: int | None = None
         source = "manual"
         reject = False
-        fields: dict = {}
+        fields: _Fields = {}
         for tok in line.split():
             low = tok.lower()
             tc = parse_timecode(tok)
@@ -137,9 +140,9 @@ def parse_sidecar(
                     lineno,
                     f"unknown word {tok!r} (expected auto, manual, reject, uncertain or key=value)",
                 )
-        if frame is None and seconds is None:
-            raise CutFileError(path, lineno, "no frame number or timecode")
         if frame is None:
+            if seconds is None:
+                raise CutFileError(path, lineno, "no frame number or timecode")
             frame = timing.nearest_frame(seconds)
             if frame >= video.frame_count:
                 raise CutFileError(
@@ -212,7 +215,17 @@ def _check_header(raw: str, path: Path, lineno: int, video: Video) -> None:
         )
 
 
-def _parse_field(path: Path, lineno: int, key: str, value: str) -> dict:
+class _Fields(TypedDict, total=False):
+    """The optional words of a sidecar line (``key=value`` and ``uncertain``)."""
+
+    score: float
+    detector: str
+    kind: str
+    span: tuple[int, int]
+    uncertain: bool
+
+
+def _parse_field(path: Path, lineno: int, key: str, value: str) -> _Fields:
     if key == "score":
         try:
             score = float(value)

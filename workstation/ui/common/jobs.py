@@ -136,7 +136,11 @@ class _JobThread(QThread):
                 pending = record
             if job_id is not None and now - recorded >= RECORD_INTERVAL:
                 recorded = now
-                self._record(lambda p, r=record: p.update_job(job_id, r.done, r.total), project)
+                # _record calls the action at once, so the loop's current record is the one.
+                self._record(
+                    lambda p: p.update_job(job_id, record.done, record.total),  # noqa: B023
+                    project,
+                )
 
     @staticmethod
     def _record(action: Callable[[Project], object], project: Project | None):

@@ -91,8 +91,13 @@ class LogPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.text, 1)
         handler, attached = self.handler, list(self._loggers)
+
         # A closure, not a bound method: the Python wrapper may be gone when this fires.
-        self.destroyed.connect(lambda *_: [lg.removeHandler(handler) for lg in attached])
+        def remove_handler(*_: object) -> None:
+            for lg in attached:
+                lg.removeHandler(handler)
+
+        self.destroyed.connect(remove_handler)
 
     def detach(self) -> None:
         """Stop receiving records (call before the panel goes away)."""

@@ -12,6 +12,7 @@ import html
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -243,7 +244,7 @@ def _read_overrides(settings: object) -> dict:
     return dict(data) if isinstance(data, Mapping) else {}
 
 
-def save_overrides(shortcuts: ShortcutMap, path: object = None) -> None:
+def save_overrides(shortcuts: ShortcutMap, path: str | Path | None = None) -> None:
     """Store this map's overrides in the app settings, keeping every other view's.
 
     The settings hold one ``{id: keys}`` dict for all views; replacing it with one view's
@@ -252,7 +253,7 @@ def save_overrides(shortcuts: ShortcutMap, path: object = None) -> None:
 
     mine = shortcuts.overrides()
 
-    def change(s) -> None:
+    def change(s: app_settings.AppSettings) -> None:
         kept = {k: v for k, v in s.shortcuts.items() if k not in shortcuts.specs}
         s.shortcuts = {**kept, **mine}
 
@@ -346,7 +347,9 @@ class ShortcutHelp(QFrame):
         if self.isVisible():
             self.hide()
         else:
-            self.setGeometry(self.parentWidget().rect())
+            parent = self.parentWidget()  # the window it covers
+            if parent is not None:
+                self.setGeometry(parent.rect())
             self.raise_()
             self.show()
             self.setFocus()

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import signal
 from pathlib import Path
+from typing import BinaryIO, TypedDict
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
@@ -53,7 +54,22 @@ def sample_videos(run: Path) -> list[Path]:
 
 
 # -- presets --------------------------------------------------------------------------------
-PRESETS: dict[str, dict[str, object]] = {
+class Preset(TypedDict, total=False):
+    """The TrainSettings fields a preset sets."""
+
+    mode: str
+    resolution: int
+    max_steps: int
+    lora_rank: int
+    lora_alpha: float
+    gradient_checkpointing: bool
+    adam_8bit: bool
+    batch_size: int
+    sample_every: int
+    checkpoint_every: int
+
+
+PRESETS: dict[str, Preset] = {
     "Quick motion LoRA (256 px)": {
         "mode": "lora",
         "resolution": 256,
@@ -127,7 +143,7 @@ def estimate_vram_gb(s: TrainSettings) -> float:
 class TrainingRun(QObject):
     """A training child process; its JSON lines become signals on the main thread."""
 
-    event = Signal(object)  # TrainEvent
+    eventReceived = Signal(object)  # TrainEvent
     lossAdded = Signal(int, float)  # step, loss
     sampleWritten = Signal(str)  # path
     statusChanged = Signal(str)  # one line for the status label
@@ -146,7 +162,7 @@ class TrainingRun(QObject):
         self.samples: list[Path] = []
         self.max_steps = 0
         self._tail: collections.deque[str] = collections.deque(maxlen=30)
-        self._log = None
+        self._log: BinaryIO | None = None
         self._buffer = b""
         self._proc: QProcess | None = None
         self._kill_timer = QTimer(self)
@@ -198,30 +214,33 @@ class TrainingRun(QObject):
 
     def stop_now(self, grace_ms: int = 3000) -> None:
         """Stop and wait (window closing): the child must not outlive the project."""
-        if not self.is_running():
+        proc = self._proc
+        if proc is None or not self.is_running():
             return
         self.stop(grace_ms)
-        if not self._proc.waitForFinished(grace_ms):
+        if not proc.waitForFinished(grace_ms):
             self._signal(signal.SIGKILL)
-            self._proc.waitForFinished(2000)
+            proc.waitForFinished(2000)
 
     def _signal(self, sig: int) -> None:
-        pid = self._proc.processId() if self._proc is not None else 0
-        if pid <= 0:
+        proc = self._proc
+        pid = proc.processId() if proc is not None else 0
+        if proc is None or pid <= 0:
             return
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             if sig == signal.SIGKILL:
-                self._proc.kill()
+                proc.kill()
             else:
-                self._proc.terminate()
+                proc.terminate()
 
     def _kill(self) -> None:
         if self.is_running():
             self._signal(signal.SIGKILL)
 
     def _read_stdout(self) -> None:
+        assert self._proc is not None  # connected to the running child's signals
         self._buffer += bytes(self._proc.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
@@ -233,6 +252,7 @@ class TrainingRun(QObject):
             self._handle(ev)
 
     def _read_stderr(self) -> None:
+        assert self._proc is not None  # connected to the running child's signals
         raw = bytes(self._proc.readAllStandardError().data())
         if self._log is not None:
             self._log.write(raw)
@@ -242,7 +262,7 @@ class TrainingRun(QObject):
                 self._tail.append(line.rstrip())
 
     def _handle(self, ev: TrainEvent) -> None:
-        self.event.emit(ev)
+        self.eventReceived.emit(ev)
         name = self.output.name if self.output else "run"
         if ev.kind == "start":
             self.max_steps = int(ev.data.get("max_steps") or self.max_steps)
@@ -282,6 +302,7 @@ class TrainingRun(QObject):
             )
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        assert self.output is not None  # set by start()
         self._read_stdout()
         if self._buffer.strip():
             ev = parse_event(self._buffer)

@@ -13,6 +13,7 @@ import logging
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -52,7 +53,13 @@ from workstation.ui.train.run import (
     smoothed,
 )
 
+if TYPE_CHECKING:
+    from workstation.ui.cut.player import PlayerWidget
+
 log = logging.getLogger(__name__)
+
+# The editor of one advanced setting, by the field's kind (see TrainView._field_widget).
+_FieldWidget: TypeAlias = "QComboBox | QCheckBox | QSpinBox | QDoubleSpinBox | QLineEdit"
 
 
 def _video_shape(path: Path) -> tuple[Fraction, int]:
@@ -63,7 +70,9 @@ def _video_shape(path: Path) -> tuple[Fraction, int]:
         stream = container.streams.video[0]
         fps = Fraction(stream.average_rate or 8)
         frames = stream.frames or int(
-            float(stream.duration * stream.time_base) * fps if stream.duration else 16
+            float(stream.duration * stream.time_base) * fps
+            if stream.duration and stream.time_base
+            else 16
         )
     return fps, max(1, frames)
 
@@ -121,7 +130,7 @@ class TrainView(QWidget):
         self.session = session
         self.jobs = jobs
         self.run = TrainingRun(self)
-        self.player = None  # PlayerWidget, built when a sample is first played (needs GL)
+        self.player: PlayerWidget | None = None  # built when a sample is first played (needs GL)
         self.export_job = None
         self._command_override: list[str] | None = None  # tests: a fake child
 
@@ -168,14 +177,14 @@ class TrainView(QWidget):
         self.prompts.setMaximumHeight(60)
         preset.addRow("Prompts", self.prompts)
         self.estimate = QLabel()
-        self.estimate.setToolTip(estimate_vram_gb.__doc__)
+        self.estimate.setToolTip(estimate_vram_gb.__doc__ or "")
         preset.addRow("GPU memory", self.estimate)
         form_lay.addWidget(preset_box)
 
         self.advanced = QCollapsible("Advanced settings")
         adv_widget = QWidget()
         adv = QFormLayout(adv_widget)
-        self.fields: dict[str, QWidget] = {}
+        self.fields: dict[str, _FieldWidget] = {}
         for f in dataclasses.fields(TrainSettings):
             if f.name in (
                 "dataset",
@@ -269,7 +278,7 @@ class TrainView(QWidget):
         self.run.lossAdded.connect(self._on_loss)
         self.run.sampleWritten.connect(self._on_sample)
         self.run.statusChanged.connect(self._on_status)
-        self.run.event.connect(self._on_event)
+        self.run.eventReceived.connect(self._on_event)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
 
@@ -279,33 +288,35 @@ class TrainView(QWidget):
         self._update_buttons()
 
     # -- form <-> settings ---------------------------------------------------------------------
-    def _field_widget(self, f: dataclasses.Field) -> QWidget:
+    def _field_widget(self, f: dataclasses.Field[Any]) -> _FieldWidget:
         default = f.default
         if "choices" in f.metadata:
-            w = QComboBox()
-            w.addItems(list(f.metadata["choices"]))
-            w.currentTextChanged.connect(self._update_estimate)
-        elif isinstance(default, bool):
-            w = QCheckBox()
-            w.toggled.connect(self._update_estimate)
-        elif isinstance(default, int):
-            w = QSpinBox()
-            w.setRange(0, 10_000_000)
-            w.valueChanged.connect(self._update_estimate)
-        elif isinstance(default, float):
-            w = QDoubleSpinBox()
-            w.setDecimals(6)
-            w.setRange(0.0, 1e6)
-            w.setSingleStep(1e-5 if "rate" in f.name else 0.1)
+            combo = QComboBox()
+            combo.addItems(list(f.metadata["choices"]))
+            combo.currentTextChanged.connect(self._update_estimate)
+            return combo
+        if isinstance(default, bool):
+            check = QCheckBox()
+            check.toggled.connect(self._update_estimate)
+            return check
+        if isinstance(default, int):
+            spin = QSpinBox()
+            spin.setRange(0, 10_000_000)
+            spin.valueChanged.connect(self._update_estimate)
+            return spin
+        if isinstance(default, float):
+            real = QDoubleSpinBox()
+            real.setDecimals(6)
+            real.setRange(0.0, 1e6)
+            real.setSingleStep(1e-5 if "rate" in f.name else 0.1)
             if f.name == "learning_rate":
-                w.setSpecialValueText("auto")  # 0 = the engine picks (see the tooltip)
-        else:
-            w = QLineEdit()
-        return w
+                real.setSpecialValueText("auto")  # 0 = the engine picks (see the tooltip)
+            return real
+        return QLineEdit()
 
     def settings(self) -> TrainSettings:
         """The form as TrainSettings (paths as typed; the engine checks them)."""
-        values: dict[str, object] = {
+        values: dict[str, Any] = {  # each field its own type
             "dataset": self.dataset.text(),
             "base_model": self.base_model.text(),
             "motion_module": self.motion_module.text(),
@@ -481,11 +492,12 @@ class TrainView(QWidget):
         if self.player is None:
             from workstation.ui.cut.player import PlayerWidget
 
-            self.player = PlayerWidget()
-            self.player.setMinimumHeight(160)
-            self.player.loadFailed.connect(self.status.setText)
-            self.player.loaded.connect(lambda _p: self.player.play())
-            self.player_holder.addWidget(self.player)
+            player = PlayerWidget()
+            player.setMinimumHeight(160)
+            player.loadFailed.connect(self.status.setText)
+            player.loaded.connect(lambda _p: player.play())
+            self.player_holder.addWidget(player)
+            self.player = player
         try:
             fps, frames = _video_shape(path)
         except Exception as exc:
