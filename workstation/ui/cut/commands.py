@@ -130,7 +130,10 @@ class NudgeCut(MoveCut):
             isinstance(other, NudgeCut)
             and other.video_id == self.video_id
             and other.old == self.new
-            and None not in (self._before, self._after, other._before, other._after)
+            and self._before is not None
+            and self._after is not None
+            and other._before is not None
+            and other._after is not None
         ):
             return False
         # Rows before = ours, plus the other's for frames we did not touch (they were

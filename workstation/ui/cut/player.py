@@ -20,6 +20,7 @@ import logging
 import math
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QOpenGLContext
@@ -58,7 +59,7 @@ class _Bridge(QObject):
     timePos = Signal(object)
     paused = Signal(bool)
     speed = Signal(float)
-    event = Signal(str)
+    mpvEvent = Signal(str)  # not "event": that is QObject's event handler
 
 
 class PlayerWidget(QOpenGLWidget):
@@ -76,16 +77,17 @@ class PlayerWidget(QOpenGLWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._mpv = None
-        self._ctx = None
-        self._proc_fn = None
+        # libmpv's objects: the python-mpv binding has no type information.
+        self._mpv: Any = None
+        self._ctx: Any = None
+        self._proc_fn: Any = None
         self._bridge = _Bridge()
         q = Qt.ConnectionType.QueuedConnection
         self._bridge.renderUpdate.connect(self._on_render_update, q)
         self._bridge.timePos.connect(self._on_time_pos, q)
         self._bridge.paused.connect(self._on_paused, q)
         self._bridge.speed.connect(self.speedChanged, q)
-        self._bridge.event.connect(self._on_event, q)
+        self._bridge.mpvEvent.connect(self._on_event, q)
 
         self.path: Path | None = None
         self.fps = Fraction(25)
@@ -139,13 +141,13 @@ class PlayerWidget(QOpenGLWidget):
 
             eid = event.event_id.value
             if eid == MpvEventID.START_FILE:
-                self._bridge.event.emit(f"start-file:{event.data.playlist_entry_id}")
+                self._bridge.mpvEvent.emit(f"start-file:{event.data.playlist_entry_id}")
             elif eid == MpvEventID.END_FILE:
                 data = event.data
                 error = "error" if data.reason == MpvEventEndFile.ERROR else "ok"
-                self._bridge.event.emit(f"end-file:{data.playlist_entry_id}:{error}")
+                self._bridge.mpvEvent.emit(f"end-file:{data.playlist_entry_id}:{error}")
             elif eid == MpvEventID.PLAYBACK_RESTART:
-                self._bridge.event.emit("playback-restart")
+                self._bridge.mpvEvent.emit("playback-restart")
         except Exception:  # the event thread must never raise
             log.debug("mpv event not forwarded", exc_info=True)
 

@@ -145,7 +145,7 @@ class ReviewStrip(QWidget):
         self.divider.setVisible(enabled)
         for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
             b.setEnabled(enabled)
-        if not enabled:
+        if cut is None or source is None:
             self.title.setText("Select a cut on the timeline to review it")
             for t in self.tiles:
                 t.show_frame(None, False)

@@ -2,16 +2,21 @@
 and the per-pixel-column reductions (score maximum, rejected share, one cut per column) that keep
 painting cost tied to the widget's width instead of the video's length.
 
-A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`: it reads and sets the timeline's state
-(``ppf``, ``x0``, ``frame_count``, the cut and score arrays) and never paints.
+A plain class (no widget): the :class:`~workstation.ui.cut.timeline.widget.Timeline` tells it its
+width and forwards zoom and scroll to it, then updates its scrollbar and repaints; the painter,
+the mouse and the thumbnail strip ask it where frames are.  It reads the cut and score arrays of
+a :class:`~workstation.ui.cut.timeline.data.TimelineData` and never paints.
 """
 
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRect, QRectF
+
+from workstation.ui.cut.timeline.data import TimelineData
 
 RULER_H = 18
 THUMB_H = 54
@@ -24,23 +29,49 @@ MAX_PPF = 48.0  # most zoomed in: pixels per frame
 class TimelineGeometry:
     """Frame/pixel mapping, zoom, scroll and the column reductions of the timeline."""
 
+    def __init__(self, data: TimelineData, width: int = 0) -> None:
+        self.data = data
+        self.width = width  # of the widget, in pixels
+        self.ppf = 1.0  # pixels per frame
+        self.x0 = 0.0  # frame at the left edge
+        self.fitted = True  # showing the whole video (kept so across resizes)
+
     # -- view geometry ---------------------------------------------------------------------
     @property
+    def frame_count(self) -> int:
+        return self.data.frame_count
+
+    @property
     def view_width(self) -> int:
-        return max(1, self.width())
+        return max(1, self.width)
 
     @property
     def visible_frames(self) -> float:
         return self.view_width / self.ppf
 
+    def visible_range(self) -> tuple[int, int]:
+        """Frames [v0, v1) in view (one more at the right for the partly shown cell)."""
+        v0 = max(0, math.floor(self.x0))
+        v1 = min(self.frame_count, math.ceil(self.x0 + self.visible_frames) + 1)
+        return v0, v1
+
     def min_ppf(self) -> float:
         return self.view_width / max(1, self.frame_count)
 
-    def x_of(self, frame: float) -> float:
+    @overload
+    def x_of(self, frame: float) -> float: ...
+    @overload
+    def x_of(self, frame: np.ndarray) -> np.ndarray: ...
+    def x_of(self, frame: float | np.ndarray) -> float | np.ndarray:
         """x (pixels) of the left edge of ``frame`` — where a cut at ``frame`` is drawn."""
         return (frame - self.x0) * self.ppf
 
-    def frame_pos(self, x: float) -> float:
+    @overload
+    def frame_pos(self, x: float) -> float: ...
+    @overload
+    def frame_pos(self, x: np.ndarray) -> np.ndarray: ...
+    def frame_pos(self, x: float | np.ndarray) -> float | np.ndarray:
+        """The (fractional) frame at pixel ``x``."""
         return self.x0 + x / self.ppf
 
     def frame_at(self, x: float) -> int:
@@ -53,92 +84,80 @@ class TimelineGeometry:
 
     def fit(self) -> None:
         """Show the whole video."""
-        self._fitted = True
+        self.fitted = True
         self.ppf = self.min_ppf()
         self.x0 = 0.0
-        self._view_changed()
 
-    def zoom_by(self, factor: float, anchor_x: float | None = None) -> None:
+    def zoom_by(self, factor: float, anchor_x: float | None = None, playhead: int = 0) -> None:
         """Zoom keeping the frame under ``anchor_x`` (default: the playhead) where it is."""
         if anchor_x is None:
             anchor_x = (
-                self.x_of(self.playhead)
-                if 0 <= self.x_of(self.playhead) <= self.width()
-                else self.width() / 2
+                self.x_of(playhead) if 0 <= self.x_of(playhead) <= self.width else self.width / 2
             )
         anchor = self.frame_pos(anchor_x)
         self.ppf = max(self.min_ppf(), min(MAX_PPF, self.ppf * factor))
-        self._fitted = self.ppf <= self.min_ppf() * 1.0001
+        self.fitted = self.ppf <= self.min_ppf() * 1.0001
         self.x0 = anchor - anchor_x / self.ppf
-        self._clamp()
-        self._view_changed()
+        self.clamp()
 
     def scroll_frames(self, delta: float) -> None:
         self.x0 += delta
-        self._clamp()
-        self._view_changed()
+        self.clamp()
 
-    def ensure_visible(self, frame: int, margin: float = 0.1) -> None:
+    def scroll_to(self, frame: float) -> None:
+        """Put ``frame`` at the left edge (the scrollbar moved)."""
+        self.x0 = float(frame)
+        self.clamp()
+
+    def ensure_visible(self, frame: int, margin: float = 0.1) -> bool:
+        """Scroll so ``frame`` is in view; whether the view moved."""
         x = self.x_of(frame)
-        w = self.width()
+        w = self.width
         if 0 <= x <= w:
-            return
+            return False
         self.x0 = frame - self.visible_frames * (margin if x > w else 1 - margin)
-        self._clamp()
-        self._view_changed()
+        self.clamp()
+        return True
 
-    def _clamp(self) -> None:
+    def clamp(self) -> None:
         self.x0 = max(0.0, min(self.x0, self.frame_count - self.visible_frames))
 
-    def _view_changed(self) -> None:
-        sb = self.scrollbar
-        sb.blockSignals(True)
-        page = max(1, int(self.visible_frames))
-        sb.setRange(0, max(0, self.frame_count - page))
-        sb.setPageStep(page)
-        sb.setSingleStep(max(1, page // 20))
-        sb.setValue(int(round(self.x0)))
-        sb.blockSignals(False)
-        self.update()
-        self.viewChanged.emit()
-
-    def _on_scroll(self, value: int) -> None:
-        self.x0 = float(value)
-        self._clamp()
-        self.update()
-        self.viewChanged.emit()
-
-    def resizeEvent(self, event) -> None:
-        self.scrollbar.setGeometry(0, self.height() - SCROLL_H, self.width(), SCROLL_H)
-        if self._fitted:
+    def resize(self, width: int) -> None:
+        """The widget is ``width`` pixels wide now: a fitted view stays fitted."""
+        self.width = width
+        if self.fitted:
             self.ppf = self.min_ppf()
             self.x0 = 0.0
         else:
             self.ppf = max(self.min_ppf(), self.ppf)
-            self._clamp()
-        self._view_changed()
-        super().resizeEvent(event)
+            self.clamp()
 
     # -- rows ------------------------------------------------------------------------------
     @property
     def thumb_rect(self) -> QRectF:
-        return QRectF(0, RULER_H, self.width(), THUMB_H)
+        return QRectF(0, RULER_H, self.width, THUMB_H)
 
     @property
     def curve_rect(self) -> QRectF:
-        return QRectF(0, RULER_H + THUMB_H, self.width(), CURVE_H)
+        return QRectF(0, RULER_H + THUMB_H, self.width, CURVE_H)
 
     @property
     def segment_rect(self) -> QRectF:
-        return QRectF(0, RULER_H + THUMB_H + CURVE_H, self.width(), SEG_H)
+        return QRectF(0, RULER_H + THUMB_H + CURVE_H, self.width, SEG_H)
 
     @property
     def content_bottom(self) -> float:
         return RULER_H + THUMB_H + CURVE_H + SEG_H
 
+    def playhead_rect(self, frame: int) -> QRect:
+        """The strip the playhead at ``frame`` paints (what a playhead step repaints)."""
+        x = self.x_of(frame) + min(self.ppf, 6) / 2
+        return QRect(math.floor(x) - 6, 0, 13, math.ceil(self.content_bottom) + 1)
+
+    # -- column reductions -----------------------------------------------------------------
     def curve_columns(self, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(x of each pixel column, max score in it) for frames [f0, f1) when zoomed out."""
-        s = self._scores
+        s = self.data.scores
         if s is None:
             return None
         f1 = min(f1, len(s))
@@ -152,13 +171,14 @@ class TimelineGeometry:
 
     def _rejected_spans(self, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:
         """Pixel spans (x start, x end) of the rejected segments overlapping frames [f0, f1)."""
-        i0 = max(0, int(np.searchsorted(self._starts, f0, side="right")) - 1)
-        i1 = int(np.searchsorted(self._starts, f1, side="left"))
+        d = self.data
+        i0 = max(0, int(np.searchsorted(d.starts, f0, side="right")) - 1)
+        i1 = int(np.searchsorted(d.starts, f1, side="left"))
         idx = np.arange(i0, max(i0 + 1, i1))
-        idx = idx[~self._keep[idx]]
-        ends = np.append(self._starts[1:], self.frame_count)
-        xa = np.clip(self.x_of(self._starts[idx]), -1, self.width() + 1)
-        xb = np.clip(self.x_of(ends[idx]), -1, self.width() + 1)
+        idx = idx[~d.keep[idx]]
+        ends = np.append(d.starts[1:], self.frame_count)
+        xa = np.clip(self.x_of(d.starts[idx]), -1, self.width + 1)
+        xb = np.clip(self.x_of(ends[idx]), -1, self.width + 1)
         return xa, xb
 
     def rejected_share(self, f0: int, f1: int) -> tuple[int, np.ndarray] | None:
@@ -174,7 +194,7 @@ class TimelineGeometry:
         b = np.clip(np.floor(self.frame_pos(xs + 1)).astype(np.int64), 0, self.frame_count)
         b = np.maximum(b, np.minimum(a + 1, self.frame_count))
         n = np.maximum(1, b - a)
-        cum = self._rejected_cum
+        cum = self.data.rejected_cum
         return int(xs[0]), ((cum[b] - cum[a]) / n).astype(np.float32)
 
     def rejected_columns(self, f0: int, f1: int) -> list[tuple[float, float]]:
@@ -184,12 +204,13 @@ class TimelineGeometry:
 
     def visible_cut_indices(self, f0: int, f1: int) -> np.ndarray:
         """Indices of the cuts to draw: at most one per pixel column, the notable ones first."""
-        a, b = (int(i) for i in np.searchsorted(self._frames, [f0, f1 + 1]))
+        d = self.data
+        a, b = (int(i) for i in np.searchsorted(d.frames, [f0, f1 + 1]))
         idx = np.arange(a, b)
-        if len(idx) <= self.width() // 3:
+        if len(idx) <= self.width // 3:
             return idx
-        cols = np.round(self.x_of(self._frames[idx])).astype(np.int64)
-        rank = np.where(self._uncertain[idx], 0, np.where(self._manual[idx], 1, 2))
+        cols = np.round(self.x_of(d.frames[idx])).astype(np.int64)
+        rank = np.where(d.uncertain[idx], 0, np.where(d.manual[idx], 1, 2))
         order = np.lexsort((rank, cols))
         cols, idx = cols[order], idx[order]
         first = np.concatenate([[True], cols[1:] != cols[:-1]])

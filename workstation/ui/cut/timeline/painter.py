@@ -1,16 +1,18 @@
 """Painting the cut timeline: ruler, score curve, keep/reject segments, cut markers, playhead.
 
-A mixin of :class:`~workstation.ui.cut.timeline.widget.Timeline`.  Each row paints only the frames under the
-damaged area, using the column reductions of :class:`TimelineGeometry`, so a repaint costs the
-same for a two-hour film as for a short clip.
+A part the :class:`~workstation.ui.cut.timeline.widget.Timeline` holds; its ``paintEvent`` hands
+it the painter, the damaged area and a :class:`PaintState` (playhead, selection, drag).  Each row
+paints only the frames under the damaged area, using the column reductions of
+:class:`TimelineGeometry`, so a repaint costs the same for a two-hour film as for a short clip.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -18,19 +20,21 @@ from PySide6.QtGui import (
     QImage,
     QPainter,
     QPainterPath,
-    QPalette,
     QPen,
     QPolygonF,
 )
 
 from workstation.core.store import Cut
+from workstation.ui.cut.timeline.data import TimelineData
 from workstation.ui.cut.timeline.geometry import (
     CURVE_H,
     RULER_H,
     THUMB_H,
+    TimelineGeometry,
     _tick_step,
     _timecode,
 )
+from workstation.ui.cut.timeline.thumbs import ThumbStrip
 
 C_BG = QColor(30, 31, 34)
 C_RULER = QColor(150, 152, 160)
@@ -46,50 +50,66 @@ C_THRESH = QColor(255, 90, 90)
 C_PLAYHEAD = QColor(255, 60, 60)
 
 
-class TimelinePainting:
-    """``paintEvent`` and the painting of each row of the timeline."""
+def _rgb(color: QColor) -> tuple[int, int, int]:
+    return color.red(), color.green(), color.blue()
 
-    # -- painting --------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        try:
-            p.fillRect(self.rect(), C_BG)
-            if self.frame_count <= 0:
-                p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-                p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No video")
-                return
-            # Paint only the frames under the damaged area (plus room for labels and heads
-            # that reach in from outside it): a playhead step repaints a 13-pixel strip.
-            area = event.rect()
-            v0 = max(0, math.floor(self.x0))
-            v1 = min(self.frame_count, math.ceil(self.x0 + self.visible_frames) + 1)
-            f0 = max(v0, math.floor(self.frame_pos(area.left() - 64)))
-            f1 = min(v1, math.ceil(self.frame_pos(area.right() + 8)) + 1)
-            self._paint_thumbs(p, f0, f1)
-            self._paint_curve(p, f0, f1)
-            self._paint_segments(p, f0, f1)
-            self._paint_ruler(p, f0, f1)
-            self._paint_cuts(p, f0, f1, v0, v1)
-            self._paint_playhead(p)
-        finally:
-            p.end()
+
+@dataclass(frozen=True)
+class PaintState:
+    """What a paint reads from the timeline widget besides its geometry and data."""
+
+    playhead: int
+    selected: int | None  # frame of the selected cut
+    drag: tuple[int, int] | None  # (old frame, preview frame) of a cut being dragged
+    font: QFont  # the widget's (the ruler's labels are a size smaller)
+    placeholder: QColor  # the palette's colour for "No video"
+
+
+class TimelinePainter:
+    """Paints the timeline's rows for a damaged area, given its geometry, data and thumbnails."""
+
+    def __init__(self, geometry: TimelineGeometry, data: TimelineData, thumbs: ThumbStrip) -> None:
+        self.geometry = geometry
+        self.data = data
+        self.thumbs = thumbs
+
+    def paint(self, p: QPainter, rect: QRect, area: QRect, state: PaintState) -> None:
+        """Paint the widget's ``rect``, touching only the frames under the damaged ``area``."""
+        g, d = self.geometry, self.data
+        p.fillRect(rect, C_BG)
+        if d.frame_count <= 0:
+            p.setPen(state.placeholder)
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "No video")
+            return
+        # Paint only the frames under the damaged area (plus room for labels and heads
+        # that reach in from outside it): a playhead step repaints a 13-pixel strip.
+        v0, v1 = g.visible_range()
+        f0 = max(v0, math.floor(g.frame_pos(area.left() - 64)))
+        f1 = min(v1, math.ceil(g.frame_pos(area.right() + 8)) + 1)
+        self.thumbs.paint(p, f0, f1)
+        self._paint_curve(p, f0, f1)
+        self._paint_segments(p, f0, f1)
+        self._paint_ruler(p, f0, f1, state.font)
+        self._paint_cuts(p, f0, f1, v0, v1, state)
+        self._paint_playhead(p, state.playhead)
 
     def _paint_curve(self, p: QPainter, f0: int, f1: int) -> None:
-        r = self.curve_rect
+        g, d = self.geometry, self.data
+        r = g.curve_rect
         p.fillRect(r, QColor(24, 25, 28))
-        s = self._scores
+        s = d.scores
         if s is None or f1 <= f0:
             return
-        top = self._score_top
+        top = d.score_top
 
         def y(v):
             return r.bottom() - 2 - (np.clip(v / top, 0, 1) * (r.height() - 6))
 
         path = QPainterPath()
-        path.moveTo(QPointF(max(0.0, self.x_of(f0)), r.bottom()))
-        if self.ppf < 1:
+        path.moveTo(QPointF(max(0.0, g.x_of(f0)), r.bottom()))
+        if g.ppf < 1:
             # One maximum per pixel column: a spike one frame wide stays visible at any zoom.
-            cols = self.curve_columns(f0, f1)
+            cols = g.curve_columns(f0, f1)
             if cols is None:
                 return
             xs, vals = cols
@@ -101,37 +121,38 @@ class TimelinePainting:
             vals = s[f0:end]
             ys = y(vals)
             for i, yy in enumerate(ys):
-                x = self.x_of(f0 + i)
+                x = g.x_of(f0 + i)
                 path.lineTo(QPointF(x, float(yy)))
-                path.lineTo(QPointF(x + self.ppf, float(yy)))
+                path.lineTo(QPointF(x + g.ppf, float(yy)))
         path.lineTo(QPointF(path.currentPosition().x(), r.bottom()))
         path.closeSubpath()
         p.fillPath(path, QColor(C_CURVE.red(), C_CURVE.green(), C_CURVE.blue(), 90))
         p.setPen(QPen(C_CURVE, 1))
         p.drawPath(path)
-        if self._threshold is not None:
-            ty = float(y(self._threshold))
+        if d.threshold is not None:
+            ty = float(y(d.threshold))
             p.setPen(QPen(C_THRESH, 1, Qt.PenStyle.DashLine))
-            p.drawLine(QPointF(0, ty), QPointF(self.width(), ty))
+            p.drawLine(QPointF(0, ty), QPointF(g.width, ty))
 
     def _paint_segments(self, p: QPainter, f0: int, f1: int) -> None:
-        r = self.segment_rect
-        xa, xb = max(-1.0, self.x_of(0)), min(self.width() + 1.0, self.x_of(self.frame_count))
+        g, d = self.geometry, self.data
+        r = g.segment_rect
+        xa, xb = max(-1.0, g.x_of(0)), min(g.width + 1.0, g.x_of(d.frame_count))
         p.fillRect(QRectF(xa, r.top() + 2, max(0.0, xb - xa), r.height() - 4), C_KEEP)
         dim = QColor(120, 20, 20, 110)
-        if self.ppf < 1:
+        if g.ppf < 1:
             # Zoomed out: each pixel column is tinted by the share of its frames that are
             # rejected, drawn as two stretched 1-row images (not a fill per rejected run).
-            cols = self.rejected_share(f0, f1)
+            cols = g.rejected_share(f0, f1)
             if cols is None:
                 return
             x0, share = cols
-            keep, rej = np.array(C_KEEP.getRgb()[:3]), np.array(C_REJECT.getRgb()[:3])
+            keep, rej = np.array(_rgb(C_KEEP)), np.array(_rgb(C_REJECT))
             bar = np.zeros((1, len(share), 4), np.uint8)
             bar[0, :, :3] = (keep * (1 - share[:, None]) + rej * share[:, None]).astype(np.uint8)
             bar[0, :, 3] = np.where(share > 0, 255, 0)
             tint = np.zeros((1, len(share), 4), np.uint8)
-            tint[0, :, :3] = dim.getRgb()[:3]
+            tint[0, :, :3] = _rgb(dim)
             tint[0, :, 3] = (share * dim.alpha()).astype(np.uint8)
             for row, top, height in (
                 (bar, r.top() + 2, r.height() - 4),
@@ -143,61 +164,65 @@ class TimelinePainting:
                 p.drawImage(QRectF(x0, top, len(share), height), image)
             return
         hatch = QBrush(QColor(0, 0, 0, 90), Qt.BrushStyle.BDiagPattern)
-        for xa, xb in self.rejected_columns(f0, f1):
+        for xa, xb in g.rejected_columns(f0, f1):
             cell = QRectF(xa, r.top() + 2, xb - xa, r.height() - 4)
             p.fillRect(cell, C_REJECT)
             p.fillRect(cell, hatch)
             p.fillRect(QRectF(xa, RULER_H, xb - xa, THUMB_H + CURVE_H), dim)
 
-    def _paint_ruler(self, p: QPainter, f0: int, f1: int) -> None:
-        r = QRectF(0, 0, self.width(), RULER_H)
+    def _paint_ruler(self, p: QPainter, f0: int, f1: int, widget_font: QFont) -> None:
+        g = self.geometry
+        r = QRectF(0, 0, g.width, RULER_H)
         p.fillRect(r, QColor(38, 39, 44))
-        fps = float(self.fps) or 25.0
-        step = _tick_step(self.ppf, fps)
-        font = QFont(self.font())
+        fps = float(self.data.fps) or 25.0
+        step = _tick_step(g.ppf, fps)
+        font = QFont(widget_font)
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         p.setFont(font)
         p.setPen(C_RULER)
         first = (f0 // step) * step
         for f in range(first, f1, step):
-            x = self.x_of(f)
+            x = g.x_of(f)
             p.drawLine(QPointF(x, RULER_H - 5), QPointF(x, RULER_H))
             label = _timecode(f, fps) if step >= fps / 2 else f"{f}"
             p.drawText(QPointF(x + 3, RULER_H - 6), label)
 
-    def _paint_cuts(self, p: QPainter, f0: int, f1: int, v0: int, v1: int) -> None:
-        top, bottom = RULER_H, self.content_bottom
-        if len(self._live):
-            a, b = np.searchsorted(self._live, [f0, f1])
+    def _paint_cuts(
+        self, p: QPainter, f0: int, f1: int, v0: int, v1: int, state: PaintState
+    ) -> None:
+        g, d = self.geometry, self.data
+        top, bottom = RULER_H, g.content_bottom
+        if len(d.live):
+            a, b = np.searchsorted(d.live, [f0, f1])
             p.setPen(QPen(C_LIVE, 1, Qt.PenStyle.DotLine))
-            xs = np.unique(np.round(self.x_of(self._live[a:b])))
+            xs = np.unique(np.round(g.x_of(d.live[a:b])))
             p.drawLines([QLineF(x, top, x, bottom) for x in xs])
         # Decide from the whole view (not the damaged strip) so partial repaints match.
-        shown = self.visible_cut_indices(v0, v1)
+        shown = g.visible_cut_indices(v0, v1)
         heads = len(shown) <= 400  # far out, heads would overlap into a smear
         # Denser than one cut per 4 pixels, full-height lines would paint over the curve and
         # the segments: show short ticks under the ruler instead (zoom in for the lines).
-        dense = len(shown) > self.width() / 4
+        dense = len(shown) > g.width / 4
         line_top, line_bottom = (RULER_H - 6, RULER_H + 8) if dense else (top, bottom)
-        in_area = self._frames[shown]
+        in_area = d.frames[shown]
         shown = shown[(in_area >= f0) & (in_area <= f1)]
-        dragged = self._drag[0] if self._drag else None
+        dragged = state.drag[0] if state.drag else None
         if heads:  # fades and dissolves: the frames the transition spans, as a light band
             band = QColor(255, 255, 255, 28)
             for i in shown:
-                cut = self._cuts[int(i)]
+                cut = d.cuts[int(i)]
                 if cut.span_start is not None and cut.span_end is not None:
-                    xa, xb = self.x_of(cut.span_start), self.x_of(cut.span_end + 1)
+                    xa, xb = g.x_of(cut.span_start), g.x_of(cut.span_end + 1)
                     p.fillRect(QRectF(xa, top, max(1.0, xb - xa), bottom - top), band)
         for kind, color in (("auto", C_AUTO), ("manual", C_MANUAL), ("uncertain", C_UNCERTAIN)):
             if kind == "uncertain":
-                mask = self._uncertain[shown]
+                mask = d.uncertain[shown]
             else:
-                mask = ~self._uncertain[shown] & (self._manual[shown] == (kind == "manual"))
-            sel = [int(i) for i in shown[mask] if int(self._frames[i]) != dragged]
+                mask = ~d.uncertain[shown] & (d.manual[shown] == (kind == "manual"))
+            sel = [int(i) for i in shown[mask] if int(d.frames[i]) != dragged]
             if not sel:
                 continue
-            xs = self.x_of(self._frames[sel]).astype(float)
+            xs = g.x_of(d.frames[sel]).astype(float)
             if kind == "uncertain" and heads:  # a soft halo (skipped when far out)
                 for x in xs:
                     p.fillRect(QRectF(x - 3, top, 6, bottom - top), QColor(255, 130, 40, 50))
@@ -205,21 +230,26 @@ class TimelinePainting:
             p.drawLines([QLineF(x, line_top, x, line_bottom) for x in xs])
             if heads:
                 for i, x in zip(sel, xs, strict=True):
-                    self._draw_head(p, x, self._cuts[i], False)
-        if self._selected is not None and self._selected != dragged:
-            cut = self.cut_at_frame(self._selected)
+                    self._draw_head(p, x, d.cuts[i], False)
+        self._paint_selection(p, state, dragged)
+
+    def _paint_selection(self, p: QPainter, state: PaintState, dragged: int | None) -> None:
+        """The selected cut's marker, and the preview of a cut being dragged."""
+        g, d = self.geometry, self.data
+        if state.selected is not None and state.selected != dragged:
+            cut = d.cut_at_frame(state.selected)
             if cut is not None:
-                self._draw_marker(p, self.x_of(cut.frame), cut, True)
-        if self._drag:
-            old, new = self._drag
-            cut = self.cut_at_frame(old) or Cut(new)
-            x = self.x_of(new)
-            self._draw_marker(p, x, Cut(new, "manual", uncertain=cut.uncertain), True)
+                self._draw_marker(p, g.x_of(cut.frame), cut, True)
+        if state.drag:
+            old, new = state.drag
+            moved = d.cut_at_frame(old) or Cut(new)
+            x = g.x_of(new)
+            self._draw_marker(p, x, Cut(new, "manual", uncertain=moved.uncertain), True)
             p.setPen(C_SELECTED)
             p.drawText(QPointF(x + 4, RULER_H + 12), f"{new}")
 
     def _draw_marker(self, p: QPainter, x: float, cut: Cut, selected: bool) -> None:
-        top, bottom = RULER_H, self.content_bottom
+        top, bottom = RULER_H, self.geometry.content_bottom
         color = C_UNCERTAIN if cut.uncertain else (C_MANUAL if cut.source == "manual" else C_AUTO)
         if cut.uncertain:
             p.fillRect(QRectF(x - 3, top, 6, bottom - top), QColor(255, 130, 40, 50))
@@ -241,12 +271,13 @@ class TimelinePainting:
             p.setPen(C_UNCERTAIN)
             p.drawText(QPointF(x + 6, 12), "?")
 
-    def _paint_playhead(self, p: QPainter) -> None:
-        x = self.x_of(self.playhead) + min(self.ppf, 6) / 2
-        if not -2 <= x <= self.width() + 2:
+    def _paint_playhead(self, p: QPainter, playhead: int) -> None:
+        g = self.geometry
+        x = g.x_of(playhead) + min(g.ppf, 6) / 2
+        if not -2 <= x <= g.width + 2:
             return
         p.setPen(QPen(C_PLAYHEAD, 1.5))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.content_bottom))
+        p.drawLine(QPointF(x, 0), QPointF(x, g.content_bottom))
         p.setBrush(C_PLAYHEAD)
         p.drawPolygon(QPolygonF([QPointF(x - 4, 0), QPointF(x + 4, 0), QPointF(x, 6)]))
         p.setBrush(Qt.BrushStyle.NoBrush)

@@ -1,0 +1,131 @@
+"""The Cut view's long work as job stages: detect, import, export and slice one video's cuts,
+plus the file dialogs that start an import or export and the one-line summaries of results.
+
+Each stage runs in a job worker with the worker's own Project (see
+:meth:`~workstation.ui.common.jobs.Jobs.run_on_project`); the view only applies results on the
+main thread.  :func:`detection_stage` is shared with the main window's batch detection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Project, Video
+
+if TYPE_CHECKING:  # the modules themselves load in the job, not with the window
+    from workstation.core.cutfiles import CutFormat, ImportedCuts
+    from workstation.core.slicing import SliceResult
+
+EXPORT_FILTERS = {
+    "sidecar": "Cut list sidecar (*.cuts.txt)",
+    "csv": "PySceneDetect CSV (*.csv)",
+    "ffmetadata": "FFmpeg chapters (*.ffmetadata.txt *.txt)",
+    "edl": "CMX3600 EDL (*.edl)",
+}
+
+
+def detection_stage(project: Project, video_id: int, *, restart: bool = False) -> Stage[Any]:
+    """Cut detection in a child process at lower priority, so the window stays responsive
+    (see workstation.core.isolate); the Cut view and the main window both use it.
+
+    It runs the detector chosen in "Detection settings…": read here from the app settings as
+    plain values, turned into a detector in the child, so the window imports none."""
+    from workstation.core import settings as app_settings
+    from workstation.core.isolate import in_child_process, project_stage
+
+    saved = app_settings.load()
+    return in_child_process(
+        project_stage,
+        str(project.root),
+        "workstation.core.detect.registry",
+        "detect_video_as_saved",
+        video_id,
+        saved.detector,
+        saved.detect_settings,
+        restart=restart,
+    )
+
+
+def import_stage(project: Project, video_id: int, path: Path) -> Stage[ImportedCuts]:
+    """Replace the video's cuts with a cut file's (returns the import result)."""
+    from workstation.core.cutfiles import import_cuts
+
+    yield Progress("import", 0, 1, path.name, "reading")
+    result = import_cuts(project, video_id, path)
+    yield Progress("import", 1, 1, path.name, "done")
+    return result
+
+
+def export_stage(project: Project, video_id: int, fmt: str, path: Path) -> Stage[str | Path]:
+    """Write the video's cuts as ``fmt`` to ``path`` (returns the path written)."""
+    from workstation.core.cutfiles import export_cuts
+
+    yield Progress("export", 0, 1, path.name, "writing")
+    out = export_cuts(project, video_id, cast("CutFormat", fmt), path)
+    yield Progress("export", 1, 1, path.name, "done")
+    return out
+
+
+def slice_stage(project: Project, video_id: int) -> Stage[SliceResult]:
+    """Write every kept segment of the video as a frame-exact clip."""
+    from workstation.core.slicing import split_video
+
+    return split_video(project, video_id)
+
+
+def ask_import_path(parent: QWidget, start: Path) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(
+        parent,
+        "Import cuts",
+        str(start),
+        "Cut files (*.cuts.txt *.txt *.csv *.edl);;All files (*)",
+    )
+    return path or None
+
+
+def ask_export_path(parent: QWidget, video: Video) -> tuple[str, str] | None:
+    """(path, format) chosen in the save dialog, or None when cancelled."""
+    filters = ";;".join(EXPORT_FILTERS.values())
+    path, chosen = QFileDialog.getSaveFileName(
+        parent,
+        "Export cuts",
+        str(video.path.with_name(video.name + ".scenes.csv")),
+        filters,
+        EXPORT_FILTERS["csv"],
+    )
+    if not path:
+        return None
+    return path, next((k for k, v in EXPORT_FILTERS.items() if v == chosen), "csv")
+
+
+def format_from_name(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".cuts.txt"):
+        return "sidecar"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".edl"):
+        return "edl"
+    return "ffmetadata" if "ffmetadata" in name else "sidecar"
+
+
+def slice_summary(result: Any) -> str:
+    """One line about a SliceResult: what was written, reused, skipped, failed."""
+    parts = []
+    for label, items in (
+        ("written", getattr(result, "written", [])),
+        ("reused", getattr(result, "reused", [])),
+    ):
+        if items:
+            parts.append(f"{len(items)} clip{'s' if len(items) != 1 else ''} {label}")
+    skipped = getattr(result, "skipped", [])
+    if skipped:
+        parts.append(f"{len(skipped)} segment(s) too short, skipped")
+    errors = getattr(result, "errors", [])
+    if errors:
+        parts.append(f"{len(errors)} failed: {errors[0]}")
+    return ", ".join(parts) or "no kept segments to slice"
