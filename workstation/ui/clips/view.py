@@ -287,7 +287,7 @@ class ClipsView(QWidget):
         ):
             timer.stop()
         self.model.stop_requests()
-        self.tag_panel._caption_timer.stop()
+        self.tag_panel.caption_editor.stop()
         self._waiting_shown = False
         self.loader.shutdown()
         if self.player is not None:
