@@ -280,7 +280,7 @@ def test_edits_persist_after_reopening(view, root):
     v._apply_selection()
     panel.add_tag(["kept", "forever"])
     panel.caption.setPlainText("Saved at once")
-    panel._caption_typed()
+    panel.caption_editor._caption_typed()
     panel.commit_caption()
     v.mark_reviewed(True)
     v.session.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from enum import Enum
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
@@ -86,7 +87,7 @@ class AutotagActions(QObject):
             a = self.menu.addAction(scope.value)
             a.setCheckable(True)
             a.setChecked(scope is self.scope)
-            a.toggled.connect(lambda on, s=scope: on and self.set_scope(s))
+            a.toggled.connect(partial(self._scope_toggled, scope))
             group.addAction(a)
             self.scope_actions[scope] = a
         self.menu.addSeparator()
@@ -107,6 +108,10 @@ class AutotagActions(QObject):
     def set_scope(self, scope: Scope) -> None:
         self.scope = scope
         self.scope_actions[scope].setChecked(True)
+
+    def _scope_toggled(self, scope: Scope, on: bool) -> None:
+        if on:
+            self.set_scope(scope)
 
     @property
     def redo(self) -> bool:

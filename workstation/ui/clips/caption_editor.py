@@ -1,5 +1,9 @@
-"""The caption half of the tag panel: loading the shown clips' caption, saving what is typed
+"""The caption part of the tag panel: loading the shown clips' caption, saving what is typed
 (on a pause or when the editor loses focus, one undo step each), and the token count.
+
+:class:`CaptionEditor` is a widget of its own: the panel gives it the
+:class:`~workstation.ui.clips.edits.ClipEditor` (the project, and the edits it runs) and the
+clip ids to show, and asks it to save before any other edit so the caption is its own undo step.
 
 Token count: transformers' ``CLIPTokenizer`` needs transformers (seconds to import, not in the GUI
 process) and its BPE vocab (not shipped with the app), so :func:`approx_clip_tokens` estimates the
@@ -11,10 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from workstation.core import review
+from workstation.core.store import Project
+from workstation.ui.clips.edits import ClipEditor
 
 CLIP_TOKEN_LIMIT = 77  # CLIP's text encoder context, start and end tokens included
 _CLIP_PAT = re.compile(
@@ -40,9 +48,59 @@ def approx_clip_tokens(text: str) -> int:
     return n
 
 
-class CaptionEditing:
-    """The caption editor's behaviour, mixed into :class:`~workstation.ui.clips.tag_panel.TagPanel`
-    (which builds the widgets: ``caption``, ``caption_source``, ``token_label``, the save timer)."""
+PLACEHOLDER = "A sentence describing the clip (saved as you type)"
+
+
+class CaptionEditor(QWidget):
+    """The shown clips' caption: a "Caption" row (where it came from, the token count) over the
+    text box.  What is typed is saved to every shown clip after a pause, when the box loses
+    focus, or when :meth:`commit` is called: one undo step each."""
+
+    def __init__(self, editor: ClipEditor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.clip_ids: list[int] = []
+        self._caption_loaded = ""
+        self._caption_dirty = False
+        self._loading = False
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Caption"))
+        self.caption_source = QLabel("")
+        self.caption_source.setStyleSheet("color:#999;")
+        row.addWidget(self.caption_source, 1)
+        self.token_label = QLabel("")
+        row.addWidget(self.token_label)
+        lay.addLayout(row)
+        self.caption = QPlainTextEdit()
+        self.caption.setPlaceholderText(PLACEHOLDER)
+        self.caption.setFixedHeight(76)
+        self.caption.setTabChangesFocus(True)
+        self.caption.textChanged.connect(self._caption_typed)
+        self.caption.installEventFilter(self)
+        lay.addWidget(self.caption)
+        self._caption_timer = QTimer(self, singleShot=True, interval=900)
+        self._caption_timer.timeout.connect(self.commit_caption)
+
+    @property
+    def project(self) -> Project:
+        return self.editor.project
+
+    @property
+    def dirty(self) -> bool:
+        """Typed and not saved yet."""
+        return self._caption_dirty
+
+    def show_clips(self, clip_ids: Sequence[int]) -> None:
+        """Show the caption of these clips (unless one is being typed: that saves on a pause)."""
+        self.clip_ids = list(clip_ids)
+        self._load_caption()
+
+    def stop(self) -> None:
+        """Drop a pending save (the project is closing)."""
+        self._caption_timer.stop()
 
     def _captions(self, ids: list[int]) -> tuple[str, bool]:
         """The shown clips' caption, and whether they differ."""
@@ -65,9 +123,7 @@ class CaptionEditing:
             caps = review.captions_many(self.project, ids) if len(ids) == 1 else {}
             text, differ = self._captions(ids) if ids else ("", False)
             if not differ:
-                self.caption.setPlaceholderText(
-                    "A sentence describing the clip (saved as you type)"
-                )
+                self.caption.setPlaceholderText(PLACEHOLDER)
             else:
                 self.caption.setPlaceholderText(
                     f"The {len(self.clip_ids)} clips have different captions — typing here "
@@ -88,7 +144,6 @@ class CaptionEditing:
         finally:
             self._loading = False
 
-    # -- caption ---------------------------------------------------------------------------
     def _caption_typed(self) -> None:
         self._show_tokens()
         if self._loading:

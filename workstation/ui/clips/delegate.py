@@ -6,7 +6,7 @@ touches the disk, so a 10,000-clip grid scrolls at paint speed.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -42,12 +42,24 @@ class ClipDelegate(QStyledItemDelegate):
         self._badges: dict[tuple[str, int | None], QPixmap] = {}
         self._names: dict[str, str] = {}  # stored path -> name elided to the cell width
         app = QGuiApplication.instance()
-        self._hidpi = app is not None and app.devicePixelRatio() > 1.0
+        self._hidpi = isinstance(app, QGuiApplication) and app.devicePixelRatio() > 1.0
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    @staticmethod
+    def cell_size() -> QSize:
+        """Every cell's size (the grid's uniform item size)."""
         return QSize(CELL_W, PAD + THUMB_HEIGHT + TEXT_H + PAD)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return self.cell_size()
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         row: ClipRow = index.data(ClipRole)
         if row is None:
             return

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
@@ -31,6 +32,10 @@ from workstation.core.query import QueryError, filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
 from workstation.ui.common.thumb_loader import ThumbLoader
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+    from PySide6.QtCore import QPersistentModelIndex
 
 THUMB_HEIGHT = 108
 PIXMAP_CAPACITY = 600  # 192x108 pixmaps: ~50 MB at most
@@ -123,12 +128,13 @@ def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[C
     :meth:`ClipModel.fill_counts`)."""
     import json
 
+    params: tuple[str, ...]
     if clip_ids is None:
         sql, params = _ALL_ROWS_SQL, ()
     else:
         sql, params = _SOME_ROWS_SQL, (json.dumps(list(clip_ids)),)
     root = str(project.root)
-    rows = []
+    rows: list[ClipRow] = []
     append = rows.append
     for r in project.db.execute(sql, params):
         append(
@@ -152,7 +158,7 @@ def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[C
     return rows
 
 
-def _sort_key(key: SortKey) -> Callable[[ClipRow], object]:
+def _sort_key(key: SortKey) -> Callable[[ClipRow], SupportsRichComparison]:
     return {
         SortKey.NAME: lambda r: r.stored_path.lower(),
         SortKey.ADDED: lambda r: r.id,
@@ -228,7 +234,9 @@ class ClipModel(QStringListModel):
         loader.thumbReady.connect(self._on_thumb)
 
     # -- Qt model API ----------------------------------------------------------------------
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
         n = index.row()
         if not index.isValid() or n >= len(self._order):
             return None

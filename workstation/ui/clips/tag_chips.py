@@ -1,15 +1,29 @@
-"""Tag chips for the tag panel: one chip per tag, and the per-category group that takes drops.
+"""Tag chips for the tag panel: one chip per tag, the per-category group that takes drops, and
+the scrolling area of groups that shows them.
 
 A chip shows what a tag is (manual, accepted, an auto tag with its confidence, or partial over a
-multi-selection) and has small buttons for what can be done with it; the panel connects their
-signals to its edits.  Dragging a movable chip onto another of its group reorders the tags.
+multi-selection) and has small buttons for what can be done with it; the :class:`ChipArea`
+passes their signals on and the panel connects them to its edits.  Dragging a movable chip onto
+another of its group reorders the tags.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QFlowLayout
 
 from workstation.core.review import ClipTag
 
@@ -56,7 +70,7 @@ class TagChip(QFrame):
             f"QLabel {{ {fade} border:none; background:transparent; }}"
             "QToolButton { border:none; padding:0 1px; }"
         )
-        lay = QHBoxLayout(self)
+        lay = self._lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 1, 3, 1)
         lay.setSpacing(2)
         self.label = QLabel(name + (f"  <small>{detail}</small>" if detail else ""))
@@ -109,13 +123,13 @@ class TagChip(QFrame):
             return
         super().mouseMoveEvent(event)
 
-    def _button(self, text: str, tip: str, slot, key: str) -> None:
+    def _button(self, text: str, tip: str, slot: Callable[[], None], key: str) -> None:
         b = QToolButton(self)
         b.setText(text)
         b.setToolTip(tip)
         b.setAutoRaise(True)
         b.clicked.connect(slot)
-        self.layout().addWidget(b)
+        self._lay.addWidget(b)
         self.buttons[key] = b
 
 
@@ -162,3 +176,81 @@ class ChipGroup(QWidget):
         if target is not None and target.name != name:
             event.acceptProposedAction()
             self.chipDropped.emit(name, target.name)
+
+
+CATEGORIES = ("rating", "character", "general", "meta")  # the groups, top to bottom
+
+
+class ChipArea(QScrollArea):
+    """The chips of the shown clips, one titled group per category, and a line counting the
+    tags left out; the chips' button signals and drops come out of the area's own signals."""
+
+    removeClicked = Signal(str)
+    acceptClicked = Signal(str)
+    addAllClicked = Signal(str)
+    moveClicked = Signal(str, int)
+    chipDropped = Signal(str, str)  # dragged tag, the tag it was dropped on
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chips: dict[str, TagChip] = {}
+        host = QWidget()
+        lay = QVBoxLayout(host)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self._groups: dict[str, tuple[QLabel, QWidget, QFlowLayout]] = {}
+        for cat in CATEGORIES:
+            title = QLabel(cat.capitalize())
+            title.setStyleSheet("color:#aaa; font-weight:bold; margin-top:4px;")
+            group = ChipGroup()
+            group.chipDropped.connect(self.chipDropped)
+            flow = QFlowLayout(group)
+            flow.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(title)
+            lay.addWidget(group)
+            self._groups[cat] = (title, group, flow)
+        self.more_label = QLabel("")
+        self.more_label.setStyleSheet("color:#999;")
+        self.more_label.hide()
+        lay.addWidget(self.more_label)
+        lay.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(host)
+
+    def _remove_chips(self) -> None:
+        for _title, _group, flow in self._groups.values():
+            while flow.count():
+                item = flow.takeAt(0)
+                widget = item.widget() if item is not None else None
+                if widget is not None:
+                    widget.deleteLater()
+        self.chips = {}
+
+    def clear(self) -> None:
+        """No clip shown: no chips, no groups."""
+        self._remove_chips()
+        for title, group, _ in self._groups.values():
+            title.hide()
+            group.hide()
+        self.more_label.hide()
+
+    def show_chips(self, chips: Iterable[tuple[TagChip, str]], more: int) -> None:
+        """Show these (chip, category) in order instead of the current ones (a category
+        without a group goes to "general"), and say that ``more`` tags were left out."""
+        self._remove_chips()
+        used = set()
+        for chip, category in chips:
+            chip.removeClicked.connect(self.removeClicked)
+            chip.acceptClicked.connect(self.acceptClicked)
+            chip.addAllClicked.connect(self.addAllClicked)
+            chip.moveClicked.connect(self.moveClicked)
+            cat = category if category in self._groups else "general"
+            self._groups[cat][2].addWidget(chip)
+            used.add(cat)
+            self.chips[chip.name] = chip
+        self.more_label.setVisible(more > 0)
+        self.more_label.setText(f"… and {more} more tags (the All tags tab lists them all)")
+        for cat, (title, group, _) in self._groups.items():
+            title.setVisible(cat in used)
+            group.setVisible(cat in used)

@@ -11,8 +11,12 @@ The panel never writes to the project itself: it hands each edit (a function of 
 returns a core ``Edit``) to its :class:`~workstation.ui.clips.edits.ClipEditor`, which runs it and
 pushes it on the undo stack; the Clips view hears about it and refreshes the grid and the panels.
 
-The caption editor's behaviour and the token count live in :mod:`workstation.ui.clips.caption_editor`,
-the chips in :mod:`workstation.ui.clips.tag_chips`; this module composes them into the panel.
+The panel holds its parts as objects and talks to them through their methods and signals: the
+:class:`~workstation.ui.clips.caption_editor.CaptionEditor` (caption, token count, save on a
+pause), the :class:`~workstation.ui.clips.tag_entry.TagEntry` (tag box and completer) and the
+:class:`~workstation.ui.clips.tag_chips.ChipArea` (chips by category).  What stays here is what
+ties them to the shown clips: the heading, the chips' contents, the tag edits, the accept-above
+row and the sidecar settings.
 """
 
 from __future__ import annotations
@@ -20,34 +24,30 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCompleter,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QFlowLayout
 
 from workstation.core import cliptext, review
 from workstation.core.edits import Edit
 from workstation.core.review import ClipTag
 from workstation.core.store import Project
-from workstation.ui.clips.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditing, approx_clip_tokens
+from workstation.ui.clips.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditor, approx_clip_tokens
 from workstation.ui.clips.edits import ClipEditor
-from workstation.ui.clips.tag_chips import ChipGroup, TagChip, describe
+from workstation.ui.clips.tag_chips import ChipArea, ChipGroup, TagChip, describe
+from workstation.ui.clips.tag_entry import TagCompleter, TagEntry
 
-# The chips and the token count moved to their own modules; they stay importable from here.
+# The chips, the tag box and the token count live in their own modules; they stay importable
+# from here.
 __all__ = [
     "CLIP_TOKEN_LIMIT",
     "MAX_CHIPS",
@@ -62,37 +62,8 @@ __all__ = [
 MAX_CHIPS = 150  # with many clips selected: the most common tags; the rest are counted
 
 
-class TagCompleter(QCompleter):
-    """Completes the tag being typed after the last comma and keeps the tags before it; the
-    list shows "name  (count)" and inserts the name.  The panel fills the list (already
-    filtered, prefix matches first) on every edit, so the completer only shows it."""
-
-    def __init__(self, model, box: QLineEdit) -> None:
-        super().__init__(model, box)
-        self.box = box
-        self.typed = ""  # the box's text when the list was filled
-        self.setCompletionRole(Qt.ItemDataRole.UserRole)
-        self.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.setMaxVisibleItems(12)
-        self.setWidget(box)  # not box.setCompleter: that would replace the whole text
-        self.activated[QModelIndex].connect(self._insert)
-
-    def offer(self, typed: str) -> None:
-        self.typed = typed
-        if self.model().rowCount() and self.box.hasFocus():
-            self.complete()
-            self.popup().setCurrentIndex(QModelIndex())  # nothing chosen until arrows/click
-        else:
-            self.popup().hide()
-
-    def _insert(self, index: QModelIndex) -> None:
-        head, comma, _word = self.typed.rpartition(",")
-        name = index.data(Qt.ItemDataRole.UserRole)
-        self.box.setText(f"{head}{comma}{' ' if comma else ''}{name}")
-
-
 # -- the panel -------------------------------------------------------------------------------
-class TagPanel(CaptionEditing, QWidget):
+class TagPanel(QWidget):
     """Caption + tags of the selected clips."""
 
     tagsEdited = Signal()
@@ -101,13 +72,8 @@ class TagPanel(CaptionEditing, QWidget):
         super().__init__(parent)
         self.editor = editor
         self.clip_ids: list[int] = []
-        self.chips: dict[str, TagChip] = {}
         self._tags: dict[int, list[ClipTag]] = {}
-        self._caption_loaded = ""
-        self._caption_dirty = False
-        self._loading = False
         self._multi: list[tuple[str, str, int, int]] = []
-        self._tag_counts: list | None = None  # autocomplete source, read on first keystroke
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -117,35 +83,16 @@ class TagPanel(CaptionEditing, QWidget):
         self.heading.setFont(f)
         outer.addWidget(self.heading)
 
-        # caption
-        cap_row = QHBoxLayout()
-        cap_row.addWidget(QLabel("Caption"))
-        self.caption_source = QLabel("")
-        self.caption_source.setStyleSheet("color:#999;")
-        cap_row.addWidget(self.caption_source, 1)
-        self.token_label = QLabel("")
-        cap_row.addWidget(self.token_label)
-        outer.addLayout(cap_row)
-        self.caption = QPlainTextEdit()
-        self.caption.setPlaceholderText("A sentence describing the clip (saved as you type)")
-        self.caption.setFixedHeight(76)
-        self.caption.setTabChangesFocus(True)
-        self.caption.textChanged.connect(self._caption_typed)
-        self.caption.installEventFilter(self)
-        outer.addWidget(self.caption)
-        self._caption_timer = QTimer(self, singleShot=True, interval=900)
-        self._caption_timer.timeout.connect(self.commit_caption)
+        self.caption_editor = CaptionEditor(editor)
+        self.caption = self.caption_editor.caption  # the text box (focus, tests)
+        self.token_label = self.caption_editor.token_label
+        outer.addWidget(self.caption_editor)
 
-        # tag entry
-        add_row = QHBoxLayout()
-        self.tag_box = QLineEdit()
-        self.tag_box.setPlaceholderText("Add tags (comma-separated), Enter to add")
-        self.tag_box.returnPressed.connect(self._add_from_box)
-        self.tag_box.textEdited.connect(self._complete)
-        self._completions = QStandardItemModel(self)
-        self.completer = TagCompleter(self._completions, self.tag_box)
-        add_row.addWidget(self.tag_box, 1)
-        outer.addLayout(add_row)
+        self.tag_entry = TagEntry(lambda: self.project)
+        self.tag_entry.tagsEntered.connect(self.add_tag)
+        self.tag_box = self.tag_entry.tag_box
+        self.completer = self.tag_entry.completer
+        outer.addWidget(self.tag_entry)
 
         # accept above
         acc_row = QHBoxLayout()
@@ -161,32 +108,14 @@ class TagPanel(CaptionEditing, QWidget):
         acc_row.addStretch(1)
         outer.addLayout(acc_row)
 
-        # chips
-        self._chips_host = QWidget()
-        self._chips_layout = QVBoxLayout(self._chips_host)
-        self._chips_layout.setContentsMargins(0, 0, 0, 0)
-        self._chips_layout.setSpacing(2)
-        self._groups: dict[str, tuple[QLabel, QWidget, QFlowLayout]] = {}
-        for cat in ("rating", "character", "general", "meta"):
-            title = QLabel(cat.capitalize())
-            title.setStyleSheet("color:#aaa; font-weight:bold; margin-top:4px;")
-            host = ChipGroup()
-            host.chipDropped.connect(self.drop_tag)
-            flow = QFlowLayout(host)
-            flow.setContentsMargins(0, 0, 0, 0)
-            self._chips_layout.addWidget(title)
-            self._chips_layout.addWidget(host)
-            self._groups[cat] = (title, host, flow)
-        self.more_label = QLabel("")
-        self.more_label.setStyleSheet("color:#999;")
-        self.more_label.hide()
-        self._chips_layout.addWidget(self.more_label)
-        self._chips_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self._chips_host)
-        outer.addWidget(scroll, 1)
+        self.chip_area = ChipArea()
+        self.chip_area.removeClicked.connect(self.remove_tag)
+        self.chip_area.acceptClicked.connect(self.accept_tag)
+        self.chip_area.addAllClicked.connect(self.add_tag)
+        self.chip_area.moveClicked.connect(self.move_tag)
+        self.chip_area.chipDropped.connect(self.drop_tag)
+        self.more_label = self.chip_area.more_label
+        outer.addWidget(self.chip_area, 1)
 
         # sidecar settings that shape what a tag list means for training
         form = QFormLayout()
@@ -213,9 +142,14 @@ class TagPanel(CaptionEditing, QWidget):
     def project(self) -> Project:
         return self.editor.project
 
+    @property
+    def chips(self) -> dict[str, TagChip]:
+        """The chips shown, by tag name, in order."""
+        return self.chip_area.chips
+
     def set_clips(self, clip_ids: Sequence[int]) -> None:
         """Show these clips (the grid's selection); saves a caption being typed first."""
-        if self._caption_dirty:
+        if self.caption_editor.dirty:
             self.commit_caption()
         self.clip_ids = list(clip_ids)
         self.refresh()
@@ -224,7 +158,7 @@ class TagPanel(CaptionEditing, QWidget):
         """Re-read tags and caption of the shown clips (after any edit or undo)."""
         ids = self.clip_ids
         n = len(ids)
-        self._tag_counts = None
+        self.tag_entry.forget_counts()
         self.setEnabledParts(n > 0)
         self._tags = review.clip_tags_many(self.project, ids) if n == 1 else {}
         self._multi = self._multi_tags(ids) if n > 1 else []
@@ -238,8 +172,12 @@ class TagPanel(CaptionEditing, QWidget):
             self.heading.setText(f"{name}" + ("  ✓ reviewed" if row and row[1] else ""))
         else:
             self.heading.setText(f"{n} clips selected")
-        self._load_caption()
+        self.caption_editor.show_clips(ids)
         self._build_chips()
+
+    def commit_caption(self) -> None:
+        """Save the caption being typed to every shown clip (one undo step per pause)."""
+        self.caption_editor.commit_caption()
 
     def _multi_tags(self, ids: list[int]) -> list[tuple[str, str, int, int]]:
         """(name, category, clips with it, of which untouched auto) over many clips, in SQL:
@@ -257,18 +195,9 @@ class TagPanel(CaptionEditing, QWidget):
             w.setEnabled(enabled)
 
     def _build_chips(self) -> None:
-        for _title, _host, flow in self._groups.values():
-            while flow.count():
-                item = flow.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
-        self.chips = {}
         ids = self.clip_ids
         if not ids:
-            for title, host, _ in self._groups.values():
-                title.hide()
-                host.hide()
-            self.more_label.hide()
+            self.chip_area.clear()
             return
         settings = cliptext.load_settings(self.project)
         keep = settings.keep_first_tags
@@ -283,25 +212,15 @@ class TagPanel(CaptionEditing, QWidget):
                     (ids[0],),
                 )
             }
-        used = set()
-
-        def place(chip: TagChip, category: str) -> None:
-            chip.removeClicked.connect(self.remove_tag)
-            chip.acceptClicked.connect(self.accept_tag)
-            chip.addAllClicked.connect(self.add_tag)
-            chip.moveClicked.connect(self.move_tag)
-            cat = category if category in self._groups else "general"
-            self._groups[cat][2].addWidget(chip)
-            used.add(cat)
-            self.chips[chip.name] = chip
-
+        chips: list[tuple[TagChip, str]] = []
         if single:
             for i, tag in enumerate(self._tags.get(ids[0], [])):
                 kind, detail, tip = describe(tag, *runs.get(tag.name, (None, None)))
                 faded = keep > 0 and i >= keep
                 if faded:
                     tip += f"\nnot written to the .txt (only the first {keep} tags are)"
-                place(TagChip(tag.name, kind, detail, tip, movable=True, faded=faded), tag.category)
+                chip = TagChip(tag.name, kind, detail, tip, movable=True, faded=faded)
+                chips.append((chip, tag.category))
         n = len(ids)
         for name, category, count, autos in self._multi[:MAX_CHIPS]:
             if count == n:
@@ -311,13 +230,8 @@ class TagPanel(CaptionEditing, QWidget):
             else:
                 kind, detail = "partial", f"{count}/{n}"
                 tip = f"{name}: on {count} of the {n} selected clips"
-            place(TagChip(name, kind, detail, tip), category)
-        more = len(self._multi) - MAX_CHIPS
-        self.more_label.setVisible(more > 0)
-        self.more_label.setText(f"… and {more} more tags (the All tags tab lists them all)")
-        for cat, (title, host, _) in self._groups.items():
-            title.setVisible(cat in used)
-            host.setVisible(cat in used)
+            chips.append((TagChip(name, kind, detail, tip), category))
+        self.chip_area.show_chips(chips, len(self._multi) - MAX_CHIPS)
 
     # -- tags ------------------------------------------------------------------------------
     def _run(self, fn: Callable[[Project], Edit]) -> None:
@@ -372,47 +286,11 @@ class TagPanel(CaptionEditing, QWidget):
         names.insert(names.index(before), name)
         self._run(lambda p: review.reorder_tags(p, cid, names))
 
-    def _add_from_box(self) -> None:
-        popup = self.completer.popup()
-        if popup.isVisible() and popup.currentIndex().isValid():
-            return  # this Enter picks a completion (the completer inserts it)
-        popup.hide()
-        text = self.tag_box.text()
-        names = [n.strip() for n in text.split(",") if n.strip()]
-        if not names:
-            return
-        self.tag_box.clear()
-        self.add_tag(names)
-
     def focus_tag_box(self) -> None:
-        self.tag_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.tag_box.selectAll()
-
-    def _complete(self, text: str) -> None:
-        """Fill the completer with project tags matching the last comma-separated word."""
-        word = text.rsplit(",", 1)[-1].strip()
-        self._completions.clear()
-        if not word:
-            self.completer.offer(text)
-            return
-        if self._tag_counts is None:  # once per edit, not per keystroke
-            self._tag_counts = review.tag_counts(self.project, include_unused=True)
-        needle = word.lower()
-        starts = [t for t in self._tag_counts if t.name.lower().startswith(needle)]
-        inside = [
-            t
-            for t in self._tag_counts
-            if needle in t.name.lower() and not t.name.lower().startswith(needle)
-        ]
-        for t in (starts + inside)[:20]:
-            item = QStandardItem(f"{t.name}  ({t.count})")
-            item.setData(t.name, Qt.ItemDataRole.UserRole)
-            self._completions.appendRow(item)
-        self.completer.offer(text)
+        self.tag_entry.focus()
 
     def completion_names(self) -> list[str]:
-        m = self._completions
-        return [m.item(r).data(Qt.ItemDataRole.UserRole) for r in range(m.rowCount())]
+        return self.tag_entry.completion_names()
 
     # -- sidecar settings ------------------------------------------------------------------
     def _load_sidecar_settings(self) -> None:
