@@ -20,6 +20,7 @@ from __future__ import annotations
 from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
+from workstation.core.store.review_tables import ReviewTables
 from workstation.core.store.runs import RunTables
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 
@@ -35,5 +36,5 @@ __all__ = [
 ]
 
 
-class Project(CutTables, ClipTables, RunTables):
+class Project(CutTables, ClipTables, RunTables, ReviewTables):
     """An open project folder.  Not thread-safe: open one per thread."""

@@ -2,7 +2,7 @@
 
 The model mirrors the ``clips`` table and does nothing else (no dialogs, no file I/O but a
 ``stat`` of the clips on screen).  Filtering runs the project's compiled SQL query
-(:func:`workstation.core.query.filter_clip_ids`) rather than a ``QSortFilterProxyModel``: one
+(:func:`workstation.core.review.filter_clip_ids`) rather than a ``QSortFilterProxyModel``: one
 query over 10,000 clips costs a few ms, a Python ``filterAcceptsRow`` per row costs much more,
 and the tag/caption joins live in SQLite anyway.  Sorting is a Python key sort of the visible
 ids (one ``list.sort``, not n·log n ``lessThan`` calls through Qt).
@@ -27,7 +27,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 
-from workstation.core.query import QueryError, filter_clip_ids
+from workstation.core.review import QueryError, filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
 from workstation.ui.common.thumb_loader import ThumbLoader

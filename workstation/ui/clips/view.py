@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.edits import Edit
-from workstation.core.query import QueryError
+from workstation.core.review import QueryError
 from workstation.core.store import Project
 from workstation.ui.clips.all_tags_panel import AllTagsPanel, Scope
 from workstation.ui.clips.delegate import ClipDelegate
