@@ -422,7 +422,7 @@ class ClipsView(QWidget):
             return self.selected_ids()
         if scope is Scope.FILTERED:
             return self.model.clip_ids()
-        return [r[0] for r in self.project.db.execute("SELECT id FROM clips")]
+        return self.project.clip_ids()
 
     # -- preview ---------------------------------------------------------------------------
     def _preview(self, clip_id: int | None) -> None:
