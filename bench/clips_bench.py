@@ -23,7 +23,7 @@ from pathlib import Path
 from workstation.core import cliptext, review
 from workstation.core.import_clips import import_clip_folder
 from workstation.core.progress import drive
-from workstation.core.query import filter_clip_ids
+from workstation.core.review import filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.synth import Sequence, Shot, write_video
 

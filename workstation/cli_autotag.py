@@ -18,7 +18,7 @@ from workstation.core.errors import WorkstationError
 def _clip_ids(project, args) -> list[int] | None:
     ids = list(args.clip or [])
     if getattr(args, "filter", None):
-        from workstation.core.query import QueryError, filter_clip_ids
+        from workstation.core.review import QueryError, filter_clip_ids
 
         found = filter_clip_ids(project, args.filter)
         if isinstance(found, QueryError):

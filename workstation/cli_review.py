@@ -2,7 +2,7 @@
 ``import-clips``.
 
 The same core functions the review panel calls.  ``--filter`` takes the clip query language of
-:mod:`workstation.core.query` (``tag:dog -tag:cat frames>=61``); a bad query exits with code 2
+:mod:`workstation.core.store.clip_query` (``tag:dog -tag:cat frames>=61``); a bad query exits with code 2
 and a caret under the bad spot.
 """
 
@@ -18,7 +18,7 @@ from workstation.cli import _convert, _jsonable, _open, _run
 
 def _select(project, query: str | None) -> list[int] | None:
     """Clip ids matching ``query`` (all clips when None); None after printing a query error."""
-    from workstation.core.query import QueryError, filter_clip_ids
+    from workstation.core.review import QueryError, filter_clip_ids
 
     result = filter_clip_ids(project, query or "")
     if isinstance(result, QueryError):

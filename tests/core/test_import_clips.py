@@ -13,7 +13,7 @@ from workstation.core import cliptext, review
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.import_clips import import_clip_folder, probe_clip, read_clip_text
 from workstation.core.progress import Cancelled, CancelToken, drive
-from workstation.core.query import filter_clip_ids
+from workstation.core.review import filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.synth import Sequence, Shot, write_video
 

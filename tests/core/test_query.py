@@ -9,7 +9,7 @@ import pytest
 
 from workstation.core import cliptext, review
 from workstation.core.media import VideoInfo
-from workstation.core.query import QueryError, count_clips, filter_clip_ids, parse
+from workstation.core.review import QueryError, count_clips, filter_clip_ids, parse
 from workstation.core.store import Project
 
 

@@ -11,7 +11,7 @@ import pytest
 from clip_fixtures import write_clip_source
 
 from workstation.core import review, thumbs
-from workstation.core.query import QueryError
+from workstation.core.review import QueryError
 from workstation.core.store import Project
 from workstation.ui.clips.model import ClipIdRole, ClipModel, SortKey, ThumbRole, hover_frames
 from workstation.ui.clips.tag_panel import approx_clip_tokens

@@ -11,7 +11,6 @@ included, unless ``include_auto`` is off), in the clip's tag order.
 
 from __future__ import annotations
 
-import json
 import os
 import weakref
 from collections.abc import Iterable, Iterator
@@ -120,26 +119,15 @@ def sidecar_texts(
     project: Project, clip_ids: Iterable[int] | None, settings: SidecarSettings
 ) -> dict[int, tuple[Path, str]]:
     """``{clip_id: (sidecar path, text)}`` read in three queries, whatever the clip count."""
-    ids_json = None if clip_ids is None else json.dumps(sorted(set(clip_ids)))
-    where = "" if ids_json is None else "WHERE id IN (SELECT value FROM json_each(?))"
-    params = () if ids_json is None else (ids_json,)
-    paths = {
-        r[0]: project.clip_path(r[1])
-        for r in project.db.execute(f"SELECT id, path FROM clips {where}", params)
-    }
-    where_ct = "" if ids_json is None else "AND ct.clip_id IN (SELECT value FROM json_each(?))"
-    auto = "" if settings.include_auto else "AND (ct.source = 'manual' OR ct.state = 'accepted')"
-    tags: dict[int, list[str]] = {}
-    for clip_id, name in project.db.execute(
-        "SELECT ct.clip_id, t.name FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
-        f"WHERE ct.state != 'rejected' {auto} {where_ct} ORDER BY ct.clip_id, ct.position, t.name",
-        params,
-    ):
-        tags.setdefault(clip_id, []).append(name)
-    where_c = "" if ids_json is None else "WHERE clip_id IN (SELECT value FROM json_each(?))"
-    captions = dict(project.db.execute(f"SELECT clip_id, text FROM captions {where_c}", params))
+    ids = None if clip_ids is None else sorted(set(clip_ids))
+    paths = project.stored_clip_paths(ids)
+    tags = project.shown_tag_names(ids, include_auto=settings.include_auto)
+    captions = project.caption_texts(ids)
     return {
-        cid: (sidecar_path(path), compose(settings, tags.get(cid, []), captions.get(cid)))
+        cid: (
+            sidecar_path(project.clip_path(path)),
+            compose(settings, tags.get(cid, []), captions.get(cid)),
+        )
         for cid, path in paths.items()
     }
 
@@ -220,10 +208,7 @@ def rewrite_all(
     """Rewrite every clip's sidecar (after the format changed), or those of ``clip_ids`` (after
     a deferred bulk edit), in batches with progress; returns how many files changed."""
     settings = settings or load_settings(project)
-    if clip_ids is None:
-        ids = [r[0] for r in project.db.execute("SELECT id FROM clips ORDER BY path")]
-    else:
-        ids = sorted(set(clip_ids))
+    ids = project.clip_ids(path_order=True) if clip_ids is None else sorted(set(clip_ids))
     written = 0
     batch = 500
     for start in range(0, len(ids), batch):

@@ -17,14 +17,7 @@ from typing import Any
 from workstation.core import cliptext
 from workstation.core.errors import WorkstationError
 from workstation.core.store import Project
-
-# Key columns of the tables edits touch (table and column names never come from input).
-_KEYS = {
-    "clip_tags": ("clip_id", "tag_id"),
-    "captions": ("clip_id",),
-    "tags": ("id",),
-    "clips": ("id",),
-}
+from workstation.core.store.edit_rows import ROW_KEYS, RowValues
 
 
 # -- diffs -----------------------------------------------------------------------------------
@@ -33,9 +26,9 @@ class RowChange:
     """One row's change: ``before``/``after`` are column values, None = the row is absent."""
 
     table: str
-    key: tuple[tuple[str, Any], ...]
-    before: tuple[tuple[str, Any], ...] | None
-    after: tuple[tuple[str, Any], ...] | None
+    key: RowValues
+    before: RowValues | None
+    after: RowValues | None
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ class Edit:
     def redo(self, project: Project) -> None:
         self._write(project, "redo", [(c, c.after, c.before) for c in self.changes])
 
-    def _write(self, project: Project, verb: str, steps) -> None:
+    def _write(self, project: Project, verb: str, steps: list[_Step]) -> None:
         try:
             with project.transaction():
                 for change, target, other in steps:
@@ -70,28 +63,21 @@ class Edit:
         cliptext.sync_sidecars(project, self.clip_ids)
 
 
-def _apply(project: Project, change: RowChange, target: Any, other: Any) -> None:
+_Step = tuple[
+    RowChange, RowValues | None, RowValues | None
+]  # a change, the values to write, the others
+
+
+def _apply(
+    project: Project, change: RowChange, target: RowValues | None, other: RowValues | None
+) -> None:
     key = dict(change.key)
-    where = " AND ".join(f"{k}=?" for k in key)
     if target is None:
-        project.db.execute(f"DELETE FROM {change.table} WHERE {where}", tuple(key.values()))
+        project.delete_edit_row(change.table, key)
     elif other is None:
-        row = {**dict(target), **key}
-        cols = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        # A clip's tag or caption that an auto run (not on the undo stack) wrote in between is
-        # replaced: the person's restored row wins.  Tags have dependents: a clash is an error.
-        verb = "INSERT" if change.table == "tags" else "INSERT OR REPLACE"
-        project.db.execute(
-            f"{verb} INTO {change.table} ({cols}) VALUES ({marks})", tuple(row.values())
-        )
+        project.put_back_edit_row(change.table, {**dict(target), **key})
     else:
-        values = dict(target)
-        sets = ", ".join(f"{k}=?" for k in values)
-        project.db.execute(
-            f"UPDATE {change.table} SET {sets} WHERE {where}",
-            (*values.values(), *key.values()),
-        )
+        project.update_edit_row(change.table, key, dict(target))
 
 
 class Recorder:
@@ -99,17 +85,8 @@ class Recorder:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.db = project.db
         self.changes: list[RowChange] = []
         self.clips: set[int] = set()
-
-    def _row(self, table: str, key: dict[str, Any], cols: Iterable[str] | None = None):
-        what = ", ".join(cols) if cols else "*"
-        where = " AND ".join(f"{k}=?" for k in key)
-        row = self.db.execute(
-            f"SELECT {what} FROM {table} WHERE {where}", tuple(key.values())
-        ).fetchone()
-        return None if row is None else tuple(zip(row.keys(), tuple(row), strict=True))
 
     def _touch(self, table: str, key: dict[str, Any]) -> None:
         if table != "tags":
@@ -117,23 +94,18 @@ class Recorder:
 
     def insert(self, table: str, row: dict[str, Any], *, complete: bool = False) -> int:
         """Insert a row; ``complete`` = ``row`` names every column, so no read-back is needed."""
-        cols = ", ".join(row)
-        cur = self.db.execute(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        )
-        key = {k: row[k] for k in _KEYS[table] if k in row} or {"id": cur.lastrowid}
-        after = tuple(row.items()) if complete else self._row(table, key)
+        rowid = self.project.insert_edit_row(table, row)
+        key = {k: row[k] for k in ROW_KEYS[table] if k in row} or {"id": rowid}
+        after = tuple(row.items()) if complete else self.project.edit_row(table, key)
         self.changes.append(RowChange(table, tuple(key.items()), None, after))
         self._touch(table, key)
-        return int(cur.lastrowid)
+        return rowid
 
     def delete(self, table: str, key: dict[str, Any]) -> None:
-        before = self._row(table, key)
+        before = self.project.edit_row(table, key)
         if before is None:
             return
-        where = " AND ".join(f"{k}=?" for k in key)
-        self.db.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
+        self.project.delete_edit_row(table, key)
         self.changes.append(RowChange(table, tuple(key.items()), before, None))
         self._touch(table, key)
 
@@ -141,18 +113,15 @@ class Recorder:
         self, table: str, key: dict[str, Any], values: dict[str, Any], current: Any = None
     ) -> None:
         """Update some columns; ``current`` (the row as read already) saves a read."""
+        before: RowValues | None
         if current is not None:
             before = tuple((k, current[k]) for k in values)
         else:
-            before = self._row(table, key, values)
+            before = self.project.edit_row(table, key, values)
         if before is None or dict(before) == values:
             return
         changed = {k: v for k, v in values.items() if dict(before)[k] != v}
-        where = " AND ".join(f"{k}=?" for k in key)
-        self.db.execute(
-            f"UPDATE {table} SET {', '.join(f'{k}=?' for k in changed)} WHERE {where}",
-            (*changed.values(), *key.values()),
-        )
+        self.project.update_edit_row(table, key, changed)
         old = tuple((k, v) for k, v in before if k in changed)
         self.changes.append(RowChange(table, tuple(key.items()), old, tuple(changed.items())))
         self._touch(table, key)

@@ -180,7 +180,7 @@ def select_clips(project: Project, selection: str) -> list[Clip]:
         return clips
     if sel == "reviewed":
         return [c for c in clips if c.reviewed]
-    from workstation.core.query import QueryError, filter_clip_ids
+    from workstation.core.review import QueryError, filter_clip_ids
 
     ids = filter_clip_ids(project, sel)
     if isinstance(ids, QueryError):

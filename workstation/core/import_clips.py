@@ -36,7 +36,7 @@ from workstation.core import cliptext
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.media import VIDEO_EXTENSIONS
 from workstation.core.progress import Progress, Stage
-from workstation.core.review import clean_tag
+from workstation.core.review.names import clean_tag
 from workstation.core.store import Project
 
 BATCH = 300  # clips per transaction
@@ -204,7 +204,7 @@ def import_clip_folder(
     pending: list[ClipProbe] = []
     writer = _Writer(project, trigger, result)
     pool = ThreadPoolExecutor(max(1, workers)) if workers > 1 else None
-    window: deque[Future] = deque()
+    window: deque[Future[ClipProbe]] = deque()
     try:
         items = iter(paths)
         for i in range(total):
@@ -251,7 +251,7 @@ class _Writer:
         self.project = project
         self.trigger = trigger
         self.result = result
-        self.tag_ids = {name: tid for tid, name in project.db.execute("SELECT id, name FROM tags")}
+        self.tag_ids = project.tag_ids()
         self.prefix = str(project.root) + os.sep
 
     def _stored(self, path: Path) -> str:
@@ -262,14 +262,13 @@ class _Writer:
     def _tag(self, name: str) -> int:
         tid = self.tag_ids.get(name)
         if tid is None:
-            cur = self.project.db.execute("INSERT INTO tags(name) VALUES (?)", (name,))
-            tid = self.tag_ids[name] = int(cur.lastrowid)
+            tid = self.tag_ids[name] = self.project.new_tag(name)
         return tid
 
     def write(self, probes: list[ClipProbe]) -> None:
         if not probes:
             return
-        db = self.project.db
+        project = self.project
         now = time.time()
         settings = json.dumps({"imported": True})
         with self.project.transaction():
@@ -283,40 +282,22 @@ class _Writer:
                     p.height,
                     float(p.frame_count / p.fps),
                 )
-                row = db.execute("SELECT id FROM clips WHERE path=?", (stored,)).fetchone()
-                if row is not None:
-                    db.execute(
-                        "UPDATE clips SET fps_num=?, fps_den=?, frame_count=?, width=?, height=?, "
-                        "duration=? WHERE id=?",
-                        (*info, row[0]),
-                    )
-                    self.result.updated.append(int(row[0]))
+                known = project.clip_id_at(stored)
+                if known is not None:
+                    project.refresh_clip_stream(known, info)
+                    self.result.updated.append(known)
                     continue
-                cur = db.execute(
-                    "INSERT INTO clips(path, fps_num, fps_den, frame_count, width, height, "
-                    "duration, settings, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (stored, *info, settings, now),
-                )
-                clip_id = int(cur.lastrowid)
+                clip_id = project.add_imported_clip(stored, info, settings, now)
                 self.result.added.append(clip_id)
                 if p.text is None:
                     continue
                 tags, caption = read_clip_text(p.text, self.trigger)
                 if tags:
                     self.result.tag_lists += 1
-                    for pos, name in enumerate(_clean(tags)):
-                        db.execute(
-                            "INSERT OR IGNORE INTO clip_tags(clip_id, tag_id, source, state, "
-                            "position) VALUES (?,?,'manual','active',?)",
-                            (clip_id, self._tag(name), pos),
-                        )
+                    project.add_manual_tags(clip_id, [self._tag(n) for n in _clean(tags)])
                 elif caption:
                     self.result.captions += 1
-                    db.execute(
-                        "INSERT INTO captions(clip_id, text, source, updated_at) "
-                        "VALUES (?,?,'manual',?)",
-                        (clip_id, caption, now),
-                    )
+                    project.add_manual_caption(clip_id, caption, now)
 
 
 def _clean(tags: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
+from workstation.core.store.review_tables import ReviewTables
 from workstation.core.store.runs import RunTables
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 from workstation.core.store.settings import (
@@ -61,5 +62,5 @@ __all__ = [
 ]
 
 
-class Project(CutTables, ClipTables, RunTables, SettingsTables):
+class Project(CutTables, ClipTables, RunTables, SettingsTables, ReviewTables):
     """An open project folder.  Not thread-safe: open one per thread."""

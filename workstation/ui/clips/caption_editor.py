@@ -13,7 +13,6 @@ count with CLIP's own pre-tokenisation regex and a length rule for long words, a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 
@@ -104,11 +103,7 @@ class CaptionEditor(QWidget):
 
     def _captions(self, ids: list[int]) -> tuple[str, bool]:
         """The shown clips' caption, and whether they differ."""
-        n, distinct, text = self.project.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT text), MIN(text) FROM captions "
-            "WHERE clip_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
-        ).fetchone()
+        n, distinct, text = self.project.caption_spread(ids)
         if n == 0:
             return "", False
         return (text, False) if n == len(ids) and distinct == 1 else ("", True)

@@ -2,7 +2,7 @@
 
 The model mirrors the ``clips`` table and does nothing else (no dialogs, no file I/O but a
 ``stat`` of the clips on screen).  Filtering runs the project's compiled SQL query
-(:func:`workstation.core.query.filter_clip_ids`) rather than a ``QSortFilterProxyModel``: one
+(:func:`workstation.core.review.filter_clip_ids`) rather than a ``QSortFilterProxyModel``: one
 query over 10,000 clips costs a few ms, a Python ``filterAcceptsRow`` per row costs much more,
 and the tag/caption joins live in SQLite anyway.  Sorting is a Python key sort of the visible
 ids (one ``list.sort``, not n·log n ``lessThan`` calls through Qt).
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 
-from workstation.core.query import QueryError, filter_clip_ids
+from workstation.core.review import QueryError, filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
 from workstation.ui.common.thumb_loader import ThumbLoader
@@ -99,44 +99,13 @@ class ClipRow:
         return Fraction(self.fps_num, self.fps_den or 1)
 
 
-_COLUMNS = """c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
-       c.reviewed, c.motion"""
-# every clip, without its tag counts (those come a moment later: see ClipModel.fill_counts)
-_ALL_ROWS_SQL = f"SELECT {_COLUMNS}, 0, 0, 0 FROM clips c"
-# the tag counts of every clip: one grouped pass over clip_tags (3/4 of the load time)
-_ALL_COUNTS_SQL = """
-SELECT c.id, COALESCE(t.n, 0), COALESCE(t.auto, 0), cap.clip_id IS NOT NULL
-FROM clips c
-LEFT JOIN (SELECT clip_id, COUNT(*) AS n,
-                  SUM(source = 'auto' AND state = 'active') AS auto
-           FROM clip_tags WHERE state != 'rejected' GROUP BY clip_id) t ON t.clip_id = c.id
-LEFT JOIN captions cap ON cap.clip_id = c.id
-"""
-# a few clips (after an edit): per-clip lookups through the clip_tags primary key
-_SOME_ROWS_SQL = f"""
-SELECT {_COLUMNS},
-       (SELECT COUNT(*) FROM clip_tags ct WHERE ct.clip_id = c.id AND ct.state != 'rejected'),
-       (SELECT COUNT(*) FROM clip_tags ct
-        WHERE ct.clip_id = c.id AND ct.source = 'auto' AND ct.state = 'active'),
-       EXISTS (SELECT 1 FROM captions cap WHERE cap.clip_id = c.id)
-FROM clips c WHERE c.id IN (SELECT value FROM json_each(?))
-"""
-
-
 def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[ClipRow]:
     """These clips as grid rows, in one query; or every clip, with tag counts of 0 (see
     :meth:`ClipModel.fill_counts`)."""
-    import json
-
-    params: tuple[str, ...]
-    if clip_ids is None:
-        sql, params = _ALL_ROWS_SQL, ()
-    else:
-        sql, params = _SOME_ROWS_SQL, (json.dumps(list(clip_ids)),)
     root = str(project.root)
     rows: list[ClipRow] = []
     append = rows.append
-    for r in project.db.execute(sql, params):
+    for r in project.grid_rows(clip_ids):
         append(
             ClipRow(
                 r[0],
@@ -280,7 +249,7 @@ class ClipModel(QStringListModel):
             return
         self._counts_pending = False
         rows = self._rows
-        for cid, n, auto, cap in self.project.db.execute(_ALL_COUNTS_SQL):
+        for cid, n, auto, cap in self.project.grid_tag_counts():
             r = rows.get(cid)
             if r is not None:
                 r.tags, r.unreviewed_auto, r.has_caption = n, auto, bool(cap)

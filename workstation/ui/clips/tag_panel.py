@@ -21,7 +21,6 @@ row and the sidecar settings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Signal
@@ -165,9 +164,7 @@ class TagPanel(QWidget):
         if n == 0:
             self.heading.setText("No clip selected")
         elif n == 1:
-            row = self.project.db.execute(
-                "SELECT path, reviewed FROM clips WHERE id=?", (ids[0],)
-            ).fetchone()
+            row = self.project.clip_path_and_reviewed(ids[0])
             name = row[0].rsplit("/", 1)[-1] if row else "?"
             self.heading.setText(f"{name}" + ("  ✓ reviewed" if row and row[1] else ""))
         else:
@@ -182,13 +179,7 @@ class TagPanel(QWidget):
     def _multi_tags(self, ids: list[int]) -> list[tuple[str, str, int, int]]:
         """(name, category, clips with it, of which untouched auto) over many clips, in SQL:
         10,000 selected clips are 50,000 tag rows, too many to fetch one by one."""
-        return self.project.db.execute(
-            "SELECT t.name, t.category, COUNT(*), SUM(ct.source = 'auto' AND ct.state = 'active') "
-            "FROM clip_tags ct JOIN tags t ON t.id = ct.tag_id "
-            "WHERE ct.clip_id IN (SELECT value FROM json_each(?)) AND ct.state != 'rejected' "
-            "GROUP BY t.id ORDER BY COUNT(*) DESC, t.name",
-            (json.dumps(ids),),
-        ).fetchall()
+        return self.project.tags_across(ids)
 
     def setEnabledParts(self, enabled: bool) -> None:
         for w in (self.caption, self.tag_box, self.accept_button, self.threshold):
@@ -204,14 +195,7 @@ class TagPanel(QWidget):
         single = len(ids) == 1
         runs = {}  # auto tag -> (threshold, aggregation) of the run that proposed it
         if single:
-            runs = {
-                r[0]: (r[1], r[2])
-                for r in self.project.db.execute(
-                    "SELECT t.name, ct.threshold, ct.aggregation FROM clip_tags ct "
-                    "JOIN tags t ON t.id = ct.tag_id WHERE ct.clip_id = ? AND ct.source = 'auto'",
-                    (ids[0],),
-                )
-            }
+            runs = self.project.auto_tag_runs(ids[0])
         chips: list[tuple[TagChip, str]] = []
         if single:
             for i, tag in enumerate(self._tags.get(ids[0], [])):

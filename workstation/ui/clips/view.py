@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.edits import Edit
-from workstation.core.query import QueryError
+from workstation.core.review import QueryError
 from workstation.core.store import Project
 from workstation.ui.clips.all_tags_panel import AllTagsPanel, Scope
 from workstation.ui.clips.delegate import ClipDelegate
@@ -355,7 +355,7 @@ class ClipsView(QWidget):
             return self.selected_ids()
         if scope is Scope.FILTERED:
             return self.model.clip_ids()
-        return [r[0] for r in self.project.db.execute("SELECT id FROM clips")]
+        return self.project.clip_ids()
 
     # -- preview ---------------------------------------------------------------------------
     def _preview(self, clip_id: int | None) -> None:

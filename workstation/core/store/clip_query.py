@@ -1,5 +1,8 @@
 """The clip filter language, compiled to one parameterised SQL query over the project database.
 
+The language lives in the store because every term is a piece of SQL over the clip tables;
+:func:`workstation.core.review.filter_clip_ids` is how the rest of the program runs a query.
+
 Terms (implicit AND between them; ``AND``, ``OR``, ``NOT``/``-`` and parentheses combine them)::
 
     tag:blue_sky   tag:blue_*        the clip has this tag (not rejected); * and ? are wildcards
@@ -24,12 +27,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from workstation.core.store import Project
+from workstation.core.store.database import ProjectDatabase
 
-__all__ = ["Query", "QueryError", "compile_query", "count_clips", "filter_clip_ids", "parse"]
+__all__ = ["ClipQueryTables", "Query", "QueryError", "compile_query", "parse"]
+
+Params = list[str | float]  # (ints are floats to mypy)  # the bound parameters of a compiled query
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class Query:
     text: str
     tree: Node | None
 
-    def sql(self) -> tuple[str, list]:
+    def sql(self) -> tuple[str, Params]:
         return compile_query(self.tree)
 
 
@@ -99,7 +102,7 @@ _NUMERIC = {
 }
 _TEXT = {"tag", "caption", "video", "path", "reviewed", "source", "state"}
 FIELDS = tuple(sorted(_TEXT | set(_NUMERIC)))
-_CHOICES = {
+_CHOICES: dict[str, dict[str, str | int]] = {
     "reviewed": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
     "source": {"auto": "auto", "manual": "manual"},
     "state": {"active": "active", "accepted": "accepted", "rejected": "rejected"},
@@ -167,7 +170,7 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _looks_like_field(text: str, m: re.Match) -> bool:
+def _looks_like_field(text: str, m: re.Match[str]) -> bool:
     """``foo:bar`` or ``foo<3`` is meant as a field even when ``foo`` is unknown (a typo to
     report rather than a bare word that silently matches nothing)."""
     if m.group(2) != ":":
@@ -333,13 +336,13 @@ def _has_wildcard(value: str) -> bool:
     return "*" in value or "?" in value
 
 
-def _tag_match(value: str) -> tuple[str, list]:
+def _tag_match(value: str) -> tuple[str, Params]:
     if _has_wildcard(value):
         return "t.name LIKE ? ESCAPE '\\'", [_like(value)]
     return "t.name = ? COLLATE NOCASE", [value]
 
 
-def _leaf(t: Term) -> tuple[str, list]:
+def _leaf(t: Term) -> tuple[str, Params]:
     f, v = t.field, t.value
     if f in ("tag", ""):
         cond, params = _tag_match(v)
@@ -358,6 +361,7 @@ def _leaf(t: Term) -> tuple[str, list]:
             [_like(v, contains=True)],
         )
     elif f == "video":
+        pats: Params
         if _has_wildcard(v):
             pats = [f"%/{_like(v)}", f"%\\\\{_like(v)}"]
         else:  # the file name, or its stem
@@ -403,7 +407,7 @@ _COMPARE = {
 }
 
 
-def _tag_count(op: str, value: float) -> tuple[str, list]:
+def _tag_count(op: str, value: float) -> tuple[str, Params]:
     """``tags<op>N`` as one uncorrelated grouped subquery (a count per clip would run 10,000
     lookups).  Clips without tags have no group, so when 0 itself satisfies the comparison
     the query keeps every clip *not* among the groups that fail it."""
@@ -416,7 +420,7 @@ def _tag_count(op: str, value: float) -> tuple[str, list]:
     return f"c.id IN ({groups})", [value]
 
 
-def compile_query(tree: Node | None) -> tuple[str, list]:
+def compile_query(tree: Node | None) -> tuple[str, Params]:
     """SQL for a WHERE clause over ``clips c`` and its parameters."""
     if tree is None:
         return "1", []
@@ -430,20 +434,18 @@ def compile_query(tree: Node | None) -> tuple[str, list]:
     return "(" + joiner.join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
 
 
-def filter_clip_ids(project: Project, query: str | Query) -> list[int] | QueryError:
-    """Ids of the clips matching ``query`` in path order; a bad query returns its error."""
-    parsed = parse(query) if isinstance(query, str) else query
-    if isinstance(parsed, QueryError):
-        return parsed
-    where, params = parsed.sql()
-    rows = project.db.execute(f"SELECT c.id FROM clips c WHERE {where} ORDER BY c.path", params)
-    return [r[0] for r in rows]
+class ClipQueryTables(ProjectDatabase):
+    """Running parsed clip queries (mixed into :class:`Project`)."""
 
+    def matching_clip_ids(self, query: Query) -> list[int]:
+        """Ids of the clips matching ``query`` in path order."""
+        where, params = query.sql()
+        rows = self.db.execute(f"SELECT c.id FROM clips c WHERE {where} ORDER BY c.path", params)
+        return [r[0] for r in rows]
 
-def count_clips(project: Project, query: str | Query) -> int | QueryError:
-    """How many clips match (the status line of the grid)."""
-    parsed = parse(query) if isinstance(query, str) else query
-    if isinstance(parsed, QueryError):
-        return parsed
-    where, params = parsed.sql()
-    return project.db.execute(f"SELECT COUNT(*) FROM clips c WHERE {where}", params).fetchone()[0]
+    def count_matching_clips(self, query: Query) -> int:
+        where, params = query.sql()
+        count: int = self.db.execute(
+            f"SELECT COUNT(*) FROM clips c WHERE {where}", params
+        ).fetchone()[0]
+        return count
