@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -378,7 +378,9 @@ def split_project(
         cancel: Any = threading.Event()
         counter: Any = _Counter()
         pool: Executor = ThreadPoolExecutor(1, thread_name_prefix="slice")
-        submit = partial(encode_clip, cancel=cancel, counter=counter)
+        submit: Callable[[ClipPlan], dict[str, Any]] = partial(
+            encode_clip, cancel=cancel, counter=counter
+        )
     else:
         ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
         cancel = ctx.Event()
@@ -387,8 +389,8 @@ def split_project(
             n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
         )
         submit = encode_clip
-    futures: dict[Future, ClipPlan] = {}
-    recorded: set[Future] = set()
+    futures: dict[Future[dict[str, Any]], ClipPlan] = {}
+    recorded: set[Future[dict[str, Any]]] = set()
     finished = False
     try:
         futures = {pool.submit(submit, p): p for p in plans}
@@ -422,7 +424,7 @@ def split_project(
     return result
 
 
-def _outcome(fut: Future, plan: ClipPlan) -> dict[str, Any]:
+def _outcome(fut: Future[dict[str, Any]], plan: ClipPlan) -> dict[str, Any]:
     try:
         return fut.result()
     except BrokenProcessPool:

@@ -19,7 +19,7 @@ combined into :class:`Project`.
 from __future__ import annotations
 
 from workstation.core.store.clips import ClipTables
-from workstation.core.store.cuts import CutTables
+from workstation.core.store.cuts import CutRows, CutTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
 from workstation.core.store.review_tables import ReviewTables
 from workstation.core.store.runs import RunTables
@@ -52,6 +52,7 @@ __all__ = [
     "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
     "Clip",
+    "CutRows",
     "Cut",
     "JsonObject",
     "Project",

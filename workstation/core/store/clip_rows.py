@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 
 _GRID_COLUMNS = """c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
        c.reviewed, c.motion"""
@@ -101,10 +101,10 @@ class ClipRowTables(ProjectDatabase):
         self, stored_path: str, info: StreamInfo, settings: str, created_at: float
     ) -> int:
         """Add a clip with no source video; ``settings`` is its JSON settings text."""
-        cid = self.db.execute(
-            "INSERT INTO clips(path, fps_num, fps_den, frame_count, width, height, "
-            "duration, settings, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (stored_path, *info, settings, created_at),
-        ).lastrowid
-        assert cid is not None  # an INSERT into a rowid table always sets it
-        return cid
+        return inserted_id(
+            self.db.execute(
+                "INSERT INTO clips(path, fps_num, fps_den, frame_count, width, height, "
+                "duration, settings, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (stored_path, *info, settings, created_at),
+            )
+        )

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 from workstation.core.store.records import Clip
 
 
@@ -42,7 +42,7 @@ class ClipTables(ProjectDatabase):
         frame_count: int,
         width: int,
         height: int,
-        settings: dict | None = None,
+        settings: dict[str, Any] | None = None,
         verified: bool | None = None,
         verify_error: str | None = None,
     ) -> int:
@@ -79,7 +79,7 @@ class ClipTables(ProjectDatabase):
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, stored, time.time()),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def clips(self, video_id: int | None = None) -> list[Clip]:
         if video_id is None:

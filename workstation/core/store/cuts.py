@@ -10,9 +10,18 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any, TypedDict
 
 from workstation.core.store.records import Cut, Segment
 from workstation.core.store.videos import VideoTables
+
+
+class CutRows(TypedDict):
+    """The raw rows at some frames of one video, as :meth:`CutTables.cut_rows` saves them."""
+
+    frames: list[int]
+    cuts: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
 
 
 class CutTables(VideoTables):
@@ -155,7 +164,7 @@ class CutTables(VideoTables):
         end = self.video(video_id).frame_count if end is None else int(end)
         return Segment(video_id, start, end, self.segment_keep(video_id, start))
 
-    def cut_rows(self, video_id: int, frames: Iterable[int]) -> dict[str, list[dict]]:
+    def cut_rows(self, video_id: int, frames: Iterable[int]) -> CutRows:
         """The raw cut and segment-flag rows at ``frames`` (tombstones included), for undo.
 
         Undo restores these rows verbatim with :meth:`restore_cut_rows`, so an undone edit
@@ -164,7 +173,7 @@ class CutTables(VideoTables):
         fs = sorted({int(f) for f in frames})
         marks = ",".join("?" * len(fs))
         if not fs:
-            return {"frames": [], "cuts": [], "segments": []}
+            return CutRows(frames=[], cuts=[], segments=[])
         cuts = self.db.execute(
             f"SELECT * FROM cuts WHERE video_id=? AND frame IN ({marks})", (video_id, *fs)
         ).fetchall()
@@ -172,9 +181,9 @@ class CutTables(VideoTables):
             f"SELECT * FROM segments WHERE video_id=? AND start_frame IN ({marks})",
             (video_id, *fs),
         ).fetchall()
-        return {"frames": fs, "cuts": [dict(r) for r in cuts], "segments": [dict(r) for r in segs]}
+        return CutRows(frames=fs, cuts=[dict(r) for r in cuts], segments=[dict(r) for r in segs])
 
-    def restore_cut_rows(self, video_id: int, rows: dict[str, list[dict]]) -> None:
+    def restore_cut_rows(self, video_id: int, rows: CutRows) -> None:
         """Put back rows saved by :meth:`cut_rows` (replacing whatever is at those frames)."""
         fs = rows["frames"]
         if not fs:
@@ -188,8 +197,8 @@ class CutTables(VideoTables):
                 f"DELETE FROM segments WHERE video_id=? AND start_frame IN ({marks})",
                 (video_id, *fs),
             )
-            for table in ("cuts", "segments"):
-                for r in rows[table]:
+            for table, saved in (("cuts", rows["cuts"]), ("segments", rows["segments"])):
+                for r in saved:
                     cols = ", ".join(r)
                     self.db.execute(
                         f"INSERT INTO {table}({cols}) VALUES ({','.join('?' * len(r))})",
@@ -244,7 +253,7 @@ def _cut(r: sqlite3.Row) -> Cut:
     )
 
 
-def _cut_row(video_id: int, cut: Cut) -> tuple:
+def _cut_row(video_id: int, cut: Cut) -> tuple[Any, ...]:
     return (
         video_id,
         cut.frame,

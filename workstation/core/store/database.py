@@ -15,6 +15,14 @@ from workstation.core.errors import ProjectError
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION, _split_sql
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (an INSERT into a rowid table always sets it)."""
+    rowid = cursor.lastrowid
+    if rowid is None:  # pragma: no cover - not an INSERT: a bug in the caller
+        raise RuntimeError("no row was inserted")
+    return rowid
+
+
 class ProjectDatabase:
     """An open project database and its folders; the base of :class:`Project`."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 
 # Key columns of the tables edits touch.
 ROW_KEYS = {
@@ -43,12 +43,12 @@ class EditRowTables(ProjectDatabase):
     def insert_edit_row(self, table: str, row: dict[str, Any]) -> int:
         """Insert a row; returns its rowid."""
         cols = ", ".join(row)
-        rowid = self.db.execute(
-            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        ).lastrowid
-        assert rowid is not None  # an INSERT into a rowid table always sets it
-        return rowid
+        return inserted_id(
+            self.db.execute(
+                f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in row)})",
+                tuple(row.values()),
+            )
+        )
 
     def update_edit_row(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
         self.db.execute(

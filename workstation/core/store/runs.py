@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from typing import Any
 
 import numpy as np
 
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 
 
 class RunTables(ProjectDatabase):
@@ -19,16 +20,16 @@ class RunTables(ProjectDatabase):
 
     # -- detections and scores -------------------------------------------------------------
     def start_detection(
-        self, video_id: int, detector: str, params: dict, threshold: float | None
+        self, video_id: int, detector: str, params: dict[str, Any], threshold: float | None
     ) -> int:
         cur = self.db.execute(
             "INSERT INTO detections(video_id, detector, params, threshold, started_at) VALUES (?,?,?,?,?)",
             (video_id, detector, json.dumps(params, sort_keys=True), threshold, time.time()),
         )
-        return int(cur.lastrowid)
+        return inserted_id(cur)
 
     def resumable_detection(
-        self, video_id: int, detector: str, params: dict
+        self, video_id: int, detector: str, params: dict[str, Any]
     ) -> tuple[int, int] | None:
         """(detection id, frames done) of an unfinished run with the same settings, if any."""
         row = self.db.execute(
@@ -58,10 +59,11 @@ class RunTables(ProjectDatabase):
         )
 
     def latest_detection(self, video_id: int) -> sqlite3.Row | None:
-        return self.db.execute(
+        row: sqlite3.Row | None = self.db.execute(
             "SELECT * FROM detections WHERE video_id=? AND state='done' ORDER BY id DESC LIMIT 1",
             (video_id,),
         ).fetchone()
+        return row
 
     def scores(self, detection_id: int, name: str = "score") -> np.ndarray:
         rows = self.db.execute(
@@ -74,12 +76,12 @@ class RunTables(ProjectDatabase):
         return np.concatenate(parts)
 
     # -- jobs ------------------------------------------------------------------------------
-    def start_job(self, stage: str, target: str = "", params: dict | None = None) -> int:
+    def start_job(self, stage: str, target: str = "", params: dict[str, Any] | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO jobs(stage, target, params, started_at) VALUES (?,?,?,?)",
             (stage, target, json.dumps(params or {}, sort_keys=True), time.time()),
         )
-        return int(cur.lastrowid)
+        return inserted_id(cur)
 
     def update_job(self, job_id: int, done: int, total: int | None) -> None:
         self.db.execute("UPDATE jobs SET done=?, total=? WHERE id=?", (done, total, job_id))

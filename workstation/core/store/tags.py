@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,7 @@ class TagTables(ProjectDatabase):
 
     def new_tag(self, name: str) -> int:
         """Add a tag name (category general); returns its id."""
-        tid = self.db.execute("INSERT INTO tags(name) VALUES (?)", (name,)).lastrowid
-        assert tid is not None  # an INSERT into a rowid table always sets it
-        return tid
+        return inserted_id(self.db.execute("INSERT INTO tags(name) VALUES (?)", (name,)))
 
     # -- one clip's tags -------------------------------------------------------------------
     def clip_tag_row(self, clip_id: int, tag_id: int) -> sqlite3.Row | None:

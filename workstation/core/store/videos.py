@@ -11,7 +11,7 @@ import numpy as np
 
 from workstation.core.errors import ProjectError
 from workstation.core.media import FrameIndex, VideoInfo
-from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.database import ProjectDatabase, inserted_id
 from workstation.core.store.records import Video
 
 _OVERVIEW_SQL = """
@@ -66,7 +66,7 @@ class VideoTables(ProjectDatabase):
                 f"INSERT INTO videos(path, {cols}, added_at) VALUES (?{', ?' * len(values)}, ?)",
                 (info.path, *values, time.time()),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def videos(self) -> list[Video]:
         return [_video(r) for r in self.db.execute("SELECT * FROM videos ORDER BY path")]

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.core.query import QueryError
+from workstation.core.review import QueryError
 from workstation.ui.clips.model import SortKey
 
 FILTER_PAUSE_MS = 250  # typing applies the filter once it pauses this long

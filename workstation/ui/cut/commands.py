@@ -15,7 +15,7 @@ from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
-from workstation.core.store import Cut, Project
+from workstation.core.store import Cut, CutRows, Project
 
 
 class CutEditTarget(Protocol):
@@ -37,8 +37,8 @@ class CutCommand(QUndoCommand):
         self.target = target
         self.video_id = video_id
         self.frames = sorted({int(f) for f in frames})
-        self._before: dict | None = None
-        self._after: dict | None = None
+        self._before: CutRows | None = None
+        self._after: CutRows | None = None
         self.error: str | None = None
         self.select_after: int | None = None
         self.select_before: int | None = None
@@ -147,15 +147,14 @@ class NudgeCut(MoveCut):
         return True
 
 
-def _union(first: dict, second: dict) -> dict:
+def _union(first: CutRows, second: CutRows) -> CutRows:
     """Snapshot rows of ``first``, completed with ``second``'s rows at frames ``first`` lacks."""
     own = set(first["frames"])
-    return {
-        "frames": sorted(own | set(second["frames"])),
-        "cuts": first["cuts"] + [r for r in second["cuts"] if r["frame"] not in own],
-        "segments": first["segments"]
-        + [r for r in second["segments"] if r["start_frame"] not in own],
-    }
+    return CutRows(
+        frames=sorted(own | set(second["frames"])),
+        cuts=first["cuts"] + [r for r in second["cuts"] if r["frame"] not in own],
+        segments=first["segments"] + [r for r in second["segments"] if r["start_frame"] not in own],
+    )
 
 
 class ToggleReject(CutCommand):
