@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from workstation.core import review
 from workstation.core.autotag.base import TagResult
-from workstation.core.edits import Edit
+from workstation.core.review.edits import Edit
 from workstation.core.store import Project
 
 

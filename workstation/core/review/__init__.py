@@ -1,8 +1,8 @@
 """Tag and caption review: the edits the clip panel and the CLI make, each one undoable.
 
-Every edit runs in one transaction and returns an :class:`~workstation.core.edits.Edit`: the
+Every edit runs in one transaction and returns an :class:`~workstation.core.review.edits.Edit`: the
 rows it changed with their values before and after, so ``edit.undo(project)`` and
-``edit.redo(project)`` restore the database exactly (see :mod:`workstation.core.edits`).
+``edit.redo(project)`` restore the database exactly (see :mod:`workstation.core.review.edits`).
 
 Manual work wins over automatic results:
 
@@ -23,7 +23,6 @@ re-exported here: ``from workstation.core import review; review.add_tags(...)``.
 
 from __future__ import annotations
 
-from workstation.core.edits import Edit, RowChange, UndoStack
 from workstation.core.review.auto import (
     AutoTag,
     set_auto_caption,
@@ -31,6 +30,7 @@ from workstation.core.review.auto import (
     set_auto_tags_many,
 )
 from workstation.core.review.captions import clear_caption, mark_reviewed, set_caption
+from workstation.core.review.edits import Edit, RowChange, UndoStack
 from workstation.core.review.names import CATEGORIES, STATES, clean_tag, spelling
 from workstation.core.review.queries import (
     caption,

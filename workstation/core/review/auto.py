@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from workstation.core.edits import Edit, Recorder
 from workstation.core.review.editing import existing_clips, run_edit
+from workstation.core.review.edits import Edit, Recorder
 from workstation.core.review.names import check_category, clean_tag, spelling
 from workstation.core.review.tags import ensure_tag
 from workstation.core.store import Project

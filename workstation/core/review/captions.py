@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from workstation.core.edits import Edit, Recorder
 from workstation.core.review.editing import existing_clips, run_edit
+from workstation.core.review.edits import Edit, Recorder
 from workstation.core.store import Project
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from workstation.core import cliptext
-from workstation.core.edits import Edit, Recorder
 from workstation.core.errors import WorkstationError
+from workstation.core.review.edits import Edit, Recorder
 from workstation.core.store import Project
 
 # An edit's body: row operations through the recorder; it may name more clips it touched.

@@ -11,9 +11,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from workstation.core.edits import Edit, Recorder
 from workstation.core.errors import WorkstationError
 from workstation.core.review.editing import existing_clips, run_edit
+from workstation.core.review.edits import Edit, Recorder
 from workstation.core.review.names import check_category, clean_names, clean_tag
 from workstation.core.store import Project
 

@@ -1,4 +1,4 @@
-"""Project methods writing single rows for undoable edits (see :mod:`workstation.core.edits`).
+"""Project methods writing single rows for undoable edits (see :mod:`workstation.core.review.edits`).
 
 An edit of clip data is recorded as row diffs; these methods read, insert, update, delete and
 put back one row of the tables such edits touch, keyed by the columns in :data:`ROW_KEYS`.

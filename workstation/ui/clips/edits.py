@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from workstation.core import cliptext
-from workstation.core.edits import Edit
 from workstation.core.errors import WorkstationError
+from workstation.core.review.edits import Edit
 from workstation.core.store import Project
 
 SYNC_SIDECARS_MAX = 200  # edits touching more clips rewrite their .txt files in a job

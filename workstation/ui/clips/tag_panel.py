@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core import cliptext, review
-from workstation.core.edits import Edit
 from workstation.core.review import ClipTag
+from workstation.core.review.edits import Edit
 from workstation.core.store import Project
 from workstation.ui.clips.caption_editor import CLIP_TOKEN_LIMIT, CaptionEditor, approx_clip_tokens
 from workstation.ui.clips.edits import ClipEditor

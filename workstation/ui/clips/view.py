@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.core.edits import Edit
 from workstation.core.review import QueryError
+from workstation.core.review.edits import Edit
 from workstation.core.store import Project
 from workstation.ui.clips.all_tags_panel import AllTagsPanel, Scope
 from workstation.ui.clips.delegate import ClipDelegate
