@@ -156,3 +156,18 @@ def test_chip_area_groups_chips_and_counts_the_rest(qtbot):
     assert list(area.chips) == ["rain"] and not area.more_label.isVisible()
     area.clear()
     assert area.chips == {} and not area.more_label.isVisible()
+
+
+def test_the_undo_history_forgets_the_oldest_beyond_its_limit(editor):
+    """The history is bounded (core/review/edits.py's UNDO_LIMIT): the newest edits stay."""
+    ed, ids = editor
+    assert ed.undo_stack.undoLimit() == review.UNDO_LIMIT
+    ed.undo_stack.clear()
+    ed.undo_stack.setUndoLimit(3)  # the same mechanism at a size a test can fill
+    for n in range(5):
+        ed.apply_edit(lambda p, n=n: review.add_tags(p, ids[:1], [f"t{n}"]))
+    assert ed.undo_stack.count() == 3
+    while ed.undo_stack.canUndo():
+        ed.undo_stack.undo()
+    tags = {t.name for t in review.clip_tags(ed.project, ids[0])}
+    assert {"t0", "t1"} <= tags and not {"t2", "t3", "t4"} & tags

@@ -30,7 +30,7 @@ from workstation.core.review.auto import (
     set_auto_tags_many,
 )
 from workstation.core.review.captions import clear_caption, mark_reviewed, set_caption
-from workstation.core.review.edits import Edit, RowChange, UndoStack
+from workstation.core.review.edits import UNDO_LIMIT, Edit, RowChange
 from workstation.core.review.names import CATEGORIES, STATES, clean_tag, spelling
 from workstation.core.review.queries import (
     caption,
@@ -61,6 +61,7 @@ from workstation.core.store.clip_query import Query, QueryError, parse
 from workstation.core.store.tags import ClipTag, TagCount
 
 __all__ = [
+    "UNDO_LIMIT",
     "CATEGORIES",
     "STATES",
     "AutoTag",
@@ -71,7 +72,6 @@ __all__ = [
     "QueryError",
     "RowChange",
     "TagCount",
-    "UndoStack",
     "accept_above",
     "accept_tags",
     "add_tags",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workstation.core import cliptext
@@ -130,51 +130,7 @@ class Recorder:
         return Edit(label, tuple(self.changes), frozenset(self.clips | set(extra_clips)))
 
 
-# -- undo stack ------------------------------------------------------------------------------
-@dataclass
-class UndoStack:
-    """Edits in order with a cursor; the GUI's Ctrl+Z/Ctrl+Shift+Z and the CLI use it.
-
-    The oldest edits are forgotten beyond ``limit`` edits or ``max_rows`` changed rows in all
-    (a row diff is ~1 KB: 500 bulk edits of 10,000 clips would otherwise hold gigabytes).  The
-    newest edit is always kept.
-    """
-
-    limit: int = 500
-    max_rows: int = 500_000
-    edits: list[Edit] = field(default_factory=list)
-    index: int = 0  # edits[:index] are done
-
-    def push(self, edit: Edit) -> Edit:
-        if edit:
-            del self.edits[self.index :]
-            self.edits.append(edit)
-            rows = sum(len(e) for e in self.edits)
-            while len(self.edits) > 1 and (len(self.edits) > self.limit or rows > self.max_rows):
-                rows -= len(self.edits.pop(0))
-            self.index = len(self.edits)
-        return edit
-
-    @property
-    def can_undo(self) -> bool:
-        return self.index > 0
-
-    @property
-    def can_redo(self) -> bool:
-        return self.index < len(self.edits)
-
-    def undo(self, project: Project) -> Edit | None:
-        if not self.can_undo:
-            return None
-        self.index -= 1
-        edit = self.edits[self.index]
-        edit.undo(project)
-        return edit
-
-    def redo(self, project: Project) -> Edit | None:
-        if not self.can_redo:
-            return None
-        edit = self.edits[self.index]
-        edit.redo(project)
-        self.index += 1
-        return edit
+# How many edits the Clips view's undo history keeps (ui/clips/edits.py); the oldest are
+# forgotten beyond it.  An edit holds its row diffs (~1 KB a row), so the history's memory is
+# bounded by this count times the size of the edits made.
+UNDO_LIMIT = 500

@@ -20,7 +20,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from workstation.core import cliptext
 from workstation.core.errors import WorkstationError
-from workstation.core.review.edits import Edit
+from workstation.core.review.edits import UNDO_LIMIT, Edit
 from workstation.core.store import Project
 
 SYNC_SIDECARS_MAX = 200  # edits touching more clips rewrite their .txt files in a job
@@ -58,6 +58,7 @@ class ClipEditor(QObject):
         self.session = session
         self.jobs = jobs
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)  # the oldest edits are forgotten beyond it
 
     @property
     def project(self) -> Project:
