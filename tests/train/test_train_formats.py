@@ -231,7 +231,7 @@ def test_launch_module_stays_light():
     import sys
 
     code = (
-        "import sys, workstation.train, workstation.cli_train; "
+        "import sys, workstation.train, workstation.cli.train; "
         "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'accelerate') "
         "if m in sys.modules))"
     )
@@ -341,7 +341,7 @@ def test_training_code_never_imports_qt():
     import workstation.train
 
     folder = Path(workstation.train.__file__).parent
-    for path in [*folder.glob("*.py"), folder.parent / "cli_train.py"]:
+    for path in [*folder.glob("*.py"), folder.parent / "cli" / "train.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
                 [a.name for a in node.names]

@@ -1,6 +1,6 @@
 """CLI commands of auto-tagging: ``workstation tag``, ``workstation caption``, ``workstation motion``.
 
-Registered by workstation/cli.py through :func:`register`.  Each command runs the same core
+Registered by workstation/cli/__init__.py through :func:`register`.  Each command runs the same core
 stage the GUI runs, with a progress bar; ``--json`` prints the summary as one JSON object.
 """
 
@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workstation.cli import _jsonable, _open, _run
+from workstation.cli.common import Subcommands, jsonable, open_project, run_stage
 from workstation.core.errors import WorkstationError
 
+if TYPE_CHECKING:
+    from workstation.core.store import Project
 
-def _clip_ids(project, args) -> list[int] | None:
+
+def _clip_ids(project: Project, args: argparse.Namespace) -> list[int] | None:
     ids = list(args.clip or [])
     if getattr(args, "filter", None):
         from workstation.core.review import QueryError, filter_clip_ids
@@ -31,17 +34,19 @@ def _clip_ids(project, args) -> list[int] | None:
     return ids or None
 
 
-def _report(args, payload: dict[str, Any], text: str, failed: dict[int, str]) -> int:
+def _report(
+    args: argparse.Namespace, payload: dict[str, Any], text: str, failed: dict[int, str]
+) -> int:
     for clip_id, error in failed.items():
         print(f"error: clip {clip_id}: {error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_jsonable(payload)))
+        print(json.dumps(jsonable(payload)))
     else:
         print(text)
     return 1 if failed else 0
 
 
-def cmd_tag(args) -> int:
+def cmd_tag(args: argparse.Namespace) -> int:
     from workstation.core.autotag import TagSettings, tag_clips
 
     exclude = tuple(
@@ -60,10 +65,10 @@ def cmd_tag(args) -> int:
         redo=args.redo,
         providers=tuple(args.provider) if args.provider else None,
     )
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         ids = _clip_ids(project, args)
-        summary = _run(tag_clips(project, ids, settings), args.quiet)
-    payload = {**_jsonable(summary), "frames_per_second": round(summary.frames_per_second, 2)}
+        summary = run_stage(tag_clips(project, ids, settings), args.quiet)
+    payload = {**jsonable(summary), "frames_per_second": round(summary.frames_per_second, 2)}
     text = (
         f"tagged {len(summary.tagged)} clips ({summary.frames} frames, "
         f"{summary.frames_per_second:.1f} frames/s on {summary.provider}), "
@@ -72,7 +77,7 @@ def cmd_tag(args) -> int:
     return _report(args, payload, text, summary.failed)
 
 
-def cmd_caption(args) -> int:
+def cmd_caption(args: argparse.Namespace) -> int:
     from workstation.core.autotag import CaptionSettings, caption_clips
 
     values: dict[str, Any] = {
@@ -98,35 +103,35 @@ def cmd_caption(args) -> int:
             server="", backend="transformers", model=args.model or DEFAULT_HF_CAPTION_MODEL
         )
     settings = CaptionSettings(**values)
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         ids = _clip_ids(project, args)
         if args.server is None:
             device = args.device or load_device(project)
             stage = caption_and_free(project, ids, settings, device=device)
         else:
             stage = caption_clips(project, ids, settings)
-        summary = _run(stage, args.quiet)
+        summary = run_stage(stage, args.quiet)
     text = (
         f"captioned {len(summary.captioned)} clips with {summary.model}, skipped "
         f"{len(summary.skipped)} with a caption, kept {len(summary.kept_manual)} manual, "
         f"failed {len(summary.failed)}"
     )
-    return _report(args, _jsonable(summary), text, summary.failed)
+    return _report(args, jsonable(summary), text, summary.failed)
 
 
-def cmd_motion(args) -> int:
+def cmd_motion(args: argparse.Namespace) -> int:
     from workstation.core.autotag import score_motion
 
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         ids = _clip_ids(project, args)
-        summary = _run(score_motion(project, ids, redo=args.redo), args.quiet)
+        summary = run_stage(score_motion(project, ids, redo=args.redo), args.quiet)
         paths = {c.id: c.path.name for c in project.clips()}
     lines = [f"{paths.get(cid, cid)}\t{score:.5f}" for cid, score in summary.scored.items()]
     lines.append(
         f"scored {len(summary.scored)} clips, skipped {len(summary.skipped)} already "
         f"scored, failed {len(summary.failed)}"
     )
-    return _report(args, _jsonable(summary), "\n".join(lines), summary.failed)
+    return _report(args, jsonable(summary), "\n".join(lines), summary.failed)
 
 
 def _selection(p: argparse.ArgumentParser) -> None:
@@ -138,7 +143,7 @@ def _selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     from workstation.core.autotag.base import (
         DEFAULT_WD14_MODEL,
         WD14_MODELS,

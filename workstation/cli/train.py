@@ -6,11 +6,15 @@ Ctrl+C stops the child; ``--resume latest`` continues from the last checkpoint.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
+from workstation.cli.common import Subcommands, jsonable, run_stage
 
-def register(subparsers) -> None:
+
+def register(subparsers: Subcommands) -> None:
+    """Add ``train`` to the ``workstation`` parser."""
     from workstation.train.launch import add_arguments
 
     p = subparsers.add_parser(
@@ -26,14 +30,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def cmd_train(args) -> int:
-    from workstation.cli import _jsonable, _run
+def cmd_train(args: argparse.Namespace) -> int:
     from workstation.train.launch import settings_from_args, train_stage
 
     settings = settings_from_args(args)
-    result = _run(train_stage(settings), args.quiet)
+    result = run_stage(train_stage(settings), args.quiet)
     if args.json:
-        print(json.dumps(_jsonable(result)))
+        print(json.dumps(jsonable(result)))
         return 0
     print(f"trained to step {result.step}: {result.output}", file=sys.stderr)
     for label, path in (

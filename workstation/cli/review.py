@@ -8,15 +8,19 @@ and a caret under the bad spot.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workstation.cli import _convert, _jsonable, _open, _run
+from workstation.cli.common import Subcommands, convert_value, jsonable, open_project, run_stage
+
+if TYPE_CHECKING:
+    from workstation.core.store import Project
 
 
-def _select(project, query: str | None) -> list[int] | None:
+def _select(project: Project, query: str | None) -> list[int] | None:
     """Clip ids matching ``query`` (all clips when None); None after printing a query error."""
     from workstation.core.review import QueryError, filter_clip_ids
 
@@ -27,23 +31,23 @@ def _select(project, query: str | None) -> list[int] | None:
     return result
 
 
-def _say(args, text: str) -> None:
+def _say(args: argparse.Namespace, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text, file=sys.stderr)
 
 
-def cmd_tags(args) -> int:
+def cmd_tags(args: argparse.Namespace) -> int:
     from workstation.core import review
     from workstation.core.errors import WorkstationError
 
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         if args.action == "list":
             ids = _select(project, args.filter) if args.filter else None
             if args.filter and ids is None:
                 return 2
             counts = review.tag_counts(project, ids)
             if args.json:
-                print(json.dumps([_jsonable(c) for c in counts]))
+                print(json.dumps([jsonable(c) for c in counts]))
             else:
                 for c in counts:
                     src = f"{c.manual} manual, {c.auto} auto"
@@ -85,7 +89,7 @@ def cmd_tags(args) -> int:
         return 0
 
 
-def clip_records(project, ids: list[int]) -> list[dict[str, Any]]:
+def clip_records(project: Project, ids: list[int]) -> list[dict[str, Any]]:
     """One JSON-ready record per clip (what ``clips --json`` prints)."""
     from workstation.core import review
 
@@ -134,8 +138,8 @@ def clip_records(project, ids: list[int]) -> list[dict[str, Any]]:
     return out
 
 
-def cmd_clips(args) -> int:
-    with _open(args.dir) as project:
+def cmd_clips(args: argparse.Namespace) -> int:
+    with open_project(args.dir) as project:
         ids = _select(project, args.filter)
         if ids is None:
             return 2
@@ -160,10 +164,10 @@ def cmd_clips(args) -> int:
     return 0
 
 
-def cmd_caption(args) -> int:
+def cmd_caption(args: argparse.Namespace) -> int:
     from workstation.core import review
 
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         ids = _select(project, args.filter)
         if ids is None:
             return 2
@@ -175,10 +179,10 @@ def cmd_caption(args) -> int:
         return 0
 
 
-def cmd_review(args) -> int:
+def cmd_review(args: argparse.Namespace) -> int:
     from workstation.core import review
 
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         ids = _select(project, args.filter)
         if ids is None:
             return 2
@@ -187,11 +191,11 @@ def cmd_review(args) -> int:
         return 0
 
 
-def cmd_sidecars(args) -> int:
+def cmd_sidecars(args: argparse.Namespace) -> int:
     from workstation.core import cliptext
     from workstation.core.errors import WorkstationError
 
-    with _open(args.dir) as project:
+    with open_project(args.dir) as project:
         settings = cliptext.load_settings(project)
         changes: dict[str, Any] = {}
         names = {f.name: f for f in fields(settings)}
@@ -203,26 +207,28 @@ def cmd_sidecars(args) -> int:
                     f"--set {pair!r}: expected key=value with key one of: {', '.join(names)}"
                 )
             current = getattr(settings, key)
-            changes[key] = raw if isinstance(current, str) else _convert(raw, current, key)
+            changes[key] = raw if isinstance(current, str) else convert_value(raw, current, key)
         if changes:
             settings = cliptext.update_settings(project, **changes)
         if args.json:
-            print(json.dumps(_jsonable({**settings.__dict__, "format": settings.format.value})))
+            print(json.dumps(jsonable({**settings.__dict__, "format": settings.format.value})))
         else:
             for f in fields(settings):
                 value = getattr(settings, f.name)
                 print(f"{f.name} = {value.value if hasattr(value, 'value') else value!r}")
         if args.write or changes:
-            written = _run(cliptext.rewrite_all(project, settings), args.quiet)
+            written = run_stage(cliptext.rewrite_all(project, settings), args.quiet)
             _say(args, f"{written} clip .txt files written")
         return 0
 
 
-def cmd_import_clips(args) -> int:
+def cmd_import_clips(args: argparse.Namespace) -> int:
     from workstation.core.import_clips import import_clip_folder
 
-    with _open(args.dir) as project:
-        result = _run(import_clip_folder(project, args.folder, workers=args.workers), args.quiet)
+    with open_project(args.dir) as project:
+        result = run_stage(
+            import_clip_folder(project, args.folder, workers=args.workers), args.quiet
+        )
     for err in result.errors:
         print(f"error: {err}", file=sys.stderr)
     if args.json:
@@ -246,9 +252,14 @@ def cmd_import_clips(args) -> int:
     return 1 if result.errors else 0
 
 
-def register(sub) -> None:
+def _add_filter(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--filter", metavar="QUERY", help="only clips matching this query, e.g. 'tag:dog -tag:cat'"
+    )
+
+
+def register(sub: Subcommands) -> None:
     """Add the review commands to the ``workstation`` parser."""
-    filt = {"metavar": "QUERY", "help": "only clips matching this query, e.g. 'tag:dog -tag:cat'"}
     proj = "the project folder"
 
     p = sub.add_parser("tags", help="add, remove, rename, accept or list clip tags")
@@ -260,7 +271,7 @@ def register(sub) -> None:
         t = tsub.add_parser(action, help=text)
         t.add_argument("dir", help=proj)
         t.add_argument("tag", nargs="+", help="one or more tag names")
-        t.add_argument("--filter", **filt)
+        _add_filter(t)
         if action == "add":
             t.add_argument(
                 "--category", default="general", choices=["general", "character", "rating", "meta"]
@@ -279,36 +290,36 @@ def register(sub) -> None:
     t.add_argument("dir", help=proj)
     t.add_argument("tag", nargs="*", help="only these tags (default: every auto tag)")
     t.add_argument("--above", type=float, metavar="CONFIDENCE")
-    t.add_argument("--filter", **filt)
+    _add_filter(t)
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("reject", help="reject auto tags (named, or --below a confidence)")
     t.add_argument("dir", help=proj)
     t.add_argument("tag", nargs="*", help="the tags to reject")
     t.add_argument("--below", type=float, metavar="CONFIDENCE")
-    t.add_argument("--filter", **filt)
+    _add_filter(t)
     t.set_defaults(func=cmd_tags)
     t = tsub.add_parser("list", help="every tag with how many clips show it")
     t.add_argument("dir", help=proj)
-    t.add_argument("--filter", **filt)
+    _add_filter(t)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("clips", help="list clips (with --json: one object per clip per line)")
     p.add_argument("dir", help=proj)
-    p.add_argument("--filter", **filt)
+    _add_filter(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_clips)
 
     p = sub.add_parser("set-caption", help="set (or --clear) the manual caption of clips")
     p.add_argument("dir", help=proj)
     p.add_argument("text", nargs="?")
-    p.add_argument("--filter", **filt)
+    _add_filter(p)
     p.add_argument("--clear", action="store_true", help="remove captions (auto may fill them)")
     p.set_defaults(func=cmd_caption)
 
     p = sub.add_parser("review", help="mark clips reviewed (or --unmark: not reviewed)")
     p.add_argument("dir", help=proj)
-    p.add_argument("--filter", **filt)
+    _add_filter(p)
     p.add_argument("--unmark", action="store_true", help="mark them not reviewed")
     p.set_defaults(func=cmd_review)
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
+from workstation.cli.common import (
+    Subcommands,
+    jsonable,
+    open_project,
+    parse_settings,
+    run_stage,
+)
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
+    """Add ``export`` to the ``workstation`` parser."""
     p = sub.add_parser(
         "export",
         help="export clips as a training dataset (pairs, webvid or webdataset), decoding each back",
@@ -32,8 +42,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_export)
 
 
-def cmd_export(args) -> int:
-    from workstation.cli import _jsonable, _open, _run, _settings
+def cmd_export(args: argparse.Namespace) -> int:
     from workstation.core.export import ExportSettings, export_dataset
 
     pairs = list(args.set or [])
@@ -44,9 +53,9 @@ def cmd_export(args) -> int:
         pairs.append(f"selection={args.filter}")
     elif args.reviewed:
         pairs.append("selection=reviewed")
-    settings = _settings(ExportSettings, pairs)
-    with _open(args.dir) as project:
-        result = _run(export_dataset(project, Path(args.out), settings), args.quiet)
+    settings = parse_settings(ExportSettings, pairs)
+    with open_project(args.dir) as project:
+        result = run_stage(export_dataset(project, Path(args.out), settings), args.quiet)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     for line in result.errors:
@@ -55,7 +64,7 @@ def cmd_export(args) -> int:
     if args.json:
         print(
             json.dumps(
-                _jsonable(
+                jsonable(
                     {
                         "out": result.out,
                         "format": result.format,
