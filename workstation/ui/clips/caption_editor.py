@@ -104,7 +104,7 @@ class CaptionEditor(QWidget):
     def _captions(self, ids: list[int]) -> tuple[str, bool]:
         """The shown clips' caption, and whether they differ."""
         n, distinct, text = self.project.caption_spread(ids)
-        if n == 0:
+        if n == 0 or text is None:
             return "", False
         return (text, False) if n == len(ids) and distinct == 1 else ("", True)
 
