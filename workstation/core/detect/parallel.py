@@ -23,7 +23,11 @@ from workstation.core.store import Project
 _POLL_S = 0.2
 
 
-def _drive(stage: Stage[Any], vid: int, out: queue.Queue, stop: threading.Event) -> None:
+#: ``(what, video id, payload)``: a Progress, the stage's result, or an error message.
+_Report = tuple[str, int, Any]
+
+
+def _drive(stage: Stage[Any], vid: int, out: queue.Queue[_Report], stop: threading.Event) -> None:
     """Run one video's stage in this thread, posting its reports; closes it when stopped."""
     try:
         while True:
@@ -54,9 +58,9 @@ def detect_in_parallel(
     """Detect ``ids`` with up to ``jobs`` child processes; returns ``{video id: result}``.
 
     Reports count frames over all the videos; a video that fails gets a result with its
-    ``error`` and the others go on, as in :func:`workstation.core.detect.detect_project`.
+    ``error`` and the others go on, as in :func:`.project_runs.detect_project`.
     """
-    from workstation.core.detect import DetectionResult
+    from workstation.core.detect.stage import DetectionResult
 
     totals: dict[int, int] = {}
     names: dict[int, str] = {}
@@ -70,7 +74,7 @@ def detect_in_parallel(
         totals[vid], names[vid] = max(0, video.frame_count), video.name
     total = sum(totals.values())
     done: dict[int, int] = dict.fromkeys(totals, 0)
-    reports: queue.Queue = queue.Queue()
+    reports: queue.Queue[_Report] = queue.Queue()
     stop = threading.Event()
     threads: list[threading.Thread] = []
     waiting = list(totals)
@@ -84,7 +88,7 @@ def detect_in_parallel(
         stage = isolate.in_child_process(
             isolate.project_stage,
             str(project.root),
-            "workstation.core.detect",
+            "workstation.core.detect.project_runs",
             "detect_video",
             vid,
             settings,
