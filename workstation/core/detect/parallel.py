@@ -16,6 +16,7 @@ from typing import Any
 
 from workstation.core import isolate
 from workstation.core.detect import segments
+from workstation.core.detect.stage import DetectionResult
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project
@@ -46,6 +47,23 @@ def _drive(stage: Stage[Any], vid: int, out: queue.Queue[_Report], stop: threadi
         stage.close()  # cancels the child at its next yield if it is still running
 
 
+def _videos(
+    project: Project, ids: list[int], settings: Any
+) -> tuple[dict[int, int], dict[int, str], dict[int, Any]]:
+    """Each video's frame count and name; a stale id gets its failed result instead."""
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    results: dict[int, Any] = {}
+    for vid in ids:
+        try:
+            video = project.video(vid)
+        except (WorkstationError, ValueError) as exc:  # a stale id: no process for it
+            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=str(exc))
+            continue
+        totals[vid], names[vid] = max(0, video.frame_count), video.name
+    return totals, names, results
+
+
 def detect_in_parallel(
     project: Project,
     ids: list[int],
@@ -60,18 +78,7 @@ def detect_in_parallel(
     Reports count frames over all the videos; a video that fails gets a result with its
     ``error`` and the others go on, as in :func:`.project_runs.detect_project`.
     """
-    from workstation.core.detect.stage import DetectionResult
-
-    totals: dict[int, int] = {}
-    names: dict[int, str] = {}
-    results: dict[int, Any] = {}
-    for vid in ids:
-        try:
-            video = project.video(vid)
-        except (WorkstationError, ValueError) as exc:  # a stale id: no process for it
-            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=str(exc))
-            continue
-        totals[vid], names[vid] = max(0, video.frame_count), video.name
+    totals, names, results = _videos(project, ids, settings)
     total = sum(totals.values())
     done: dict[int, int] = dict.fromkeys(totals, 0)
     reports: queue.Queue[_Report] = queue.Queue()
