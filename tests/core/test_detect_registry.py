@@ -213,6 +213,23 @@ def test_choice_is_saved_and_bad_values_fall_back(tmp_path, caplog):
     assert app_settings.load(path).detector == "magic"  # kept as written; only read as default
 
 
+def test_usable_choice_replaces_a_saved_detector_that_cannot_run(tmp_path, monkeypatch):
+    """What the settings dialog opens with: the ensemble, and a note, for a missing detector."""
+    path = tmp_path / "settings.json"
+    chosen = DetectSettings(threshold=1.5)
+    reg.save_choice(DetectorKind.TRANSNETV2, chosen, path)
+    monkeypatch.setattr(neural, "available", lambda: True)
+    assert reg.usable_choice(path) == (DetectorKind.TRANSNETV2, chosen, None)
+    monkeypatch.setattr(neural, "available", lambda: False)
+    kind, settings, note = reg.usable_choice(path)
+    assert (kind, settings) == (DetectorKind.ENSEMBLE, chosen)
+    reason = DETECTORS[DetectorKind.TRANSNETV2].why_unavailable()
+    assert note == (
+        f"The saved detector, TransNetV2 (neural network), cannot run here: {reason}. "
+        "The ensemble is selected instead."
+    )
+
+
 def test_transnetv2_entry_shifts_its_curve_onto_the_cut(tmp_path, monkeypatch):
     """The wrapper around neural.py, with the network's output given (loading torch and the
     model alone takes ~6 s here; test_detect_neural runs the real network)."""
