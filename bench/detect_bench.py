@@ -3,7 +3,7 @@
     .venv/bin/python bench/detect_bench.py [--folder DIR] [--copies 3] [--write-docs]
 
 Runs, file by file and interleaved (so a busy machine slows every method alike), in ONE run:
-our detector (``workstation.core.detect.detect_stage``, probe included), PySceneDetect's
+our detector (``workstation.core.detect.stage.detect_stage``, probe included), PySceneDetect's
 ``AdaptiveDetector()`` and ``ContentDetector()`` with default arguments through
 ``scenedetect.detect`` with its PyAV backend and its OpenCV backend, and a pure PyAV decode of
 the same files.  Matching: a hard or jump cut counts only at its exact frame (within +-1 is
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from cpu import cpu_seconds  # noqa: E402 (this folder's helper)
 
-from workstation.core.detect import detect_stage  # noqa: E402
+from workstation.core.detect.stage import detect_stage  # noqa: E402
 from workstation.core.labelled import make_labelled_set  # noqa: E402
 from workstation.core.progress import drive  # noqa: E402
 from workstation.core.synth import Truth  # noqa: E402

@@ -21,7 +21,7 @@ from cpu import cpu_seconds  # this folder's helper
 from scenedetect.detectors import AdaptiveDetector
 
 from workstation.core import synth
-from workstation.core.detect import detect_stage
+from workstation.core.detect.stage import detect_stage
 from workstation.core.progress import drive
 
 

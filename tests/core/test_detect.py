@@ -9,16 +9,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import workstation.core.detect as detect
 from workstation.core import synth
-from workstation.core.detect import (
-    DetectSettings,
-    detect_project,
-    detect_stage,
-    detect_video,
-    segments,
-)
+from workstation.core.detect import segments, stage
 from workstation.core.detect.decide import flash_mask
+from workstation.core.detect.project_runs import detect_project, detect_video
+from workstation.core.detect.stage import DetectSettings, detect_stage
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress, drive
 from workstation.core.store import Cut
@@ -127,8 +122,8 @@ def test_flash_filter_marks_flash_frames_and_no_cut(case_videos):
 
 
 def test_progress_every_few_hundred_frames_with_live_cuts(case_videos, monkeypatch):
-    monkeypatch.setattr(detect, "CHUNK", 64)
-    monkeypatch.setattr(detect, "LIVE_CUTS_EVERY_S", 0.0)  # this short video takes < 1 s
+    monkeypatch.setattr(stage, "CHUNK", 64)
+    monkeypatch.setattr(stage, "LIVE_CUTS_EVERY_S", 0.0)  # this short video takes < 1 s
     path, truth = case_videos["hard"]
     records: list[Progress] = []
     result = drive(detect_stage(path), records.append)
@@ -154,7 +149,7 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
     """In one process the run resumes where it was cancelled; split over processes
     (:mod:`workstation.core.detect.segments`) it resumes where the checked stretch from the
     start ended (the other ranges' frames are measured again)."""
-    monkeypatch.setattr(detect, "CHUNK", 64)
+    monkeypatch.setattr(stage, "CHUNK", 64)
     monkeypatch.setattr(segments, "available", lambda: True)
     monkeypatch.setattr(segments, "MIN_RANGE_PIXELS", 0)  # split even this short video
     video = next(v for v in demo_project.videos() if v.name == "demo_live.mp4")
@@ -190,7 +185,7 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
 
 
 def test_restart_ignores_saved_run_and_other_settings_do_not_resume(demo_project, monkeypatch):
-    monkeypatch.setattr(detect, "CHUNK", 64)
+    monkeypatch.setattr(stage, "CHUNK", 64)
     vid = demo_project.videos()[0].id
     _cancel_after(detect_video(demo_project, vid), 64)
     records: list[Progress] = []
@@ -292,7 +287,7 @@ def test_resume_on_variable_frame_rate_mkv_numbers_frames_by_timestamp(
     """Resuming seeks by timestamp: on a VFR Matroska file too it lands on the right frames."""
     from workstation.core.ingest import add_paths
 
-    monkeypatch.setattr(detect, "CHUNK", 32)
+    monkeypatch.setattr(stage, "CHUNK", 32)
     mkv = tmp_path / "vfr.mkv"
     synth.write_vfr_video(mkv, [40 if (i // 25) % 2 else 20 for i in range(150)])
     drive(add_paths(project, [mkv]))

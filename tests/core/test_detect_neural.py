@@ -23,7 +23,7 @@ def test_default_path_never_imports_torch():
     import subprocess
 
     code = (
-        "import sys; from workstation.core.detect import detect_stage, DetectSettings; "
+        "import sys; from workstation.core.detect.stage import detect_stage, DetectSettings; "
         "import workstation.core.detect.neural; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

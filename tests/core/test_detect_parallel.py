@@ -10,7 +10,7 @@ import multiprocessing as mp
 import pytest
 
 from workstation import cli
-from workstation.core.detect import detect_project
+from workstation.core.detect.project_runs import detect_project
 from workstation.core.progress import Cancelled, CancelToken, Progress, drive
 
 

@@ -12,9 +12,11 @@ import pytest
 from workstation.cli import DETECTOR_NAMES, main
 from workstation.core import media, synth
 from workstation.core import settings as app_settings
-from workstation.core.detect import DetectSettings, detect_project, neural
+from workstation.core.detect import neural, pyscenedetect
 from workstation.core.detect import registry as reg
+from workstation.core.detect.project_runs import detect_project
 from workstation.core.detect.registry import DETECTORS, DetectorKind
+from workstation.core.detect.stage import DetectSettings
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.progress import Progress, drive
 from workstation.core.store import Cut
@@ -85,7 +87,7 @@ def test_pyscenedetect_finds_the_hard_cuts_at_their_frames(anime, kind):
     assert [s[0].frame_num for s in scenes if s[0].frame_num > 0] == HARD
     # Progress at least every REPORT_EVERY frames, live cuts included, and a final report.
     done = [r.done for r in records]
-    assert all(b - a <= reg.REPORT_EVERY for a, b in zip(done, done[1:], strict=False))
+    assert all(b - a <= pyscenedetect.REPORT_EVERY for a, b in zip(done, done[1:], strict=False))
     assert records[-1].done == FRAMES and records[-1].data["cuts"] == HARD
 
 
@@ -109,7 +111,7 @@ def test_pyscenedetect_stage_stops_when_closed(anime):
     stage = DETECTORS[DetectorKind.CONTENT].stage(anime)
     first = next(stage)
     assert first.done == 0 and first.total == FRAMES
-    assert next(stage).done == reg.REPORT_EVERY
+    assert next(stage).done == pyscenedetect.REPORT_EVERY
     stage.close()  # a cancel: the decode thread stops and the file is released
     with pytest.raises(StopIteration):
         next(stage)
@@ -209,6 +211,23 @@ def test_choice_is_saved_and_bad_values_fall_back(tmp_path, caplog):
     assert reg.load_choice(path) == (DetectorKind.ENSEMBLE, DetectSettings())
     assert "magic" in caplog.text and "threshold" in caplog.text
     assert app_settings.load(path).detector == "magic"  # kept as written; only read as default
+
+
+def test_usable_choice_replaces_a_saved_detector_that_cannot_run(tmp_path, monkeypatch):
+    """What the settings dialog opens with: the ensemble, and a note, for a missing detector."""
+    path = tmp_path / "settings.json"
+    chosen = DetectSettings(threshold=1.5)
+    reg.save_choice(DetectorKind.TRANSNETV2, chosen, path)
+    monkeypatch.setattr(neural, "available", lambda: True)
+    assert reg.usable_choice(path) == (DetectorKind.TRANSNETV2, chosen, None)
+    monkeypatch.setattr(neural, "available", lambda: False)
+    kind, settings, note = reg.usable_choice(path)
+    assert (kind, settings) == (DetectorKind.ENSEMBLE, chosen)
+    reason = DETECTORS[DetectorKind.TRANSNETV2].why_unavailable()
+    assert note == (
+        f"The saved detector, TransNetV2 (neural network), cannot run here: {reason}. "
+        "The ensemble is selected instead."
+    )
 
 
 def test_transnetv2_entry_shifts_its_curve_onto_the_cut(tmp_path, monkeypatch):

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from workstation.core import synth
-from workstation.core.detect import detect_stage, segments
+from workstation.core.detect import segments, stage
 from workstation.core.detect.segments import MIN_RANGE, PRIME, plan
+from workstation.core.detect.stage import detect_stage
 from workstation.core.progress import drive
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the split forks")
@@ -269,10 +270,8 @@ def test_never_forks_a_process_that_runs_a_qt_application(monkeypatch):
 
 def test_provisional_cuts_come_from_every_range_while_the_pass_goes(video, monkeypatch):
     """The timeline's live cut list is not limited to the first range's stretch."""
-    import workstation.core.detect as detect
-
-    monkeypatch.setattr(detect, "CHUNK", 64)
-    monkeypatch.setattr(detect, "LIVE_CUTS_EVERY_S", 0.0)
+    monkeypatch.setattr(stage, "CHUNK", 64)
+    monkeypatch.setattr(stage, "LIVE_CUTS_EVERY_S", 0.0)
     ranges = []
     real_split = segments.scan_split
 

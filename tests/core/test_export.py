@@ -10,7 +10,10 @@ import pytest
 
 from workstation.core import synth
 from workstation.core.errors import WorkstationError
-from workstation.core.export import ExportSettings, export_dataset, split_by_video, trainer_notes
+from workstation.core.export.manifest import trainer_notes
+from workstation.core.export.selection import split_by_video
+from workstation.core.export.settings import ExportSettings
+from workstation.core.export.stage import export_dataset
 from workstation.core.media import iter_frames
 from workstation.core.progress import Cancelled, CancelToken, drive
 from workstation.core.slicing import SliceSettings, split_project

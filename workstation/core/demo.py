@@ -35,7 +35,7 @@ def make_demo_project(
         if fresh or not project.videos():
             yield from add_paths(project, [videos])
         if detect:
-            from workstation.core.detect import detect_project
+            from workstation.core.detect.project_runs import detect_project
 
             todo = [v.id for v in project.videos() if project.latest_detection(v.id) is None]
             if todo:

@@ -112,7 +112,7 @@ def exposure_step(c: dict[str, np.ndarray], step: float = 15.0) -> np.ndarray:
     q = np.stack([c["p10"], c["level"], c["p90"]]).astype(np.float64)
     d = np.zeros_like(q)
     d[:, 1:] = np.diff(q, axis=1)
-    return (d >= step).all(axis=0) | (d <= -step).all(axis=0)
+    return np.asarray((d >= step).all(axis=0) | (d <= -step).all(axis=0))
 
 
 def flash_mask(c: dict[str, np.ndarray], ratio: float = 0.45) -> np.ndarray:
@@ -266,17 +266,17 @@ def decide(
     sided = sided or hard_cut_scores(c)
     hard = sided["both"]
     flashed = flash_mask(c) if flash_filter else np.zeros(n, dtype=bool)
-    fades = find_fades(c) if fades else []
-    dissolves = find_dissolves(c, flashed) if dissolves else []
-    transitions: list[Found] = list(fades)
-    for d in dissolves:
+    faded = find_fades(c) if fades else []
+    dissolved = find_dissolves(c, flashed) if dissolves else []
+    transitions: list[Found] = list(faded)
+    for d in dissolved:
         if not any(_overlap(d, f, 2) for f in transitions):
             transitions.append(d)
     cand = np.flatnonzero(hard >= threshold)
     cuts: list[Found] = []
     for i in cand[np.argsort(-hard[cand])]:
         i = int(i)
-        if flashed[i] or any(f.span_start - 1 <= i <= f.span_end + 1 for f in transitions):
+        if flashed[i] or any(_within(i, f, 1) for f in transitions):
             continue
         if any(abs(i - k.frame) < min_shot_frames for k in cuts):
             continue
@@ -296,7 +296,7 @@ def decide(
             score = float(right_only[i] if before else left_only[i])
             if score < 1.2 * threshold or flashed[i]:
                 continue
-            if any(f.span_start - 1 <= i <= f.span_end + 1 for f in transitions):
+            if any(_within(i, f, 1) for f in transitions):
                 continue
             if any(abs(i - k.frame) < min_shot_frames for k in cuts):
                 continue
@@ -305,5 +305,18 @@ def decide(
     return sorted(every, key=lambda f: f.frame)
 
 
+def _span(f: Found) -> tuple[int, int]:
+    """A transition's first and last frame (fades and dissolves always have both)."""
+    assert f.span_start is not None and f.span_end is not None, f
+    return f.span_start, f.span_end
+
+
+def _within(i: int, f: Found, margin: int) -> bool:
+    """Whether frame ``i`` is inside transition ``f`` or up to ``margin`` frames off it."""
+    start, end = _span(f)
+    return start - margin <= i <= end + margin
+
+
 def _overlap(a: Found, b: Found, margin: int) -> bool:
-    return a.span_start - margin <= b.span_end and b.span_start - margin <= a.span_end
+    (a0, a1), (b0, b1) = _span(a), _span(b)
+    return a0 - margin <= b1 and b0 - margin <= a1

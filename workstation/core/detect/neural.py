@@ -14,7 +14,7 @@ import importlib.util
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -57,6 +57,8 @@ def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         PACKAGE, folder / "__init__.py", submodule_search_locations=[str(folder)]
     )
+    if spec is None or spec.loader is None:  # (a file location always gives both)
+        raise WorkstationError(f"TransNetV2 cannot be loaded from {folder}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[PACKAGE] = module
     spec.loader.exec_module(module)
@@ -100,7 +102,7 @@ def _frames(path: Path, container: av.container.InputContainer) -> Iterator[np.n
         raise MediaError(path, f"decoding failed: {exc}") from None
 
 
-def _windows(frames: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, int]]:
+def _windows(frames: Iterator[np.ndarray]) -> Generator[tuple[np.ndarray, int], None, None]:
     """TransNetV2's windows over a stream of frames: ``(window, frames decoded so far)``.
 
     The same windows as its own ``predict_frames`` (the first frame repeated ``_PAD`` times in

@@ -16,6 +16,7 @@ from typing import Any
 
 from workstation.core import isolate
 from workstation.core.detect import segments
+from workstation.core.detect.stage import DetectionResult
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project
@@ -23,7 +24,11 @@ from workstation.core.store import Project
 _POLL_S = 0.2
 
 
-def _drive(stage: Stage[Any], vid: int, out: queue.Queue, stop: threading.Event) -> None:
+#: ``(what, video id, payload)``: a Progress, the stage's result, or an error message.
+_Report = tuple[str, int, Any]
+
+
+def _drive(stage: Stage[Any], vid: int, out: queue.Queue[_Report], stop: threading.Event) -> None:
     """Run one video's stage in this thread, posting its reports; closes it when stopped."""
     try:
         while True:
@@ -42,6 +47,23 @@ def _drive(stage: Stage[Any], vid: int, out: queue.Queue, stop: threading.Event)
         stage.close()  # cancels the child at its next yield if it is still running
 
 
+def _videos(
+    project: Project, ids: list[int], settings: Any
+) -> tuple[dict[int, int], dict[int, str], dict[int, Any]]:
+    """Each video's frame count and name; a stale id gets its failed result instead."""
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    results: dict[int, Any] = {}
+    for vid in ids:
+        try:
+            video = project.video(vid)
+        except (WorkstationError, ValueError) as exc:  # a stale id: no process for it
+            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=str(exc))
+            continue
+        totals[vid], names[vid] = max(0, video.frame_count), video.name
+    return totals, names, results
+
+
 def detect_in_parallel(
     project: Project,
     ids: list[int],
@@ -54,23 +76,12 @@ def detect_in_parallel(
     """Detect ``ids`` with up to ``jobs`` child processes; returns ``{video id: result}``.
 
     Reports count frames over all the videos; a video that fails gets a result with its
-    ``error`` and the others go on, as in :func:`workstation.core.detect.detect_project`.
+    ``error`` and the others go on, as in :func:`.project_runs.detect_project`.
     """
-    from workstation.core.detect import DetectionResult
-
-    totals: dict[int, int] = {}
-    names: dict[int, str] = {}
-    results: dict[int, Any] = {}
-    for vid in ids:
-        try:
-            video = project.video(vid)
-        except (WorkstationError, ValueError) as exc:  # a stale id: no process for it
-            results[vid] = DetectionResult([], {}, settings.threshold, 0, error=str(exc))
-            continue
-        totals[vid], names[vid] = max(0, video.frame_count), video.name
+    totals, names, results = _videos(project, ids, settings)
     total = sum(totals.values())
     done: dict[int, int] = dict.fromkeys(totals, 0)
-    reports: queue.Queue = queue.Queue()
+    reports: queue.Queue[_Report] = queue.Queue()
     stop = threading.Event()
     threads: list[threading.Thread] = []
     waiting = list(totals)
@@ -84,7 +95,7 @@ def detect_in_parallel(
         stage = isolate.in_child_process(
             isolate.project_stage,
             str(project.root),
-            "workstation.core.detect",
+            "workstation.core.detect.project_runs",
             "detect_video",
             vid,
             settings,

@@ -22,7 +22,10 @@ from workstation.core import media
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex
 
-_END = object()
+#: Frames decoded in this order, handed from the decoding thread to the reader in one piece.
+_Batch = list[tuple[int, av.VideoFrame]]
+#: What the decoding thread hands over: a batch, the error that stopped it, or None at the end.
+_Item = _Batch | BaseException | None
 _BATCH = 8
 SMALL_FRAME_PIXELS = 640 * 360
 
@@ -94,7 +97,7 @@ class FrameReader:
         self.size = analysis_size(ctx.width, ctx.height, analysis_width)
         self._first = first
         self._index = index if first > 0 else None
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=depth)
         self._reformatter = VideoReformatter()
         self._stop = threading.Event()
         self._threaded = threaded
@@ -145,7 +148,7 @@ class FrameReader:
                 self._queue.get(timeout=0.05)
         self._container.close()
 
-    def _put(self, item: object) -> bool:
+    def _put(self, item: _Item) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -176,7 +179,7 @@ class FrameReader:
 
     def _run(self) -> None:
         try:
-            batch: list[tuple[int, av.VideoFrame]] = []  # fewer hand-overs between threads
+            batch: _Batch = []  # fewer hand-overs between threads
             for item in self._decoded():
                 if self._stop.is_set():
                     return
@@ -187,18 +190,18 @@ class FrameReader:
                     batch = []
             if batch and not self._put(batch):
                 return
-            self._put(_END)
+            self._put(None)  # the end
         except Exception as exc:  # handed to the consumer, which raises it
             self._put(exc)
 
-    def _batches(self) -> Iterator[list[tuple[int, av.VideoFrame]]]:
+    def _batches(self) -> Iterator[_Batch]:
         if not self._threaded:
-            for item in self._decoded():
-                yield [item]
+            for decoded in self._decoded():
+                yield [decoded]
             return
         while True:
             item = self._queue.get()
-            if item is _END:
+            if item is None:  # the end
                 return
             if isinstance(item, BaseException):
                 raise item

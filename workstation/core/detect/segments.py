@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -55,6 +56,18 @@ MIN_RANGE_PIXELS = 50_000_000
 BLOCK = 64
 #: A child that sends nothing for this long is stopped and its range measured again here.
 STALL_S = 120.0
+
+
+#: Stores a block of curve rows from frame ``lo`` on: ``put_block(lo, block)``.
+PutBlock = Callable[[int, np.ndarray], None]
+
+
+class CurveTable(Protocol):
+    """The table a pass fills, one row of curves per frame (the stage's ``Rows``)."""
+
+    a: np.ndarray
+
+    def put_block(self, lo: int, block: np.ndarray) -> None: ...
 
 
 def available() -> bool:
@@ -179,7 +192,7 @@ class _Range:
     def end(self) -> int | None:
         return None if self.last else self.stop + VERIFY
 
-    def take(self, lo: int, block: np.ndarray, pts: np.ndarray, put_block) -> None:
+    def take(self, lo: int, block: np.ndarray, pts: np.ndarray, put_block: PutBlock) -> None:
         own = len(block) if self.last else max(0, min(len(block), self.stop - lo))
         if own:
             put_block(lo, block[:own])
@@ -237,20 +250,23 @@ def _reap(r: _Range, kill: bool) -> None:
         r.conn = None
 
 
-def _take_one(ranges: list[_Range], put_block, timeout: float) -> bool:
+def _take_one(ranges: list[_Range], put_block: PutBlock, timeout: float) -> bool:
     """Take one message a child sent (waiting up to ``timeout``); True if one came."""
     live = {r.conn: r for r in ranges if r.conn is not None and not r.finished}
     ready = wait(list(live), timeout) if live else []
     if not ready:
         return False
-    r = live[ready[0]]
+    conn = ready[0]
+    assert isinstance(conn, Connection)  # (wait gives back the connections it was given)
+    r = live[conn]
     r.heard = time.monotonic()
     try:
         kind, *payload = r.conn.recv()  # type: ignore[union-attr]
     except (EOFError, OSError):
         kind, payload = "error", ["the process measuring it ended unexpectedly"]
     if kind == "rows":
-        r.take(*payload, put_block)
+        lo, block, pts = payload
+        r.take(lo, block, pts, put_block)
     else:
         r.finished = True
         r.error = payload[0] if kind == "error" else None
@@ -272,14 +288,14 @@ def scan_split(
     width: int,
     ranges_plan: list[tuple[int, int]],
     index: FrameIndex,
-    rows,
+    rows: CurveTable,
     *,
     report: Callable[[int, int, list[tuple[int, int]]], Progress],
     sequential: Callable[[int], Stage[int]],
     on_fallback: Callable[[int, str], None],
     every: int = 256,
 ) -> Stage[int]:
-    """Measure ``ranges_plan`` in parallel into ``rows`` (a ``_Rows``); returns frames seen.
+    """Measure ``ranges_plan`` in parallel into ``rows``; returns frames seen.
 
     Yields ``report(measured, verified_until, fronts)`` at least every ``every`` frames
     measured (this process looks at the children's pipes after each of its own blocks, and

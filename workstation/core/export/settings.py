@@ -1,0 +1,134 @@
+"""What an export is asked to do (:class:`ExportSettings`) and what it did (:class:`ExportResult`).
+
+The settings are declared once with their defaults and stored in the export's manifest, so a
+re-run knows what every file was made from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from workstation.core.cliptext import SidecarFormat, SidecarSettings
+from workstation.core.errors import WorkstationError
+
+
+class ExportFormat(StrEnum):
+    PAIRS = "pairs"
+    WEBVID = "webvid"
+    WEBDATASET = "webdataset"
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """What to export and how; declared once with defaults, stored in the manifest."""
+
+    format: ExportFormat = ExportFormat.PAIRS
+    selection: str = "all"  # "all", "reviewed", or a clip filter query
+    text_format: SidecarFormat = SidecarFormat.TAGS_CAPTION
+    separator: str = ", "
+    trigger: str = ""  # written first in every caption
+    keep_first_tags: int = 0
+    spaces_for_underscores: bool = False
+    include_auto: bool = True  # auto tags nobody accepted yet
+    size: int | None = None  # resize so the SHORT side is this many pixels
+    crop: str | None = None  # centre crop to an aspect: "1:1", "16:9", "4:3" ...
+    fps: Fraction | None = None  # resample to this rate (sample and hold by timestamps)
+    val_fraction: float = 0.0  # share of source videos held out for validation
+    seed: int = 0
+    shard_size: int = 500  # samples per WebDataset tar
+    crf: int = 16
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "format", ExportFormat(self.format))
+        except ValueError:
+            raise WorkstationError(
+                f"export setting 'format': must be one of "
+                f"{'|'.join(f.value for f in ExportFormat)}, not {self.format!r}"
+            ) from None
+        object.__setattr__(self, "text_format", SidecarFormat(self.text_format))
+        if self.fps is not None:
+            object.__setattr__(self, "fps", Fraction(self.fps))
+            if not 0 < self.fps <= 240:
+                raise WorkstationError(f"export setting 'fps': {self.fps} is not a usable rate")
+        if self.size is not None and self.size < 16:
+            raise WorkstationError(f"export setting 'size': {self.size} is too small (at least 16)")
+        if self.crop is not None:
+            parse_aspect(self.crop)
+        if not 0 <= self.val_fraction < 1:
+            raise WorkstationError("export setting 'val_fraction': must be at least 0 and below 1")
+        if self.shard_size < 1:
+            raise WorkstationError("export setting 'shard_size': must be at least 1")
+
+    @property
+    def transforms(self) -> bool:
+        return self.size is not None or self.crop is not None or self.fps is not None
+
+    def text_settings(self) -> SidecarSettings:
+        return SidecarSettings(
+            format=self.text_format,
+            separator=self.separator,
+            trigger=self.trigger,
+            keep_first_tags=self.keep_first_tags,
+            spaces_for_underscores=self.spaces_for_underscores,
+            include_auto=self.include_auto,
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["format"] = self.format.value
+        d["text_format"] = self.text_format.value
+        d["fps"] = None if self.fps is None else f"{self.fps.numerator}/{self.fps.denominator}"
+        return d
+
+
+def parse_aspect(text: str) -> Fraction:
+    m = re.fullmatch(r"\s*(\d+)\s*[:x/]\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
+        raise WorkstationError(f"export setting 'crop': {text!r} is not an aspect like 1:1 or 16:9")
+    return Fraction(int(m.group(1)), int(m.group(2)))
+
+
+@dataclass
+class TrainerNote:
+    trainer: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class ExportedClip:
+    key: str
+    clip_id: int
+    split: str  # train | val
+    frames: int
+    fps: str
+    width: int
+    height: int
+    caption: str
+    notes: list[TrainerNote] = field(default_factory=list)
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    format: str
+    clips: list[ExportedClip] = field(default_factory=list)
+    reused: int = 0
+    encoded: int = 0
+    removed: int = 0
+    skipped: list[str] = field(default_factory=list)  # one sentence per clip left out
+    errors: list[str] = field(default_factory=list)  # one sentence per clip that failed
+
+    @property
+    def train(self) -> int:
+        return sum(c.split == "train" for c in self.clips)
+
+    @property
+    def val(self) -> int:
+        return sum(c.split == "val" for c in self.clips)
