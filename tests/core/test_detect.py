@@ -161,7 +161,9 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
     if workers == 1:
         assert run["frames_done"] == stopped
     else:
-        assert 0 < run["frames_done"] < stopped
+        # Progress counts every range's frames; the saved stretch is the first range's. Until
+        # the second range's child reports (late on a loaded machine) the two are equal.
+        assert 0 < run["frames_done"] <= stopped
         stopped = run["frames_done"]
     assert demo_project.cuts(video.id) == []  # nothing half-decided was stored
 
