@@ -9,7 +9,8 @@ import pytest
 from workstation.core.errors import MediaError
 from workstation.core.progress import Progress
 from workstation.core.store import Project
-from workstation.ui.common.jobs import JobsController, JobsPanel, JobState
+from workstation.ui.common.jobs import JobsController, JobState
+from workstation.ui.common.jobs_panel import JobsPanel
 from workstation.ui.session import ProjectSession
 
 

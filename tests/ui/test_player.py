@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 from workstation.core import synth
 from workstation.core.media import probe
 from workstation.core.progress import drive
-from workstation.ui.cut.player import PlayerControls, PlayerWidget, format_timecode
+from workstation.ui.cut.player import PlayerWidget
+from workstation.ui.cut.player_controls import PlayerControls, format_timecode
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 from workstation.core import settings as app_settings
 from workstation.core.errors import WorkstationError
 from workstation.core.store import LAST_VIDEO
-from workstation.ui.common.jobs import Job, JobsController, JobsPanel
+from workstation.ui.common.jobs import Job, JobsController
+from workstation.ui.common.jobs_panel import JobsPanel
 from workstation.ui.common.log_panel import LogPanel
 from workstation.ui.cut.video_list import VideoList
 from workstation.ui.menus import WindowMenus

@@ -45,7 +45,8 @@ class PlayerPage(QWidget):
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from workstation.ui.cut.player import PlayerControls, PlayerWidget
+        from workstation.ui.cut.player import PlayerWidget
+        from workstation.ui.cut.player_controls import PlayerControls
 
         self.session = session
         self.video_id: int | None = None

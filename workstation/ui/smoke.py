@@ -22,6 +22,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when the smoke run starts: the module stays light
+    from PySide6.QtCore import QCoreApplication
+
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.session import ProjectSession
 
 TIMEOUT_S = 30.0
 DB_FILE = "project.wsdb"  # store.DB_NAME; importing the store (numpy, PyAV) here would cost ~1 s
@@ -96,28 +103,12 @@ def run_smoke(
     t_call = time.monotonic()
     age = process_age_s()
     origin = t_call - age if age is not None else t_call  # monotonic time of process start
-
-    def ms(t: float) -> int:
-        return round((t - origin) * 1000)
-
     extra: dict[str, object] = {}
-    try:
-        if project is None:
-            t = time.monotonic()
-            existed = (demo_project_dir() / DB_FILE).exists()
-            project = ensure_demo_project()
-            if not existed:
-                created = time.monotonic() - t
-                extra["demo_created_ms"] = round(created * 1000)
-                origin += created  # a one-off: not part of start-up
-        elif not project.is_dir():
-            print(f"{project}: no such project folder", file=sys.stderr)
-            return 2
-    except Exception as exc:
-        print(f"smoke: cannot prepare the demo project: {exc}", file=sys.stderr)
+    prepared = _prepare_project(project, extra)
+    if prepared is None:
         return 2
-
-    from PySide6.QtCore import QTimer
+    project, created = prepared
+    origin += created  # a one-off: not part of start-up
 
     from workstation.ui.app import make_app
 
@@ -127,89 +118,158 @@ def run_smoke(
 
     # Never touches the user's settings, never waits for a click on a dialog.
     window = MainWindow(AppSettings(), persist=False, interactive=False)
-    marks: dict[str, int] = {}
-    failure: list[str] = []
-
-    def fail(message: str) -> None:
-        if not failure:
-            failure.append(message)
-        app.exit(1)
-
-    window.firstPainted.connect(lambda: marks.setdefault("window_shown_ms", ms(time.monotonic())))
-
-    def on_first_frame() -> None:
-        marks.setdefault("window_shown_ms", ms(time.monotonic()))
-        marks["first_frame_ms"] = ms(time.monotonic())
-        QTimer.singleShot(50, finish)
-
-    def finish() -> None:
-        if screenshot is not None:
-            try:
-                _grab(window, screenshot)
-            except OSError as exc:
-                fail(str(exc))
-                return
-        app.exit(0)
-
-    def on_grid_shown() -> None:
-        marks.setdefault("window_shown_ms", ms(time.monotonic()))
-        marks["grid_shown_ms"] = ms(time.monotonic())
-        QTimer.singleShot(50, finish)
-
-    def check_project(_session=None) -> None:
-        if window.session is None:
-            fail(f"{project}: the project could not be opened")
-            return
-        if view == "clips":
-            if not window.session.project.clips():
-                fail(f"{project}: the project has no clips to show (slice it first)")
-                return
-            window.tabs.setCurrentIndex(window.clips_tab)
-            clips_view = window.ensure_clips_view()
-            signal = getattr(clips_view, "gridShown", None)
-            if signal is None:
-                fail("smoke: the Clips view is not available")
-                return
-            signal.connect(on_grid_shown)
-            return
-        if not window.session.project.videos():
-            fail(f"{project}: the project has no videos to show")
-            return
-        if window.player is None:
-            fail("smoke: the window has no player")
-            return
-        window.player.firstFrameShown.connect(on_first_frame)
-
-    QTimer.singleShot(
-        int(timeout_s * 1000),
-        lambda: fail(
-            f"smoke: no {'thumbnails were' if view == 'clips' else 'video frame was'} shown within {timeout_s:.0f} s"
-        ),
-    )
-    window.projectOpened.connect(check_project)
-    window.projectOpenFailed.connect(fail)
+    smoke = _Smoke(app, window, project, view, screenshot, origin)
+    smoke.arm(timeout_s)
     window.open_when_shown(project)
     window.show()
     code = app.exec()
     window.close()
     window.deleteLater()
     app.processEvents()
-    if failure or code != 0:
-        print(failure[0] if failure else f"smoke: failed (exit code {code})", file=sys.stderr)
+    if smoke.failure or code != 0:
+        print(
+            smoke.failure[0] if smoke.failure else f"smoke: failed (exit code {code})",
+            file=sys.stderr,
+        )
         return code or 1
     result = {
-        "window_shown_ms": marks.get("window_shown_ms"),
-        **(
-            {"grid_shown_ms": marks["grid_shown_ms"], "peak_rss_mb": peak_rss_mb()}
-            if view == "clips"
-            else {"first_frame_ms": marks["first_frame_ms"]}
-        ),
+        **smoke.measured(),
         "clock": "process start" if age is not None else "smoke start",
         "project": str(window.settings.last_project or project),
         **extra,
     }
     print(json.dumps(result), flush=True)
     return 0
+
+
+def _prepare_project(project: Path | None, extra: dict[str, object]) -> tuple[Path, float] | None:
+    """The project to open, and the seconds spent creating the demo project (0 when none was).
+
+    None (with a message on stderr) when there is nothing to open.  A demo project created
+    now is reported in ``extra`` as ``demo_created_ms``.
+    """
+    try:
+        if project is None:
+            t = time.monotonic()
+            existed = (demo_project_dir() / DB_FILE).exists()
+            project = ensure_demo_project()
+            if not existed:
+                created = time.monotonic() - t
+                extra["demo_created_ms"] = round(created * 1000)
+                return project, created
+        elif not project.is_dir():
+            print(f"{project}: no such project folder", file=sys.stderr)
+            return None
+    except Exception as exc:
+        print(f"smoke: cannot prepare the demo project: {exc}", file=sys.stderr)
+        return None
+    return project, 0.0
+
+
+class _Smoke:
+    """One smoke run: the window's signals mark the times; the first failure ends the loop."""
+
+    def __init__(
+        self,
+        app: QCoreApplication,
+        window: MainWindow,
+        project: Path,
+        view: str,
+        screenshot: Path | None,
+        origin: float,
+    ) -> None:
+        self.app, self.window, self.project = app, window, project
+        self.view, self.screenshot, self.origin = view, screenshot, origin
+        self.marks: dict[str, int] = {}
+        self.failure: list[str] = []
+
+    def ms(self, t: float) -> int:
+        return round((t - self.origin) * 1000)
+
+    def arm(self, timeout_s: float) -> None:
+        """Connect to the window and start the timeout (before the window is shown)."""
+        from PySide6.QtCore import QTimer
+
+        window = self.window
+        window.firstPainted.connect(self._mark_shown)
+        what = "thumbnails were" if self.view == "clips" else "video frame was"
+        QTimer.singleShot(
+            int(timeout_s * 1000),
+            lambda: self.fail(f"smoke: no {what} shown within {timeout_s:.0f} s"),
+        )
+        window.projectOpened.connect(self.check_project)
+        window.projectOpenFailed.connect(self.fail)
+
+    def measured(self) -> dict[str, object]:
+        """The times of a run that succeeded (and the peak memory for the Clips view)."""
+        marks = self.marks
+        return {
+            "window_shown_ms": marks.get("window_shown_ms"),
+            **(
+                {"grid_shown_ms": marks["grid_shown_ms"], "peak_rss_mb": peak_rss_mb()}
+                if self.view == "clips"
+                else {"first_frame_ms": marks["first_frame_ms"]}
+            ),
+        }
+
+    def fail(self, message: str) -> None:
+        if not self.failure:
+            self.failure.append(message)
+        self.app.exit(1)
+
+    def _mark_shown(self) -> None:
+        self.marks.setdefault("window_shown_ms", self.ms(time.monotonic()))
+
+    def _reached(self, mark: str) -> None:
+        from PySide6.QtCore import QTimer
+
+        self._mark_shown()
+        self.marks[mark] = self.ms(time.monotonic())
+        QTimer.singleShot(50, self.finish)
+
+    def on_first_frame(self) -> None:
+        self._reached("first_frame_ms")
+
+    def on_grid_shown(self) -> None:
+        self._reached("grid_shown_ms")
+
+    def finish(self) -> None:
+        if self.screenshot is not None:
+            try:
+                _grab(self.window, self.screenshot)
+            except OSError as exc:
+                self.fail(str(exc))
+                return
+        self.app.exit(0)
+
+    def check_project(self, _session: object = None) -> None:
+        window, project = self.window, self.project
+        if window.session is None:
+            self.fail(f"{project}: the project could not be opened")
+            return
+        if self.view == "clips":
+            self._watch_clips(window.session)
+            return
+        if not window.session.project.videos():
+            self.fail(f"{project}: the project has no videos to show")
+            return
+        if window.player is None:
+            self.fail("smoke: the window has no player")
+            return
+        window.player.firstFrameShown.connect(self.on_first_frame)
+
+    def _watch_clips(self, session: ProjectSession) -> None:
+        window = self.window
+        if not session.project.clips():
+            self.fail(f"{self.project}: the project has no clips to show (slice it first)")
+            return
+        window.tabs.setCurrentIndex(window.clips_tab)
+        clips_view = window.ensure_clips_view()
+        signal = getattr(clips_view, "gridShown", None)
+        if signal is None:
+            self.fail("smoke: the Clips view is not available")
+            return
+        signal.connect(self.on_grid_shown)
 
 
 def peak_rss_mb() -> float | None:

@@ -94,6 +94,31 @@ class DetectSettingsDialog(QDialog):
         self.note.setStyleSheet("color: #e0a040")
         self.note.hide()
 
+        self.ensemble_box = self._build_ensemble_box()
+        buttons = self._build_buttons()
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #e06c6c")
+        self.error.hide()
+
+        layout = QVBoxLayout(self)
+        top = QFormLayout()
+        top.addRow("Detector", self.detector)
+        layout.addLayout(top)
+        layout.addWidget(self.description)
+        layout.addWidget(self.note)
+        layout.addWidget(self.ensemble_box)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+        self.detector.currentEnumChanged.connect(self._on_detector)
+        kind = self._runnable(kind)
+        self.set_settings(settings)
+        self.detector.setCurrentEnum(kind)
+        self._on_detector(kind)
+
+    # -- building ----------------------------------------------------------------------------
+    def _build_ensemble_box(self) -> QGroupBox:
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.1, 10.0)
         self.threshold.setSingleStep(0.05)
@@ -118,15 +143,17 @@ class DetectSettingsDialog(QDialog):
         self.dissolves = QCheckBox("Cross-dissolves")
         self.flash_filter = QCheckBox("Flash filter (a flash of light is not a cut)")
 
-        self.ensemble_box = QGroupBox("Ensemble settings")
-        form = QFormLayout(self.ensemble_box)
+        box = QGroupBox("Ensemble settings")
+        form = QFormLayout(box)
         form.addRow("Threshold", self.threshold)
         form.addRow("Shortest shot", self.min_shot_frames)
         form.addRow("Analysis width", self.analysis_width)
         form.addRow(self.fades)
         form.addRow(self.dissolves)
         form.addRow(self.flash_filter)
+        return box
 
+    def _build_buttons(self) -> QDialogButtonBox:
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Cancel
@@ -136,32 +163,18 @@ class DetectSettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.defaults_button = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         self.defaults_button.clicked.connect(self.restore_defaults)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #e06c6c")
-        self.error.hide()
+        return buttons
 
-        layout = QVBoxLayout(self)
-        top = QFormLayout()
-        top.addRow("Detector", self.detector)
-        layout.addLayout(top)
-        layout.addWidget(self.description)
-        layout.addWidget(self.note)
-        layout.addWidget(self.ensemble_box)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-        self.detector.currentEnumChanged.connect(self._on_detector)
+    def _runnable(self, kind: DetectorKind) -> DetectorKind:
+        """``kind``, or the ensemble (with a note saying why) when the saved one cannot run."""
         if not self.detector.is_enabled(kind):
             self.note.setText(
                 f"The saved detector, {DETECTORS[kind].label}, cannot run here: "
                 f"{self.detector.reasons[kind]}. The ensemble is selected instead."
             )
             self.note.show()
-            kind = DetectorKind.ENSEMBLE
-        self.set_settings(settings)
-        self.detector.setCurrentEnum(kind)
-        self._on_detector(kind)
+            return DetectorKind.ENSEMBLE
+        return kind
 
     # -- values ------------------------------------------------------------------------------
     def set_settings(self, s: DetectSettings) -> None:

@@ -43,7 +43,8 @@ from workstation.ui.common.shortcuts import (
 from workstation.ui.common.thumb_loader import ThumbLoader
 from workstation.ui.cut.actions import CutActions
 from workstation.ui.cut.editing import CutEdits
-from workstation.ui.cut.player import PlayerControls, PlayerWidget
+from workstation.ui.cut.player import PlayerWidget
+from workstation.ui.cut.player_controls import PlayerControls
 from workstation.ui.cut.review_strip import ReviewStrip
 from workstation.ui.cut.sidecar import SidecarLane
 from workstation.ui.cut.stages import (

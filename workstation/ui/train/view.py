@@ -13,16 +13,13 @@ import logging
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,15 +30,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
 
 from workstation.core.errors import WorkstationError
 from workstation.train.launch import TrainSettings, load_settings
+from workstation.ui.train.form import AdvancedSettings, PathField
 from workstation.ui.train.run import (
     PRESETS,
     SETTINGS_FILE,
@@ -57,9 +53,6 @@ if TYPE_CHECKING:
     from workstation.ui.cut.player import PlayerWidget
 
 log = logging.getLogger(__name__)
-
-# The editor of one advanced setting, by the field's kind (see TrainView._field_widget).
-_FieldWidget: TypeAlias = "QComboBox | QCheckBox | QSpinBox | QDoubleSpinBox | QLineEdit"
 
 
 def _video_shape(path: Path) -> tuple[Fraction, int]:
@@ -77,49 +70,6 @@ def _video_shape(path: Path) -> tuple[Fraction, int]:
     return fps, max(1, frames)
 
 
-class PathField(QWidget):
-    """A path text field with a Browse button (file, folder, or either)."""
-
-    def __init__(
-        self,
-        placeholder: str,
-        kind: str = "folder",
-        filters: str = "",
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.kind, self.filters = kind, filters
-        self.edit = QLineEdit()
-        self.edit.setPlaceholderText(placeholder)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.edit, 1)
-        if kind in ("file", "either"):
-            b = QPushButton("File…")
-            b.clicked.connect(self._pick_file)
-            lay.addWidget(b)
-        if kind in ("folder", "either"):
-            b = QPushButton("Folder…")
-            b.clicked.connect(self._pick_folder)
-            lay.addWidget(b)
-
-    def text(self) -> str:
-        return self.edit.text().strip()
-
-    def setText(self, text: str) -> None:
-        self.edit.setText(text)
-
-    def _pick_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a file", self.text(), self.filters)
-        if path:
-            self.edit.setText(path)
-
-    def _pick_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder", self.text())
-        if path:
-            self.edit.setText(path)
-
-
 class TrainView(QWidget):
     """Form on the left; status, loss plot, samples and run history on the right."""
 
@@ -134,8 +84,45 @@ class TrainView(QWidget):
         self.export_job = None
         self._command_override: list[str] | None = None  # tests: a fake child
 
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_form())
+        split.addWidget(self._build_results())
+        split.setStretchFactor(1, 1)
+        split.setSizes([420, 860])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(split)
+
+        self.run.lossAdded.connect(self._on_loss)
+        self.run.sampleWritten.connect(self._on_sample)
+        self.run.statusChanged.connect(self._on_status)
+        self.run.eventReceived.connect(self._on_event)
+        self.run.failed.connect(self._on_failed)
+        self.run.finished.connect(self._on_finished)
+
+        self.set_settings(apply_preset(TrainSettings(), self.preset.currentText()))
+        self.output.setText(str(self.new_output_folder()))
+        self.refresh_history()
+        self._update_buttons()
+
+    # -- building --------------------------------------------------------------------------------
+    def _build_form(self) -> QScrollArea:
+        """The left side: data and models, recipe, advanced settings, Start/Stop/Resume."""
         form_box = QWidget()
         form_lay = QVBoxLayout(form_box)
+        form_lay.addWidget(self._build_data_box())
+        form_lay.addWidget(self._build_recipe_box())
+        self.advanced = AdvancedSettings(self._update_estimate)
+        self.fields = self.advanced.fields
+        form_lay.addWidget(self.advanced)
+        form_lay.addLayout(self._build_run_buttons())
+        form_lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+        return scroll
+
+    def _build_data_box(self) -> QGroupBox:
         data_box = QGroupBox("Data and models")
         data = QFormLayout(data_box)
         self.dataset = PathField("export folder (metadata.jsonl + clips)")
@@ -162,8 +149,9 @@ class TrainView(QWidget):
         data.addRow("Motion module", self.motion_module)
         self.output = PathField("output folder of this run")
         data.addRow("Output", self.output)
-        form_lay.addWidget(data_box)
+        return data_box
 
+    def _build_recipe_box(self) -> QGroupBox:
         preset_box = QGroupBox("Recipe")
         preset = QFormLayout(preset_box)
         self.preset = QComboBox()
@@ -179,29 +167,9 @@ class TrainView(QWidget):
         self.estimate = QLabel()
         self.estimate.setToolTip(estimate_vram_gb.__doc__ or "")
         preset.addRow("GPU memory", self.estimate)
-        form_lay.addWidget(preset_box)
+        return preset_box
 
-        self.advanced = QCollapsible("Advanced settings")
-        adv_widget = QWidget()
-        adv = QFormLayout(adv_widget)
-        self.fields: dict[str, _FieldWidget] = {}
-        for f in dataclasses.fields(TrainSettings):
-            if f.name in (
-                "dataset",
-                "base_model",
-                "output",
-                "motion_module",
-                "resume",
-                "sample_prompts",
-            ):
-                continue
-            w = self._field_widget(f)
-            w.setToolTip(f.metadata.get("help", "").replace("%%", "%"))
-            self.fields[f.name] = w
-            adv.addRow(f.name.replace("_", " "), w)
-        self.advanced.addWidget(adv_widget)
-        form_lay.addWidget(self.advanced)
-
+    def _build_run_buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
@@ -214,13 +182,10 @@ class TrainView(QWidget):
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
         for b in (self.start_button, self.stop_button, self.resume_button):
             buttons.addWidget(b)
-        form_lay.addLayout(buttons)
-        form_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(form_box)
+        return buttons
 
-        # right side: status, plot, samples, history
+    def _build_results(self) -> QWidget:
+        """The right side: status, loss plot, then samples and the runs list side by side."""
         right = QWidget()
         right_lay = QVBoxLayout(right)
         self.status = QLabel("No run yet.")
@@ -239,6 +204,12 @@ class TrainView(QWidget):
         )
         right_lay.addWidget(self.plot, 2)
         lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self._build_samples_box())
+        lower.addWidget(self._build_runs_box())
+        right_lay.addWidget(lower, 3)
+        return right
+
+    def _build_samples_box(self) -> QGroupBox:
         samples_box = QGroupBox("Samples (newest first; click to play)")
         samples_lay = QVBoxLayout(samples_box)
         self.samples = QListWidget()
@@ -246,7 +217,10 @@ class TrainView(QWidget):
         samples_lay.addWidget(self.samples, 1)
         self.player_holder = QVBoxLayout()
         samples_lay.addLayout(self.player_holder, 2)
-        lower.addWidget(samples_box)
+        return samples_box
+
+    def _build_runs_box(self) -> QGroupBox:
+        """Earlier runs, the chosen one's settings, and what can be done with it."""
         history_box = QGroupBox("Runs")
         history_lay = QVBoxLayout(history_box)
         self.history = QListWidget()
@@ -263,57 +237,9 @@ class TrainView(QWidget):
         hb.addWidget(self.use_settings_button)
         hb.addWidget(self.open_button)
         history_lay.addLayout(hb)
-        lower.addWidget(history_box)
-        right_lay.addWidget(lower, 3)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([420, 860])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(4, 4, 4, 4)
-        outer.addWidget(split)
-
-        self.run.lossAdded.connect(self._on_loss)
-        self.run.sampleWritten.connect(self._on_sample)
-        self.run.statusChanged.connect(self._on_status)
-        self.run.eventReceived.connect(self._on_event)
-        self.run.failed.connect(self._on_failed)
-        self.run.finished.connect(self._on_finished)
-
-        self.set_settings(apply_preset(TrainSettings(), self.preset.currentText()))
-        self.output.setText(str(self.new_output_folder()))
-        self.refresh_history()
-        self._update_buttons()
+        return history_box
 
     # -- form <-> settings ---------------------------------------------------------------------
-    def _field_widget(self, f: dataclasses.Field[Any]) -> _FieldWidget:
-        default = f.default
-        if "choices" in f.metadata:
-            combo = QComboBox()
-            combo.addItems(list(f.metadata["choices"]))
-            combo.currentTextChanged.connect(self._update_estimate)
-            return combo
-        if isinstance(default, bool):
-            check = QCheckBox()
-            check.toggled.connect(self._update_estimate)
-            return check
-        if isinstance(default, int):
-            spin = QSpinBox()
-            spin.setRange(0, 10_000_000)
-            spin.valueChanged.connect(self._update_estimate)
-            return spin
-        if isinstance(default, float):
-            real = QDoubleSpinBox()
-            real.setDecimals(6)
-            real.setRange(0.0, 1e6)
-            real.setSingleStep(1e-5 if "rate" in f.name else 0.1)
-            if f.name == "learning_rate":
-                real.setSpecialValueText("auto")  # 0 = the engine picks (see the tooltip)
-            return real
-        return QLineEdit()
-
     def settings(self) -> TrainSettings:
         """The form as TrainSettings (paths as typed; the engine checks them)."""
         values: dict[str, Any] = {  # each field its own type
@@ -324,16 +250,8 @@ class TrainView(QWidget):
             "sample_prompts": [
                 p.strip() for p in self.prompts.toPlainText().splitlines() if p.strip()
             ],
+            **self.advanced.values(),
         }
-        for name, w in self.fields.items():
-            if isinstance(w, QComboBox):
-                values[name] = w.currentText()
-            elif isinstance(w, QCheckBox):
-                values[name] = w.isChecked()
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                values[name] = w.value()
-            else:
-                values[name] = w.text().strip()
         return TrainSettings(**values)
 
     def set_settings(self, s: TrainSettings) -> None:
@@ -344,16 +262,7 @@ class TrainView(QWidget):
         if s.output:
             self.output.setText(s.output)
         self.prompts.setPlainText("\n".join(s.sample_prompts))
-        for name, w in self.fields.items():
-            value = getattr(s, name)
-            if isinstance(w, QComboBox):
-                w.setCurrentText(str(value))
-            elif isinstance(w, QCheckBox):
-                w.setChecked(bool(value))
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                w.setValue(value)
-            else:
-                w.setText(str(value))
+        self.advanced.set_values(s)
         self._update_estimate()
 
     def _apply_preset(self, name: str) -> None:
