@@ -11,7 +11,7 @@ import torch
 
 from workstation.core.errors import WorkstationError
 from workstation.train import convert, data, launch, models
-from workstation.train.run import error_event, oom_message
+from workstation.train.checks import error_event, oom_message
 
 
 def _adapter_state(mid: bool, max_len: int = 32):
@@ -242,7 +242,7 @@ def test_launch_module_stays_light():
 def test_preflight_fails_fast_on_paths_and_missing_bitsandbytes(tiny_export, tmp_path):
     import importlib.util
 
-    from workstation.train.run import _preflight
+    from workstation.train.checks import _preflight
 
     ok = dict(dataset=str(tiny_export), base_model=str(tiny_export), output=str(tmp_path))
     with pytest.raises(WorkstationError, match=r"--motion-module .*mm\.safetensors: not found"):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from accelerate.state import AcceleratorState
 
-from workstation.train.run import resume_position, train
+from workstation.train.resume import resume_position
+from workstation.train.run import train
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ import torch
 from safetensors.torch import load_file
 
 from workstation.train import launch
-from workstation.train.run import checkpoints, train
+from workstation.train.resume import checkpoints
+from workstation.train.run import train
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -319,43 +320,11 @@ def train_stage(
     pump = threading.Thread(target=pump_stderr, daemon=True)
     pump.start()
     result = TrainResult(output, 0)
-    error: str | None = None
     total = settings.max_steps
     yield Progress("train", 0, total, output.name, "starting")
     try:
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            event = parse_event(raw)
-            if event is None:
-                continue
-            if event.kind == "start":
-                total = int(event.data.get("max_steps") or total)
-                yield Progress("train", event.step, total, output.name, "started", event.data)
-            elif event.kind == "step":
-                loss = event.data.get("loss")
-                eta = event.data.get("eta_s")
-                msg = f"loss {loss:.4f}" if isinstance(loss, float) else ""
-                if isinstance(eta, (int, float)):
-                    msg += f", {int(eta) // 60} min left"
-                result.step = event.step
-                yield Progress("train", event.step, total, output.name, msg, event.data)
-            elif event.kind == "sample":
-                result.samples.append(Path(event.data["path"]))
-                yield Progress(
-                    "train", event.step, total, output.name, "sample written", event.data
-                )
-            elif event.kind == "checkpoint":
-                yield Progress(
-                    "train", event.step, total, output.name, f"checkpoint {event.step}", event.data
-                )
-            elif event.kind == "done":
-                result.step = event.step
-                for key in ("motion_module", "motion_adapter", "motion_lora"):
-                    if event.data.get(key):
-                        setattr(result, key, Path(event.data[key]))
-                yield Progress("train", event.step, total, output.name, "done", event.data)
-            elif event.kind == "error":
-                error = event.message or "training failed"
+        error = yield from _follow_events(proc.stdout, result, total, output.name)
         code = proc.wait()
         pump.join(timeout=5)
         if error:
@@ -372,6 +341,43 @@ def train_stage(
             stop_process(proc)
         pump.join(timeout=5)  # the child is gone, so its stderr ends: no write after close
         log.close()
+
+
+def _follow_events(
+    stdout: Iterable[bytes], result: TrainResult, total: int, name: str
+) -> Stage[str | None]:
+    """One Progress per event line of the child until its stdout ends; fills in ``result``.
+    Returns the message of the child's error event, if it sent one."""
+    error: str | None = None
+    for raw in stdout:
+        event = parse_event(raw)
+        if event is None:
+            continue
+        if event.kind == "start":
+            total = int(event.data.get("max_steps") or total)
+            yield Progress("train", event.step, total, name, "started", event.data)
+        elif event.kind == "step":
+            loss = event.data.get("loss")
+            eta = event.data.get("eta_s")
+            msg = f"loss {loss:.4f}" if isinstance(loss, float) else ""
+            if isinstance(eta, (int, float)):
+                msg += f", {int(eta) // 60} min left"
+            result.step = event.step
+            yield Progress("train", event.step, total, name, msg, event.data)
+        elif event.kind == "sample":
+            result.samples.append(Path(event.data["path"]))
+            yield Progress("train", event.step, total, name, "sample written", event.data)
+        elif event.kind == "checkpoint":
+            yield Progress("train", event.step, total, name, f"checkpoint {event.step}", event.data)
+        elif event.kind == "done":
+            result.step = event.step
+            for key in ("motion_module", "motion_adapter", "motion_lora"):
+                if event.data.get(key):
+                    setattr(result, key, Path(event.data[key]))
+            yield Progress("train", event.step, total, name, "done", event.data)
+        elif event.kind == "error":
+            error = event.message or "training failed"
+    return error
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:

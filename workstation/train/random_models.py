@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, TypedDict
 import torch
 
 if TYPE_CHECKING:
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
     from diffusers.models.unets.unet_motion_model import MotionAdapter
+    from transformers import CLIPTextModel, CLIPTokenizer
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -48,16 +51,46 @@ def build_sd_folder(
     folder: Path, size: str = "tiny", seed: int = 0, dtype: torch.dtype = torch.float32
 ) -> Path:
     """Write a random StableDiffusionPipeline folder (``folder/sd``) and return its path."""
-    # From the defining modules, for the type checker (see models.py).
-    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
-    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    # From the defining modules, for the type checker (see models.py).  The pipeline's module
+    # imports the model classes too, so nothing is imported between the seed and the models.
     from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import (
         StableDiffusionPipeline,
     )
     from diffusers.schedulers.scheduling_ddim import DDIMScheduler
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
+    unet, vae, text_cfg = _random_unet_vae(size)
+    tokenizer, text_encoder = _random_text_encoder(folder, size, text_cfg)
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        # No safety checker (requires_safety_checker=False): diffusers takes None untyped.
+        safety_checker=None,  # type: ignore[arg-type]
+        feature_extractor=None,  # type: ignore[arg-type]
+        requires_safety_checker=False,
+    )
+    pipe.to(dtype=dtype)
+    pipe.save_pretrained(str(folder / "sd"))
+    return folder / "sd"
+
+
+def _random_unet_vae(size: str) -> tuple[UNet2DConditionModel, AutoencoderKL, _TextSizes]:
+    """A random UNet and VAE of ``size`` (made in this order, from the current seed) and the
+    text encoder's sizes."""
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+
     if size == "tiny":
         unet = UNet2DConditionModel(
             block_out_channels=(32, 64),
@@ -120,6 +153,15 @@ def build_sd_folder(
         )
     else:
         raise ValueError(f"size {size!r}: expected 'tiny' or 'sd15'")
+    return unet, vae, text_cfg
+
+
+def _random_text_encoder(
+    folder: Path, size: str, text_cfg: _TextSizes
+) -> tuple[CLIPTokenizer, CLIPTextModel]:
+    """The letter tokenizer (written under ``folder/_tokenizer``) and a random CLIP text encoder."""
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
     vocab, merges = write_letter_tokenizer(folder / "_tokenizer")
     tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
     text_encoder = CLIPTextModel(
@@ -133,28 +175,7 @@ def build_sd_folder(
             **text_cfg,
         )
     )
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        # No safety checker (requires_safety_checker=False): diffusers takes None untyped.
-        safety_checker=None,  # type: ignore[arg-type]
-        feature_extractor=None,  # type: ignore[arg-type]
-        requires_safety_checker=False,
-    )
-    pipe.to(dtype=dtype)
-    pipe.save_pretrained(str(folder / "sd"))
-    return folder / "sd"
+    return tokenizer, text_encoder
 
 
 def build_adapter_folder(

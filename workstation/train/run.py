@@ -6,7 +6,11 @@ tqdm bars and stray prints of any library (C code too) end up on stderr.
 
 The loop is the diffusers-examples shape: accelerate (real gradient accumulation, mixed
 precision, multi-GPU through a config file), ``checkpoint-N`` folders holding only the trainable
-weights plus optimizer/scheduler/RNG state, pruning, ``--resume latest``.
+weights plus optimizer/scheduler/RNG state, pruning, ``--resume latest``.  :func:`train` is
+that loop with its set-up, one long function on purpose (it reads top to bottom like the
+examples); what stands apart from it lives beside it: ``checks`` (settings, error events),
+``resume`` (checkpoint folders, the resumed data order), ``latents`` (``--cache-latents``) and
+``outputs`` (the exported motion module).
 """
 
 from __future__ import annotations
@@ -25,90 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.errors import WorkstationError
+from workstation.train.checks import _check, _mixed_precision, _preflight, error_event
+from workstation.train.latents import _cache_latents
 from workstation.train.launch import (
     TrainSettings,
     add_arguments,
     save_settings,
     settings_from_args,
 )
+from workstation.train.outputs import export_outputs
+from workstation.train.resume import checkpoints, resume_position
 
 log = logging.getLogger("workstation.train")
 
 Emit = Callable[[dict[str, Any]], None]
-
-
-def oom_message(s: TrainSettings) -> str:
-    return (
-        f"the GPU ran out of memory at {s.resolution} px, {s.frames} frames, batch "
-        f"{s.batch_size}. Lower --resolution (256 needs far less than 512), --frames or "
-        "--batch-size (raise --grad-accum to keep the effective batch), keep "
-        "--gradient-checkpointing on, try --adam-8bit, or --cache-latents to free the VAE."
-    )
-
-
-def _check(s: TrainSettings) -> None:
-    if s.resolution % 8 or s.resolution < 32:
-        raise WorkstationError(f"--resolution {s.resolution}: must be a multiple of 8, >= 32")
-    for name in ("frames", "stride", "batch_size", "grad_accum", "max_steps"):
-        if getattr(s, name) < 1:
-            raise WorkstationError(f"--{name.replace('_', '-')} {getattr(s, name)}: must be >= 1")
-    if not 0 <= s.caption_dropout <= 1:
-        raise WorkstationError(f"--caption-dropout {s.caption_dropout}: must be within 0..1")
-    if s.keep_checkpoints < 1:
-        raise WorkstationError(f"--keep-checkpoints {s.keep_checkpoints}: must be >= 1")
-
-
-def checkpoints(output: Path) -> list[Path]:
-    """``checkpoint-N`` folders, oldest first (half-written ``.tmp`` folders are ignored)."""
-    found = []
-    for p in output.glob("checkpoint-*"):
-        tail = p.name.removeprefix("checkpoint-")
-        if p.is_dir() and tail.isdigit():
-            found.append((int(tail), p))
-    return [p for _, p in sorted(found)]
-
-
-def _preflight(s: TrainSettings) -> None:
-    """Fail on a mistyped path in a second, before torch and diffusers take ~10 s to import."""
-    if not Path(s.dataset).is_dir():
-        raise WorkstationError(f"{s.dataset}: dataset folder not found")
-    if not Path(s.base_model).exists():
-        raise WorkstationError(f"{s.base_model}: base model not found")
-    if s.adam_8bit:
-        import importlib.util
-
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise WorkstationError(
-                "--adam-8bit needs the bitsandbytes package (pip install "
-                "bitsandbytes; it runs on NVIDIA GPUs only)"
-            )
-    for name in ("motion_module", "base_config", "resume"):
-        value = getattr(s, name)
-        if value and value != "latest" and not Path(value).exists():
-            raise WorkstationError(f"--{name.replace('_', '-')} {value}: not found")
-
-
-def _mixed_precision(asked: str) -> str:
-    import torch
-
-    if not torch.cuda.is_available():
-        if asked in ("fp16", "bf16"):
-            log.warning("no GPU: --mixed-precision %s ignored, training in fp32", asked)
-        return "no"
-    if asked == "auto":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return asked
-
-
-def resume_position(step: int, batches_per_epoch: int, grad_accum: int) -> tuple[int, int]:
-    """(epoch, batches of that epoch already trained on) after ``step`` optimizer steps.
-
-    accelerate syncs every ``grad_accum`` batches and at the end of each epoch, so an epoch
-    is ``ceil(batches / grad_accum)`` steps and a checkpoint always falls on a whole group.
-    """
-    steps_per_epoch = math.ceil(batches_per_epoch / grad_accum)
-    epoch, done = divmod(step, steps_per_epoch)
-    return epoch, done * grad_accum
 
 
 def train(
@@ -480,43 +414,6 @@ def _gpu_memory() -> dict[str, float]:
     return {"gpu_peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
-def export_outputs(
-    unet, adapter_config: dict, output: Path, mode: str, lora_scale: float, described: str
-) -> dict[str, str]:
-    """Write motion_module.safetensors (original keys), motion_adapter/ and, for LoRA mode,
-    motion_lora.safetensors (original LoRA keys, alpha folded in)."""
-    # From the defining module, for the type checker (see models.py).
-    from diffusers.models.unets.unet_motion_model import MotionAdapter
-
-    from workstation.train import convert
-
-    state = unet.state_dict()
-    written: dict[str, str] = {}
-    meta = {"format": "pt", "trained_with": "motion-dataset-workstation", "base": described}
-    if mode == "lora":
-        lora = convert.lora_to_original(state, lora_scale)
-        written["motion_lora"] = str(
-            convert.save_safetensors(lora, output / "motion_lora.safetensors", meta)
-        )
-        state = convert.merge_lora(state, lora_scale)
-    motion = {k: v.detach().float().cpu() for k, v in state.items() if ".motion_modules." in k}
-    written["motion_module"] = str(
-        convert.save_safetensors(
-            convert.to_original(motion), output / "motion_module.safetensors", meta
-        )
-    )
-    adapter = MotionAdapter.from_config(adapter_config)
-    adapter.load_state_dict(motion)
-    final = output / "motion_adapter"
-    tmp = output / ".motion_adapter.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    adapter.save_pretrained(str(tmp), safe_serialization=True)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    written["motion_adapter"] = str(final)
-    return written
-
-
 def _default_prompts(clips) -> list[str]:
     captions = []
     for c in clips:
@@ -547,46 +444,6 @@ def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4)
         source=source,
         message=f"first training clip ({source})",
     )
-
-
-def _cache_latents(clips, s: TrainSettings, encode_pixels):
-    """Encode every clip once (first window, centre crop, no flip) and keep the latents."""
-    import torch
-
-    from workstation.train import data
-
-    source = data.ClipDataset(clips, frames=s.frames, resolution=s.resolution, deterministic=True)
-    latents: dict[int, torch.Tensor] = {}
-    with torch.no_grad():
-        for i in range(len(source)):
-            item = source[i]
-            if item["index"] in latents:
-                continue
-            latents[item["index"]] = encode_pixels(item["pixels"][None])[0].cpu()
-    log.info("cached the latents of %d clips", len(latents))
-    return CachedLatents(clips, latents, s.caption_dropout)
-
-
-class CachedLatents:
-    """Dataset over pre-encoded latents (caption dropout still applies)."""
-
-    def __init__(self, clips, latents, caption_dropout: float) -> None:
-        self.clips = clips
-        self.latents = latents
-        self.keys = sorted(latents)
-        self.caption_dropout = caption_dropout
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def __getitem__(self, i: int) -> dict:
-        import torch
-
-        index = self.keys[i]
-        caption = self.clips[index].caption
-        if torch.rand(()).item() < self.caption_dropout:
-            caption = ""
-        return {"latents": self.latents[index], "caption": caption, "index": index}
 
 
 def _event_stream() -> Emit:
@@ -627,23 +484,6 @@ def main(argv: list[str] | None = None) -> int:
         if rank0:
             emit(record)
         return 1
-
-
-def error_event(exc: BaseException, settings: TrainSettings) -> dict[str, Any]:
-    """The "error" event for an exception: input problems and out-of-memory get a message a
-    person can act on; anything else names the exception and points at the log."""
-    if isinstance(exc, WorkstationError):
-        return {"event": "error", "kind": "input", "message": str(exc)}
-    if isinstance(exc, KeyboardInterrupt):
-        return {"event": "error", "kind": "cancelled", "message": "training was interrupted"}
-    oom = type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
-    if oom:
-        return {"event": "error", "kind": "oom", "message": oom_message(settings)}
-    return {
-        "event": "error",
-        "kind": "internal",
-        "message": f"{type(exc).__name__}: {exc} (details in the log)",
-    }
 
 
 if __name__ == "__main__":

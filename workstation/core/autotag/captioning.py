@@ -98,15 +98,7 @@ def caption_clips(
         size = 1  # e.g. an OpenAI-compatible server: one request per clip
     summary = CaptionSummary(model=captioner.model_id)
     start = time.perf_counter()
-    todo: list[Clip] = []
-    for clip in clips:
-        source = caption_source(project, clip.id)
-        if source == "manual":
-            summary.kept_manual.append(clip.id)
-        elif source is not None and not settings.redo:
-            summary.skipped.append(clip.id)
-        else:
-            todo.append(clip)
+    todo = _to_caption(project, clips, settings, summary)
     done = total - len(todo)
     yield Progress("caption", done, total, "", f"captioning with {captioner.model_id}")
     pending = deque(todo)
@@ -128,27 +120,9 @@ def caption_clips(
             batch = [clip for clip, _ in current]
             name = batch[0].path.name if len(batch) == 1 else f"{len(batch)} clips"
             yield Progress("caption", done, total, name, "asking the model")
-            # Gather per clip: a clip whose frames cannot be read fails alone.
-            ready: list[tuple[Clip, ClipFrames, str]] = []
-            for clip, future in current:
-                try:
-                    frames = future.result()
-                except Exception as exc:  # a broken clip file: report it, go on
-                    summary.failed[clip.id] = str(exc)
-                    continue
-                prompt = fill_prompt(settings.prompt, clip_tag_names(project, clip.id))
-                ready.append((clip, frames, prompt))
+            ready = _gather(project, current, settings, summary)
             if len(ready) > 1:
-                texts = yield from run.ask_many(ready, done, total)
-                if texts is not None:
-                    for (clip, _, prompt), text in zip(ready, texts, strict=True):
-                        run.store(clip, text, prompt)
-                    ready = []
-                elif run.out_of_memory and size > 1:
-                    # The card cannot hold this many: smaller batches for the rest of the run
-                    # rather than a failed batch and a retry every time.
-                    size = max(1, min(size, (len(ready) + 1) // 2))
-                    log.warning("caption: batch size lowered to %d for the rest of this run", size)
+                ready, size = yield from _caption_together(run, ready, size, done, total)
             for clip, frames, prompt in ready:  # one at a time (batch 1, or a failed batch)
                 answer = yield from run.ask_one(clip, frames, prompt, done, total)
                 if answer is not None:
@@ -164,6 +138,61 @@ def caption_clips(
         asker.shutdown(wait=False, cancel_futures=True)  # an open request ends by its timeout
         summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _to_caption(
+    project: Project, clips: list[Clip], settings: CaptionSettings, summary: CaptionSummary
+) -> list[Clip]:
+    """The clips to caption; the others go into the summary as kept (manual) or skipped."""
+    todo: list[Clip] = []
+    for clip in clips:
+        source = caption_source(project, clip.id)
+        if source == "manual":
+            summary.kept_manual.append(clip.id)
+        elif source is not None and not settings.redo:
+            summary.skipped.append(clip.id)
+        else:
+            todo.append(clip)
+    return todo
+
+
+def _gather(
+    project: Project,
+    current: list[tuple[Clip, Future[ClipFrames]]],
+    settings: CaptionSettings,
+    summary: CaptionSummary,
+) -> list[tuple[Clip, ClipFrames, str]]:
+    """Frames and prompt of each clip of a batch, gathered per clip: a clip whose frames cannot
+    be read fails alone (recorded in the summary)."""
+    ready: list[tuple[Clip, ClipFrames, str]] = []
+    for clip, future in current:
+        try:
+            frames = future.result()
+        except Exception as exc:  # a broken clip file: report it, go on
+            summary.failed[clip.id] = str(exc)
+            continue
+        prompt = fill_prompt(settings.prompt, clip_tag_names(project, clip.id))
+        ready.append((clip, frames, prompt))
+    return ready
+
+
+def _caption_together(
+    run: _Run, ready: list[tuple[Clip, ClipFrames, str]], size: int, done: int, total: int
+) -> Stage[tuple[list[tuple[Clip, ClipFrames, str]], int]]:
+    """Caption several clips in one call and store the captions.  Returns the clips still to
+    caption one at a time (all of them when the batch failed, else none) and the batch size
+    for the rest of the run (lowered after running out of memory)."""
+    texts = yield from run.ask_many(ready, done, total)
+    if texts is not None:
+        for (clip, _, prompt), text in zip(ready, texts, strict=True):
+            run.store(clip, text, prompt)
+        return [], size
+    if run.out_of_memory and size > 1:
+        # The card cannot hold this many: smaller batches for the rest of the run
+        # rather than a failed batch and a retry every time.
+        size = max(1, min(size, (len(ready) + 1) // 2))
+        log.warning("caption: batch size lowered to %d for the rest of this run", size)
+    return ready, size
 
 
 class _Run:

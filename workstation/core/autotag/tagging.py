@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -252,9 +252,23 @@ def tag_clips(
     if not jobs:
         yield Progress("tag", done, total, "", "nothing to do")
         return summary
+    feeder = _start_feeder(jobs, tagger, settings)
+    infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotag-infer")
+    run = _TagRun(project, tagger, settings, summary, infer, names, total, done)
+    try:
+        yield from _tag_fed(run, feeder)
+    finally:
+        feeder.stop()
+        infer.shutdown(wait=True, cancel_futures=True)
+        summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _start_feeder(jobs: Sequence[_Job], tagger: Tagger, settings: TagSettings) -> FrameFeeder:
+    """A started feeder for the jobs, sized for where the model runs."""
     on_cpu = tagger.provider == "CPUExecutionProvider"
     workers = settings.decode_workers or (1 if on_cpu else min(4, os.cpu_count() or 1))
-    feeder = FrameFeeder(
+    return FrameFeeder(
         jobs,
         settings.frames,
         tagger.preprocess,
@@ -262,89 +276,106 @@ def tag_clips(
         workers=workers,
         decoder_threads=1 if on_cpu else 0,
     ).start()
+
+
+@dataclass
+class _TagRun:
+    """The state one tagging run shares between its batches (``done`` counts clips finished)."""
+
+    project: Project
+    tagger: Tagger
+    settings: TagSettings
+    summary: TagSummary
+    infer: ThreadPoolExecutor
+    names: dict[int, str]
+    total: int
+    done: int
+
+
+def _tag_fed(run: _TagRun, feeder: FrameFeeder) -> Iterator[Progress]:
+    """Collect the feeder's clips into batches of ``batch_size`` frames and tag each batch."""
     pending: list[_Decoded] = []
-    infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotag-infer")
+    for item in feeder:
+        if item is None:
+            yield Progress("tag", run.done, run.total, "", "decoding frames")
+            continue
+        if isinstance(item, _Failed):
+            run.summary.failed[item.clip_id] = str(item.error)
+            run.done += 1
+            yield Progress("tag", run.done, run.total, run.names[item.clip_id], "failed")
+            continue
+        pending.append(item)
+        if sum(len(d.batch) for d in pending) >= run.settings.batch_size:
+            yield from _flush(run, pending)
+    if pending:
+        yield from _flush(run, pending)
 
-    def flush() -> Iterator[Progress]:
-        nonlocal done
-        batch = np.concatenate([d.batch for d in pending])
-        t = time.perf_counter()
-        # The model runs in its own thread so this stage keeps yielding (the GUI stays live
-        # and cancel is immediate: the run is interrupted, not waited for).
-        future = infer.submit(tagger.predict, batch)
-        try:
-            while True:
-                try:
-                    probs = future.result(timeout=HEARTBEAT_S)
-                    break
-                except FutureTimeout:
-                    yield Progress(
-                        "tag", done, total, "", f"running the model on {len(batch)} frames"
-                    )
-                except InterruptedError:
-                    raise
-                except Exception as exc:  # e.g. out of GPU memory: every clip would fail
-                    raise ModelError(
-                        tagger.model_id,
-                        f"the model failed on a batch of {len(batch)} frames: {exc}",
-                    ) from None
-        finally:
-            if not future.done():
-                interrupt = getattr(tagger, "interrupt", None)
-                if interrupt is not None:
-                    interrupt()
-                wait([future], timeout=30)
-        summary.inference_seconds += time.perf_counter() - t
-        summary.frames += len(batch)
-        row = 0
-        results = []
-        for d in pending:
-            n = len(d.batch)
-            results.append(
-                (
-                    d.clip_id,
-                    aggregate(probs[row : row + n], tagger.names, tagger.categories, settings),
-                )
-            )
-            row += n
-        pending.clear()
-        # One transaction (one undoable edit) per batch of clips.
-        store_auto_tags(
-            project,
-            results,
-            tagger.model_id,
-            settings.aggregation.value,
-            settings.general_threshold,
-        )
-        for clip_id, tags in results:
-            summary.tagged.append(clip_id)
-            done += 1
-            yield Progress(
-                "tag",
-                done,
-                total,
-                names[clip_id],
-                f"{len(tags)} tags",
-                {"clip_id": clip_id, "tags": [t.name for t in tags]},
-            )
 
+def _predict(run: _TagRun, batch: np.ndarray) -> Generator[Progress, None, np.ndarray]:
+    """The model's probabilities for a batch of frames, yielding progress while it runs."""
+    tagger = run.tagger
+    # The model runs in its own thread so this stage keeps yielding (the GUI stays live
+    # and cancel is immediate: the run is interrupted, not waited for).
+    future = run.infer.submit(tagger.predict, batch)
     try:
-        for item in feeder:
-            if item is None:
-                yield Progress("tag", done, total, "", "decoding frames")
-                continue
-            if isinstance(item, _Failed):
-                summary.failed[item.clip_id] = str(item.error)
-                done += 1
-                yield Progress("tag", done, total, names[item.clip_id], "failed")
-                continue
-            pending.append(item)
-            if sum(len(d.batch) for d in pending) >= settings.batch_size:
-                yield from flush()
-        if pending:
-            yield from flush()
+        while True:
+            try:
+                return future.result(timeout=HEARTBEAT_S)
+            except FutureTimeout:
+                yield Progress(
+                    "tag", run.done, run.total, "", f"running the model on {len(batch)} frames"
+                )
+            except InterruptedError:
+                raise
+            except Exception as exc:  # e.g. out of GPU memory: every clip would fail
+                raise ModelError(
+                    tagger.model_id,
+                    f"the model failed on a batch of {len(batch)} frames: {exc}",
+                ) from None
     finally:
-        feeder.stop()
-        infer.shutdown(wait=True, cancel_futures=True)
-        summary.seconds = time.perf_counter() - start
-    return summary
+        if not future.done():
+            interrupt = getattr(tagger, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+            wait([future], timeout=30)
+
+
+def _flush(run: _TagRun, pending: list[_Decoded]) -> Iterator[Progress]:
+    """Tag the pending clips as one batch, store their tags and empty ``pending``."""
+    tagger, settings, summary = run.tagger, run.settings, run.summary
+    batch = np.concatenate([d.batch for d in pending])
+    t = time.perf_counter()
+    probs = yield from _predict(run, batch)
+    summary.inference_seconds += time.perf_counter() - t
+    summary.frames += len(batch)
+    row = 0
+    results = []
+    for d in pending:
+        n = len(d.batch)
+        results.append(
+            (
+                d.clip_id,
+                aggregate(probs[row : row + n], tagger.names, tagger.categories, settings),
+            )
+        )
+        row += n
+    pending.clear()
+    # One transaction (one undoable edit) per batch of clips.
+    store_auto_tags(
+        run.project,
+        results,
+        tagger.model_id,
+        settings.aggregation.value,
+        settings.general_threshold,
+    )
+    for clip_id, tags in results:
+        summary.tagged.append(clip_id)
+        run.done += 1
+        yield Progress(
+            "tag",
+            run.done,
+            run.total,
+            run.names[clip_id],
+            f"{len(tags)} tags",
+            {"clip_id": clip_id, "tags": [t.name for t in tags]},
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TypedDict
@@ -103,89 +104,29 @@ def parse_sidecar(
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        seconds: Fraction | None = None
-        frame: int | None = None
-        source = "manual"
-        reject = False
-        fields: _Fields = {}
-        for tok in line.split():
-            low = tok.lower()
-            tc = parse_timecode(tok)
-            if tc is not None:
-                if seconds is not None:
-                    raise CutFileError(path, lineno, f"two timecodes on one line ({tok!r})")
-                seconds = tc
-            elif tok.isdigit():
-                if frame is not None:
-                    raise CutFileError(path, lineno, f"two frame numbers on one line ({tok!r})")
-                frame = int(tok)
-            elif low in ("auto", "manual"):
-                source = low
-            elif low == "reject":
-                reject = True
-            elif low == "keep":
-                reject = False
-            elif low == "uncertain":
-                fields["uncertain"] = True
-            elif "=" in tok:
-                key, _, value = tok.partition("=")
-                fields.update(_parse_field(path, lineno, key.lower(), value))
-            elif ":" in tok or tok.replace(".", "", 1).isdigit():
-                raise CutFileError(
-                    path, lineno, f"{tok!r} is not a timecode (HH:MM:SS.mmm) or a frame number"
-                )
-            else:
-                raise CutFileError(
-                    path,
-                    lineno,
-                    f"unknown word {tok!r} (expected auto, manual, reject, uncertain or key=value)",
-                )
-        if frame is None:
-            if seconds is None:
-                raise CutFileError(path, lineno, "no frame number or timecode")
-            frame = timing.nearest_frame(seconds)
-            if frame >= video.frame_count:
-                raise CutFileError(
-                    path,
-                    lineno,
-                    f"timecode {format_timecode(seconds)} is past the end of the video "
-                    f"({format_timecode(timing.time_of(video.frame_count))})",
-                )
-        elif seconds is not None and frame < video.frame_count:
-            off = abs(timing.time_of(frame) - seconds)
-            if off > timing.frame_length(frame) / 2:
-                raise CutFileError(
-                    path,
-                    lineno,
-                    f"frame {frame} is at {format_timecode(timing.time_of(frame))} but the "
-                    f"timecode says {format_timecode(seconds)}; fix or remove one of them",
-                )
-        if frame >= video.frame_count:
-            raise CutFileError(
-                path,
-                lineno,
-                f"frame {frame} is outside the video (cuts go from 1 to {video.frame_count - 1})",
-            )
+        words = _parse_words(line, path, lineno)
+        fields = words.fields
+        frame = _line_frame(words, path, lineno, video, timing)
         if frame in seen:
             raise CutFileError(
                 path, lineno, f"frame {frame} is listed twice (also on line {seen[frame]})"
             )
         seen[frame] = lineno
         if frame == 0:
-            if fields or source == "auto":
+            if fields or words.source == "auto":
                 raise CutFileError(
                     path,
                     lineno,
                     "frame 0 is the start of the video, not a cut; only '0 reject' may go there",
                 )
-            if reject:
+            if words.reject:
                 rejected.append(0)
             continue
         span = fields.pop("span", None)
         cuts.append(
             Cut(
                 frame,
-                source,
+                words.source,
                 fields.get("detector"),
                 fields.get("score"),
                 fields.get("kind", "cut"),
@@ -194,10 +135,94 @@ def parse_sidecar(
                 bool(fields.get("uncertain", False)),
             )
         )
-        if reject:
+        if words.reject:
             rejected.append(frame)
     cuts.sort(key=lambda c: c.frame)
     return ImportedCuts(cuts, sorted(rejected))
+
+
+@dataclass
+class _Words:
+    """What the words of one sidecar line say, before the frame is checked against the video."""
+
+    seconds: Fraction | None = None
+    frame: int | None = None
+    source: str = "manual"
+    reject: bool = False
+    fields: _Fields = field(default_factory=lambda: _Fields())
+
+
+def _parse_words(line: str, path: Path, lineno: int) -> _Words:
+    """The words of one (non-blank, comment-free) line; raise on a word that is not allowed."""
+    words = _Words()
+    fields = words.fields
+    for tok in line.split():
+        low = tok.lower()
+        tc = parse_timecode(tok)
+        if tc is not None:
+            if words.seconds is not None:
+                raise CutFileError(path, lineno, f"two timecodes on one line ({tok!r})")
+            words.seconds = tc
+        elif tok.isdigit():
+            if words.frame is not None:
+                raise CutFileError(path, lineno, f"two frame numbers on one line ({tok!r})")
+            words.frame = int(tok)
+        elif low in ("auto", "manual"):
+            words.source = low
+        elif low == "reject":
+            words.reject = True
+        elif low == "keep":
+            words.reject = False
+        elif low == "uncertain":
+            fields["uncertain"] = True
+        elif "=" in tok:
+            key, _, value = tok.partition("=")
+            fields.update(_parse_field(path, lineno, key.lower(), value))
+        elif ":" in tok or tok.replace(".", "", 1).isdigit():
+            raise CutFileError(
+                path, lineno, f"{tok!r} is not a timecode (HH:MM:SS.mmm) or a frame number"
+            )
+        else:
+            raise CutFileError(
+                path,
+                lineno,
+                f"unknown word {tok!r} (expected auto, manual, reject, uncertain or key=value)",
+            )
+    return words
+
+
+def _line_frame(words: _Words, path: Path, lineno: int, video: Video, timing: _Timing) -> int:
+    """The frame a line names (its frame number, else its timecode's nearest frame), checked:
+    inside the video, and agreeing with the timecode within half a frame when both are given."""
+    seconds = words.seconds
+    frame = words.frame
+    if frame is None:
+        if seconds is None:
+            raise CutFileError(path, lineno, "no frame number or timecode")
+        frame = timing.nearest_frame(seconds)
+        if frame >= video.frame_count:
+            raise CutFileError(
+                path,
+                lineno,
+                f"timecode {format_timecode(seconds)} is past the end of the video "
+                f"({format_timecode(timing.time_of(video.frame_count))})",
+            )
+    elif seconds is not None and frame < video.frame_count:
+        off = abs(timing.time_of(frame) - seconds)
+        if off > timing.frame_length(frame) / 2:
+            raise CutFileError(
+                path,
+                lineno,
+                f"frame {frame} is at {format_timecode(timing.time_of(frame))} but the "
+                f"timecode says {format_timecode(seconds)}; fix or remove one of them",
+            )
+    if frame >= video.frame_count:
+        raise CutFileError(
+            path,
+            lineno,
+            f"frame {frame} is outside the video (cuts go from 1 to {video.frame_count - 1})",
+        )
+    return frame
 
 
 _HEADER_FRAMES = re.compile(r"^#\s*fps:.*\bframes:\s*(\d+)")

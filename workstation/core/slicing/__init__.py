@@ -281,8 +281,68 @@ def split_project(
     params = settings.to_params()
     params_key = json.dumps(params, sort_keys=True)
     cpus = os.cpu_count() or 1
-    plans: list[ClipPlan] = []
     yield Progress("slice", 0, None, "", "planning clips")
+    plans = _plan_clips(project, ids, settings, params_key, result)
+    n_workers = min(cpus if workers is None else workers, len(plans))
+    total_frames = sum(len(p.src) for p in plans)
+    if workers is None and (cpus < POOL_MIN_CPUS or total_frames < POOL_MIN_FRAMES):
+        n_workers = 0  # a thread, with x264's own threads on every core, is faster here
+    threads = max(1, cpus // max(1, n_workers))
+    plans = [_with_threads(p, threads) for p in plans]
+    recorder = _Recorder(project, result, params, plans, total_frames)
+
+    if not plans:
+        result.seconds = time.monotonic() - t0
+        yield Progress("slice", 0, 0, "", "nothing to do")
+        return result
+
+    pool, submit, cancel, counter = _start_pool(n_workers)
+    futures: dict[Future[dict[str, Any]], ClipPlan] = {}
+    recorded: set[Future[dict[str, Any]]] = set()
+    finished = False
+    try:
+        futures = {pool.submit(submit, p): p for p in plans}
+        pending = set(futures)
+        yield recorder.progress(plans[0].name)
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for fut in done:
+                recorded.add(fut)
+                recorder.record(_outcome(fut, futures[fut]))
+            if done:
+                yield recorder.progress(futures[next(iter(done))].name)
+            else:
+                live = min(total_frames, max(recorder.done_frames, counter.value))
+                p = recorder.progress("")
+                yield Progress(p.stage, live, p.total, p.item, p.message, p.data)
+        finished = True
+    finally:
+        if not finished:
+            cancel.set()
+            result.cancelled = True
+        pool.shutdown(wait=True, cancel_futures=True)
+        for fut, plan in futures.items():
+            if fut in recorded or not fut.done() or fut.cancelled():
+                continue
+            recorder.record(_outcome(fut, plan))
+        for folder in {Path(p.path).parent for p in plans}:
+            _remove_stale_parts(folder)
+        result.seconds = time.monotonic() - t0
+    yield recorder.progress("")
+    return result
+
+
+def _plan_clips(
+    project: Project,
+    ids: list[int],
+    settings: SliceSettings,
+    params_key: str,
+    result: SliceResult,
+) -> list[ClipPlan]:
+    """The clips to encode.  Clips already made with the same settings go into ``result`` as
+    reused, as do skipped segments, stale clips and videos that cannot be planned; stale temp
+    files of the videos' clip folders are removed."""
+    plans: list[ClipPlan] = []
     for vid in ids:
         try:
             video = project.video(vid)
@@ -308,72 +368,14 @@ def split_project(
                 )
             else:
                 plans.append(plan)
-    n_workers = min(cpus if workers is None else workers, len(plans))
-    total_frames = sum(len(p.src) for p in plans)
-    if workers is None and (cpus < POOL_MIN_CPUS or total_frames < POOL_MIN_FRAMES):
-        n_workers = 0  # a thread, with x264's own threads on every core, is faster here
-    threads = max(1, cpus // max(1, n_workers))
-    plans = [_with_threads(p, threads) for p in plans]
-    by_path = {p.path: p for p in plans}
-    done_frames = 0
+    return plans
 
-    def record(outcome: dict[str, Any]) -> None:
-        nonlocal done_frames
-        plan = by_path[outcome["path"]]
-        done_frames += len(plan.src)
-        error = outcome["error"]
-        if error == "cancelled":
-            return
-        clip = ClipResult(
-            Path(plan.path),
-            plan.video_id,
-            plan.start,
-            plan.end,
-            outcome["frames"],
-            bool(outcome["verified"]),
-            error,
-        )
-        result.clips.append(clip)
-        if error:
-            result.errors.append(
-                error if error.startswith(clip.path.name) else f"{clip.path.name}: {error}"
-            )
-        if outcome["written"]:
-            clip.clip_id = project.upsert_clip(
-                Path(plan.path),
-                video_id=plan.video_id,
-                start_frame=plan.start,
-                end_frame=plan.end,
-                fps=plan.out_rate,
-                frame_count=outcome["frames"],
-                width=plan.width,
-                height=plan.height,
-                settings=params,
-                verified=bool(outcome["verified"]),
-                verify_error=error,
-            )
-            new_ids.append(clip.clip_id)
 
-    new_ids: list[int] = []  # clip rows written since the last progress record
-
-    def progress(item: str) -> Progress:
-        clips_done = len(result.clips) - len(result.reused)
-        ids = list(new_ids)
-        new_ids.clear()
-        return Progress(
-            "slice",
-            done_frames,
-            total_frames,
-            item,
-            f"{clips_done} of {len(plans)} clips",
-            {"clips_done": clips_done, "clips_total": len(plans), "new_clip_ids": ids},
-        )
-
-    if not plans:
-        result.seconds = time.monotonic() - t0
-        yield Progress("slice", 0, 0, "", "nothing to do")
-        return result
-
+def _start_pool(
+    n_workers: int,
+) -> tuple[Executor, Callable[[ClipPlan], dict[str, Any]], Any, Any]:
+    """The executor for the encodes, the function to submit, the cancel event and the shared
+    frame counter: one thread of this process for ``n_workers <= 0``, else spawned processes."""
     if n_workers <= 0:  # in this process, in one thread (debugging, tests, tiny jobs)
         cancel: Any = threading.Event()
         counter: Any = _Counter()
@@ -389,39 +391,79 @@ def split_project(
             n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
         )
         submit = encode_clip
-    futures: dict[Future[dict[str, Any]], ClipPlan] = {}
-    recorded: set[Future[dict[str, Any]]] = set()
-    finished = False
-    try:
-        futures = {pool.submit(submit, p): p for p in plans}
-        pending = set(futures)
-        yield progress(plans[0].name)
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            for fut in done:
-                recorded.add(fut)
-                record(_outcome(fut, futures[fut]))
-            if done:
-                yield progress(futures[next(iter(done))].name)
-            else:
-                live = min(total_frames, max(done_frames, counter.value))
-                p = progress("")
-                yield Progress(p.stage, live, p.total, p.item, p.message, p.data)
-        finished = True
-    finally:
-        if not finished:
-            cancel.set()
-            result.cancelled = True
-        pool.shutdown(wait=True, cancel_futures=True)
-        for fut, plan in futures.items():
-            if fut in recorded or not fut.done() or fut.cancelled():
-                continue
-            record(_outcome(fut, plan))
-        for folder in {Path(p.path).parent for p in plans}:
-            _remove_stale_parts(folder)
-        result.seconds = time.monotonic() - t0
-    yield progress("")
-    return result
+    return pool, submit, cancel, counter
+
+
+class _Recorder:
+    """Records each finished clip (in the result, and as a clip row when written) and makes the
+    stage's progress records, which carry the clip rows written since the previous one."""
+
+    def __init__(
+        self,
+        project: Project,
+        result: SliceResult,
+        params: dict[str, Any],
+        plans: list[ClipPlan],
+        total_frames: int,
+    ) -> None:
+        self.project = project
+        self.result = result
+        self.params = params
+        self.by_path = {p.path: p for p in plans}
+        self.clips_total = len(plans)
+        self.total_frames = total_frames
+        self.done_frames = 0
+        self.new_ids: list[int] = []  # clip rows written since the last progress record
+
+    def record(self, outcome: dict[str, Any]) -> None:
+        plan = self.by_path[outcome["path"]]
+        self.done_frames += len(plan.src)
+        error = outcome["error"]
+        if error == "cancelled":
+            return
+        clip = ClipResult(
+            Path(plan.path),
+            plan.video_id,
+            plan.start,
+            plan.end,
+            outcome["frames"],
+            bool(outcome["verified"]),
+            error,
+        )
+        result = self.result
+        result.clips.append(clip)
+        if error:
+            result.errors.append(
+                error if error.startswith(clip.path.name) else f"{clip.path.name}: {error}"
+            )
+        if outcome["written"]:
+            clip.clip_id = self.project.upsert_clip(
+                Path(plan.path),
+                video_id=plan.video_id,
+                start_frame=plan.start,
+                end_frame=plan.end,
+                fps=plan.out_rate,
+                frame_count=outcome["frames"],
+                width=plan.width,
+                height=plan.height,
+                settings=self.params,
+                verified=bool(outcome["verified"]),
+                verify_error=error,
+            )
+            self.new_ids.append(clip.clip_id)
+
+    def progress(self, item: str) -> Progress:
+        clips_done = len(self.result.clips) - len(self.result.reused)
+        ids = list(self.new_ids)
+        self.new_ids.clear()
+        return Progress(
+            "slice",
+            self.done_frames,
+            self.total_frames,
+            item,
+            f"{clips_done} of {self.clips_total} clips",
+            {"clips_done": clips_done, "clips_total": self.clips_total, "new_clip_ids": ids},
+        )
 
 
 def _outcome(fut: Future[dict[str, Any]], plan: ClipPlan) -> dict[str, Any]:

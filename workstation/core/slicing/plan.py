@@ -8,6 +8,7 @@ small and picklable, so it can go to a worker process.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -131,13 +132,7 @@ def plan_video(
             )
             continue
         src = _source_frames(index, s, e, settings.fps)
-        size = settings.max_frames or len(src)
-        for i in range(0, len(src), size):
-            chunk = src[i : i + size]
-            # The clip covers source time [a, b): up to the next chunk or the segment's end,
-            # so names do not change with the frame rate unless chunk boundaries do.
-            a = chunk[0]
-            b = max(chunk[-1] + 1, src[i + size] if i + size < len(src) else e)
+        for chunk, a, b in _chunks(src, settings.max_frames, e):
             if len(chunk) < settings.min_frames:
                 skipped.append(
                     SkippedSegment(
@@ -148,13 +143,7 @@ def plan_video(
                     )
                 )
                 continue
-            if settings.fps is None and video.vfr:
-                out_pts = tuple(index.pts[f] - index.pts[a] for f in chunk)
-                out_rate, out_tb = video.fps, index.time_base
-            else:
-                out_pts = None
-                out_rate = settings.fps or video.fps
-                out_tb = 1 / out_rate
+            out_pts, out_rate, out_tb = _output_timing(video, index, settings, chunk)
             seek = keyframes[max(0, bisect.bisect_right(keyframes, a) - 1)]
             plans.append(
                 ClipPlan(
@@ -179,3 +168,28 @@ def plan_video(
                 )
             )
     return plans, skipped
+
+
+def _chunks(
+    src: list[int], max_frames: int | None, end: int
+) -> Iterator[tuple[list[int], int, int]]:
+    """Consecutive chunks of at most ``max_frames`` of a segment's source frames, each with the
+    source time ``[a, b)`` it covers: up to the next chunk or the segment's ``end``, so names do
+    not change with the frame rate unless chunk boundaries do."""
+    size = max_frames or len(src)
+    for i in range(0, len(src), size):
+        chunk = src[i : i + size]
+        a = chunk[0]
+        b = max(chunk[-1] + 1, src[i + size] if i + size < len(src) else end)
+        yield chunk, a, b
+
+
+def _output_timing(
+    video: Video, index: FrameIndex, settings: SliceSettings, chunk: list[int]
+) -> tuple[tuple[int, ...] | None, Fraction, Fraction]:
+    """A clip's output timestamps (VFR pass-through, else None), frame rate and time base."""
+    if settings.fps is None and video.vfr:
+        out_pts = tuple(index.pts[f] - index.pts[chunk[0]] for f in chunk)
+        return out_pts, video.fps, index.time_base
+    out_rate = settings.fps or video.fps
+    return None, out_rate, 1 / out_rate
