@@ -144,11 +144,19 @@ def _selection(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Subcommands) -> None:
+    _register_tag(sub)
+    _register_caption(sub)
+    p = sub.add_parser("motion", help="score each clip's motion (mean optical flow)")
+    p.add_argument("dir")
+    _selection(p)
+    p.set_defaults(func=cmd_motion)
+
+
+def _register_tag(sub: Subcommands) -> None:
     from workstation.core.autotag.base import (
         DEFAULT_WD14_MODEL,
         WD14_MODELS,
         Aggregation,
-        CaptionSettings,
         TagSettings,
     )
 
@@ -194,6 +202,10 @@ def register(sub: Subcommands) -> None:
     _selection(p)
     p.set_defaults(func=cmd_tag)
 
+
+def _register_caption(sub: Subcommands) -> None:
+    from workstation.core.autotag.base import CaptionSettings
+
     c = CaptionSettings()
     p = sub.add_parser(
         "caption",
@@ -234,8 +246,3 @@ def register(sub: Subcommands) -> None:
     )
     _selection(p)
     p.set_defaults(func=cmd_caption)
-
-    p = sub.add_parser("motion", help="score each clip's motion (mean optical flow)")
-    p.add_argument("dir")
-    _selection(p)
-    p.set_defaults(func=cmd_motion)
