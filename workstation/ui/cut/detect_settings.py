@@ -31,8 +31,8 @@ from workstation.core.detect import DetectSettings
 from workstation.core.detect.registry import (
     DETECTORS,
     DetectorKind,
-    load_choice,
     save_choice,
+    usable_choice,
 )
 
 
@@ -84,7 +84,8 @@ class DetectSettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Detection settings")
         self.settings_path = settings_path
-        kind, settings = load_choice(settings_path)
+        # the saved choice as it can run here (with a note when it had to fall back)
+        kind, settings, fallback_note = usable_choice(settings_path)
 
         self.detector = DetectorComboBox(self)
         self.description = QLabel()
@@ -112,7 +113,9 @@ class DetectSettingsDialog(QDialog):
         layout.addWidget(buttons)
 
         self.detector.currentEnumChanged.connect(self._on_detector)
-        kind = self._runnable(kind)
+        if fallback_note is not None:
+            self.note.setText(fallback_note)
+            self.note.show()
         self.set_settings(settings)
         self.detector.setCurrentEnum(kind)
         self._on_detector(kind)
@@ -164,17 +167,6 @@ class DetectSettingsDialog(QDialog):
         self.defaults_button = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         self.defaults_button.clicked.connect(self.restore_defaults)
         return buttons
-
-    def _runnable(self, kind: DetectorKind) -> DetectorKind:
-        """``kind``, or the ensemble (with a note saying why) when the saved one cannot run."""
-        if not self.detector.is_enabled(kind):
-            self.note.setText(
-                f"The saved detector, {DETECTORS[kind].label}, cannot run here: "
-                f"{self.detector.reasons[kind]}. The ensemble is selected instead."
-            )
-            self.note.show()
-            return DetectorKind.ENSEMBLE
-        return kind
 
     # -- values ------------------------------------------------------------------------------
     def set_settings(self, s: DetectSettings) -> None:
