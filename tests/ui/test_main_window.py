@@ -33,6 +33,20 @@ def names(window):
     return sorted(r.name for r in window.video_list.model.rows)
 
 
+def test_the_welcome_page_shows_its_whole_text(qtbot, window):
+    """The wrapped text under the title was cut after its second line (an aligned label gets
+    its size hint, not its height for the width it wraps to)."""
+    from PySide6.QtWidgets import QLabel
+
+    text = next(
+        label
+        for label in window.opening.welcome.findChildren(QLabel)
+        if "training clips" in label.text()
+    )
+    assert text.isVisible()
+    assert text.height() >= text.heightForWidth(text.width())
+
+
 def test_shows_the_demo_projects_videos_and_the_first_frame(qtbot, window, demo_project):
     with qtbot.waitSignal(window.videoShown, timeout=10000):
         assert window.open_project(demo_project.root)

@@ -86,6 +86,9 @@ class WelcomePage(QWidget):
         )
         text.setWordWrap(True)
         text.setFixedWidth(460)
+        # An aligned item gets its size hint, not its height for this width: without this the
+        # wrapped text's last line was cut off.
+        text.setMinimumHeight(text.heightForWidth(460))
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         new = QPushButton("New project…")
         new.clicked.connect(new_project)
