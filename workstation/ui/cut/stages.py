@@ -2,7 +2,7 @@
 plus the file dialogs that start an import or export and the one-line summaries of results.
 
 Each stage runs in a job worker with the worker's own Project (see
-:meth:`~workstation.ui.common.jobs.Jobs.run_on_project`); the view only applies results on the
+:meth:`~workstation.ui.common.jobs.JobsController.run_on_project`); the view only applies results on the
 main thread.  :func:`detection_stage` is shared with the main window's batch detection.
 """
 
