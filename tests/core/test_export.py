@@ -10,7 +10,7 @@ import pytest
 
 from workstation.core import synth
 from workstation.core.errors import WorkstationError
-from workstation.core.export.manifest import trainer_notes
+from workstation.core.export.manifest import MANIFEST, trainer_notes
 from workstation.core.export.selection import split_by_video
 from workstation.core.export.settings import ExportSettings
 from workstation.core.export.stage import export_dataset
@@ -185,3 +185,45 @@ def test_trainer_notes():
 def test_split_needs_two_groups(sliced):
     clips = [c for c in sliced.clips() if c.video_id == sliced.videos()[0].id]
     assert set(split_by_video(sliced, clips, 0.5, 0).values()) == {"train"}
+
+
+def test_a_manifest_pointing_outside_the_export_deletes_nothing_there(sliced, tmp_path):
+    """The manifest in OUT is not trusted: entries naming files outside OUT (a path up, an
+    absolute path) are refused with a message naming the manifest, and those files survive."""
+    out = tmp_path / "out"
+    drive(export_dataset(sliced, out, ExportSettings()))
+    victims = [tmp_path / "victim.mp4", tmp_path / "elsewhere" / "other.mp4"]
+    for v in victims:
+        v.parent.mkdir(exist_ok=True)
+        v.write_bytes(b"mine")
+        v.with_suffix(".txt").write_text("mine too")
+    manifest = out / MANIFEST
+    data = json.loads(manifest.read_text())
+    data["items"]["evil-up"] = {"video": "../victim.mp4"}
+    data["items"]["evil-abs"] = {"video": str(victims[1])}
+    data["items"]["broken"] = "not an object"
+    manifest.write_text(json.dumps(data))
+    again = drive(export_dataset(sliced, out, ExportSettings()))
+    for v in victims:
+        assert v.read_bytes() == b"mine" and v.with_suffix(".txt").read_text() == "mine too"
+    refused = [e for e in again.errors if "not a video inside the export folder" in e]
+    assert len(refused) == 2 and all(str(manifest) in e for e in refused)
+    assert again.removed == 0 and again.reused == len(again.clips) > 0
+
+
+def test_a_damaged_manifest_reads_as_a_fresh_export(sliced, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text("[1, 2, 3]")  # valid JSON, not a manifest
+    result = drive(export_dataset(sliced, out, ExportSettings()))
+    assert result.errors == [] and result.encoded == len(result.clips) > 0
+
+
+def test_webdataset_export_leaves_other_tar_files_alone(sliced, tmp_path):
+    out = tmp_path / "wds"
+    (out / "train").mkdir(parents=True)
+    backup = out / "train" / "my_backup.tar"
+    backup.write_bytes(b"a person's own archive")
+    drive(export_dataset(sliced, out, ExportSettings(format="webdataset", shard_size=4)))
+    assert backup.read_bytes() == b"a person's own archive"
+    assert sorted(p.name for p in (out / "train").glob("0*.tar"))  # the shards are there

@@ -34,13 +34,21 @@ def fingerprint(clip: Clip, settings: ExportSettings) -> str:
 
 
 def load_manifest(out: Path) -> dict[str, Any]:
+    """The earlier run's manifest; a missing, damaged or foreign one reads as empty, and items
+    that are not ``{"video": "<path>", ...}`` objects are dropped (nothing is reused for them)."""
     try:
-        data: dict[str, Any] = json.loads((out / MANIFEST).read_text())
-        if data.get("version") == MANIFEST_VERSION:
-            return data
+        data = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
-        pass
-    return {"version": MANIFEST_VERSION, "items": {}}
+        data = None
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {"version": MANIFEST_VERSION, "items": {}}
+    items = data.get("items")
+    data["items"] = {
+        k: v
+        for k, v in (items.items() if isinstance(items, dict) else ())
+        if isinstance(v, dict) and isinstance(v.get("video"), str)
+    }
+    return data
 
 
 def write_manifest(out: Path, settings: ExportSettings, items: dict[str, Any]) -> None:
@@ -54,18 +62,32 @@ def write_manifest(out: Path, settings: ExportSettings, items: dict[str, Any]) -
     )
 
 
-def remove_stale(out: Path, old: dict[str, Any], new: dict[str, Any]) -> int:
-    removed = 0
-    live = {v["video"] for v in new.values()}
+def remove_stale(out: Path, old: dict[str, Any], new: dict[str, Any]) -> tuple[int, list[str]]:
+    """Delete the videos (and their .txt) an earlier run listed that this run no longer writes.
+
+    The manifest is a file in a folder the person controls, so it is not trusted: an entry that
+    is not an ``.mp4`` inside ``out`` (``../victim.mp4``, an absolute path, a link out) is left
+    alone and reported.  Returns how many videos were removed and one sentence per refusal.
+    """
+    removed, refused = 0, []
+    root = out.resolve()
+    live = {v.get("video") for v in new.values()}
     for item in old.values():
-        rel = item["video"]
+        rel = item.get("video") if isinstance(item, dict) else None
         if rel in live:
             continue
-        for p in (out / rel, (out / rel).with_suffix(".txt")):
+        target = (out / str(rel)).resolve() if isinstance(rel, str) else None
+        if target is None or target.suffix != ".mp4" or root not in target.parents:
+            refused.append(
+                f"{out / MANIFEST}: entry {rel!r} is not a video inside the export folder; "
+                "nothing was deleted for it"
+            )
+            continue
+        for p in (target, target.with_suffix(".txt")):
             if p.exists():
                 p.unlink()
                 removed += p.suffix == ".mp4"
-    return removed
+    return removed, refused
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,7 +102,8 @@ def export_dataset(
                 )
             )
         yield Progress("export", total, total, "", "writing index files")
-        result.removed = remove_stale(out, old_items, new_items)
+        result.removed, refused = remove_stale(out, old_items, new_items)
+        result.errors.extend(refused)
         _write_layout(out, settings, layout, result)
     finally:
         # The manifest records exactly the videos complete on disk: after a cancel or a crash
