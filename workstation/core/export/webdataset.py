@@ -53,6 +53,7 @@ def write_split(out: Path, split: str, items: list[ExportedClip], settings: Expo
                     info.size, info.mtime, info.mode = len(data), 0, 0o644
                     tar.addfile(info, io.BytesIO(data))
         write_bytes(folder / name, buf.getvalue())
-    for old in folder.glob("*.tar"):
+    # Only shards of our own naming are ours to remove: a person's other .tar files stay.
+    for old in folder.glob("[0-9][0-9][0-9][0-9][0-9].tar"):
         if old.name not in wanted:
             old.unlink()
