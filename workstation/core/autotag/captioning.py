@@ -30,7 +30,7 @@ from workstation.core.autotag.base import (
     CaptionSummary,
 )
 from workstation.core.autotag.frames import ClipFrames, decode_frames, sample_numbers
-from workstation.core.autotag.storage import caption_source, clip_tag_names, store_auto_caption
+from workstation.core.autotag.storage import clip_tag_names, store_auto_caption
 from workstation.core.autotag.tagging import _select
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
@@ -146,7 +146,7 @@ def _to_caption(
     """The clips to caption; the others go into the summary as kept (manual) or skipped."""
     todo: list[Clip] = []
     for clip in clips:
-        source = caption_source(project, clip.id)
+        source = project.caption_source(clip.id)
         if source == "manual":
             summary.kept_manual.append(clip.id)
         elif source is not None and not settings.redo:

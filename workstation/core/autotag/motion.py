@@ -19,7 +19,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-from workstation.core.autotag.storage import set_motion
 from workstation.core.errors import MediaError
 from workstation.core.media import _open, _video_stream
 from workstation.core.progress import Progress, Stage
@@ -92,7 +91,7 @@ def score_motion(
                 except MediaError as exc:
                     summary.failed[clip.id] = str(exc)
                 else:
-                    set_motion(project, clip.id, score)
+                    project.set_clip_motion(clip.id, score)
                     summary.scored[clip.id] = score
             yield Progress(
                 "motion",

@@ -42,28 +42,15 @@ def store_auto_tags(
     return edit
 
 
-def has_auto_tags(project: Project, clip_id: int, model: str) -> bool:
-    """A clip counts as tagged by ``model`` when any auto tag of it came from that model."""
-    return project.has_auto_tags(clip_id, model)
-
-
 def clip_tag_names(project: Project, clip_id: int) -> list[str]:
     """The clip's tags a person would see (rejected ones left out), in display order."""
     return [t.name for t in review.clip_tags(project, clip_id)]
 
 
-def caption_source(project: Project, clip_id: int) -> str | None:
-    return project.caption_source(clip_id)
-
-
 def store_auto_caption(project: Project, clip_id: int, text: str, model: str, prompt: str) -> bool:
     """Write an auto caption unless the clip has a manual one; True when written."""
     with project.transaction():
-        if caption_source(project, clip_id) == "manual":
+        if project.caption_source(clip_id) == "manual":
             return False
         review.set_auto_caption(project, clip_id, text, model, prompt)
         return True
-
-
-def set_motion(project: Project, clip_id: int, motion: float) -> None:
-    project.set_clip_motion(clip_id, motion)

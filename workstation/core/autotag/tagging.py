@@ -28,7 +28,7 @@ from workstation.core.autotag.base import (
     TagSummary,
 )
 from workstation.core.autotag.frames import peak_frames
-from workstation.core.autotag.storage import has_auto_tags, store_auto_tags
+from workstation.core.autotag.storage import store_auto_tags
 from workstation.core.autotag.wd14 import CATEGORY_NAMES, CHARACTER, RATING, display_name
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
@@ -243,7 +243,7 @@ def tag_clips(
     start = time.perf_counter()
     jobs = []
     for clip in clips:
-        if not settings.redo and has_auto_tags(project, clip.id, tagger.model_id):
+        if not settings.redo and project.has_auto_tags(clip.id, tagger.model_id):
             summary.skipped.append(clip.id)
         else:
             jobs.append(_Job(clip.id, clip.path, clip.frame_count))

@@ -30,6 +30,11 @@ class CaptionTables(ProjectDatabase):
         ).fetchone()
         return row
 
+    def caption_source(self, clip_id: int) -> str | None:
+        """'auto' or 'manual' for a clip's caption; None when it has none."""
+        row = self.caption_row(clip_id)
+        return None if row is None else str(row["source"])
+
     def captions_many(self, clip_ids: Iterable[int]) -> dict[int, Caption]:
         return {
             r["clip_id"]: Caption(r["text"], r["source"], r["model"], r["prompt"])

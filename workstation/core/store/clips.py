@@ -119,31 +119,6 @@ class ClipTables(ProjectDatabase):
     def set_clip_motion(self, clip_id: int, motion: float) -> None:
         self.db.execute("UPDATE clips SET motion=? WHERE id=?", (float(motion), clip_id))
 
-    # -- the provenance of automatic tags and captions -------------------------------------
-    def has_auto_tags(self, clip_id: int, model: str) -> bool:
-        """Whether any auto tag of the clip came from ``model``."""
-        row = self.db.execute(
-            "SELECT 1 FROM clip_tags WHERE clip_id=? AND source='auto' AND model=? LIMIT 1",
-            (clip_id, model),
-        ).fetchone()
-        return row is not None
-
-    def set_auto_tag_threshold(
-        self, clip_id: int, tag: str, model: str, threshold: float | None
-    ) -> None:
-        """The threshold an active auto tag of ``model`` passed (per category, not per run)."""
-        self.db.execute(
-            "UPDATE clip_tags SET threshold=? WHERE clip_id=? AND source='auto' "
-            "AND state='active' AND model=? AND tag_id=(SELECT id FROM tags "
-            "WHERE name=?)",
-            (threshold, clip_id, model, tag),
-        )
-
-    def caption_source(self, clip_id: int) -> str | None:
-        """'auto' or 'manual' for a clip's caption; None when it has none."""
-        row = self.db.execute("SELECT source FROM captions WHERE clip_id=?", (clip_id,)).fetchone()
-        return None if row is None else str(row[0])
-
     def _clip(self, r: sqlite3.Row) -> Clip:
         return Clip(
             id=r["id"],

@@ -107,6 +107,25 @@ class TagTables(ProjectDatabase):
             )
         }
 
+    def has_auto_tags(self, clip_id: int, model: str) -> bool:
+        """Whether any auto tag of the clip came from ``model``."""
+        row = self.db.execute(
+            "SELECT 1 FROM clip_tags WHERE clip_id=? AND source='auto' AND model=? LIMIT 1",
+            (clip_id, model),
+        ).fetchone()
+        return row is not None
+
+    def set_auto_tag_threshold(
+        self, clip_id: int, tag: str, model: str, threshold: float | None
+    ) -> None:
+        """The threshold an active auto tag of ``model`` passed (per category, not per run)."""
+        self.db.execute(
+            "UPDATE clip_tags SET threshold=? WHERE clip_id=? AND source='auto' "
+            "AND state='active' AND model=? AND tag_id=(SELECT id FROM tags "
+            "WHERE name=?)",
+            (threshold, clip_id, model, tag),
+        )
+
     def add_manual_tags(self, clip_id: int, tag_ids: Iterable[int]) -> None:
         """Give a new clip these manual tags in this order (an imported tag list)."""
         for pos, tid in enumerate(tag_ids):
