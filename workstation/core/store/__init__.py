@@ -12,16 +12,20 @@ WAL lets readers run while the single writer commits.  Every multi-row change ha
 
 The code is split by concern: ``schema`` (migrations), ``records`` (the dataclasses handed
 out), ``database`` (connection, transactions), ``settings`` (every project-setting key, typed)
-and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``), all
-combined into :class:`Project`.
+and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``, ``tags``,
+``captions``, ``clip_rows`` for bulk reads, ``edit_rows`` for the row writes of undoable edits,
+``clip_query`` for the clip filter language compiled to SQL), all combined into :class:`Project`.
 """
 
 from __future__ import annotations
 
+from workstation.core.store.captions import CaptionTables
+from workstation.core.store.clip_query import ClipQueryTables
+from workstation.core.store.clip_rows import ClipRowTables
 from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutRows, CutTables
+from workstation.core.store.edit_rows import EditRowTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
-from workstation.core.store.review_tables import ReviewTables
 from workstation.core.store.runs import RunTables
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 from workstation.core.store.settings import (
@@ -38,6 +42,7 @@ from workstation.core.store.settings import (
     SettingError,
     SettingsTables,
 )
+from workstation.core.store.tags import TagTables
 
 __all__ = [
     "AUTOTAG_CAPTION",
@@ -63,5 +68,15 @@ __all__ = [
 ]
 
 
-class Project(CutTables, ClipTables, RunTables, SettingsTables, ReviewTables):
+class Project(
+    CutTables,
+    ClipTables,
+    RunTables,
+    SettingsTables,
+    TagTables,
+    CaptionTables,
+    ClipRowTables,
+    EditRowTables,
+    ClipQueryTables,
+):
     """An open project folder.  Not thread-safe: open one per thread."""
