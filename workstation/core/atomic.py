@@ -1,0 +1,155 @@
+"""Every file the workstation writes goes through here: a temp file beside the target, then
+``os.replace``, so a reader (or a crash) sees the old file or the new one, never half of one.
+
+One temp naming for all writers, ``.NAME.ws-PID.tmp``, so the next run can find what a killed
+run left behind and remove it (:func:`sweep_temps`) without touching anyone else's files: a
+temp whose process is still alive (a concurrent run) is left alone.
+
+Permissions: a new file gets the mode a plain ``open()`` would give (0666 less the umask); an
+existing file keeps its mode (``tempfile.mkstemp`` would turn a 0664 sidecar into 0600).
+Secrets pass ``mode=0o600``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from workstation.core.errors import WorkstationError
+
+TEMP_RE = re.compile(r"^\..+\.ws-(\d+)\.tmp$")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def temp_path(path: Path) -> Path:
+    """The temp name this process writes ``path`` under."""
+    return path.with_name(f".{path.name}.ws-{os.getpid()}.tmp")
+
+
+def _target_mode(path: Path, mode: int | None) -> int:
+    if mode is not None:
+        return mode
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temp path to write ``path``'s new content to; on success it replaces ``path``.
+
+    For writers that need a file name (an encoder, ``shutil.copyfile``, a tar writer). On any
+    exception the temp file is removed and ``path`` is unchanged.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    final_mode = _target_mode(path, mode)
+    try:
+        yield tmp
+        os.chmod(tmp, final_mode)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    with replacing(path, mode=mode) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_text(path: str | Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically."""
+    write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def write_text_if_changed(path: str | Path, text: str, *, mode: int | None = None) -> bool:
+    """Write ``text`` unless the file already holds exactly it; True when it was (re)written."""
+    path = Path(path)
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    write_text(path, text, mode=mode)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own temps are never in use between two writes
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def sweep_temps(folder: str | Path, *, recursive: bool = False) -> list[Path]:
+    """Remove the temp files a killed writer left in ``folder``; returns what was removed.
+
+    Only files named like :func:`temp_path` whose process is gone; nothing else is touched.
+    A folder that does not exist or cannot be listed is left as it is.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    try:
+        entries = folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp")
+        for p in entries:
+            m = TEMP_RE.match(p.name)
+            if m and not _alive(int(m.group(1))) and p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p)
+    except OSError:
+        pass
+    return removed
+
+
+_PROBLEMS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "is a folder, not a file",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EIO: "input/output error (a failing disk or a lost network mount)",
+}
+
+
+def os_problem(exc: OSError) -> str:
+    """What went wrong, in words a person reads: "the disk is full"."""
+    if exc.errno in _PROBLEMS:
+        return _PROBLEMS[exc.errno]
+    return exc.strerror or str(exc)
+
+
+def write_error(path: str | Path, exc: OSError) -> WorkstationError:
+    """A WorkstationError naming the file that could not be written and why."""
+    where = exc.filename if exc.filename else path
+    # The temp name means nothing to a person: name the file they asked for.
+    if isinstance(where, str) and TEMP_RE.match(Path(where).name):
+        where = path
+    return WorkstationError(f"{where}: cannot write: {os_problem(exc)}")
