@@ -11,7 +11,9 @@ WAL lets readers run while the single writer commits.  Every multi-row change ha
 :meth:`Project.transaction`, so a crash never leaves half an edit.
 
 The code is split by concern: ``schema`` (migrations), ``records`` (the dataclasses handed
-out), ``database`` (connection, transactions), ``settings`` (every project-setting key, typed)
+out), ``database`` (connection, transactions, read-only and damaged files), ``faults`` (those
+errors in words), ``recovery`` (rebuilding a damaged database), ``settings`` (every
+project-setting key, typed)
 and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``, ``tags``,
 ``captions``, ``clip_rows`` for bulk reads, ``edit_rows`` for the row writes of undoable edits,
 ``clip_query`` for the clip filter language compiled to SQL), all combined into :class:`Project`.
@@ -25,7 +27,9 @@ from workstation.core.store.clip_rows import ClipRowTables
 from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutRows, CutTables
 from workstation.core.store.edit_rows import EditRowTables
+from workstation.core.store.faults import DamagedProjectError, ReadOnlyProjectError, database_error
 from workstation.core.store.records import Clip, Cut, Segment, Video
+from workstation.core.store.recovery import RecoveryReport, recover_project
 from workstation.core.store.runs import RunTables
 from workstation.core.store.schema import DB_NAME, MIGRATIONS, SCHEMA_VERSION
 from workstation.core.store.settings import (
@@ -59,12 +63,17 @@ __all__ = [
     "Clip",
     "CutRows",
     "Cut",
+    "DamagedProjectError",
     "JsonObject",
     "Project",
+    "ReadOnlyProjectError",
+    "RecoveryReport",
     "Segment",
     "Setting",
     "SettingError",
     "Video",
+    "database_error",
+    "recover_project",
 ]
 
 
