@@ -100,11 +100,21 @@ def run_stage(stage: Stage[R], quiet: bool = False) -> R:
         signal.signal(signal.SIGINT, previous)
 
 
-def open_project(path: str) -> Project:
-    """The project in folder ``path`` (a context manager that closes it)."""
+def open_project(path: str, *, writes: bool = True) -> Project:
+    """The project in folder ``path`` (a context manager that closes it).
+
+    A read-only project (permissions, a read-only mount) opens read-only; a command that
+    ``writes`` then stops before it starts, with one message saying why
+    (:class:`~workstation.core.store.ReadOnlyProjectError`).  Commands that only read the
+    project (``status``, ``clips``, ``export``…) pass ``writes=False``.
+    """
     from workstation.core.store import Project
 
-    return Project.open(path)
+    project = Project.open(path)
+    if writes and project.read_only:
+        project.close()
+        project.require_writable()  # raises; reads the reason from the closed project
+    return project
 
 
 # -- --set KEY=VALUE -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from workstation.cli.common import (
 def cmd_cuts(args: argparse.Namespace) -> int:
     from workstation.core import cutfiles
 
-    with open_project(args.dir) as project:
+    with open_project(args.dir, writes=args.action != "export") as project:
         video = project.find_video(args.video)
         if args.action == "export":
             out = Path(args.output) if args.output else None

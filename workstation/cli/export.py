@@ -54,7 +54,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.reviewed:
         pairs.append("selection=reviewed")
     settings = parse_settings(ExportSettings, pairs)
-    with open_project(args.dir) as project:
+    with open_project(args.dir, writes=False) as project:
         result = run_stage(export_dataset(project, Path(args.out), settings), args.quiet)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)

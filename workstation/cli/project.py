@@ -35,9 +35,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     if (root / DB_NAME).exists():
-        print(f"{root}: already a project", file=sys.stderr)
+        print(f"error: {root}: already a project (it has a {DB_NAME})", file=sys.stderr)
         return 1
-    Project.create(root).close()
+    Project.create(root).close()  # an unwritable parent: a ProjectError naming the folder
     print(f"created project {root.resolve()}", file=sys.stderr)
     return 0
 
@@ -137,7 +137,7 @@ def _summary(result: Any) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from workstation.core.status import project_status
 
-    with open_project(args.dir) as project:
+    with open_project(args.dir, writes=False) as project:
         status = project_status(project)
     if args.json:
         print(json.dumps(jsonable(status)))

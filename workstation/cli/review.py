@@ -40,7 +40,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
     from workstation.core import review
     from workstation.core.errors import WorkstationError
 
-    with open_project(args.dir) as project:
+    with open_project(args.dir, writes=args.action != "list") as project:
         if args.action == "list":
             ids = _select(project, args.filter) if args.filter else None
             if args.filter and ids is None:
@@ -139,7 +139,7 @@ def clip_records(project: Project, ids: list[int]) -> list[dict[str, Any]]:
 
 
 def cmd_clips(args: argparse.Namespace) -> int:
-    with open_project(args.dir) as project:
+    with open_project(args.dir, writes=False) as project:
         ids = _select(project, args.filter)
         if ids is None:
             return 2
