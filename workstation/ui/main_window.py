@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core import settings as app_settings
 from workstation.core.errors import WorkstationError
-from workstation.core.store import LAST_VIDEO
+from workstation.core.store import LAST_VIDEO, DamagedProjectError
 from workstation.ui.common.jobs import Job, JobsController
 from workstation.ui.common.jobs_panel import JobsPanel
 from workstation.ui.common.log_panel import LogPanel
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from workstation.ui.train.view import TrainView
 
 log = logging.getLogger(__name__)
+
+READ_ONLY_BANNER = "This project is read-only: you can look and export, not edit."
 
 # The pages and the title moved with the project handling; they stay importable from here.
 __all__ = ["APP_TITLE", "MainWindow", "PlayerPage", "WelcomePage"]
@@ -115,7 +117,21 @@ class MainWindow(QMainWindow):
         self.opening.openFailed.connect(self.projectOpenFailed)
         self.firstPainted.connect(self.opening.window_shown)
         self.center.addWidget(self.tabs)
-        self.setCentralWidget(self.center)
+        # A strip above everything while a read-only project is open.
+        self.read_only_banner = QLabel(READ_ONLY_BANNER)
+        self.read_only_banner.setObjectName("readOnlyBanner")
+        self.read_only_banner.setStyleSheet(
+            "QLabel#readOnlyBanner { background: #fff3cd; color: #664d03; padding: 6px; }"
+        )
+        self.read_only_banner.setWordWrap(True)
+        self.read_only_banner.hide()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.read_only_banner)
+        central_layout.addWidget(self.center, 1)
+        self.setCentralWidget(central)
 
         # docks
         self.video_list = VideoList()
@@ -170,6 +186,11 @@ class MainWindow(QMainWindow):
             return False
         try:
             session = ProjectSession(path, self, create=create)
+        except DamagedProjectError as exc:
+            if self.interactive and self.opening.offer_recovery(exc):
+                return self.open_project(path)
+            self._warn("Cannot open project", str(exc), dialog=False)
+            return False
         except (WorkstationError, OSError) as exc:
             self._warn("Cannot open project", str(exc))
             return False
@@ -190,6 +211,7 @@ class MainWindow(QMainWindow):
         self.video_list.set_project(session.project)
         self.center.setCurrentWidget(self.tabs)
         self.setWindowTitle(f"{session.name} — {APP_TITLE}")
+        self._show_read_only(session.project.read_only_reason)
         self.settings.add_recent(session.root)
         self._save_settings()
         log.info("opened project %s (%d videos)", session.root, len(self.video_list.model.rows))
@@ -252,6 +274,7 @@ class MainWindow(QMainWindow):
             thumbs.shutdown()
             thumbs.deleteLater()
         self.setWindowTitle(APP_TITLE)
+        self._show_read_only(None)
         self.opening.show_welcome()
         self.menus.update_actions()
         self.projectClosed.emit()
@@ -330,7 +353,8 @@ class MainWindow(QMainWindow):
             log.exception("cannot show video %s", video_id)
             self.statusBar().showMessage(f"Cannot show this video: {exc}", 10000)
             return
-        self.session.project.put(LAST_VIDEO, video_id)
+        if not self.session.project.read_only:
+            self.session.project.put(LAST_VIDEO, video_id)
         self.videoShown.emit(video_id)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -384,12 +408,19 @@ class MainWindow(QMainWindow):
         self.log_panel.detach()
         super().closeEvent(event)
 
-    def _warn(self, title: str, message: str) -> None:
+    def _warn(self, title: str, message: str, *, dialog: bool = True) -> None:
         log.error("%s", message)
         self._last_error = message
         self.statusBar().showMessage(message, 15000)
-        if self.interactive:
+        if self.interactive and dialog:
             QMessageBox.warning(self, title, message)
+
+    def _show_read_only(self, reason: str | None) -> None:
+        """The read-only banner: shown (with the reason) while a read-only project is open."""
+        self.read_only_banner.setVisible(reason is not None)
+        if reason is not None:
+            self.read_only_banner.setToolTip(f"Why: {reason}")
+            log.warning("%s is read-only (%s)", self.session.root if self.session else "", reason)
 
     def show_status(self, text: str, ms: int = 5000) -> None:
         QTimer.singleShot(0, lambda: self.statusBar().showMessage(text, ms))

@@ -3,7 +3,8 @@ welcome page), and opening after the window's first paint.
 
 :class:`ProjectOpener` is one part the window holds; it knows the app settings (the recent
 list), the stack it shows its two pages in, and the window's ``open_project`` — nothing else of
-the window.  Attaching the opened project to the views stays with the window.  Also here: the
+the window.  A project whose database is damaged gets the same message the CLI gives and the
+offer to back it up and recover it (:meth:`ProjectOpener.offer_recovery`).  Attaching the opened project to the views stays with the window.  Also here: the
 stand-in page the window shows when the Cut view cannot be loaded.
 """
 
@@ -15,17 +16,22 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMenu,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import drive
 from workstation.core.settings import AppSettings
+from workstation.core.store import DamagedProjectError, recover_project
 from workstation.ui.session import ProjectSession
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
@@ -195,3 +201,29 @@ class ProjectOpener(QObject):
         if pending is not None and not self._open(pending[0], create=pending[1]):
             self.show_welcome()
             self.openFailed.emit(self._last_error() or f"{pending[0]}: cannot open")
+
+    # -- a damaged database ----------------------------------------------------------------
+    def offer_recovery(self, error: DamagedProjectError) -> bool:
+        """Say what is wrong and offer the recovery; True once the project was recovered
+        (the caller opens it again).  Nothing is touched unless the person says yes."""
+        answer = QMessageBox.question(
+            self._parent,
+            "The project database is damaged",
+            f"{error}\n\nBack up the damaged file and recover what can still be read?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            report = drive(recover_project(error.root))
+        except (WorkstationError, OSError) as exc:
+            log.error("%s", exc)
+            QMessageBox.warning(self._parent, "Recovery failed", str(exc))
+            return False
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        log.info("%s", report.summary())
+        QMessageBox.information(self._parent, "Project recovered", report.summary())
+        return True

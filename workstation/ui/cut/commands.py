@@ -15,6 +15,7 @@ from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
+from workstation.core.errors import WorkstationError
 from workstation.core.store import Cut, CutRows, Project
 
 
@@ -53,7 +54,7 @@ class CutCommand(QUndoCommand):
             try:
                 with project.transaction():
                     self.apply(project)
-            except ValueError as exc:
+            except (ValueError, WorkstationError) as exc:  # e.g. a read-only project
                 # Nothing was written (the transaction rolled back); drop the command.
                 self.error = f"{self.text()}: {exc}"
                 self.setObsolete(True)
