@@ -39,16 +39,17 @@ class QueryError:
     def __str__(self) -> str:
         return f"{self.message} (at character {self.position + 1})"
 
-    def pointer(self, width: int = 100) -> str:
-        """The query with a caret under the bad spot, for terminals; of a query longer than
-        ``width`` only the part around the spot, the rest elided with "…"."""
+    def pointer(self, width: int = 100, *, with_message: bool = True) -> str:
+        """The query with a caret under the bad spot (and the message after it), for
+        terminals; of a query longer than ``width`` only the part around the spot, the rest
+        elided with "…"."""
         text, at = self.query, self.position
         if len(text) > width:
             start = max(0, min(at - width // 2, len(text) - width))
             head = "…" if start else ""
             text = head + text[start : start + width] + ("…" if start + width < len(text) else "")
             at += len(head) - start
-        return f"{text}\n{' ' * at}^ {self.message}"
+        return f"{text}\n{' ' * at}^" + (f" {self.message}" if with_message else "")
 
 
 # -- the syntax tree -------------------------------------------------------------------------
