@@ -43,6 +43,7 @@ from workstation.core.store.query_syntax import (
     And,
     Node,
     Not,
+    Or,
     QueryError,
     Term,
     read,
@@ -132,7 +133,8 @@ def _leaf(t: Term) -> tuple[str, Params]:
         else:  # the file name, or its stem
             pats = [f"%/{_like(v)}", f"%/{_like(v)}.%", f"%\\\\{_like(v)}", f"%\\\\{_like(v)}.%"]
         ors = " OR ".join("path LIKE ? ESCAPE '\\'" for _ in pats)
-        sql, params = f"c.video_id IN (SELECT id FROM videos WHERE {ors})", pats
+        # IFNULL: a clip without a video is not from this one (and NOT of it is true)
+        sql, params = f"IFNULL(c.video_id IN (SELECT id FROM videos WHERE {ors}), 0)", pats
     elif f == "path":
         sql, params = "c.path LIKE ? ESCAPE '\\'", [_like(v, contains=True)]
     elif f == "reviewed":
@@ -186,26 +188,43 @@ def _tag_count(op: str, value: float) -> tuple[str, Params]:
 
 
 def compile_query(tree: Node | None) -> tuple[str, Params]:
-    """SQL for a WHERE clause over ``clips c`` and its parameters."""
+    """SQL for a WHERE clause over ``clips c`` and its parameters.
+
+    The tree is first put in negation normal form (NOT only on terms, De Morgan's laws for the
+    rest; every term is true or false, never NULL, so the laws hold) with nested ANDs and ORs
+    merged: redundant parentheses and NOT NOT cost SQLite nothing, and only AND/OR alternations
+    nest in the SQL (SQLite's parser stack allows about 40 levels).
+    """
     if tree is None:
         return "1", []
+    return _compile(normal_form(tree))
+
+
+def normal_form(tree: Node, negate: bool = False) -> Node:
+    """``tree`` (negated) with NOTs pushed down to the terms and same-kind groups merged."""
+    if isinstance(tree, Term):
+        return Not(tree) if negate else tree
+    if isinstance(tree, Not):
+        return normal_form(tree.child, not negate)
+    conjunction = isinstance(tree, And) != negate
+    kind = And if conjunction else Or
+    children: list[Node] = []
+    for child in tree.children:
+        node = normal_form(child, negate)
+        children.extend(node.children if isinstance(node, kind) else (node,))
+    return kind(tuple(children))
+
+
+def _compile(tree: Node) -> tuple[str, Params]:
     if isinstance(tree, Term):
         return _leaf(tree)
-    if isinstance(tree, Not):
-        sql, params = compile_query(tree.child)
-        return f"NOT ({sql})", params
-    parts = [compile_query(child) for child in tree.children]
-    return _join(parts, " AND " if isinstance(tree, And) else " OR ")
-
-
-def _join(parts: list[tuple[str, Params]], joiner: str) -> tuple[str, Params]:
-    """``(a AND b AND c ...)`` grouped as a balanced tree: SQLite parses a flat chain of n
-    terms n deep (its limit is 1000), a balanced one log2(n) deep."""
-    if len(parts) <= 2:
-        return "(" + joiner.join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
-    half = len(parts) // 2
-    (left, lp), (right, rp) = _join(parts[:half], joiner), _join(parts[half:], joiner)
-    return f"({left}{joiner}{right})", lp + rp
+    if isinstance(tree, Not):  # on a term only: NOT binds looser than IN, LIKE, =
+        assert isinstance(tree.child, Term)
+        sql, params = _leaf(tree.child)
+        return f"NOT {sql}", params
+    parts = [_compile(child) for child in tree.children]
+    joiner = " AND " if isinstance(tree, And) else " OR "
+    return "(" + joiner.join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
 
 
 class ClipQueryTables(ProjectDatabase):

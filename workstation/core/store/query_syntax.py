@@ -24,8 +24,10 @@ __all__ = [
     "read",
 ]
 
-MAX_DEPTH = 64  # parentheses nested deeper are an error, never a RecursionError
-MAX_TERMS = 256  # more terms are an error (SQLite allows expressions ~1000 deep)
+# Parentheses nested deeper are an error (never a RecursionError, nor SQLite's "parser stack
+# overflow": its parser takes about 23 levels of AND/OR alternating, whatever the terms).
+MAX_DEPTH = 16
+MAX_TERMS = 256  # more terms are an error (a chain of n terms is n deep; SQLite allows 1000)
 
 
 @dataclass(frozen=True)
@@ -296,8 +298,9 @@ class _Parser:
             return self.group(tok)
         before = self.tokens[self.i - 2] if self.i >= 2 else None
         after = f" after {_shown(before)}" if before and before.kind in _KEYWORDS.values() else ""
-        if tok.kind == "END":
-            raise _Fail(f"expected a search term{after}", tok.position)
+        if tok.kind == "END":  # point just after the operator, not at trailing spaces
+            spot = before.position + max(len(before.text), 1) if after and before else tok.position
+            raise _Fail(f"expected a search term{after}", spot)
         if tok.kind == ")":
             if after:
                 raise _Fail(f"expected a search term{after}", tok.position)
