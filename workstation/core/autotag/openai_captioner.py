@@ -93,12 +93,11 @@ class OpenAICaptioner:
         self.model = model
         self.api_key = api_key
         user, _, password = (credentials or "").partition(":")
-        self._secrets = [x for x in (api_key, password or user) if x]  # a lone user is a token
-        self._basic = (
-            "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-            if credentials
-            else ""
-        )
+        token = base64.b64encode(credentials.encode("utf-8")).decode("ascii") if credentials else ""
+        self._basic = f"Basic {token}" if token else ""
+        # What a message must never show (a lone user name is a token); a server's error text
+        # may echo the header it was sent.
+        self._secrets = [x for x in (api_key, password or user, token) if x]
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.temperature = temperature

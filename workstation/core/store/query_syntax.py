@@ -30,6 +30,9 @@ MAX_DEPTH = 16
 MAX_TERMS = 256  # more terms are an error (a chain of n terms is n deep; SQLite allows 1000)
 
 
+_UNREADABLE = re.compile("[\ud800-\udfff]")  # bytes a terminal could not decode (surrogates)
+
+
 @dataclass(frozen=True)
 class QueryError:
     """Why a query can't be read and where (``position`` is a 0-based index into ``query``)."""
@@ -45,7 +48,7 @@ class QueryError:
         """The query with a caret under the bad spot (and the message after it), for
         terminals; of a query longer than ``width`` only the part around the spot, the rest
         elided with "…"."""
-        text, at = self.query, self.position
+        text, at = _UNREADABLE.sub("\ufffd", self.query), self.position  # printable
         if len(text) > width:
             start = max(0, min(at - width // 2, len(text) - width))
             head = "…" if start else ""
@@ -112,7 +115,6 @@ class _Fail(Exception):
         self.position = position
 
 
-_UNREADABLE = re.compile("[\ud800-\udfff]")  # bytes a terminal could not decode (surrogates)
 _OPERATORS = {"&&": "AND", "&": "AND", "||": "OR", "|": "OR"}
 
 
