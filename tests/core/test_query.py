@@ -180,7 +180,7 @@ def test_syntax_errors_are_values_with_positions(project, clips, query, message,
 
 
 def test_values_are_parameters_not_sql(project, clips):
-    evil = 'tag:"x\') OR 1=1 --" caption:"%" video:\'; DROP TABLE clips; --'
+    evil = 'tag:"x\') OR 1=1 --" caption:"%" video:"\'; DROP TABLE clips; --"'
     assert filter_clip_ids(project, evil) == []
     assert count_clips(project, "") == 5
     # SQL wildcards typed by a person are literal characters

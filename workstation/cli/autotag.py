@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from workstation.cli.common import Subcommands, jsonable, open_project, run_stage
+from workstation.cli.review import bad_filter
 from workstation.core.errors import WorkstationError
 
 if TYPE_CHECKING:
@@ -19,15 +20,15 @@ if TYPE_CHECKING:
 
 
 def _clip_ids(project: Project, args: argparse.Namespace) -> list[int] | None:
+    """``--clip`` ids plus the clips ``--filter`` matches (the command checked the filter
+    with :func:`bad_filter` first); None: every clip."""
     ids = list(args.clip or [])
     if getattr(args, "filter", None):
         from workstation.core.review import QueryError, filter_clip_ids
 
         found = filter_clip_ids(project, args.filter)
-        if isinstance(found, QueryError):
-            raise WorkstationError(
-                f"--filter {args.filter!r}: {found.message} (at character {found.position + 1})"
-            )
+        if isinstance(found, QueryError):  # pragma: no cover - checked by the command
+            raise WorkstationError(f"--filter {args.filter!r}: {found}")
         ids += [i for i in found if i not in ids]
         if not ids:
             return []
@@ -48,6 +49,9 @@ def _report(
 
 def cmd_tag(args: argparse.Namespace) -> int:
     from workstation.core.autotag import TagSettings, tag_clips
+
+    if bad_filter(args.filter):
+        return 2
 
     exclude = tuple(
         t.strip() for item in (args.exclude or []) for t in item.split(",") if t.strip()
@@ -79,6 +83,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 def cmd_caption(args: argparse.Namespace) -> int:
     from workstation.core.autotag import CaptionSettings, caption_clips
+
+    if bad_filter(args.filter):
+        return 2
 
     values: dict[str, Any] = {
         "server": args.server,
@@ -121,6 +128,9 @@ def cmd_caption(args: argparse.Namespace) -> int:
 
 def cmd_motion(args: argparse.Namespace) -> int:
     from workstation.core.autotag import score_motion
+
+    if bad_filter(args.filter):
+        return 2
 
     with open_project(args.dir) as project:
         ids = _clip_ids(project, args)

@@ -119,7 +119,13 @@ def cmd_split(args: argparse.Namespace) -> int:
         errors = list(getattr(result, "errors", []) or [])
         for err in errors:
             print(f"error: {err}", file=sys.stderr)
-        emit(args, result, _summary(result))
+        # Each skipped segment with its reason (--json has them as "skipped" records).
+        names = {v.id: v.name for v in project.videos()}
+        lines = [
+            f"skipped {names.get(s.video_id, s.video_id)} [{s.start}, {s.end}): {s.reason}"
+            for s in result.skipped
+        ]
+        emit(args, result, "\n".join([*lines, _summary(result)]))
         return 1 if errors else 0
 
 

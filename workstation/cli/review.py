@@ -3,7 +3,9 @@
 
 The same core functions the review panel calls.  ``--filter`` takes the clip query language of
 :mod:`workstation.core.store.clip_query` (``tag:dog -tag:cat frames>=61``); a bad query exits with code 2
-and a caret under the bad spot.
+(bad usage, as argparse's own errors do) after one line ``error: --filter 'QUERY': problem (at
+character N)`` and the query with a caret under the bad spot.  :func:`bad_filter` says it for
+every command that takes ``--filter`` (the auto-tag commands too).
 """
 
 from __future__ import annotations
@@ -20,14 +22,27 @@ if TYPE_CHECKING:
     from workstation.core.store import Project
 
 
+def bad_filter(query: str | None) -> bool:
+    """Whether ``--filter QUERY`` can't be read; if so, why is printed (the caller exits 2)."""
+    from workstation.core.review import QueryError, parse
+
+    parsed = parse(query or "")
+    if not isinstance(parsed, QueryError):
+        return False
+    shown = query if len(query or "") <= 60 else f"{(query or '')[:57]}…"
+    print(f"error: --filter {shown!r}: {parsed}", file=sys.stderr)
+    print("  " + parsed.pointer(with_message=False).replace("\n", "\n  "), file=sys.stderr)
+    return True
+
+
 def _select(project: Project, query: str | None) -> list[int] | None:
     """Clip ids matching ``query`` (all clips when None); None after printing a query error."""
-    from workstation.core.review import QueryError, filter_clip_ids
+    from workstation.core.review import filter_clip_ids
 
-    result = filter_clip_ids(project, query or "")
-    if isinstance(result, QueryError):
-        print(f"error: bad --filter query:\n{result.pointer()}", file=sys.stderr)
+    if bad_filter(query):
         return None
+    result = filter_clip_ids(project, query or "")
+    assert isinstance(result, list)  # read above
     return result
 
 

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from av.container import InputContainer
 
 from workstation.core.errors import MediaError
+from workstation.core.media_check import why_unreadable
 from workstation.core.progress import Progress, Stage, Throttle, drive
 
 VIDEO_EXTENSIONS = frozenset(
@@ -131,8 +132,8 @@ def _open(path: Path) -> InputContainer:
         raise MediaError(path, "file is empty (0 bytes)")
     try:
         return av.open(str(path), metadata_errors="ignore")
-    except av.error.InvalidDataError:
-        raise MediaError(path, "not a video file FFmpeg can read (invalid data)") from None
+    except (av.error.InvalidDataError, av.error.EOFError):  # FFmpeg can't say more than this
+        raise MediaError(path, why_unreadable(path)) from None
     except av.error.FFmpegError as exc:
         raise MediaError(path, f"cannot be opened: {exc.strerror or exc}") from None
     except OSError as exc:
@@ -243,8 +244,9 @@ def _timestamps(
         if last.pos + last.size > size:
             raise MediaError(
                 path,
-                f"is truncated: its index lists {stream.frames} frames but the file ends "
-                f"at byte {size} of {last.pos + last.size}",
+                f"truncated or incomplete file (its index lists {stream.frames} frames but the "
+                f"file ends at byte {size} of {last.pos + last.size}; was the download or "
+                "recording interrupted?)",
             )
         dts = [e.timestamp for e in entries]
         keyframe_pts = [e.timestamp for e in entries if e.is_keyframe]

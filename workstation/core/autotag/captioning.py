@@ -90,8 +90,10 @@ def caption_clips(
     total = len(clips)
     if captioner is None:
         from workstation.core.autotag import create_captioner
+        from workstation.core.autotag.openai_captioner import redact_url
 
-        yield Progress("caption", 0, total, "", f"connecting to {settings.server}")
+        server = redact_url(settings.server)  # never show a password in the address
+        yield Progress("caption", 0, total, "", f"connecting to {server}")
         captioner = create_captioner(settings)
     batcher = captioner if _can_batch(captioner) else None
     if batcher is None:

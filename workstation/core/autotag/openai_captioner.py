@@ -4,15 +4,23 @@ The clip's sampled frames go as base64 JPEG ``image_url`` parts of one user mess
 ``POST /v1/chat/completions``; the server's model list (``GET /v1/models``) is checked first
 so a wrong model name is one clear message, not a failure per clip.  Uses only the standard
 library's HTTP client: the request is a single JSON POST, no SDK needed.
+
+Secrets stay out of every message: a password in the address (``http://user:pw@host``) is sent
+as HTTP Basic authentication and the address is kept and shown without it, the API key goes
+only into the ``Authorization`` header, and :func:`redact_url` hides the userinfo of any URL
+another module shows (``http://user:***@host``).
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
+import re
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -30,6 +38,36 @@ def api_base(url: str) -> str:
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")]
     return url if url.endswith("/v1") else url + "/v1"
+
+
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#\s:]*)(?P<password>:[^/?#\s]*)?@"
+)
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every URL in it hidden: ``http://user:***@host``
+    (a user name alone, often a token, becomes ``***``)."""
+
+    def hide(m: re.Match[str]) -> str:
+        scheme, user = m.group("scheme"), m.group("user")
+        if m.group("password") is not None and user:
+            return f"{scheme}{user}:***@"
+        return f"{scheme}***@"
+
+    return _USERINFO.sub(hide, text)
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """``http://user:pw@host/v1`` -> (``http://host/v1``, ``"user:pw"``, %-escapes decoded);
+    an address without userinfo -> (it, None)."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return clean, f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> str:
@@ -51,9 +89,15 @@ class OpenAICaptioner:
         max_tokens: int = 300,
         temperature: float = 0.2,
     ) -> None:
-        self.base = api_base(server)
+        self.base, credentials = split_credentials(api_base(server))
         self.model = model
         self.api_key = api_key
+        user, _, password = (credentials or "").partition(":")
+        token = base64.b64encode(credentials.encode("utf-8")).decode("ascii") if credentials else ""
+        self._basic = f"Basic {token}" if token else ""
+        # What a message must never show (a lone user name is a token); a server's error text
+        # may echo the header it was sent.
+        self._secrets = [x for x in (api_key, password or user, token) if x]
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -138,8 +182,31 @@ class OpenAICaptioner:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        elif self._basic:
+            headers["Authorization"] = self._basic
         try:
+            return self._send(method, url, data, headers, body)
+        except CaptionServerError as exc:  # a server may echo what it was sent: never show it
+            text = self._scrub(str(exc))
+            if text == str(exc):
+                raise
+            raise CaptionServerError(text, status=exc.status, unreachable=exc.unreachable) from None
+
+    def _scrub(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return redact_url(text)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+    ) -> Any:
+        try:
+            request = urllib.request.Request(url, data, headers, method=method)
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
@@ -169,6 +236,14 @@ class OpenAICaptioner:
         except (ConnectionError, OSError) as exc:
             raise CaptionServerError(
                 f"{url}: connection failed ({exc})", unreachable=True
+            ) from None
+        except (ValueError, http.client.InvalidURL) as exc:  # a bad port, a space in the host
+            raise CaptionServerError(
+                f"{url}: not a server address the workstation can use ({exc})", unreachable=True
+            ) from None
+        except http.client.HTTPException as exc:  # an answer cut short, or not HTTP at all
+            raise CaptionServerError(
+                f"{url}: the server's answer is not valid HTTP ({type(exc).__name__})"
             ) from None
         try:
             return json.loads(raw)

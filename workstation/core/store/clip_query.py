@@ -2,6 +2,8 @@
 
 The language lives in the store because every term is a piece of SQL over the clip tables;
 :func:`workstation.core.review.filter_clip_ids` is how the rest of the program runs a query.
+Reading the text into a tree is :mod:`workstation.core.store.query_syntax`; this module compiles
+the tree to SQL and runs it.
 
 Terms (implicit AND between them; ``AND``, ``OR``, ``NOT``/``-`` and parentheses combine them)::
 
@@ -17,65 +19,48 @@ Terms (implicit AND between them; ``AND``, ``OR``, ``NOT``/``-`` and parentheses
     state:rejected                   the clip has a tag in this state (active|accepted|rejected)
     dog                              a bare word: a tag with this name or a caption containing it
 
-Keywords are case-insensitive; quote a word to search for "and"/"or"/"not" literally.  A bad query
-is *returned* as a :class:`QueryError` (message + 0-based position), so a search box can show it
-under the text while the person types instead of catching exceptions.  Every value reaches SQLite
-as a bound parameter, never as SQL text.
+Keywords are case-insensitive; quote a word to search for "and"/"or"/"not" literally (double
+quotes: a word in single quotes is an error that says so, not a search for the quotes).  A bad
+query is *returned* as a :class:`QueryError` (message + 0-based position), so a search box can show
+it under the text while the person types instead of catching exceptions.  Degenerate queries (a
+lone ``-``, ``""`` or ``'``, an operator with nothing to combine, an unclosed quote or parenthesis)
+are errors, not filters that quietly match nothing.  Parentheses nest at most :data:`MAX_DEPTH`
+deep and a query holds at most :data:`MAX_TERMS` terms, so no input, however long, exhausts
+Python's recursion or SQLite's expression depth.  Every value reaches SQLite as a bound
+parameter, never as SQL text.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from workstation.core.store.database import ProjectDatabase
+from workstation.core.store.query_syntax import (
+    CHOICES,
+    MAX_DEPTH,
+    MAX_TERMS,
+    NUMERIC,
+    And,
+    Node,
+    Not,
+    Or,
+    QueryError,
+    Term,
+    read,
+)
 
-__all__ = ["ClipQueryTables", "Query", "QueryError", "compile_query", "parse"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_TERMS",
+    "ClipQueryTables",
+    "Query",
+    "QueryError",
+    "compile_query",
+    "parse",
+]
+
 
 Params = list[str | float]  # (ints are floats to mypy)  # the bound parameters of a compiled query
-
-
-@dataclass(frozen=True)
-class QueryError:
-    """Why a query can't be read and where (``position`` is a 0-based index into ``query``)."""
-
-    message: str
-    position: int
-    query: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.message} (at character {self.position + 1})"
-
-    def pointer(self) -> str:
-        """The query with a caret under the bad spot, for terminals."""
-        return f"{self.query}\n{' ' * self.position}^ {self.message}"
-
-
-# -- the syntax tree -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Term:
-    field: str  # '' for a bare word
-    op: str  # ':' '=' '!=' '<' '<=' '>' '>='
-    value: str
-    position: int
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-Node = Term | Not | And | Or
 
 
 @dataclass(frozen=True)
@@ -89,239 +74,20 @@ class Query:
         return compile_query(self.tree)
 
 
-# -- fields ----------------------------------------------------------------------------------
-_NUMERIC = {
+def parse(text: str) -> Query | QueryError:
+    """Parse a query; a syntax error comes back as a :class:`QueryError`, never raised."""
+    tree = read(text)
+    return tree if isinstance(tree, QueryError) else Query(text, tree)
+
+
+_COLUMNS = {  # the numeric fields that are a column (``tags`` and ``confidence`` are subqueries)
     "frames": "c.frame_count",
     "duration": "c.duration",
     "fps": "(CAST(c.fps_num AS REAL) / c.fps_den)",
     "width": "c.width",
     "height": "c.height",
     "motion": "c.motion",
-    "tags": None,  # a grouped subquery, built in _tag_count
-    "confidence": None,  # an EXISTS over the clip's tags, built in _leaf
 }
-_TEXT = {"tag", "caption", "video", "path", "reviewed", "source", "state"}
-FIELDS = tuple(sorted(_TEXT | set(_NUMERIC)))
-_CHOICES: dict[str, dict[str, str | int]] = {
-    "reviewed": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
-    "source": {"auto": "auto", "manual": "manual"},
-    "state": {"active": "active", "accepted": "accepted", "rejected": "rejected"},
-}
-_OPS = ("<=", ">=", "!=", "=", "<", ">", ":")
-_KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT"}
-_TERM_RE = re.compile(r"([A-Za-z_]+)(<=|>=|!=|=|<|>|:)")
-
-
-# -- tokens ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # '(' ')' 'AND' 'OR' 'NOT' 'TERM' 'END'
-    position: int
-    term: Term | None = None
-
-
-class _Fail(Exception):
-    def __init__(self, message: str, position: int) -> None:
-        self.message = message
-        self.position = position
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if ch in "()":
-            tokens.append(_Token(ch, i))
-            i += 1
-            continue
-        if ch == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != ")":
-            tokens.append(_Token("NOT", i))
-            i += 1
-            continue
-        start = i
-        m = _TERM_RE.match(text, i)
-        if m and (m.group(1).lower() in FIELDS or _looks_like_field(text, m)):
-            field, op = m.group(1).lower(), m.group(2)
-            if field not in FIELDS:
-                raise _Fail(f"unknown field '{m.group(1)}' (known: {', '.join(FIELDS)})", start)
-            i = m.end()
-            value, i = _read_value(text, i)
-            if value == "":
-                raise _Fail(f"'{field}{op}' needs a value", m.end())
-            tokens.append(_Token("TERM", start, Term(field, op, value, start)))
-            continue
-        value, end = _read_value(text, i)
-        if text[i] != '"' and value.lower() in _KEYWORDS:
-            tokens.append(_Token(_KEYWORDS[value.lower()], i))
-        elif value in ("&&", "&"):
-            tokens.append(_Token("AND", i))
-        elif value in ("||", "|"):
-            tokens.append(_Token("OR", i))
-        elif value == "" and text[i] != '"':
-            raise _Fail(f"unexpected '{text[i]}'", i)
-        else:
-            tokens.append(_Token("TERM", start, Term("", ":", value, start)))
-        i = end
-    tokens.append(_Token("END", n))
-    return tokens
-
-
-def _looks_like_field(text: str, m: re.Match[str]) -> bool:
-    """``foo:bar`` or ``foo<3`` is meant as a field even when ``foo`` is unknown (a typo to
-    report rather than a bare word that silently matches nothing)."""
-    if m.group(2) != ":":
-        return True
-    return m.end() < len(text) and not text[m.end()].isspace()
-
-
-def _read_value(text: str, i: int) -> tuple[str, int]:
-    """A quoted string, or a run of characters up to whitespace or an unbalanced ')'.
-
-    Parentheses inside a value are kept when balanced, so booru tags like
-    ``tag:fate_(series)`` work without quotes.
-    """
-    n = len(text)
-    if i < n and text[i] == '"':
-        out: list[str] = []
-        j = i + 1
-        while j < n:
-            if text[j] == "\\" and j + 1 < n:
-                out.append(text[j + 1])
-                j += 2
-                continue
-            if text[j] == '"':
-                return "".join(out), j + 1
-            out.append(text[j])
-            j += 1
-        raise _Fail("unclosed quote", i)
-    depth = 0
-    j = i
-    while j < n and not text[j].isspace():
-        c = text[j]
-        if c == "(":
-            if j == i:
-                break
-            depth += 1
-        elif c == ")":
-            if depth == 0:
-                break
-            depth -= 1
-        elif c == '"':
-            break
-        j += 1
-    return text[i:j], j
-
-
-# -- parser ----------------------------------------------------------------------------------
-class _Parser:
-    """Recursive descent: or := and (OR and)* ; and := not (AND? not)* ; not := NOT not | atom."""
-
-    def __init__(self, tokens: list[_Token]) -> None:
-        self.tokens = tokens
-        self.i = 0
-
-    def peek(self) -> _Token:
-        return self.tokens[self.i]
-
-    def take(self) -> _Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def parse(self) -> Node | None:
-        if self.peek().kind == "END":
-            return None
-        node = self.or_()
-        tok = self.peek()
-        if tok.kind == ")":
-            raise _Fail("')' without a matching '('", tok.position)
-        if tok.kind != "END":  # pragma: no cover - every other token starts a term
-            raise _Fail(f"unexpected {tok.kind}", tok.position)
-        return node
-
-    def or_(self) -> Node:
-        items = [self.and_()]
-        while self.peek().kind == "OR":
-            self.take()
-            items.append(self.and_())
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def and_(self) -> Node:
-        items = [self.not_()]
-        while self.peek().kind in ("AND", "NOT", "(", "TERM"):
-            if self.peek().kind == "AND":
-                self.take()
-            items.append(self.not_())
-        return items[0] if len(items) == 1 else And(tuple(items))
-
-    def not_(self) -> Node:
-        if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.not_())
-        return self.atom()
-
-    def atom(self) -> Node:
-        tok = self.take()
-        if tok.kind == "TERM":
-            assert tok.term is not None
-            _check_term(tok.term)
-            return tok.term
-        if tok.kind == "(":
-            if self.peek().kind == ")":
-                raise _Fail("empty parentheses", tok.position)
-            if self.peek().kind == "END":
-                raise _Fail("'(' is never closed", tok.position)
-            node = self.or_()
-            close = self.peek()
-            if close.kind != ")":
-                raise _Fail("'(' is never closed", tok.position)
-            self.take()
-            return node
-        before = self.tokens[self.i - 2] if self.i >= 2 else None
-        after = f" after {before.kind}" if before and before.kind in ("AND", "OR", "NOT") else ""
-        if tok.kind == "END":
-            raise _Fail(f"expected a search term{after}", tok.position)
-        if tok.kind == ")":
-            if after:
-                raise _Fail(f"expected a search term{after}", tok.position)
-            raise _Fail("')' without a matching '('", tok.position)
-        raise _Fail(f"expected a search term, not {tok.kind}", tok.position)
-
-
-def _check_term(t: Term) -> None:
-    """Validate a term now, so errors point at it (the compiler then never fails)."""
-    vpos = t.position + len(t.field) + len(t.op)
-    if t.field in _NUMERIC:
-        if t.op == ":":
-            raise _Fail(f"'{t.field}' needs a comparison such as {t.field}>=10", t.position)
-        try:
-            float(t.value)
-        except ValueError:
-            raise _Fail(f"'{t.field}' needs a number, not '{t.value}'", vpos) from None
-    elif t.field in _CHOICES:
-        if t.op not in (":", "=", "!="):
-            raise _Fail(f"'{t.field}' takes ':' (e.g. {t.field}:{_first(t.field)})", t.position)
-        if t.value.lower() not in _CHOICES[t.field]:
-            choices = "|".join(dict.fromkeys(_CHOICES[t.field]))
-            raise _Fail(f"'{t.field}' must be one of {choices}, not '{t.value}'", vpos)
-    elif t.op not in (":", "=", "!="):
-        raise _Fail(f"'{t.field or t.value}' can't be compared with '{t.op}'", t.position)
-
-
-def _first(field: str) -> str:
-    return next(iter(_CHOICES[field]))
-
-
-def parse(text: str) -> Query | QueryError:
-    """Parse a query; a syntax error comes back as a :class:`QueryError`, never raised."""
-    try:
-        return Query(text, _Parser(_tokenize(text)).parse())
-    except _Fail as fail:
-        return QueryError(fail.message, fail.position, text)
 
 
 # -- compiler --------------------------------------------------------------------------------
@@ -367,11 +133,12 @@ def _leaf(t: Term) -> tuple[str, Params]:
         else:  # the file name, or its stem
             pats = [f"%/{_like(v)}", f"%/{_like(v)}.%", f"%\\\\{_like(v)}", f"%\\\\{_like(v)}.%"]
         ors = " OR ".join("path LIKE ? ESCAPE '\\'" for _ in pats)
-        sql, params = f"c.video_id IN (SELECT id FROM videos WHERE {ors})", pats
+        # IFNULL: a clip without a video is not from this one (and NOT of it is true)
+        sql, params = f"IFNULL(c.video_id IN (SELECT id FROM videos WHERE {ors}), 0)", pats
     elif f == "path":
         sql, params = "c.path LIKE ? ESCAPE '\\'", [_like(v, contains=True)]
     elif f == "reviewed":
-        sql, params = "c.reviewed = ?", [_CHOICES["reviewed"][v.lower()]]
+        sql, params = "c.reviewed = ?", [CHOICES["reviewed"][v.lower()]]
     elif f == "source":
         sql = (
             "(c.id IN (SELECT clip_id FROM clip_tags WHERE source = ? AND state != 'rejected') "
@@ -389,10 +156,10 @@ def _leaf(t: Term) -> tuple[str, Params]:
     elif f == "tags":
         sql, params = _tag_count(t.op, float(v))
     else:
-        column = _NUMERIC[f]
+        column = _COLUMNS[f]
         # IFNULL: an unknown value (motion not measured yet) never matches, and NOT of it does.
         sql, params = f"IFNULL({column} {t.op} ?, 0)", [float(v)]
-    if t.op == "!=" and f not in _NUMERIC:
+    if t.op == "!=" and f not in NUMERIC:
         sql = f"NOT ({sql})"
     return sql, params
 
@@ -421,15 +188,41 @@ def _tag_count(op: str, value: float) -> tuple[str, Params]:
 
 
 def compile_query(tree: Node | None) -> tuple[str, Params]:
-    """SQL for a WHERE clause over ``clips c`` and its parameters."""
+    """SQL for a WHERE clause over ``clips c`` and its parameters.
+
+    The tree is first put in negation normal form (NOT only on terms, De Morgan's laws for the
+    rest; every term is true or false, never NULL, so the laws hold) with nested ANDs and ORs
+    merged: redundant parentheses and NOT NOT cost SQLite nothing, and only AND/OR alternations
+    nest in the SQL (SQLite's parser stack allows about 40 levels).
+    """
     if tree is None:
         return "1", []
+    return _compile(normal_form(tree))
+
+
+def normal_form(tree: Node, negate: bool = False) -> Node:
+    """``tree`` (negated) with NOTs pushed down to the terms and same-kind groups merged."""
+    if isinstance(tree, Term):
+        return Not(tree) if negate else tree
+    if isinstance(tree, Not):
+        return normal_form(tree.child, not negate)
+    conjunction = isinstance(tree, And) != negate
+    kind = And if conjunction else Or
+    children: list[Node] = []
+    for child in tree.children:
+        node = normal_form(child, negate)
+        children.extend(node.children if isinstance(node, kind) else (node,))
+    return kind(tuple(children))
+
+
+def _compile(tree: Node) -> tuple[str, Params]:
     if isinstance(tree, Term):
         return _leaf(tree)
-    if isinstance(tree, Not):
-        sql, params = compile_query(tree.child)
-        return f"NOT ({sql})", params
-    parts = [compile_query(child) for child in tree.children]
+    if isinstance(tree, Not):  # on a term only: NOT binds looser than IN, LIKE, =
+        assert isinstance(tree.child, Term)
+        sql, params = _leaf(tree.child)
+        return f"NOT {sql}", params
+    parts = [_compile(child) for child in tree.children]
     joiner = " AND " if isinstance(tree, And) else " OR "
     return "(" + joiner.join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]
 
