@@ -301,3 +301,16 @@ def test_resume_on_variable_frame_rate_mkv_numbers_frames_by_timestamp(
     assert 0 < stopped < 150 and resumed.frames == fresh.frames == 150
     for name, values in fresh.scores.items():
         assert np.array_equal(values, resumed.scores[name]), name
+
+
+@pytest.mark.parametrize("first", ["anime", "fast"])
+def test_a_clear_cut_into_fast_motion_is_not_a_dissolve(tmp_path, first):
+    """Fast motion after a cut drifts the luma histogram as a dissolve does; the cut stays a
+    cut at its frame (it was reported as a dissolve five frames later)."""
+    S = synth.Shot
+    seq = synth.Sequence([S(first, 20, seed=3), S("fast", 60, seed=4), S(first, 30, seed=5)])
+    path = tmp_path / "into_fast.mp4"
+    synth.write_video(path, seq, width=160, height=96, fps=30)
+    found = drive(detect_stage(path, workers=1)).cuts
+    assert [(c.frame, c.kind) for c in found][:1] == [(20, "cut")]
+    assert not [c for c in found if c.kind == "dissolve"]

@@ -447,3 +447,21 @@ def test_switching_video_still_writes_the_sidecar(qtbot, setup):
     sidecar = Path(str(session.project.video(vid).path) + ".cuts.txt")
     assert "55" in sidecar.read_text(encoding="utf-8")
     assert view.timeline.cuts == session.project.cuts(other)
+
+
+def test_doubtful_first_visits_uncertain_cuts_before_the_rest(qtbot, setup):
+    view, session, vid, truth = setup
+    uncertain = [truth[1], truth[4]]
+    seek_by_click(qtbot, view, 1)
+    key(qtbot, view, Qt.Key.Key_BracketRight)  # off: the next cut in order
+    assert view.timeline.selected_cut == truth[0]
+    view.strip.doubtful_first.click()
+    key(qtbot, view, Qt.Key.Key_BracketRight)
+    assert view.timeline.selected_cut == uncertain[0]
+    key(qtbot, view, Qt.Key.Key_BracketRight)
+    assert view.timeline.selected_cut == uncertain[1]
+    assert "uncertain" in view.strip.title.text()
+    for f in uncertain:  # reviewed: no doubt left, the keys go in order again
+        view.accept_cut(f)
+    key(qtbot, view, Qt.Key.Key_BracketRight)
+    assert view.timeline.selected_cut == min(f for f in truth if f > uncertain[1])

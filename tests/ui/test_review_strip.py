@@ -79,3 +79,37 @@ def test_clicking_a_tile_asks_to_show_that_frame(qtbot, strip):
     with qtbot.waitSignal(widget.seekRequested) as sig:
         qtbot.mouseClick(widget.tiles[1], Qt.MouseButton.LeftButton)
     assert sig.args == [48]
+
+
+def test_strip_says_why_a_transition_was_cut(qtbot, strip):
+    widget, source = strip
+    fade = Cut(
+        43,
+        "auto",
+        "transnetv2",
+        0.734,
+        "fade",
+        39,
+        47,
+        uncertain=True,
+        params={"hold": [48, 72], "split_from": 59},
+    )
+    widget.set_cut(source, fade)
+    title, details = widget.title.text(), widget.why.text()
+    assert "detected fade, frames 39–47" in title and "network probability 0.73" in title
+    assert "uncertain" in title and "the network is not sure" in details
+    assert "hold follows (frames 48–71)" in details and "by transnetv2" in details
+    assert "left out of clips" in details
+    widget.set_cut(source, Cut(50, "auto", "ensemble", 1.84))
+    assert "hard cut" in widget.title.text() and "1.84× the line" in widget.title.text()
+    assert "uncertain" not in widget.title.text() + widget.why.text()
+    widget.set_cut(source, None)
+    assert widget.why.text() == ""
+
+
+def test_doubtful_first_is_a_toggle_that_says_so(qtbot, strip):
+    widget, _source = strip
+    assert not widget.doubtful_first.isChecked()
+    with qtbot.waitSignal(widget.doubtfulFirstToggled) as sig:
+        widget.doubtful_first.click()
+    assert sig.args == [True]

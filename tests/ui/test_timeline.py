@@ -316,3 +316,10 @@ def test_escape_cancels_a_drag(qtbot, timeline):
     qtbot.keyClick(timeline, Qt.Key.Key_Escape)
     with qtbot.assertNotEmitted(timeline.moveCutRequested):
         mouse(timeline, QMouseEvent.Type.MouseButtonRelease, timeline.x_of(130))
+
+
+def test_a_transitions_tooltip_gives_its_span_and_evidence(timeline):
+    timeline.set_cuts([Cut(100, "auto", "transnetv2", 0.91, "dissolve", 94, 105)])
+    text = timeline.tooltip_at(timeline.x_of(100) + 1)
+    assert "detected dissolve, frames 94–105" in text
+    assert "network probability 0.91" in text and "uncertain" not in text

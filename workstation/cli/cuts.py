@@ -43,6 +43,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
 
 def cmd_scenes(args: argparse.Namespace) -> int:
     from workstation.core.detect import DetectSettings
+    from workstation.core.detect.transitions import refine_result
 
     det = chosen_detector(args)
     settings = parse_settings(DetectSettings, args.set or [])
@@ -50,6 +51,7 @@ def cmd_scenes(args: argparse.Namespace) -> int:
 
     info = run_stage(probe(args.video), True)
     result = run_stage(det.stage(args.video, settings, info=info), args.quiet)
+    result = run_stage(refine_result(result, args.video, info.fps, info.index), args.quiet)
     cuts = [c.frame for c in result.cuts]
     if args.json:
         print(

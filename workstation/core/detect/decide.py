@@ -9,7 +9,9 @@ run that restored its saved curves decides exactly like an uninterrupted one.  T
   each other (up to 3 frames long) is a flash, not two cuts;
 * fades: luma goes flat (black/white) and comes back, gradually; one cut in the middle;
 * dissolves: the frames of a span lie "between" the frame before and the frame after it
-  (luma distances add up), spread over the span rather than in one step; one cut in the middle.
+  (luma distances add up), spread over the span rather than in one step; one cut in the middle;
+  a clear hard cut (well over the line, three or four measures agreeing) beats a dissolve
+  found around it.
 """
 
 from __future__ import annotations
@@ -268,6 +270,12 @@ def decide(
     flashed = flash_mask(c) if flash_filter else np.zeros(n, dtype=bool)
     faded = find_fades(c) if fades else []
     dissolved = find_dissolves(c, flashed) if dissolves else []
+    # A clear hard cut beats a dissolve around it: fast motion after a cut drifts the histogram
+    # as a dissolve does, but no frame of a dissolve stands out from both sides in three of the
+    # four measures (a plain cut at frame 20 was reported as a "dissolve" at 25 otherwise).
+    votes = sided["votes"]
+    clear = [int(i) for i in np.flatnonzero((hard >= 1.3 * threshold) & (votes >= 3) & ~flashed)]
+    dissolved = [d for d in dissolved if not any(_within(i, d, 1) for i in clear)]
     transitions: list[Found] = list(faded)
     for d in dissolved:
         if not any(_overlap(d, f, 2) for f in transitions):

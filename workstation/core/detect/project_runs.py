@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workstation.core.detect import stage
+from workstation.core.detect import stage, transitions
 from workstation.core.detect.features import CURVES
 from workstation.core.detect.stage import (
     DETECTOR,
@@ -93,8 +93,9 @@ def detect_video(
         frames = yield from with_cuts(scan, live.cuts)
         saver.save(frames)
         result = result_of(rows, frames, settings)
+        yield from transitions.refine_result(result, path, video.fps, index)
         save_score(project, detection_id, result.scores["score"], frames)
-        project.replace_auto_cuts(video_id, result.cuts)
+        transitions.store_cuts(project, video_id, result.cuts)
         result.detection_id = detection_id
         state = "done"
         yield Progress(

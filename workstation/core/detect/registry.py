@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from workstation.core.detect import transitions
 from workstation.core.detect.project_runs import detect_video, save_score
 from workstation.core.detect.pyscenedetect import PySceneDetectDetector
 from workstation.core.detect.stage import DetectionResult, DetectSettings, detect_stage, found_cut
@@ -248,6 +249,9 @@ def detect_video_with(
     # The probed frame count (a Video has frame_count as a VideoInfo does): the progress
     # total, and what a truncated file is measured against.
     result: DetectionResult = yield from det.stage(video.path, settings, info=video)
+    yield from transitions.refine_result(
+        result, video.path, video.fps, project.frame_index(video_id)
+    )
     # Recorded only once complete: a cancelled or failed run leaves nothing half-written.
     detection_id = project.start_detection(
         video_id, det.kind.value, det.params(settings), result.threshold
@@ -257,7 +261,7 @@ def detect_video_with(
         score = result.scores.get("score")
         if score is not None:
             save_score(project, detection_id, score, result.frames)
-        project.replace_auto_cuts(video_id, result.cuts)
+        transitions.store_cuts(project, video_id, result.cuts)
         state = "done"
     finally:
         project.finish_detection(detection_id, state)

@@ -16,9 +16,10 @@ own timestamps.
 
 Lengths (``min_frames``/``max_frames``) count output frames.  A segment longer than
 ``max_frames`` is split into consecutive chunks of exactly ``max_frames``; a chunk (or segment)
-shorter than ``min_frames`` is skipped and reported.  ``trim`` drops that many frames at each
-edge that is a cut (not at the very start or end of the video), where a transition frame often
-hides.
+shorter than ``min_frames`` is skipped and reported.  A fade's or dissolve's frames (its cut's
+span) are left out of the clips on both sides unless ``keep_transitions``.  ``trim`` drops that
+many frames at each edge that is a cut (not at the very start or end of the video), where a
+transition frame often hides.
 
 Modules: ``settings`` (what the person chose), ``plan`` (segments to clip plans), ``encode``
 and ``verify`` (one clip, in a worker), ``upright`` (rotation); this module runs the stage:

@@ -1,14 +1,20 @@
 """Planning: a video's kept segments under the settings become clip plans (or are skipped).
 
 Resampling is planned here ("sample and hold" on the stored timestamps), as are chunking by
-``max_frames``, trimming at cut edges and where each clip's encoder starts decoding.  A plan is
+``max_frames``, leaving transitions out, trimming at cut edges and where each clip's encoder
+starts decoding.
+
+A fade's or dissolve's cut carries its span: frames ``span_start..span_end``, both inclusive
+(as the detectors report them and the timeline draws them).  Unless
+``settings.keep_transitions``, the clip before such a cut ends before ``span_start`` and the
+clip after it starts after ``span_end``; ``trim`` then drops its frames from what is left.  A plan is
 small and picklable, so it can go to a worker process.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +26,7 @@ from workstation.core.media import FrameIndex
 from workstation.core.slicing.settings import SliceSettings
 from workstation.core.slicing.upright import quarter_turns
 from workstation.core.slicing.verify import match_tolerance
-from workstation.core.store import Project, Video
+from workstation.core.store import Cut, Project, Video
 
 
 @dataclass(frozen=True)
@@ -121,15 +127,13 @@ def plan_video(
     plans: list[ClipPlan] = []
     skipped: list[SkippedSegment] = []
     n = video.frame_count
+    spans = {} if settings.keep_transitions else transition_spans(project.cuts(video.id))
     for seg in project.segments(video.id):
         if not seg.keep:
             continue
-        s = seg.start + (settings.trim if seg.start > 0 else 0)
-        e = seg.end - (settings.trim if seg.end < n else 0)
+        s, e, why = _kept_frames(seg.start, seg.end, n, spans, settings.trim)
         if e <= s:
-            skipped.append(
-                SkippedSegment(video.id, seg.start, seg.end, "no frames left after trimming")
-            )
+            skipped.append(SkippedSegment(video.id, seg.start, seg.end, why))
             continue
         src = _source_frames(index, s, e, settings.fps)
         for chunk, a, b in _chunks(src, settings.max_frames, e):
@@ -168,6 +172,34 @@ def plan_video(
                 )
             )
     return plans, skipped
+
+
+def _kept_frames(
+    start: int, end: int, n: int, spans: dict[int, tuple[int, int]], trim: int
+) -> tuple[int, int, str]:
+    """The frames ``[s, e)`` of segment ``[start, end)`` that go into clips, and what to say
+    when none do: transitions at its edges left out, then ``trim`` at cut edges."""
+    s, e = start, end
+    if start in spans:  # the transition into this segment
+        s = max(s, spans[start][1] + 1)
+    if end in spans:  # the transition out of it
+        e = min(e, spans[end][0])
+    s += trim if start > 0 else 0
+    e -= trim if end < n else 0
+    why = "trimming"
+    if spans.keys() & {start, end}:
+        why = "leaving transitions out" + (" and trimming" if trim else "")
+    return s, e, f"no frames left after {why}"
+
+
+def transition_spans(cuts: Iterable[Cut]) -> dict[int, tuple[int, int]]:
+    """``{cut frame: (span_start, span_end)}`` of the cuts that are transitions (a fade or a
+    dissolve with a span; a hard cut's frames all belong to one shot or the other)."""
+    return {
+        c.frame: (c.span_start, c.span_end)
+        for c in cuts
+        if c.kind != "cut" and c.span_start is not None and c.span_end is not None
+    }
 
 
 def _chunks(

@@ -45,6 +45,9 @@ class SliceSettings:
     min_frames: int = 8  # shorter segments/chunks are skipped and reported
     max_frames: int | None = None  # longer segments are split into chunks of this many
     trim: int = 0  # frames dropped at each cut edge
+    # A fade's or dissolve's frames (its cut's span) go into the clips on either side; by
+    # default they are left out: a training clip shows one shot, not the blend into the next.
+    keep_transitions: bool = False
     crf: int = 18
     preset: str = "fast"
 

@@ -76,8 +76,8 @@ def _key_handlers(view: CutView) -> dict[str, Callable[[], object]]:
     return {
         "cut.add": edits.add_cut_at_playhead,
         "cut.delete": lambda: edits.delete_cut(timeline.selected_cut),
-        "cut.prev": lambda: edits.step_cut(-1),
-        "cut.next": lambda: edits.step_cut(1),
+        "cut.prev": lambda: view.step_cut(-1),
+        "cut.next": lambda: view.step_cut(1),
         "cut.nudge_left": lambda: edits.nudge(-1),
         "cut.nudge_right": lambda: edits.nudge(1),
         "cut.accept": lambda: edits.accept_cut(timeline.selected_cut),

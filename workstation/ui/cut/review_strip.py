@@ -2,8 +2,11 @@
 
 For a cut at frame N it shows N-3 … N+2: three frames of the old shot, then three of the new
 one, with N (the first frame of the new shot) outlined.  A cut one frame off shows at once as a
-frame of the wrong shot on the wrong side.  Thumbnails come from the shared
-:class:`~workstation.ui.common.thumb_loader.ThumbLoader` (decoded off the GUI thread).
+frame of the wrong shot on the wrong side.  Above them: why the cut is there (its kind and span,
+its detector's evidence, whether it is uncertain and why, :mod:`.why`), and the "Doubtful first"
+toggle: with it on, the next/previous cut keys visit the uncertain cuts first.  Thumbnails come
+from the shared :class:`~workstation.ui.common.thumb_loader.ThumbLoader` (decoded off the GUI
+thread).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core.store import Cut
 from workstation.core.thumbs import ThumbSource
+from workstation.ui.cut import why
 
 BEFORE, AFTER = 3, 3
 STRIP_H = 90  # thumbnail height
@@ -78,6 +82,7 @@ class ReviewStrip(QWidget):
     seekRequested = Signal(int)  # a tile was clicked: show that frame in the player
     nudgeRequested = Signal(int, int)  # cut frame, delta
     deleteRequested = Signal(int)
+    doubtfulFirstToggled = Signal(bool)
 
     def __init__(self, loader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +94,16 @@ class ReviewStrip(QWidget):
             tile.clicked.connect(self.seekRequested)
         self.title = QLabel("Select a cut on the timeline to review it")
         self.title.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.why = QLabel()
+        self.why.setStyleSheet("font-style: italic;")
+        self.why.setWordWrap(True)
+        self.doubtful_first = QPushButton("Doubtful first")
+        self.doubtful_first.setCheckable(True)
+        self.doubtful_first.setToolTip(
+            "Next/previous cut ([ and ]) visit the uncertain cuts first, until none is left "
+            "(accepting a cut clears its doubt); U jumps to the next uncertain cut always"
+        )
+        self.doubtful_first.toggled.connect(self.doubtfulFirstToggled)
         self.accept_button = QPushButton("Accept")
         self.accept_button.setToolTip("The cut is right: mark it as checked by a person (A)")
         self.left_button = QPushButton("−1")
@@ -97,7 +112,8 @@ class ReviewStrip(QWidget):
         self.right_button.setToolTip("Move the cut one frame later (Alt+.)")
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Not a cut: remove it (Delete)")
-        for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
+        buttons = (self.accept_button, self.left_button, self.right_button, self.delete_button)
+        for b in (*buttons, self.doubtful_first):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the timeline
         self.accept_button.clicked.connect(lambda: self._emit(self.acceptRequested))
         self.delete_button.clicked.connect(lambda: self._emit(self.deleteRequested))
@@ -106,7 +122,9 @@ class ReviewStrip(QWidget):
 
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
-        for b in (self.accept_button, self.left_button, self.right_button, self.delete_button):
+        head.addWidget(self.doubtful_first)
+        head.addSpacing(12)
+        for b in buttons:
             head.addWidget(b)
         row = QHBoxLayout()
         row.setSpacing(2)
@@ -122,6 +140,7 @@ class ReviewStrip(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addLayout(head)
+        layout.addWidget(self.why)
         layout.addLayout(row)
         loader.thumbReady.connect(self._on_thumb)
         self.set_cut(None, None)
@@ -147,14 +166,19 @@ class ReviewStrip(QWidget):
             b.setEnabled(enabled)
         if cut is None or source is None:
             self.title.setText("Select a cut on the timeline to review it")
+            self.why.clear()
             for t in self.tiles:
                 t.show_frame(None, False)
             return
         n = cut.frame
-        kind = "manual" if cut.source == "manual" else f"detected ({cut.kind})"
-        score = f", score {cut.score:.3g}" if cut.score is not None else ""
+        evidence = why.evidence(cut)
+        head = why.what(cut) + (f", {evidence}" if evidence else "")
         flag = "  — <span style='color:#ff8228'>uncertain</span>" if cut.uncertain else ""
-        self.title.setText(f"Cut at frame <b>{n}</b>: {kind}{score}{flag}")
+        self.title.setText(f"Cut at frame <b>{n}</b>: {head}{flag}")
+        details = [why.doubt(cut), *why.notes(cut)]
+        if cut.detector and cut.source == "auto":
+            details.append(f"by {cut.detector}")
+        self.why.setText("; ".join(d for d in details if d))
         wanted = []
         for i, tile in enumerate(self.tiles):
             f = n - BEFORE + i

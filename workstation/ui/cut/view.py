@@ -327,7 +327,10 @@ class CutView(QWidget):
         self.edits.redo()
 
     def step_cut(self, direction: int, *, only_uncertain: bool = False) -> int | None:
-        """Select the next/previous cut from the selection (or the playhead) and seek there."""
+        """Select the next/previous cut from the selection (or the playhead) and seek there;
+        with the strip's "Doubtful first" on, an uncertain one while any is left."""
+        if self.strip.doubtful_first.isChecked() and any(c.uncertain for c in self.timeline.cuts):
+            only_uncertain = True
         return self.edits.step_cut(direction, only_uncertain=only_uncertain)
 
     def step_uncertain(self, direction: int) -> int | None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QMenu, QWidget
 
+from workstation.ui.cut import why
 from workstation.ui.cut.timeline.data import TimelineData
 from workstation.ui.cut.timeline.geometry import TimelineGeometry, _timecode
 
@@ -96,11 +97,8 @@ class TimelineMouse:
         cut_frame = self.cut_near(x)
         cut = data.cut_at_frame(cut_frame) if cut_frame is not None else None
         if cut is not None:
-            who = "manual" if cut.source == "manual" else f"detected {cut.kind}"
-            score = f", score {cut.score:.3g}" if cut.score is not None else ""
-            flag = ", uncertain" if cut.uncertain else ""
             return (
-                f"Cut at frame {cut.frame} ({who}{score}{flag})\n"
+                f"Cut at frame {cut.frame}: {why.summary(cut)}\n"
                 "Drag to move it (Shift: to the nearest score peak); right-click for more"
             )
         frame = self.host.geom.frame_at(x)
