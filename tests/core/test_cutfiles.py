@@ -526,3 +526,13 @@ def test_a_full_disk_is_named_not_a_traceback(demo_project, tmp_path, monkeypatc
     assert code == 1
     assert f"error: {out}: cannot write: the disk is full" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_chapter_before_the_start_says_so(demo_project, tmp_path):
+    video = _video_by_name(demo_project, "demo_transitions.mp4")
+    p = tmp_path / "neg.ffmetadata.txt"
+    p.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/25\nSTART=-40\nEND=9\n")
+    with pytest.raises(
+        CutFileError, match=r"line 2: chapter time -00:00:01.600 is outside the video"
+    ):
+        read_cut_file(p, video)

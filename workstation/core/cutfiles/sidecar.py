@@ -67,7 +67,7 @@ def render_sidecar(
         "# agree within half a frame).  'reject' leaves the shot that starts there out of the",
         "# clips; '00:00:00.000  0  reject' rejects the first shot.  Keys: score, detector, kind,",
         "# span=A-B, uncertain.  Blank lines and lines starting with # are ignored.",
-        "# Edit, save, then import the file (it replaces all cuts of the video).",
+        "# Edit, save, then import the file: it replaces the video's cuts (removing any asks first).",
     ]
     if 0 in rejected:
         lines.append(f"{format_timecode(0)}  {0:>7}  reject")

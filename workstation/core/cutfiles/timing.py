@@ -56,8 +56,10 @@ class _Timing:
 
 
 def format_timecode(seconds: Fraction | float) -> str:
-    """``HH:MM:SS.mmm`` rounded to the millisecond."""
+    """``HH:MM:SS.mmm`` rounded to the millisecond (``-HH:MM:SS.mmm`` before the start)."""
     ms = round(Fraction(seconds) * 1000)
+    if ms < 0:
+        return "-" + format_timecode(Fraction(-ms, 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
