@@ -60,7 +60,11 @@ def test_project_commands_end_to_end(tmp_path, demo_videos, capsys):
     text = sidecar.read_text().replace("  auto", "  manual")
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
     sidecar.write_text(text.replace(lines[0] + "\n", ""))  # a person deletes the first cut
-    assert run(capsys, "cuts", "import", str(proj), "demo_live.mp4", str(sidecar))[0] == 0
+    code, _, err = run(capsys, "cuts", "import", str(proj), "demo_live.mp4", str(sidecar))
+    assert code == 1 and "would remove 1 cut (0 manual) of demo_live.mp4" in err  # asks first
+    assert (
+        run(capsys, "cuts", "import", str(proj), "demo_live.mp4", str(sidecar), "--replace")[0] == 0
+    )
     for fmt in ("csv", "ffmetadata", "edl"):
         code, out, _ = run(capsys, "cuts", "export", str(proj), "demo_live.mp4", "--format", fmt)
         assert code == 0 and out.strip()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workstation.core import cutfiles, synth
+from workstation.core import atomic, cutfiles, synth
 from workstation.core.cutfiles import (
+    CutsWouldBeRemoved,
     export_cuts,
     import_cuts,
     read_cut_file,
@@ -168,7 +169,14 @@ def test_import_replaces_cuts_and_flags_and_rewrites_sidecar(demo_project, tmp_p
     demo_project.set_segment_keep(vid, 20, False)
     p = tmp_path / "new.cuts.txt"
     p.write_text("150 reject\n48\n84 auto score=3.5\n")  # out of order: sorted
-    got = import_cuts(demo_project, vid, p)
+    with pytest.raises(CutsWouldBeRemoved) as refused:
+        import_cuts(demo_project, vid, p)  # it would drop the manual cut at 20 and its reject
+    assert str(refused.value) == (
+        f"{p}: importing it would remove 1 cut (1 manual) of demo_anime.mp4 and un-reject 1 of "
+        "its segments; run again with --replace to replace them"
+    )
+    assert [c.frame for c in demo_project.cuts(vid)] == [20]
+    got = import_cuts(demo_project, vid, p, replace=True)
     assert got.frames == [48, 84, 150]
     assert [c.frame for c in demo_project.cuts(vid, include_deleted=True)] == [48, 84, 150]
     assert [(s.start, s.keep) for s in demo_project.segments(vid)] == [
@@ -184,14 +192,14 @@ def test_import_replaces_cuts_and_flags_and_rewrites_sidecar(demo_project, tmp_p
 def test_unwritable_folder_falls_back_to_project(demo_project, monkeypatch):
     vid = _video_id(demo_project, "demo_live.mp4")
     video = demo_project.video(vid)
-    real = cutfiles._atomic_write_text
+    real = atomic.write_text
 
-    def refuse(path: Path, text: str) -> None:
-        if path.parent == video.path.parent:
+    def refuse(path: Path, text: str, *, mode: int | None = None) -> None:
+        if Path(path).parent == video.path.parent:
             raise PermissionError(13, "Permission denied", str(path))
-        real(path, text)
+        real(path, text, mode=mode)
 
-    monkeypatch.setattr(cutfiles, "_atomic_write_text", refuse)
+    monkeypatch.setattr(atomic, "write_text", refuse)
     demo_project.add_cut(vid, Cut(60))
     path = write_sidecar(demo_project, vid)
     assert path.parent == demo_project.root / "sidecars"
@@ -292,3 +300,239 @@ def test_sidecar_of_another_video_is_refused(demo_project, tmp_path):
     # without the header line, the timecodes (24000/1001 fps) still give it away at 30 fps
     with pytest.raises(CutFileError, match="frame 60 is at 00:00:02.000 but the timecode says"):
         import_cuts(demo_project, anime.id, p)
+
+
+def _cli(*argv: str) -> int:
+    from workstation.cli import main
+
+    return main(["-q", *argv])
+
+
+def _state(project: Project, vid: int):
+    return project.cuts(vid), project.segments(vid)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n",
+        "# only a comment\n",
+        "00:00:00.000  0  reject\n",  # rejects the first shot, but holds no cut
+        "Scene Number,Start Frame,End Frame\n1,1,234\n",  # one scene: the whole video
+        ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/25\nSTART=0\nEND=234\n",
+        "TITLE: x\nFCM: NON-DROP FRAME\n001  AX V C 00:00:00:00 00:00:09:09 00:00:00:00 00:00:09:09\n",
+    ],
+)
+def test_a_file_with_no_cuts_is_an_error_and_changes_nothing(demo_project, tmp_path, capsys, text):
+    vid = _video_id(demo_project, "demo_transitions.mp4")  # 25 fps
+    assert demo_project.video(vid).frame_count == 234
+    demo_project.add_cut(vid, Cut(60))
+    demo_project.set_segment_keep(vid, 60, False)
+    before = _state(demo_project, vid)
+    p = tmp_path / "empty.cuts.txt"
+    p.write_text(text)
+    with pytest.raises(CutFileError, match="holds no cuts") as err:
+        import_cuts(demo_project, vid, p, replace=True)
+    assert str(err.value) == (
+        f"{p}: holds no cuts; nothing was imported and demo_transitions.mp4 is unchanged"
+    )
+    assert _cli("cuts", "import", str(demo_project.root), "demo_transitions.mp4", str(p)) == 1
+    assert "holds no cuts" in capsys.readouterr().err
+    assert _state(demo_project, vid) == before
+
+
+def test_header_only_sidecar_of_a_video_without_cuts_is_refused(demo_project, tmp_path):
+    """The issue's data loss: the header-only sidecar written before any cut was made."""
+    live = _video_id(demo_project, "demo_live.mp4")
+    header_only = export_cuts(demo_project, live, "sidecar", tmp_path / "a.cuts.txt")
+    demo_project.add_cut(live, Cut(30))
+    with pytest.raises(CutFileError, match="holds no cuts"):
+        import_cuts(demo_project, live, header_only, replace=True)
+    assert [c.frame for c in demo_project.cuts(live)] == [30]
+
+
+def test_import_that_removes_cuts_needs_replace(demo_project, tmp_path, capsys):
+    vid = _video_id(demo_project, "demo_transitions.mp4")
+    for f in (40, 80):
+        demo_project.add_cut(vid, Cut(f))
+    demo_project.add_cut(vid, Cut(120, "auto", "content", 9.0))
+    before = _state(demo_project, vid)
+    p = tmp_path / "fewer.cuts.txt"
+    p.write_text("80\n")
+    args = ("cuts", "import", str(demo_project.root), "demo_transitions.mp4", str(p))
+    assert _cli(*args) == 1
+    err = capsys.readouterr().err
+    assert (
+        "would remove 2 cuts (1 manual) of demo_transitions.mp4; run again with --replace to "
+        "replace them" in err
+    )
+    assert "Traceback" not in err
+    assert _state(demo_project, vid) == before
+    assert _cli(*args, "--replace") == 0
+    assert (
+        "imported 1 cuts into demo_transitions.mp4 (0 added, 2 removed)" in capsys.readouterr().err
+    )
+    assert [c.frame for c in demo_project.cuts(vid)] == [80]
+
+
+def test_import_that_only_adds_is_a_merge_and_needs_no_replace(demo_project, tmp_path):
+    vid = _video_id(demo_project, "demo_transitions.mp4")
+    demo_project.add_cut(vid, Cut(40))
+    demo_project.set_segment_keep(vid, 40, False)
+    p = tmp_path / "more.cuts.txt"
+    p.write_text("40 reject\n90 auto\n")
+    plan = cutfiles.plan_import(demo_project, vid, p)
+    assert (plan.removed, plan.unrejected, plan.added) == (0, 0, 1)
+    assert import_cuts(demo_project, vid, p).frames == [40, 90]
+    assert [(s.start, s.keep) for s in demo_project.segments(vid)] == [
+        (0, True),
+        (40, False),
+        (90, True),
+    ]
+
+
+def test_losing_a_reject_mark_needs_replace(demo_project, tmp_path):
+    """A PySceneDetect CSV cannot say 'rejected': importing one would un-reject segments."""
+    vid = _video_id(demo_project, "demo_transitions.mp4")
+    demo_project.add_cut(vid, Cut(50))
+    demo_project.set_segment_keep(vid, 50, False)
+    p = tmp_path / "s.csv"
+    p.write_text("Scene Number,Start Frame,End Frame\n1,1,50\n2,51,234\n")
+    with pytest.raises(
+        CutsWouldBeRemoved, match=r"remove 0 cuts \(0 manual\) of demo_tr.*un-reject 1"
+    ):
+        import_cuts(demo_project, vid, p)
+    assert not demo_project.segments(vid)[1].keep
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("²0", "'²0' is not a timecode (HH:MM:SS.mmm) or a frame number"),
+        ("١٢", "'١٢' is not a timecode (HH:MM:SS.mmm) or a frame number"),
+        ("00:00:0².000", "'00:00:0².000' is not a timecode"),
+        ("1" * 5000, "frame number '1111111111111111111111111111111111111111'… is too large"),
+        ("100 score=١", "score='١' is not a number"),
+        ("100 score=1e999", "score='1e999' is not a finite number"),
+        ("100 span=²-3", "span='²-3' must be FIRST-LAST frames"),
+        ("00:00:01." + "0" * 5000, "'00:00:01.0000000000000000000000000000000'… is not a timecode"),
+    ],
+)
+def test_non_ascii_and_huge_numbers_name_the_line(demo_project, tmp_path, line, problem):
+    video = _video_by_name(demo_project, "demo_transitions.mp4")
+    p = tmp_path / "odd.cuts.txt"
+    p.write_text(f"# notes\n{line}\n")
+    with pytest.raises(CutFileError) as err:
+        read_cut_file(p, video)
+    assert f"odd.cuts.txt, line 2: {problem}" in str(err.value)
+    assert len(str(err.value)) < 300
+
+
+@pytest.mark.parametrize("name", ["two\nlines.mp4", "cr\rand\x0cff\x1c\x85\u2028.mp4", "tab\t.mp4"])
+def test_video_name_with_line_breaks_gives_a_readable_sidecar(demo_project, tmp_path, name):
+    import dataclasses
+
+    vid = _video_id(demo_project, "demo_transitions.mp4")
+    video = dataclasses.replace(demo_project.video(vid), path=tmp_path / name)
+    cuts = [Cut(40), Cut(90, "auto", "content", 2.5)]
+    text = cutfiles.render_sidecar(video, cuts, {90})
+    header = text.split("\n")[1]
+    assert header.startswith("# video: ") and header.isprintable()
+    assert len(text.splitlines()) == len(text.split("\n")) - 1  # no line break but \n
+    p = tmp_path / (name + ".cuts.txt")
+    p.write_text(text)
+    back = read_cut_file(p, video)
+    assert back.frames == [40, 90] and back.rejected_starts == [90]
+    for fmt in ("edl", "ffmetadata"):
+        rendered = (
+            cutfiles.render_edl(video, cuts, {90})
+            if fmt == "edl"
+            else cutfiles.render_ffmetadata(video, cuts, {90})
+        )
+        q = tmp_path / f"x.{fmt}"
+        q.write_text(rendered)
+        assert read_cut_file(q, video).frames == [40, 90], fmt
+
+
+def test_old_sidecar_with_a_raw_control_character_in_its_header_reads(demo_project, tmp_path):
+    video = _video_by_name(demo_project, "demo_transitions.mp4")
+    p = tmp_path / "old.cuts.txt"
+    p.write_text("# Motion Dataset Workstation cut list, format 1\n# video: a\x0cb.mp4\n40\n")
+    assert read_cut_file(p, video).frames == [40]
+
+
+def test_sidecar_and_export_keep_the_file_mode(demo_project, tmp_path):
+    import os
+    import stat
+
+    vid = _video_id(demo_project, "demo_live.mp4")
+    demo_project.add_cut(vid, Cut(60))
+    side = sidecar_path(demo_project.video(vid).path)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert write_sidecar(demo_project, vid) == side
+    assert stat.S_IMODE(side.stat().st_mode) == 0o666 & ~mask  # new: as open() would make it
+    os.chmod(side, 0o664)
+    demo_project.add_cut(vid, Cut(90))
+    write_sidecar(demo_project, vid)
+    assert stat.S_IMODE(side.stat().st_mode) == 0o664 and "90  manual" in side.read_text()
+    out = tmp_path / "cuts.edl"
+    export_cuts(demo_project, vid, "edl", out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask
+    os.chmod(out, 0o664)
+    export_cuts(demo_project, vid, "csv", out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o664
+
+
+def test_writing_a_sidecar_sweeps_dead_writers_temps(demo_project):
+    import subprocess
+    import sys
+
+    vid = _video_id(demo_project, "demo_live.mp4")
+    folder = demo_project.video(vid).path.parent
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    stale = folder / f".demo_live.mp4.cuts.txt.ws-{dead}.tmp"
+    stale.write_text("half a sidecar")
+    mine = folder / ".notes.tmp"  # not a workstation temp: left alone
+    mine.write_text("x")
+    write_sidecar(demo_project, vid)
+    assert not stale.exists() and mine.exists()
+
+
+def test_a_full_disk_is_named_not_a_traceback(demo_project, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from workstation.core.errors import WorkstationError
+
+    vid = _video_id(demo_project, "demo_live.mp4")
+    demo_project.add_cut(vid, Cut(60))
+
+    def full(path, data, *, mode=None):
+        raise OSError(errno.ENOSPC, "No space left on device", str(atomic.temp_path(Path(path))))
+
+    monkeypatch.setattr(atomic, "write_bytes", full)
+    side = sidecar_path(demo_project.video(vid).path)
+    with pytest.raises(WorkstationError) as err:
+        write_sidecar(demo_project, vid)
+    assert str(err.value) == f"{side}: cannot write: the disk is full"
+    out = tmp_path / "x.csv"
+    code = _cli("cuts", "export", str(demo_project.root), "demo_live.mp4", "-o", str(out))
+    assert code == 1
+    assert f"error: {out}: cannot write: the disk is full" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_chapter_before_the_start_says_so(demo_project, tmp_path):
+    video = _video_by_name(demo_project, "demo_transitions.mp4")
+    p = tmp_path / "neg.ffmetadata.txt"
+    p.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/25\nSTART=-40\nEND=9\n")
+    with pytest.raises(
+        CutFileError, match=r"line 2: chapter time -00:00:01.600 is outside the video"
+    ):
+        read_cut_file(p, video)

@@ -272,9 +272,26 @@ def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
     assert view.undo_stack.count() == 0
 
 
-def test_export_then_import_round_trip(qtbot, setup, tmp_path):
+def answer_questions(monkeypatch, answer):
+    """Patch QMessageBox.question to answer ``answer``; returns the texts it was asked."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return answer
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_export_then_import_round_trip(qtbot, setup, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     view, session, vid, truth = setup
     p = session.project
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.Yes)
     out = tmp_path / "cuts.scenes.csv"
     job = view.export_cuts(out, "csv")
     with qtbot.waitSignal(job.finished, timeout=20000):
@@ -288,6 +305,7 @@ def test_export_then_import_round_trip(qtbot, setup, tmp_path):
         pass
     qtbot.waitUntil(lambda: 12 not in [c.frame for c in view.timeline.cuts])
     assert frames(p, vid) == truth
+    assert len(asked) == 1 and "would remove 1 cut (1 manual) of demo_live.mp4" in asked[0]
     bad = tmp_path / "bad.csv"
     bad.write_text("Scene Number,Start Frame\nfoo,bar\n")
     job = view.import_cuts(bad)
@@ -295,6 +313,30 @@ def test_export_then_import_round_trip(qtbot, setup, tmp_path):
         pass
     assert "bad.csv" in view.status.text()
     assert frames(p, vid) == truth
+
+
+def test_import_that_would_remove_cuts_asks_and_no_keeps_them(qtbot, setup, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    view, session, vid, truth = setup
+    p = session.project
+    fewer = tmp_path / "fewer.cuts.txt"
+    fewer.write_text(f"{truth[0]}\n")
+    asked = answer_questions(monkeypatch, QMessageBox.StandardButton.No)
+    before = dump(p, vid)
+    assert view.import_cuts(fewer) is None  # no job started
+    assert asked == [
+        f"Importing fewer.cuts.txt would remove {len(truth) - 1} cuts (0 manual) of "
+        f"demo_live.mp4.\n\nReplace the cuts of demo_live.mp4 with the file's 1?"
+    ]
+    assert dump(p, vid) == before
+    more = tmp_path / "more.cuts.txt"  # a merge: every current cut and one more
+    more.write_text("".join(f"{f} auto\n" for f in truth) + f"{truth[0] + 3}\n")
+    job = view.import_cuts(more)
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    assert len(asked) == 1  # not asked: nothing would be removed
+    assert frames(p, vid) == sorted([*truth, truth[0] + 3])
 
 
 def test_slice_kept_segments_as_a_job(qtbot, setup):

@@ -35,9 +35,14 @@ def cmd_cuts(args: argparse.Namespace) -> int:
             else:
                 print(f"wrote {result}", file=sys.stderr)
             return 0
-        cutfiles.import_cuts(project, video.id, Path(args.file))
-        n = len(project.cuts(video.id))
-        print(f"imported {n} cuts into {video.name}", file=sys.stderr)
+        before = {c.frame for c in project.cuts(video.id)}
+        cutfiles.import_cuts(project, video.id, Path(args.file), replace=args.replace)
+        after = {c.frame for c in project.cuts(video.id)}
+        print(
+            f"imported {len(after)} cuts into {video.name} "
+            f"({len(after - before)} added, {len(before - after)} removed)",
+            file=sys.stderr,
+        )
         return 0
 
 
@@ -87,10 +92,19 @@ def register(sub: Subcommands) -> None:
     e.add_argument("--format", choices=["sidecar", "csv", "ffmetadata", "edl"], default="sidecar")
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(func=cmd_cuts)
-    i = csub.add_parser("import", help="replace a video's cuts with a sidecar or PySceneDetect CSV")
+    i = csub.add_parser(
+        "import",
+        help="replace a video's cuts with a cut file's (sidecar, PySceneDetect CSV, FFMETADATA, "
+        "EDL); a file that only adds cuts is merged, one that would remove any needs --replace",
+    )
     i.add_argument("dir")
     i.add_argument("video")
     i.add_argument("file")
+    i.add_argument(
+        "--replace",
+        action="store_true",
+        help="allow the import to remove cuts (manual ones too) and reject marks the file lacks",
+    )
     i.set_defaults(func=cmd_cuts)
 
     p = sub.add_parser("scenes", help="detect cuts in one video file, no project needed")

@@ -13,21 +13,24 @@ Each format lives in its own module (``sidecar``, ``scenecsv``, ``ffmetadata``, 
 ``timing`` and ``imported`` are shared); this module moves cut lists between the project and
 files: it sniffs and reads any format, imports all or nothing, exports, and writes the sidecar
 atomically (falling back to the project folder when the video's folder is read-only).
+
+An import never removes data silently: a file with no cuts is an error, and an import that
+would remove cuts or reject marks is refused unless asked (``replace=True``, the CLI's
+``--replace``, the GUI's question).  One that only adds (a merge) goes ahead.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
+from workstation.core import atomic
 from workstation.core.cutfiles.edl import _EDL_EVENT, parse_edl, render_edl
 from workstation.core.cutfiles.edl import _edl_tc as _edl_tc
 from workstation.core.cutfiles.ffmetadata import parse_ffmetadata, render_ffmetadata
-from workstation.core.cutfiles.imported import ImportedCuts
+from workstation.core.cutfiles.imported import CutsWouldBeRemoved, ImportedCuts, ImportPlan
 from workstation.core.cutfiles.scenecsv import parse_csv, render_csv
 from workstation.core.cutfiles.sidecar import (
     SIDECAR_SUFFIX,
@@ -39,7 +42,7 @@ from workstation.core.cutfiles.sidecar import (
     sidecar_path,
 )
 from workstation.core.cutfiles.timing import format_timecode, parse_timecode
-from workstation.core.errors import CutFileError
+from workstation.core.errors import CutFileError, WorkstationError
 from workstation.core.media import FrameIndex
 from workstation.core.store import Project, Video
 
@@ -48,6 +51,8 @@ __all__ = [
     "SIDECAR_SUFFIX",
     "SIDECAR_VERSION",
     "CutFormat",
+    "CutsWouldBeRemoved",
+    "ImportPlan",
     "ImportedCuts",
     "export_cuts",
     "fallback_sidecar_path",
@@ -59,6 +64,7 @@ __all__ = [
     "parse_ffmetadata",
     "parse_sidecar",
     "parse_timecode",
+    "plan_import",
     "read_cut_file",
     "render_csv",
     "render_edl",
@@ -82,48 +88,49 @@ _EXTENSIONS = {
 }
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file in the same folder, fsync, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+MAX_CUT_FILE_BYTES = 256 * 2**20  # a million cuts is ~60 MB of sidecar
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically, keeping an existing file's mode; OS errors in words (WorkstationError)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        atomic.write_text(path, text)
+    except OSError as exc:
+        raise atomic.write_error(path, exc) from None
 
 
 def write_sidecar(project: Project, video_id: int) -> Path:
     """Write the sidecar from the project's cuts and flags; returns where it went.
 
     Beside the video when its folder is writable, otherwise in ``<project>/sidecars/`` (the
-    returned path tells the caller which, so the GUI can say so).
+    returned path tells the caller which, so the GUI can say so).  Temp files a killed writer
+    left in that folder are removed first.  Raises WorkstationError ("PATH: cannot write: the
+    disk is full") when neither place can take it.
     """
     video = project.video(video_id)
     text = render_sidecar(
         video, project.cuts(video_id), _rejected(project, video_id), project.frame_index(video_id)
     )
     target = sidecar_path(video.path)
+    atomic.sweep_temps(target.parent)
     try:
-        _atomic_write_text(target, text)
+        atomic.write_text(target, text)
         return target
     except OSError as exc:
         if not _is_unwritable(exc):
-            raise
+            raise atomic.write_error(target, exc) from None
     fallback = fallback_sidecar_path(project, video)
-    fallback.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(fallback, text)
+    try:
+        fallback.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise atomic.write_error(fallback.parent, exc) from None
+    atomic.sweep_temps(fallback.parent)
+    _write(fallback, text)
     log.warning("%s is not writable; the cut list was saved as %s", target.parent, fallback)
     return fallback
 
 
 def _is_unwritable(exc: OSError) -> bool:
-    import errno
-
     return isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
@@ -135,7 +142,7 @@ def sniff_format(text: str) -> str:
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if first.startswith(";FFMETADATA"):
         return "ffmetadata"
-    if first.startswith(("TITLE:", "FCM:")) or _EDL_EVENT.match(first):
+    if first.startswith(("TITLE:", "FCM:")) or _EDL_EVENT.fullmatch(first):
         return "edl"
     head = first.lower()
     if any(ln.lower().startswith("scene number,") for ln in text.splitlines()[:3]):
@@ -158,13 +165,15 @@ def read_cut_file(
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CUT_FILE_BYTES:
+            raise CutFileError(path, None, "is too large to be a cut list (over 256 MB)")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CutFileError(path, None, "file not found") from None
     except UnicodeDecodeError:
         raise CutFileError(path, None, "not a text file (expected UTF-8)") from None
     except OSError as exc:
-        raise CutFileError(path, None, f"cannot be read: {exc.strerror or exc}") from None
+        raise CutFileError(path, None, f"cannot be read: {atomic.os_problem(exc)}") from None
     fmt = sniff_format(text)
     if fmt == "ffmetadata":
         return parse_ffmetadata(text, path, video, index)
@@ -175,14 +184,46 @@ def read_cut_file(
     return parse_sidecar(text, path, video, index)
 
 
-def import_cuts(project: Project, video_id: int, path: str | Path) -> ImportedCuts:
-    """Replace every cut and segment flag of a video with a file's, all or nothing.
+def plan_import(project: Project, video_id: int, path: str | Path) -> ImportPlan:
+    """Read and validate a cut file and work out what importing it would remove; changes nothing.
 
-    The file is validated completely before anything changes; the change is one transaction;
-    the sidecar is rewritten afterwards so it matches the project.
+    A file that holds no cuts (empty, only comments or a header, one scene for the whole
+    video) is a CutFileError: it is far more often a mistake than a wish to erase every cut.
     """
     video = project.video(video_id)
     imported = read_cut_file(path, video, index=project.frame_index(video_id))
+    if not imported.cuts:
+        raise CutFileError(
+            path, None, f"holds no cuts; nothing was imported and {video.name} is unchanged"
+        )
+    listed = set(imported.frames)
+    current = project.cuts(video_id)
+    removed = [c for c in current if c.frame not in listed]
+    return ImportPlan(
+        path=Path(path),
+        video_name=video.name,
+        cuts=imported,
+        current=len(current),
+        removed=len(removed),
+        removed_manual=sum(c.source == "manual" for c in removed),
+        unrejected=len(_rejected(project, video_id) - set(imported.rejected_starts)),
+    )
+
+
+def import_cuts(
+    project: Project, video_id: int, path: str | Path, *, replace: bool = False
+) -> ImportedCuts:
+    """Replace every cut and segment flag of a video with a file's, all or nothing.
+
+    The file is validated completely before anything changes (see :func:`plan_import`); an
+    import that would remove cuts or reject marks raises :class:`CutsWouldBeRemoved` unless
+    ``replace``; one that only adds goes ahead.  The change is one transaction; the sidecar is
+    rewritten afterwards so it matches the project.
+    """
+    plan = plan_import(project, video_id, path)
+    if plan.removes_anything and not replace:
+        raise CutsWouldBeRemoved(plan)
+    imported = plan.cuts
     with project.transaction():
         project.replace_all_cuts(video_id, imported.cuts)
         project.clear_segment_flags(video_id)
@@ -190,7 +231,7 @@ def import_cuts(project: Project, video_id: int, path: str | Path) -> ImportedCu
             project.set_segment_keep(video_id, start, False)
     try:
         write_sidecar(project, video_id)
-    except OSError as exc:  # the import itself succeeded; the next edit rewrites the sidecar
+    except WorkstationError as exc:  # the import itself succeeded; the next edit rewrites it
         log.warning("cuts imported, but the sidecar could not be written: %s", exc)
     return imported
 
@@ -221,5 +262,5 @@ def export_cuts(
     target = Path(out)
     if target.is_dir():
         target = target / (video.name + _EXTENSIONS[fmt])
-    _atomic_write_text(target, text)
+    _write(target, text)
     return target

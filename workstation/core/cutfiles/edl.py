@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from workstation.core.cutfiles.imported import ImportedCuts, _scenes_to_cuts
+from workstation.core.cutfiles.words import quoted
 from workstation.core.errors import CutFileError
 from workstation.core.store import Cut, Video
 
@@ -33,7 +34,8 @@ def render_edl(video: Video, cuts: list[Cut], rejected: set[int]) -> str:
     """
     base = _edl_base(video)
     bounds = [0, *sorted(c.frame for c in cuts), video.frame_count]
-    title = re.sub(r"[\r\n]", " ", video.name)
+    # one line each, whatever the name holds (str.splitlines breaks at \x0c, \x85, \u2028 too)
+    title = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", video.name)
     lines = [f"TITLE: {title}", "FCM: NON-DROP FRAME", ""]
     event = 0
     for a, b in zip(bounds, bounds[1:], strict=False):
@@ -44,21 +46,23 @@ def render_edl(video: Video, cuts: list[Cut], rejected: set[int]) -> str:
         lines.append(f"{event:03d}  AX       V     C        {tin} {tout} {tin} {tout}")
         lines.append(f"* FROM CLIP NAME: {title}")
         if a in rejected:
-            lines.append("* WORKSTATION: REJECTED")
+            lines.append(_REJECTED)
     return "\n".join(lines) + "\n"
 
 
+# ASCII digits only; the frame field may have 3-4 digits, as render_edl writes above 99 fps
+_TC = r"([0-9]{2}:[0-9]{2}:[0-9]{2}[:;][0-9]{2,4})"
 _EDL_EVENT = re.compile(
-    r"^(\d{3,})\s+\S+\s+\S+\s+\S+\s+(?:\d+\s+)?"
-    r"(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s*$"
+    r"([0-9]{3,})\s+\S+\s+\S+\s+\S+\s+(?:[0-9]+\s+)?" + r"\s+".join([_TC] * 4) + r"\s*"
 )
+_REJECTED = "* WORKSTATION: REJECTED"
 
 
 def parse_edl(text: str, path: Path, video: Video) -> ImportedCuts:
     base = _edl_base(video)
     scenes: list[tuple[int, int, int | None]] = []
     rejected: set[int] = set()
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in enumerate(text.split("\n"), 1):  # numbered as an editor does
         line = raw.strip()
         if not line or line.startswith("TITLE:"):
             continue
@@ -69,15 +73,16 @@ def parse_edl(text: str, path: Path, video: Video) -> ImportedCuts:
                 )
             continue
         if line.startswith("*"):
-            if "WORKSTATION: REJECTED" in line.upper() and scenes:
+            # the whole line: a clip name may hold the words (written before one event)
+            if line.upper() == _REJECTED and scenes:
                 rejected.add(scenes[-1][0])
             continue
-        m = _EDL_EVENT.match(line)
+        m = _EDL_EVENT.fullmatch(line)
         if not m:
-            raise CutFileError(path, lineno, f"not a CMX3600 event line: {line[:60]!r}")
+            raise CutFileError(path, lineno, f"not a CMX3600 event line: {quoted(line, 60)}")
         frames = []
         for tc in (m.group(2), m.group(3)):
-            h, mi, s, f = (int(x) for x in re.split(r"[:;]", tc))
+            h, mi, s, f = (int(x) for x in re.split(r"[:;]", tc))  # 2 ASCII digits each
             if mi >= 60 or s >= 60 or f >= base:
                 raise CutFileError(path, lineno, f"timecode {tc} is invalid at {base} frames/s")
             frames.append(((h * 60 + mi) * 60 + s) * base + f)

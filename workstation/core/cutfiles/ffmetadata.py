@@ -9,13 +9,16 @@ from pathlib import Path
 
 from workstation.core.cutfiles.imported import ImportedCuts, _scenes_to_cuts
 from workstation.core.cutfiles.timing import _Timing, format_timecode
+from workstation.core.cutfiles.words import quoted, ratio, signed_int
 from workstation.core.errors import CutFileError
 from workstation.core.media import FrameIndex
 from workstation.core.store import Cut, Video
 
 
 def _ff_escape(text: str) -> str:
-    return re.sub(r"([=;#\\\n])", r"\\\1", text)
+    # FFmpeg's own escapes (=, ;, #, \\ and newline); \r too, which reading the file back
+    # with universal newlines would turn into a line break.
+    return re.sub(r"([=;#\\\n\r])", r"\\\1", text)
 
 
 def render_ffmetadata(
@@ -61,15 +64,19 @@ class _Chapter:
     fields: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
-def parse_ffmetadata(
-    text: str, path: Path, video: Video, index: FrameIndex | None = None
-) -> ImportedCuts:
-    timing = _Timing(video, index)
-    lines = text.splitlines()
-    if not lines or not lines[0].startswith(";FFMETADATA"):
-        raise CutFileError(path, 1, "not an FFMETADATA file (first line must be ;FFMETADATA1)")
+# A logical line ends at an unescaped newline; a backslash escapes any character, newline too.
+_LOGICAL = re.compile(r"((?:\\.|\\\Z|[^\\\n])*)(?:\n|\Z)", re.S)
+_KEY_VALUE = re.compile(r"((?:\\.|[^\\=])*)=(.*)", re.S)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text, flags=re.S)
+
+
+def _chapters(lines: list[tuple[int, str]], path: Path) -> list[_Chapter]:
+    """The [CHAPTER] sections of FFMETADATA lines (global and stream metadata are skipped)."""
     chapters: list[_Chapter | None] = []
-    for lineno, raw in enumerate(lines[1:], 2):
+    for lineno, raw in lines:
         line = raw.strip()
         if not line or line.startswith((";", "#")):
             continue
@@ -79,39 +86,65 @@ def parse_ffmetadata(
         chapter = chapters[-1] if chapters else None
         if chapter is None:
             continue  # global or stream metadata
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise CutFileError(path, lineno, f"expected KEY=VALUE, found {line!r}")
-        chapter.fields[key.strip().upper()] = (value.strip(), lineno)
+        m = _KEY_VALUE.fullmatch(line)
+        if not m:
+            raise CutFileError(path, lineno, f"expected KEY=VALUE, found {quoted(line)}")
+        key, value = _unescape(m.group(1)).strip().upper(), _unescape(m.group(2)).strip()
+        chapter.fields[key] = (value, lineno)
+    return [c for c in chapters if c]
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(number of the line it starts on, text with escapes) for each logical line."""
+    lines = []
+    lineno, pos = 1, 0
+    for m in _LOGICAL.finditer(text):
+        lineno += text.count("\n", pos, m.start())
+        pos = m.start()
+        lines.append((lineno, m.group(1)))
+        if m.end() >= len(text):
+            break
+    return lines
+
+
+def _chapter_frames(ch: _Chapter, path: Path, video: Video, timing: _Timing) -> list[int]:
+    """The [start, end) frames of a chapter, each checked to lie on a frame of the video."""
+    lineno = ch.line
+    tb = ratio(ch.fields.get("TIMEBASE", ("1/1000000000", lineno))[0])
+    start = signed_int(ch.fields.get("START", ("", lineno))[0])
+    end = signed_int(ch.fields.get("END", ("", lineno))[0])
+    if tb is None or start is None or end is None:
+        raise CutFileError(path, lineno, "chapter needs TIMEBASE=N/D, START=n and END=n")
+    frames = []
+    for stamp in (start, end):
+        seconds = stamp * tb
+        f = timing.nearest_frame(seconds) if seconds >= 0 else -1
+        if not 0 <= f <= video.frame_count or (
+            f < video.frame_count and abs(timing.time_of(f) - seconds) > timing.frame_length(f) / 2
+        ):
+            raise CutFileError(
+                path, lineno, f"chapter time {format_timecode(seconds)} is outside the video"
+            )
+        frames.append(f)
+    if frames[1] <= frames[0]:
+        raise CutFileError(path, lineno, "chapter END is not after START")
+    return frames
+
+
+def parse_ffmetadata(
+    text: str, path: Path, video: Video, index: FrameIndex | None = None
+) -> ImportedCuts:
+    """Read FFMETADATA1 chapters as shots, with FFmpeg's backslash escapes and continuations."""
+    timing = _Timing(video, index)
+    if not text.startswith(";FFMETADATA"):
+        raise CutFileError(path, 1, "not an FFMETADATA file (first line must be ;FFMETADATA1)")
     scenes: list[tuple[int, int, int | None]] = []
     rejected_starts: set[int] = set()
-    for ch in (c for c in chapters if c):
-        lineno = ch.line
-        tb_text = ch.fields.get("TIMEBASE", ("1/1000000000", lineno))[0]
-        try:
-            tb = Fraction(tb_text)
-            start, end = int(ch.fields["START"][0]), int(ch.fields["END"][0])
-        except (KeyError, ValueError, ZeroDivisionError):
-            raise CutFileError(
-                path, lineno, "chapter needs TIMEBASE=N/D, START=n and END=n"
-            ) from None
-        frames = []
-        for stamp in (start, end):
-            seconds = stamp * tb
-            f = timing.nearest_frame(seconds)
-            if f > video.frame_count or (
-                f < video.frame_count
-                and abs(timing.time_of(f) - seconds) > timing.frame_length(f) / 2
-            ):
-                raise CutFileError(
-                    path, lineno, f"chapter time {format_timecode(seconds)} is outside the video"
-                )
-            frames.append(min(f, video.frame_count))
-        if frames[1] <= frames[0]:
-            raise CutFileError(path, lineno, "chapter END is not after START")
-        scenes.append((frames[0], frames[1], lineno))
-        if ch.fields.get("WORKSTATION_KEEP", ("1", lineno))[0] == "0":
-            rejected_starts.add(frames[0])
+    for ch in _chapters(_logical_lines(text)[1:], path):
+        a, b = _chapter_frames(ch, path, video, timing)
+        scenes.append((a, b, ch.line))
+        if ch.fields.get("WORKSTATION_KEEP", ("1", ch.line))[0] == "0":
+            rejected_starts.add(a)
     if not scenes:
         raise CutFileError(path, None, "has no [CHAPTER] sections")
     result = _scenes_to_cuts(path, scenes, video.frame_count)

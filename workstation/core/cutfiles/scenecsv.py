@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from workstation.core.cutfiles.imported import ImportedCuts, _scenes_to_cuts
+from workstation.core.cutfiles.words import ascii_int
 from workstation.core.errors import CutFileError
 from workstation.core.store import Cut, Video
 
@@ -36,7 +37,10 @@ def render_csv(video: Video, cuts: list[Cut]) -> str:
 
 def parse_csv(text: str, path: Path, video: Video) -> ImportedCuts:
     """Read a PySceneDetect scene list CSV (with or without its timecode-list first row)."""
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a NUL byte, a stray quote before a line break, a huge field
+        raise CutFileError(path, None, f"is not a readable CSV file ({exc})") from None
     header_at = next(
         (i for i, r in enumerate(rows) if r and r[0].strip().lower() == "scene number"), None
     )
@@ -55,10 +59,10 @@ def parse_csv(text: str, path: Path, video: Video) -> ImportedCuts:
     for i, row in enumerate(rows[header_at + 1 :], header_at + 2):
         if not row or all(not c.strip() for c in row):
             continue
-        try:
-            start, end = int(row[c_start]), int(row[c_end])
-        except (ValueError, IndexError):
-            raise CutFileError(path, i, "Start Frame and End Frame must be whole numbers") from None
+        cells = (row[c_start].strip(), row[c_end].strip()) if len(row) > max(c_start, c_end) else ()
+        start, end = (ascii_int(c) for c in cells) if cells else (None, None)
+        if start is None or end is None:
+            raise CutFileError(path, i, "Start Frame and End Frame must be whole numbers")
         if start < 1:
             raise CutFileError(
                 path, i, f"Start Frame {start} is below 1 (this format counts from 1)"

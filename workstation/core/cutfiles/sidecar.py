@@ -16,6 +16,7 @@ from typing import TypedDict
 
 from workstation.core.cutfiles.imported import ImportedCuts
 from workstation.core.cutfiles.timing import _Timing, format_timecode, parse_timecode
+from workstation.core.cutfiles.words import ascii_int, decimal, is_ascii_digits, quoted
 from workstation.core.errors import CutFileError
 from workstation.core.media import FrameIndex
 from workstation.core.store import Cut, Project, Video
@@ -44,8 +45,10 @@ def find_sidecar(project: Project, video: Video) -> Path | None:
 
 
 def _fmt_score(score: float) -> str:
+    if abs(score) >= 1e12:  # 4 decimals of 1e300 would be 300 digits
+        return f"{score:.6e}"
     text = f"{score:.4f}".rstrip("0").rstrip(".")
-    return text or "0"
+    return text if text not in ("", "-") else "0"
 
 
 def render_sidecar(
@@ -56,7 +59,7 @@ def render_sidecar(
     fps = Fraction(video.fps)
     lines = [
         f"# Motion Dataset Workstation cut list, format {SIDECAR_VERSION}",
-        f"# video: {video.name}",
+        f"# video: {escape_name(video.name)}",
         f"# fps: {fps.numerator}/{fps.denominator}{'  (variable frame rate, average)' if video.vfr else ''}"
         f"  frames: {video.frame_count}  duration: {format_timecode(timing.time_of(video.frame_count))}",
         "# One line per shot start:  HH:MM:SS.mmm  FRAME  [auto|manual] [reject] [key=value ...]",
@@ -64,31 +67,57 @@ def render_sidecar(
         "# agree within half a frame).  'reject' leaves the shot that starts there out of the",
         "# clips; '00:00:00.000  0  reject' rejects the first shot.  Keys: score, detector, kind,",
         "# span=A-B, uncertain.  Blank lines and lines starting with # are ignored.",
-        "# Edit, save, then import the file (it replaces all cuts of the video).",
+        "# Edit, save, then import the file: it replaces the video's cuts (removing any asks first).",
     ]
     if 0 in rejected:
         lines.append(f"{format_timecode(0)}  {0:>7}  reject")
     for cut in sorted(cuts, key=lambda c: c.frame):
-        words = [cut.source]
-        if cut.frame in rejected:
-            words.append("reject")
-        if cut.kind and cut.kind != "cut":
-            words.append(f"kind={cut.kind}")
-        if cut.score is not None:
-            words.append(f"score={_fmt_score(cut.score)}")
-        if cut.detector:
-            words.append(f"detector={cut.detector}")
-        if cut.span_start is not None and cut.span_end is not None:
-            words.append(f"span={cut.span_start}-{cut.span_end}")
-        if cut.uncertain:
-            words.append("uncertain")
-        lines.append(
-            f"{format_timecode(timing.time_of(cut.frame))}  {cut.frame:>7}  {' '.join(words)}"
-        )
+        if 0 < cut.frame < video.frame_count:  # anything else is no cut of this video
+            line = f"{format_timecode(timing.time_of(cut.frame))}  {cut.frame:>7}  "
+            lines.append(line + " ".join(_cut_words(cut, cut.frame in rejected)))
     return "\n".join(lines) + "\n"
 
 
-_WORD = re.compile(r"^[A-Za-z0-9_.\-]+$")
+def _cut_words(cut: Cut, rejected: bool) -> list[str]:
+    """The words after a cut's frame, each one the parser reads back as it was written.
+
+    Values the parser would refuse (a detector name with a space, a NaN score, a reversed
+    span) are made readable or left out, so the sidecar of any project can be imported."""
+    words = [cut.source if cut.source in ("auto", "manual") else "manual"]
+    if rejected:
+        words.append("reject")
+    if cut.kind and cut.kind != "cut":
+        words.append(f"kind={re.sub(r'[^a-z_]', '_', cut.kind.lower())}")
+    if cut.score is not None and math.isfinite(cut.score):
+        words.append(f"score={_fmt_score(cut.score)}")
+    if cut.detector:
+        words.append(f"detector={re.sub(r'[^A-Za-z0-9_.-]', '_', cut.detector)}")
+    a, b = cut.span_start, cut.span_end
+    if a is not None and b is not None and 0 <= a <= b:
+        words.append(f"span={a}-{b}")
+    if cut.uncertain:
+        words.append("uncertain")
+    return words
+
+
+# Everything that would end a line (str.splitlines splits on more than \n) or move the cursor.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_name(name: str) -> str:
+    """A video name for the one-line ``# video:`` header: control characters as ``\\n``,
+    ``\\x1b``, ``\\u2028``.  The header is for people; the parser ignores it, so sidecars
+    written before names were escaped read the same."""
+
+    def esc(m: re.Match[str]) -> str:
+        c = m.group()
+        return _NAMED.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+
+    return _UNSAFE.sub(esc, name)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def parse_sidecar(
@@ -99,7 +128,9 @@ def parse_sidecar(
     seen: dict[int, int] = {}
     cuts: list[Cut] = []
     rejected: list[int] = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    # Lines end at \n only (reading the file turned \r\n and \r into \n), as in an editor:
+    # the line numbers in messages are the editor's, and a form feed is not a line break.
+    for lineno, raw in enumerate(text.split("\n"), 1):
         _check_header(raw, path, lineno, video)
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -161,12 +192,14 @@ def _parse_words(line: str, path: Path, lineno: int) -> _Words:
         tc = parse_timecode(tok)
         if tc is not None:
             if words.seconds is not None:
-                raise CutFileError(path, lineno, f"two timecodes on one line ({tok!r})")
+                raise CutFileError(path, lineno, f"two timecodes on one line ({quoted(tok)})")
             words.seconds = tc
-        elif tok.isdigit():
+        elif is_ascii_digits(tok):
             if words.frame is not None:
-                raise CutFileError(path, lineno, f"two frame numbers on one line ({tok!r})")
-            words.frame = int(tok)
+                raise CutFileError(path, lineno, f"two frame numbers on one line ({quoted(tok)})")
+            words.frame = ascii_int(tok)
+            if words.frame is None:
+                raise CutFileError(path, lineno, f"frame number {quoted(tok)} is too large")
         elif low in ("auto", "manual"):
             words.source = low
         elif low == "reject":
@@ -178,15 +211,15 @@ def _parse_words(line: str, path: Path, lineno: int) -> _Words:
         elif "=" in tok:
             key, _, value = tok.partition("=")
             fields.update(_parse_field(path, lineno, key.lower(), value))
-        elif ":" in tok or tok.replace(".", "", 1).isdigit():
+        elif ":" in tok or tok.replace(".", "", 1).isdigit():  # isdigit: '²0' is meant as one
             raise CutFileError(
-                path, lineno, f"{tok!r} is not a timecode (HH:MM:SS.mmm) or a frame number"
+                path, lineno, f"{quoted(tok)} is not a timecode (HH:MM:SS.mmm) or a frame number"
             )
         else:
             raise CutFileError(
                 path,
                 lineno,
-                f"unknown word {tok!r} (expected auto, manual, reject, uncertain or key=value)",
+                f"unknown word {quoted(tok)} (expected auto, manual, reject, uncertain or key=value)",
             )
     return words
 
@@ -209,7 +242,8 @@ def _line_frame(words: _Words, path: Path, lineno: int, video: Video, timing: _T
             )
     elif seconds is not None and frame < video.frame_count:
         off = abs(timing.time_of(frame) - seconds)
-        if off > timing.frame_length(frame) / 2:
+        # timecodes are written to the millisecond: above 1000 fps that is more than half a frame
+        if off > max(timing.frame_length(frame) / 2, Fraction(1, 2000)):
             raise CutFileError(
                 path,
                 lineno,
@@ -225,18 +259,18 @@ def _line_frame(words: _Words, path: Path, lineno: int, video: Video, timing: _T
     return frame
 
 
-_HEADER_FRAMES = re.compile(r"^#\s*fps:.*\bframes:\s*(\d+)")
+_HEADER_FRAMES = re.compile(r"#\s*fps:.*\bframes:\s*([0-9]+)")
 
 
 def _check_header(raw: str, path: Path, lineno: int, video: Video) -> None:
     """A sidecar written for a video with another frame count belongs to another video."""
     m = _HEADER_FRAMES.match(raw.strip())
-    if m and int(m.group(1)) != video.frame_count:
+    if m and ascii_int(m.group(1)) != video.frame_count:
         raise CutFileError(
             path,
             lineno,
-            f"this cut list was written for a video of {m.group(1)} frames, but {video.name} "
-            f"has {video.frame_count}; delete this line to import it anyway",
+            f"this cut list was written for a video of {m.group(1)[:20]} frames, but "
+            f"{video.name} has {video.frame_count}; delete this line to import it anyway",
         )
 
 
@@ -251,35 +285,36 @@ class _Fields(TypedDict, total=False):
 
 
 def _parse_field(path: Path, lineno: int, key: str, value: str) -> _Fields:
+    shown = quoted(value)
     if key == "score":
-        try:
-            score = float(value)
-        except ValueError:
-            raise CutFileError(path, lineno, f"score={value!r} is not a number") from None
+        score = decimal(value)
+        if score is None:
+            raise CutFileError(path, lineno, f"score={shown} is not a number")
         if not math.isfinite(score):
-            raise CutFileError(path, lineno, f"score={value!r} is not a finite number")
+            raise CutFileError(path, lineno, f"score={shown} is not a finite number")
         return {"score": score}
     if key == "detector":
-        if not value or not _WORD.match(value):
-            raise CutFileError(path, lineno, f"detector={value!r} must be a single word")
+        if not _WORD.fullmatch(value):
+            raise CutFileError(path, lineno, f"detector={shown} must be a single word")
         return {"detector": value}
     if key == "kind":
-        if not re.match(r"^[a-z_]+$", value):
+        if not re.fullmatch(r"[a-z_]+", value):
             raise CutFileError(
-                path, lineno, f"kind={value!r} must be a word like cut, fade, dissolve"
+                path, lineno, f"kind={shown} must be a word like cut, fade, dissolve"
             )
         return {"kind": value}
     if key == "span":
-        m = re.match(r"^(\d+)-(\d+)$", value)
-        if not m or int(m.group(1)) > int(m.group(2)):
-            raise CutFileError(
-                path, lineno, f"span={value!r} must be FIRST-LAST frames, e.g. 58-62"
-            )
-        return {"span": (int(m.group(1)), int(m.group(2)))}
+        first, sep, last = value.partition("-")
+        a, b = ascii_int(first), ascii_int(last)
+        if not sep or a is None or b is None or a > b:
+            raise CutFileError(path, lineno, f"span={shown} must be FIRST-LAST frames, e.g. 58-62")
+        return {"span": (a, b)}
     if key == "uncertain":
         if value not in ("0", "1", "yes", "no", "true", "false"):
-            raise CutFileError(path, lineno, f"uncertain={value!r} must be 0 or 1")
+            raise CutFileError(path, lineno, f"uncertain={shown} must be 0 or 1")
         return {"uncertain": value in ("1", "yes", "true")}
     raise CutFileError(
-        path, lineno, f"unknown key {key!r} (expected score, detector, kind, span or uncertain)"
+        path,
+        lineno,
+        f"unknown key {quoted(key)} (expected score, detector, kind, span or uncertain)",
     )

@@ -22,7 +22,8 @@ class _Timing:
         if self.index is not None:
             pts = self.index.pts
             self._deltas = sorted(b - a for a, b in zip(pts, pts[1:], strict=False))
-            self._last = self._deltas[len(self._deltas) // 2]  # median: the last frame's length
+            # median: the last frame's length (at least one tick: repeated timestamps exist)
+            self._last = max(1, self._deltas[len(self._deltas) // 2])
 
     def time_of(self, frame: int) -> Fraction:
         if self.index is None:
@@ -55,20 +56,24 @@ class _Timing:
 
 
 def format_timecode(seconds: Fraction | float) -> str:
-    """``HH:MM:SS.mmm`` rounded to the millisecond."""
+    """``HH:MM:SS.mmm`` rounded to the millisecond (``-HH:MM:SS.mmm`` before the start)."""
     ms = round(Fraction(seconds) * 1000)
+    if ms < 0:
+        return "-" + format_timecode(Fraction(-ms, 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-_TIMECODE = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+# ASCII digits only, and bounded: ``\d`` would take any script's digits, and a 5000-digit
+# fraction would make ``Fraction`` raise (or take seconds).
+_TIMECODE = re.compile(r"(?:([0-9]{1,9}):)?([0-9]{1,2}):([0-9]{1,2}(?:\.[0-9]{1,12})?)")
 
 
 def parse_timecode(text: str) -> Fraction | None:
     """``[H:]MM:SS[.fff]`` to seconds; None when the text is not a timecode."""
-    m = _TIMECODE.match(text)
+    m = _TIMECODE.fullmatch(text)
     if not m:
         return None
     h, mi, s = int(m.group(1) or 0), int(m.group(2)), Fraction(m.group(3))

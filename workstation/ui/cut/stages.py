@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project, Video
@@ -50,12 +50,45 @@ def detection_stage(project: Project, video_id: int, *, restart: bool = False) -
     )
 
 
-def import_stage(project: Project, video_id: int, path: Path) -> Stage[ImportedCuts]:
-    """Replace the video's cuts with a cut file's (returns the import result)."""
+def confirm_import(parent: QWidget, project: Project, video_id: int, path: Path) -> bool:
+    """Ask before an import that would remove cuts or reject marks; True to go on.
+
+    Reads the file on the main thread (a cut list reads in milliseconds) to count what would go.
+    A file that cannot be read is not asked about: the import job reports its error the usual
+    way.  An import that removes nothing (a merge) is not asked about either.
+    """
+    from workstation.core.cutfiles import plan_import
+    from workstation.core.errors import WorkstationError
+
+    try:
+        plan = plan_import(project, video_id, path)
+    except WorkstationError:
+        return True
+    if not plan.removes_anything:
+        return True
+    Button = QMessageBox.StandardButton
+    answer = QMessageBox.question(
+        parent,
+        "Replace cuts?",
+        f"Importing {path.name} would {plan.describe()}.\n\n"
+        f"Replace the cuts of {plan.video_name} with the file's {len(plan.cuts.cuts)}?",
+        Button.Yes | Button.No,
+        Button.No,
+    )
+    return answer == Button.Yes
+
+
+def import_stage(
+    project: Project, video_id: int, path: Path, *, replace: bool = False
+) -> Stage[ImportedCuts]:
+    """Replace the video's cuts with a cut file's (returns the import result).
+
+    Without ``replace`` an import that would remove cuts fails (CutsWouldBeRemoved); the view
+    asks first (:func:`confirm_import`) and passes ``replace=True`` once the person said yes."""
     from workstation.core.cutfiles import import_cuts
 
     yield Progress("import", 0, 1, path.name, "reading")
-    result = import_cuts(project, video_id, path)
+    result = import_cuts(project, video_id, path, replace=replace)
     yield Progress("import", 1, 1, path.name, "done")
     return result
 

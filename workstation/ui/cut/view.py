@@ -50,6 +50,7 @@ from workstation.ui.cut.sidecar import SidecarLane
 from workstation.ui.cut.stages import (
     ask_export_path,
     ask_import_path,
+    confirm_import,
     detection_stage,
     export_stage,
     format_from_name,
@@ -431,9 +432,11 @@ class CutView(QWidget):
                 return None
         path = Path(path)
         self.flush()
+        if not confirm_import(self, self.project, vid, path):
+            return None
         return self.jobs.run_on_project(
             f"Import cuts: {path.name}",
-            lambda project: import_stage(project, vid, path),
+            lambda project: import_stage(project, vid, path, replace=True),
             on_done=lambda _r: self._replaced_outside_undo(vid, f"Imported {path.name}"),
             on_error=self._show_error,
             stage_name="import-cuts",
