@@ -6,11 +6,13 @@ changed) after every edit, so a trainer pointed at the folder always reads what 
 The format lives in the project's settings (:data:`~workstation.core.store.CLIP_SIDECARS`).
 
 Reconciled, not only written: an edit commits first and writes the sidecars after, so a run
-killed in between leaves them stale.  The first sidecar sync of a process (per project) and
-every split therefore compare the files with the database and rewrite those that differ:
-re-running the command repairs what the crash left.  That pass reads every sidecar once
-(about 0.2 s for 10,000 clips here); later syncs only touch the edited clips.  Temp files a
-killed writer left beside the clips are removed on the way (:func:`sweep_leftovers`).
+killed in between leaves them stale.  The first sidecar sync of a process (per project, over
+every clip) and every split (over its videos' clips: :func:`reconcile_sidecars`) therefore
+compare the files with the database and rewrite those that differ (creating none that would be
+empty): re-running the command repairs what the crash left.  That pass reads every sidecar once
+(0.6 s for 10,000 clips, all up to date, on the 2-core test machine); later syncs only
+touch the edited clips.  Temp files a killed writer left beside the clips are removed on the
+way (:func:`sweep_leftovers`).
 
 Which tags are written: every tag that is not rejected (auto tags a person has not looked at yet
 included, unless ``include_auto`` is off), in the clip's tag order.
@@ -199,10 +201,15 @@ def write_sidecars(
     return _write(sidecar_texts(project, clip_ids, settings).values(), set())
 
 
-def _write(texts: Iterable[tuple[Path, str]], swept: set[Path]) -> int:
-    """Write the sidecars that differ, sweeping each folder's leftover temps once."""
+def _write(
+    texts: Iterable[tuple[Path, str]], swept: set[Path], *, create_empty: bool = True
+) -> int:
+    """Write the sidecars that differ, sweeping each folder's leftover temps once
+    (``create_empty=False``: a missing file whose text would be empty is not created)."""
     written = 0
     for path, text in texts:
+        if not text and not create_empty and not path.exists():
+            continue
         folder = path.parent
         if folder not in swept:
             swept.add(folder)
@@ -255,10 +262,24 @@ def sync_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
     if not settings.enabled:
         return 0
     if project not in _reconciled:
-        # A run killed between an edit's commit and these writes left some files stale.
+        # A run killed between an edit's commit and these writes left some files stale.  The
+        # pass creates no empty file for a clip nobody tagged or captioned yet.
         _reconciled.add(project)
-        return write_sidecars(project, None, settings)
+        everything = sidecar_texts(project, None, settings)
+        touched = [everything.pop(cid) for cid in ids if cid in everything]
+        swept: set[Path] = set()
+        return _write(touched, swept) + _write(everything.values(), swept, create_empty=False)
     return write_sidecars(project, ids, settings)
+
+
+def reconcile_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
+    """Rewrite the sidecars of these clips that differ from the database (after a split), when
+    sidecars are enabled; a missing one that would be empty is not created."""
+    settings = load_settings(project)
+    if not settings.enabled:
+        return 0
+    texts = sidecar_texts(project, list(clip_ids), settings).values()
+    return _write(texts, set(), create_empty=False)
 
 
 def rewrite_all(

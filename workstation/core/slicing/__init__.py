@@ -367,7 +367,7 @@ def _reconcile_sidecars(project: Project, video_ids: list[int], result: SliceRes
     """Rewrite the ``.txt`` sidecars of these videos' clips that differ from the database."""
     try:
         clip_ids = [c.id for vid in video_ids for c in project.clips(vid)]
-        cliptext.sync_sidecars(project, clip_ids)
+        cliptext.reconcile_sidecars(project, clip_ids)
     except WorkstationError as exc:
         result.errors.append(str(exc))
 

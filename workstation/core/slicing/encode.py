@@ -4,22 +4,18 @@ Frames are numbered by their timestamps (through the plan's pts window), so the 
 exactly the planned source frames; the frames around its first and last are kept as
 references for the check that follows.
 
-Byte-reproducible output: x264 reads each input picture up to the next multiple of 16 in both
-directions (its macroblocks), past the visible width and height into the row padding and the
-spare rows FFmpeg allocates but never fills.  That memory holds whatever was there before, so
-two runs of the same clip at a size that is not a multiple of 16 gave different bytes (and
-pixels up to 50 levels apart once the encoder's decisions drifted).  :func:`x264_frame` fills
-that margin by repeating the edge pixels before a frame goes to the encoder; with it the same
-input, settings and x264 thread count give the same bytes.  The thread count itself changes
-x264's output (frame threads split the lookahead), so callers that want the same bytes on any
-machine pin it (the export does); the slicer uses the machine's cores and is reproducible on
-the same machine with the same number of workers.
+Reproducible bytes: the same plan gives the same bytes on the same machine with the same x264
+thread count (``plan.threads``, from the machine's cores and the worker count; x264's frame
+threads change its output) when both output sides are multiples of 16.  At other sizes x264
+reads memory outside the picture (its macroblocks reach past the edge) that FFmpeg leaves
+uninitialised, and two runs can differ in bytes and, after the encoder's decisions drift, by
+up to ~50 levels in pixels (see :mod:`workstation.core.export.files` for what was measured).
+The frames, their number and the verification are the same every run.
 """
 
 from __future__ import annotations
 
 import bisect
-import ctypes
 from pathlib import Path
 from typing import Any
 
@@ -104,37 +100,6 @@ def _encode(plan: ClipPlan, tmp: Path, cancel: Any, counter: Any) -> dict[int, n
 
 def _output_frame(frame: av.VideoFrame, width: int, height: int, turns: int) -> av.VideoFrame:
     if not turns:
-        out = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
-        if out is frame:
-            # The decoder's own picture (already the right size and format): its margin holds
-            # decoded macroblocks, the same every run, and the decoder may still read it.
-            return out
-    else:
-        rgb = upright_rgb(frame, width, height, turns)
-        out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-    return x264_frame(out)
-
-
-def x264_frame(frame: av.VideoFrame) -> av.VideoFrame:
-    """Fill a yuv420p frame's margin up to the next multiple of 16 with its edge pixels.
-
-    x264 reads that margin (see the module docstring); left as FFmpeg allocates it, it holds
-    stale memory and the encode is not reproducible.  FFmpeg allocates every frame buffer with
-    its height rounded up to 32 and each row padded to the line size (``av_frame_get_buffer``),
-    so the rows and columns written here lie inside the frame's own buffer.  A frame that does
-    not own such a buffer (another format, a size with no margin) is returned unchanged.
-    """
-    if frame.format.name != "yuv420p":
-        return frame
-    full_w, full_h = -(-frame.width // 16) * 16, -(-frame.height // 16) * 16
-    for i, plane in enumerate(frame.planes):
-        sub = 1 if i == 0 else 2
-        w, h = plane.width, plane.height
-        rows, cols = full_h // sub, full_w // sub
-        if (rows == h and cols == w) or cols > plane.line_size:
-            continue
-        raw = (ctypes.c_uint8 * (plane.line_size * rows)).from_address(plane.buffer_ptr)
-        a = np.ctypeslib.as_array(raw).reshape(rows, plane.line_size)
-        a[:h, w:cols] = a[:h, w - 1 : w]
-        a[h:rows, :cols] = a[h - 1 : h, :cols]
-    return frame
+        return frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+    rgb = upright_rgb(frame, width, height, turns)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
