@@ -3,7 +3,8 @@
 Declared once, typed, with defaults, saved as JSON with a version number in the user config
 folder (``$XDG_CONFIG_HOME/motion-dataset-workstation/settings.json``).  A damaged file never
 stops the app: it is kept aside as ``settings.json.bad`` and the defaults are used, with one
-warning naming the file and the problem.  Writes are atomic (temp file + ``os.replace``).
+warning naming the file and the problem.  Writes are atomic (:mod:`workstation.core.atomic`);
+a failed write raises the ``OSError`` (callers log it with :func:`atomic.os_problem`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from workstation.core import atomic
 
 log = logging.getLogger(__name__)
 
@@ -137,18 +139,11 @@ def from_dict(data: dict[str, Any], *, source: str = "settings") -> AppSettings:
 def save(settings: AppSettings, path: str | Path | None = None) -> Path:
     """Write atomically: readers see the old file or the new one, never half of one."""
     path = Path(path) if path is not None else settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(settings)
     data["version"] = SETTINGS_VERSION
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.sweep_temps(path.parent)  # what a killed save left
+    atomic.write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
 
 

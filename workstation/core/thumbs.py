@@ -4,15 +4,18 @@ The timeline and the cut review strip show many small frames.  Decoding them is 
 for a paint handler, so the Qt side asks a worker pool, which calls :func:`load_thumbnails`;
 this module is pure Python and knows nothing of Qt.  The cache lives in
 ``<project>/cache/thumbs/`` keyed by the video's content id (so a moved file keeps its
-thumbnails), the frame number and the thumbnail height; files are written atomically so a
-crash never leaves a half-written JPEG that would later be shown as garbage.
+thumbnails), the frame number and the thumbnail height; files are written atomically
+(:mod:`workstation.core.atomic`) so a crash never leaves a half-written JPEG that would later be
+shown as garbage, and the temp files a killed run left in a cache folder are removed the first
+time this process writes there.  A cache write that fails (a full disk) is not the person's
+problem: the thumbnail is shown anyway and decoded again next time.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +25,14 @@ import av
 import numpy as np
 from PIL import Image
 
+from workstation.core import atomic
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex, iter_frames
 
 if TYPE_CHECKING:
     from workstation.core.store import Project
+
+log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
 
@@ -68,6 +74,8 @@ class ThumbCache:
 
     def __init__(self, cache_dir: str | Path) -> None:
         self.root = Path(cache_dir) / "thumbs"
+        self._swept: set[Path] = set()  # folders whose leftover temps are gone
+        self._lock = threading.Lock()
 
     def path(self, content_id: str, frame: int, height: int) -> Path:
         return self.root / content_id / str(height) / f"{frame}.jpg"
@@ -85,18 +93,20 @@ class ThumbCache:
             return None
 
     def put(self, content_id: str, frame: int, height: int, image: np.ndarray) -> Path:
+        """Store a thumbnail; returns its path (a write that fails is logged, not raised)."""
         p = self.path(content_id, frame, height)
-        p.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         Image.fromarray(image).save(buf, "JPEG", quality=JPEG_QUALITY)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jpg", dir=p.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            p.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                fresh = p.parent not in self._swept
+                self._swept.add(p.parent)
+            if fresh:
+                atomic.sweep_temps(p.parent)
+            atomic.write_bytes(p, buf.getvalue())
+        except OSError as exc:
+            log.warning("%s", atomic.write_error(p, exc))
         return p
 
 

@@ -1,9 +1,12 @@
 """The export's own index files: ``export.json`` (the manifest) and ``report.json``.
 
-The manifest remembers what every file was made from (a fingerprint of the clip and the
-transforms), so a re-run only re-encodes what changed and removes what is no longer selected;
-it lists exactly the videos complete on disk.  The report says, per clip, what the target
-trainers will do with it.
+The manifest remembers what every video was made from (a fingerprint of the clip and the
+transforms), so a re-run only re-encodes what changed; it lists exactly the videos complete on
+disk.  It also records every file the export wrote (``files``: path in OUT → size and sha256),
+and a later run deletes a file it no longer writes only when it is still exactly that: a file a
+person edited or replaced is left, and the run says so.  A manifest of an older version has no
+``files``: then nothing is deleted (the run says which files it left).  The report says, per
+clip, what the target trainers will do with it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workstation.core.export.files import write_text
+from workstation.core import atomic
+from workstation.core.export.files import OutFiles, sha256_of
 from workstation.core.export.settings import ExportResult, ExportSettings, TrainerNote
 from workstation.core.store import Clip
 
@@ -33,61 +37,115 @@ def fingerprint(clip: Clip, settings: ExportSettings) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+def _record(v: Any) -> bool:
+    return (
+        isinstance(v, dict) and isinstance(v.get("size"), int) and isinstance(v.get("sha256"), str)
+    )
+
+
 def load_manifest(out: Path) -> dict[str, Any]:
     """The earlier run's manifest; a missing, damaged or foreign one reads as empty, and items
-    that are not ``{"video": "<path>", ...}`` objects are dropped (nothing is reused for them)."""
+    that are not ``{"video": "<path>", ...}`` objects are dropped (nothing is reused for them).
+    ``files`` is None for a manifest without file records (an older version's)."""
     try:
         data = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
         data = None
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {"version": MANIFEST_VERSION, "items": {}}
+        return {"version": MANIFEST_VERSION, "items": {}, "files": {}}
     items = data.get("items")
     data["items"] = {
         k: v
         for k, v in (items.items() if isinstance(items, dict) else ())
         if isinstance(v, dict) and isinstance(v.get("video"), str)
     }
+    files = data.get("files")
+    data["files"] = (
+        {k: v for k, v in files.items() if isinstance(k, str) and _record(v)}
+        if isinstance(files, dict)
+        else None
+    )
     return data
 
 
-def write_manifest(out: Path, settings: ExportSettings, items: dict[str, Any]) -> None:
-    write_text(
-        out / MANIFEST,
+def write_manifest(
+    files: OutFiles, settings: ExportSettings, items: dict[str, Any], records: dict[str, Any]
+) -> None:
+    """Write ``export.json``: the items, and the record of every file the export owns."""
+    files.write_text(
+        files.out / MANIFEST,
         json.dumps(
-            {"version": MANIFEST_VERSION, "settings": settings.to_params(), "items": items},
+            {
+                "version": MANIFEST_VERSION,
+                "settings": settings.to_params(),
+                "items": items,
+                "files": {k: records[k] for k in sorted(records) if k != MANIFEST},
+            },
             indent=1,
             sort_keys=True,
         ),
     )
 
 
-def remove_stale(out: Path, old: dict[str, Any], new: dict[str, Any]) -> tuple[int, list[str]]:
-    """Delete the videos (and their .txt) an earlier run listed that this run no longer writes.
+def remove_stale(
+    files: OutFiles, old: dict[str, Any], new: dict[str, Any], old_files: dict[str, Any] | None
+) -> tuple[int, list[str], list[str]]:
+    """Delete the files an earlier run wrote that this run no longer writes.
 
-    The manifest is a file in a folder the person controls, so it is not trusted: an entry that
-    is not an ``.mp4`` inside ``out`` (``../victim.mp4``, an absolute path, a link out) is left
-    alone and reported.  Returns how many videos were removed and one sentence per refusal.
+    Only a file recorded in the earlier manifest and still exactly as recorded (size and
+    sha256) is deleted, and only inside OUT: the manifest is a file in a folder the person
+    controls, so an entry leading out (``../victim.mp4``, an absolute path, a link out) is
+    refused.  Returns how many videos were removed, one sentence per refusal (errors), and one
+    per file left because it changed or cannot be shown to be the export's (notes).
     """
-    removed, refused = 0, []
-    root = out.resolve()
+    out = files.out
+    removed, refused, left = 0, [], []
     live = {v.get("video") for v in new.values()}
     for item in old.values():
         rel = item.get("video") if isinstance(item, dict) else None
         if rel in live:
             continue
-        target = (out / str(rel)).resolve() if isinstance(rel, str) else None
-        if target is None or target.suffix != ".mp4" or root not in target.parents:
+        target = files.inside(rel) if isinstance(rel, str) else None
+        if target is None or target.suffix != ".mp4":
             refused.append(
                 f"{out / MANIFEST}: entry {rel!r} is not a video inside the export folder; "
                 "nothing was deleted for it"
             )
+        elif old_files is None and target.exists():
+            left.append(
+                f"{target}: no longer exported, but the manifest of an earlier version holds no "
+                "checksum to show the export wrote it; left it (delete it yourself if unneeded)"
+            )
+    for rel, record in sorted((old_files or {}).items()):
+        if rel in files.written or rel == MANIFEST:
             continue
-        for p in (target, target.with_suffix(".txt")):
-            if p.exists():
-                p.unlink()
-                removed += p.suffix == ".mp4"
-    return removed, refused
+        target = files.inside(rel)
+        if target is None:
+            refused.append(
+                f"{out / MANIFEST}: file {rel!r} is not inside the export folder; not deleted"
+            )
+            continue
+        if not target.is_file() or target.is_symlink():
+            continue
+        if not _unchanged(target, record):
+            left.append(f"{target}: changed since the export wrote it; left it")
+            continue
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            left.append(f"{target}: cannot be deleted ({atomic.os_problem(exc)}); left it")
+            continue
+        removed += target.suffix == ".mp4"
+    return removed, refused, left
+
+
+def _unchanged(path: Path, record: dict[str, Any]) -> bool:
+    try:
+        return bool(path.stat().st_size == record["size"] and sha256_of(path) == record["sha256"])
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +192,7 @@ def trainer_notes(frames: int) -> list[TrainerNote]:
     return notes
 
 
-def write_report(out: Path, result: ExportResult) -> None:
+def write_report(files: OutFiles, result: ExportResult) -> None:
     report = {
         "format": result.format,
         "train": result.train,
@@ -153,4 +211,4 @@ def write_report(out: Path, result: ExportResult) -> None:
             for c in sorted(result.clips, key=lambda c: c.key)
         ],
     }
-    write_text(out / REPORT, json.dumps(report, indent=1))
+    files.write_text(files.out / REPORT, json.dumps(report, indent=1))

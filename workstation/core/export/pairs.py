@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from workstation.core.export.files import write_text
+from workstation.core.export.files import OutFiles
 from workstation.core.export.settings import ExportedClip, ExportSettings
 
 
@@ -17,13 +16,16 @@ def video_rel(split: str, key: str) -> str:
     return f"{key}.mp4" if split == "train" else f"val/{key}.mp4"
 
 
-def write_split(out: Path, split: str, items: list[ExportedClip], settings: ExportSettings) -> None:
+def write_split(
+    files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
+) -> None:
+    out = files.out
     base = out if split == "train" else out / "val"
     lines = []
     for c in items:
-        write_text(base / f"{c.key}.txt", c.caption)
+        files.write_text(base / f"{c.key}.txt", c.caption)
         lines.append(
             json.dumps({"video_path": f"{c.key}.mp4", "caption": c.caption}, ensure_ascii=False)
         )
     if items or (base / "metadata.jsonl").exists():
-        write_text(base / "metadata.jsonl", "".join(line + "\n" for line in lines))
+        files.write_text(base / "metadata.jsonl", "".join(line + "\n" for line in lines))

@@ -123,6 +123,9 @@ class ExportResult:
     encoded: int = 0
     removed: int = 0
     skipped: list[str] = field(default_factory=list)  # one sentence per clip left out
+    # One sentence per file in OUT the export no longer writes but did not delete (a person
+    # changed it, or an older manifest cannot show the export wrote it).
+    left: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one sentence per clip that failed
 
     @property

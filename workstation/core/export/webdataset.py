@@ -3,7 +3,8 @@
 ``OUT/train/00000.tar`` … with ``{key}.mp4``, ``{key}.txt`` and ``{key}.json`` per sample (at
 most ``shard_size`` samples a shard), plus ``OUT/val/…``.  The tars are deterministic (fixed
 metadata); the videos are also kept beside the shards, in ``OUT/.videos/``, so a re-run only
-re-encodes what changed.
+re-encodes what changed.  Shards no longer written are removed by the stage, like every file,
+only when the manifest recorded them and they are unchanged: a person's other ``.tar`` files stay.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from pathlib import Path
 
-from workstation.core.export.files import write_bytes
+from workstation.core.export.files import OutFiles
 from workstation.core.export.settings import ExportedClip, ExportSettings
 
 
@@ -21,15 +21,15 @@ def video_rel(split: str, key: str) -> str:
     return f".videos/{key}.mp4"  # kept beside the shards for incremental runs
 
 
-def write_split(out: Path, split: str, items: list[ExportedClip], settings: ExportSettings) -> None:
+def write_split(
+    files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
+) -> None:
+    out = files.out
     shard_size = settings.shard_size
     folder = out / split
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = set()
     for s in range(0, len(items), shard_size):
         shard = s // shard_size
         name = f"{shard:05d}.tar"
-        wanted.add(name)
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for j, c in enumerate(items[s : s + shard_size]):
@@ -52,8 +52,4 @@ def write_split(out: Path, split: str, items: list[ExportedClip], settings: Expo
                     info = tarfile.TarInfo(f"{key}.{ext}")
                     info.size, info.mtime, info.mode = len(data), 0, 0o644
                     tar.addfile(info, io.BytesIO(data))
-        write_bytes(folder / name, buf.getvalue())
-    # Only shards of our own naming are ours to remove: a person's other .tar files stay.
-    for old in folder.glob("[0-9][0-9][0-9][0-9][0-9].tar"):
-        if old.name not in wanted:
-            old.unlink()
+        files.write_bytes(folder / name, buf.getvalue())

@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 import io
 from fractions import Fraction
-from pathlib import Path
 
-from workstation.core.export.files import write_text
+from workstation.core.export.files import OutFiles
 from workstation.core.export.settings import ExportedClip, ExportSettings
 
 
@@ -19,7 +18,10 @@ def video_rel(split: str, key: str) -> str:
     return f"videos/{key}.mp4"
 
 
-def write_split(out: Path, split: str, items: list[ExportedClip], settings: ExportSettings) -> None:
+def write_split(
+    files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
+) -> None:
+    out = files.out
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["videoid", "contentUrl", "duration", "page_dir", "name"])
@@ -29,7 +31,7 @@ def write_split(out: Path, split: str, items: list[ExportedClip], settings: Expo
             [c.key, f"videos/{c.key}.mp4", _iso_duration(seconds), "workstation", c.caption]
         )
     if items or (out / f"{split}.csv").exists():
-        write_text(out / f"{split}.csv", buf.getvalue())
+        files.write_text(out / f"{split}.csv", buf.getvalue())
 
 
 def _iso_duration(seconds: float) -> str:

@@ -4,7 +4,20 @@ Clips are re-encoded (H.264, yuv420p, even dimensions) from exactly the frames `
 a stream copy would have to start at the previous keyframe and drag in frames of the previous
 shot.  Each worker seeks to the keyframe before its range with the stored :class:`FrameIndex`,
 decodes forward, numbers frames by their timestamps, encodes to a temp file beside the final
-one, verifies it (frame count, first and last frame against the source) and renames it.
+one and verifies it (frame count, first and last frame against the source); this process then
+puts it in place.
+
+Never a finished clip without its row, even on a full disk or a kill: the stage first commits
+the clip's row marked unverified ("being put in place"), then renames the temp file to its
+final name (``atomic.replacing``), then commits the row verified.  A failed first commit leaves
+only the temp file, which is removed; a kill after the rename leaves a row that says
+unverified, so the next run encodes the clip again instead of reusing it.  (Renaming first and
+committing after would leave, on a full disk, a clip with no row, or a re-sliced clip whose old
+row still claims its old settings.)  A full disk stops the run: the clip it hit is named, with
+the file that could not be written.  Temp files a killed run left (``.NAME.ws-PID.tmp``, and the
+``.NAME.PID.part`` of older versions) are removed on the next run, and the ``.txt`` sidecars of
+the videos' clips are reconciled with the database (rewritten only where they differ), so a
+run killed between an edit's commit and its sidecar writes is repaired by running it again.
 
 Changing the frame rate resamples by timestamps ("sample and hold"): output frame ``k`` shows
 the source frame on screen at ``t_start + k / fps`` (exact rational arithmetic on the stored
@@ -51,6 +64,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from workstation.core import atomic, cliptext
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.slicing.encode import _encode, _Interrupted
@@ -68,7 +82,7 @@ from workstation.core.slicing.plan import (
 from workstation.core.slicing.settings import SETTINGS_VERSION, SliceSettings, SliceSettingsError
 from workstation.core.slicing.upright import quarter_turns, upright_rgb
 from workstation.core.slicing.verify import Verification, _check_clip, match_tolerance, verify_clip
-from workstation.core.store import Project
+from workstation.core.store import DB_NAME, Project
 
 __all__ = [
     "PART_SUFFIX",
@@ -143,15 +157,21 @@ class SliceResult:
 # ---------------------------------------------------------------------------------------------
 _CANCEL: Any = None  # a multiprocessing.Event in workers
 _FRAMES: Any = None  # a shared counter of frames encoded, for progress
+_OWNER = 0  # the pid of the process that puts clips in place (names the temp files)
+
+# The verify_error of a clip row committed before its file is renamed into place.
+PENDING = "being put in place when the run stopped; split again to make it"
 
 
-def _init_worker(cancel: Any, frames: Any) -> None:
-    global _CANCEL, _FRAMES
-    _CANCEL, _FRAMES = cancel, frames
+def _init_worker(cancel: Any, frames: Any, owner: int = 0) -> None:
+    global _CANCEL, _FRAMES, _OWNER
+    _CANCEL, _FRAMES, _OWNER = cancel, frames, owner
 
 
-def _part_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{os.getpid()}{PART_SUFFIX}")
+def _temp_for(final: Path, owner: int) -> Path:
+    """The temp file a worker encodes to: ``atomic.temp_path`` of the process that renames it,
+    so ``atomic.replacing`` there finds it and a sweep after that process died removes it."""
+    return final.with_name(f".{final.name}.ws-{owner or os.getpid()}.tmp")
 
 
 class _Counter:
@@ -165,20 +185,26 @@ class _Counter:
         return self._lock
 
 
-def encode_clip(plan: ClipPlan, cancel: Any = None, counter: Any = None) -> dict[str, Any]:
-    """Encode, verify and publish one clip; returns a picklable outcome (never raises).
+def encode_clip(
+    plan: ClipPlan, cancel: Any = None, counter: Any = None, owner: int = 0
+) -> dict[str, Any]:
+    """Encode and verify one clip into its temp file; returns a picklable outcome (never raises).
 
-    ``cancel`` (an Event) stops it at the next frame; ``counter`` counts encoded frames.  In
-    worker processes both come from the pool initializer instead.
+    ``cancel`` (an Event) stops it at the next frame; ``counter`` counts encoded frames;
+    ``owner`` is the pid of the process that will put the clip in place (this one when 0).  In
+    worker processes they come from the pool initializer instead.  The outcome's ``tmp`` names
+    the encoded file when ``written``; the caller renames it (see the module docstring).
     """
     final = Path(plan.path)
-    tmp = _part_path(final)
+    tmp = _temp_for(final, owner or _OWNER)
     outcome: dict[str, Any] = {
         "path": plan.path,
         "frames": 0,
         "verified": False,
         "error": None,
         "written": False,
+        "tmp": str(tmp),
+        "disk_full": False,
     }
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -193,22 +219,20 @@ def encode_clip(plan: ClipPlan, cancel: Any = None, counter: Any = None) -> dict
             plan.width,
             plan.height,
         )
-        os.replace(tmp, final)
         outcome.update(frames=check.frames, verified=check.ok, error=check.error, written=True)
     except _Interrupted:
         outcome["error"] = "cancelled"
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            outcome["error"] = f"{final.name}: disk full while writing {final.parent}"
-        else:
-            outcome["error"] = f"{final.name}: cannot be written ({exc.strerror or exc})"
+        outcome["error"] = str(atomic.write_error(final, exc))
+        outcome["disk_full"] = exc.errno in (errno.ENOSPC, errno.EDQUOT)
     except MediaError as exc:
         outcome["error"] = f"{final.name}: {exc}"
     except Exception as exc:  # one bad segment must not stop the others
         outcome["error"] = f"{final.name}: encoding failed ({type(exc).__name__}: {exc})"
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if not outcome["written"]:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
     return outcome
 
 
@@ -238,9 +262,12 @@ def _existing_clip(project: Project, path: Path, params: str) -> int | None:
 
 
 def _remove_stale_parts(folder: Path) -> None:
-    """Temp files of a slicer that died are removed (its pid is gone, or 10 min untouched)."""
+    """Temp files of a slicer that died are removed: this version's ``.NAME.ws-PID.tmp``
+    (:func:`atomic.sweep_temps`, also the sidecars'), and the ``.NAME.PID.part`` and
+    ``.NAME.PID.tmp`` older versions wrote (pid gone, or 10 min untouched on Windows)."""
     if not folder.is_dir():
         return
+    cliptext.sweep_leftovers(folder)
     for p in folder.glob(f".*{PART_SUFFIX}"):
         try:
             if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there
@@ -293,6 +320,7 @@ def split_project(
     recorder = _Recorder(project, result, params, plans, total_frames)
 
     if not plans:
+        _reconcile_sidecars(project, ids, result)
         result.seconds = time.monotonic() - t0
         yield Progress("slice", 0, 0, "", "nothing to do")
         return result
@@ -310,6 +338,8 @@ def split_project(
             for fut in done:
                 recorded.add(fut)
                 recorder.record(_outcome(fut, futures[fut]))
+            if recorder.fatal:
+                break  # a full disk: the other clips would fail alike
             if done:
                 yield recorder.progress(futures[next(iter(done))].name)
             else:
@@ -318,9 +348,9 @@ def split_project(
                 yield Progress(p.stage, live, p.total, p.item, p.message, p.data)
         finished = True
     finally:
-        if not finished:
+        if not finished or recorder.fatal:
             cancel.set()
-            result.cancelled = True
+        result.cancelled = not finished
         pool.shutdown(wait=True, cancel_futures=True)
         for fut, plan in futures.items():
             if fut in recorded or not fut.done() or fut.cancelled():
@@ -329,8 +359,18 @@ def split_project(
         for folder in {Path(p.path).parent for p in plans}:
             _remove_stale_parts(folder)
         result.seconds = time.monotonic() - t0
+    _reconcile_sidecars(project, ids, result)
     yield recorder.progress("")
     return result
+
+
+def _reconcile_sidecars(project: Project, video_ids: list[int], result: SliceResult) -> None:
+    """Rewrite the ``.txt`` sidecars of these videos' clips that differ from the database."""
+    try:
+        clip_ids = [c.id for vid in video_ids for c in project.clips(vid)]
+        cliptext.reconcile_sidecars(project, clip_ids)
+    except WorkstationError as exc:
+        result.errors.append(str(exc))
 
 
 def _plan_clips(
@@ -382,14 +422,17 @@ def _start_pool(
         counter: Any = _Counter()
         pool: Executor = ThreadPoolExecutor(1, thread_name_prefix="slice")
         submit: Callable[[ClipPlan], dict[str, Any]] = partial(
-            encode_clip, cancel=cancel, counter=counter
+            encode_clip, cancel=cancel, counter=counter, owner=os.getpid()
         )
     else:
         ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
         cancel = ctx.Event()
         counter = ctx.Value("q", 0)
         pool = ProcessPoolExecutor(
-            n_workers, mp_context=ctx, initializer=_init_worker, initargs=(cancel, counter)
+            n_workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(cancel, counter, os.getpid()),
         )
         submit = encode_clip
     return pool, submit, cancel, counter
@@ -415,6 +458,7 @@ class _Recorder:
         self.total_frames = total_frames
         self.done_frames = 0
         self.new_ids: list[int] = []  # clip rows written since the last progress record
+        self.fatal: str | None = None  # why the run must stop (a full disk)
 
     def record(self, outcome: dict[str, Any]) -> None:
         plan = self.by_path[outcome["path"]]
@@ -437,21 +481,61 @@ class _Recorder:
             result.errors.append(
                 error if error.startswith(clip.path.name) else f"{clip.path.name}: {error}"
             )
+        if outcome.get("disk_full"):
+            self.fatal = error
         if outcome["written"]:
-            clip.clip_id = self.project.upsert_clip(
-                Path(plan.path),
-                video_id=plan.video_id,
-                start_frame=plan.start,
-                end_frame=plan.end,
-                fps=plan.out_rate,
-                frame_count=outcome["frames"],
-                width=plan.width,
-                height=plan.height,
-                settings=self.params,
-                verified=bool(outcome["verified"]),
-                verify_error=error,
-            )
-            self.new_ids.append(clip.clip_id)
+            self._publish(plan, clip, Path(outcome["tmp"]), outcome)
+
+    def _publish(
+        self, plan: ClipPlan, clip: ClipResult, tmp: Path, outcome: dict[str, Any]
+    ) -> None:
+        """Row (unverified) → rename → row (verified): see the module docstring."""
+        final = Path(plan.path)
+        step = "record"
+        try:
+            with atomic.replacing(final) as expected:
+                if expected != tmp:  # the worker and this process disagree on the name
+                    raise OSError(errno.ENOENT, "the encoded temp file is missing", str(tmp))
+                self._row(plan, outcome, False, PENDING)
+                step = "rename"
+            step = "verify"
+            clip.clip_id = self._row(plan, outcome, bool(outcome["verified"]), outcome["error"])
+        except OSError as exc:
+            self._failed(clip, str(atomic.write_error(final, exc)), step, exc.errno)
+            return
+        except Exception as exc:  # the database commit: a full disk, a read-only project
+            self._failed(clip, _commit_error(self.project, final, exc, step), step, None, exc)
+            return
+        self.new_ids.append(clip.clip_id)
+
+    def _row(self, plan: ClipPlan, outcome: dict[str, Any], verified: bool, error: Any) -> int:
+        return self.project.upsert_clip(
+            Path(plan.path),
+            video_id=plan.video_id,
+            start_frame=plan.start,
+            end_frame=plan.end,
+            fps=plan.out_rate,
+            frame_count=outcome["frames"],
+            width=plan.width,
+            height=plan.height,
+            settings=self.params,
+            verified=verified,
+            verify_error=error,
+        )
+
+    def _failed(
+        self,
+        clip: ClipResult,
+        message: str,
+        step: str,
+        err: int | None,
+        exc: Exception | None = None,
+    ) -> None:
+        """A clip that could not be recorded or put in place: named, and a full disk stops."""
+        clip.verified, clip.error = False, message
+        self.result.errors.append(message)
+        if err in (errno.ENOSPC, errno.EDQUOT) or "full" in str(exc or ""):
+            self.fatal = message
 
     def progress(self, item: str) -> Progress:
         clips_done = len(self.result.clips) - len(self.result.reused)
@@ -465,6 +549,21 @@ class _Recorder:
             f"{clips_done} of {self.clips_total} clips",
             {"clips_done": clips_done, "clips_total": self.clips_total, "new_clip_ids": ids},
         )
+
+
+def _commit_error(project: Project, clip: Path, exc: Exception, step: str) -> str:
+    """A database commit that failed, in words (``sqlite3`` says "database or disk is full")."""
+    text = str(exc)
+    if "full" in text:
+        problem = "the disk is full"
+    elif "readonly" in text or "read-only" in text:
+        problem = "the project is read-only"
+    else:
+        problem = text
+    where = f"{project.root / DB_NAME}: cannot write: {problem}"
+    if step == "verify":
+        return f"{clip.name}: in place but recorded as unverified ({where}); split again"
+    return f"{clip.name}: not recorded ({where}); the clip was not kept"
 
 
 def _outcome(fut: Future[dict[str, Any]], plan: ClipPlan) -> dict[str, Any]:

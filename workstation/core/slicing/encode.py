@@ -3,6 +3,14 @@
 Frames are numbered by their timestamps (through the plan's pts window), so the clip holds
 exactly the planned source frames; the frames around its first and last are kept as
 references for the check that follows.
+
+Reproducible bytes: the same plan gives the same bytes on the same machine with the same x264
+thread count (``plan.threads``, from the machine's cores and the worker count; x264's frame
+threads change its output) when both output sides are multiples of 16.  At other sizes x264
+reads memory outside the picture (its macroblocks reach past the edge) that FFmpeg leaves
+uninitialised, and two runs can differ in bytes and, after the encoder's decisions drift, by
+up to ~50 levels in pixels (see :mod:`workstation.core.export.files` for what was measured).
+The frames, their number and the verification are the same every run.
 """
 
 from __future__ import annotations
