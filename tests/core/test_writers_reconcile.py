@@ -28,6 +28,13 @@ from workstation.core.store import Cut, Project
 DEAD_PID = 4_194_999  # above Linux's largest pid: never a live process
 
 
+def _disk_full() -> sqlite3.OperationalError:
+    """What sqlite3 raises when a commit finds the disk full (SQLITE_FULL = 13)."""
+    exc = sqlite3.OperationalError("database or disk is full")
+    exc.sqlite_errorcode = 13
+    return exc
+
+
 def _cut(project: Project, name: str = "demo_transitions.mp4") -> int:
     video = next(v for v in project.videos() if v.name == name)
     for c in synth.Truth.load(str(video.path) + ".truth.json").cuts:
@@ -48,7 +55,7 @@ def test_a_full_disk_at_the_clip_commit_keeps_no_clip_and_stops(demo_project, mo
     vid = _cut(demo_project)
 
     def full_db(*_a, **_k):
-        raise sqlite3.OperationalError("database or disk is full")
+        raise _disk_full()
 
     monkeypatch.setattr(demo_project, "upsert_clip", full_db)
     result = drive(split_video(demo_project, vid, workers=0))
@@ -72,7 +79,7 @@ def test_a_run_stopped_after_the_rename_is_redone_not_reused(demo_project, monke
     def second_fails(*a, **k):
         calls.append(k["verified"])
         if len(calls) == 2:
-            raise sqlite3.OperationalError("database or disk is full")
+            raise _disk_full()
         return real(*a, **k)
 
     monkeypatch.setattr(demo_project, "upsert_clip", second_fails)

@@ -66,29 +66,41 @@ def replacing(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+def write_bytes(
+    path: str | Path, data: bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename).
+
+    ``durable=False`` skips the fsync: for derived files the next run rebuilds from the
+    database anyway (clip ``.txt`` sidecars), where the fsync costs most of the time (measured
+    here: 3.9 ms a file with it, 0.5 ms without). The rename still keeps them whole.
+    """
     path = Path(path)
     with replacing(path, mode=mode) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
 
 
-def write_text(path: str | Path, text: str, *, mode: int | None = None) -> None:
+def write_text(
+    path: str | Path, text: str, *, mode: int | None = None, durable: bool = True
+) -> None:
     """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically."""
-    write_bytes(path, text.encode("utf-8"), mode=mode)
+    write_bytes(path, text.encode("utf-8"), mode=mode, durable=durable)
 
 
-def write_text_if_changed(path: str | Path, text: str, *, mode: int | None = None) -> bool:
+def write_text_if_changed(
+    path: str | Path, text: str, *, mode: int | None = None, durable: bool = True
+) -> bool:
     """Write ``text`` unless the file already holds exactly it; True when it was (re)written."""
     path = Path(path)
     with contextlib.suppress(OSError, UnicodeDecodeError):
         if path.read_text(encoding="utf-8") == text:
             return False
-    write_text(path, text, mode=mode)
+    write_text(path, text, mode=mode, durable=durable)
     return True
 
 

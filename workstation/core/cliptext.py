@@ -148,10 +148,11 @@ def write_text_atomic(path: Path, text: str) -> bool:
     """Write ``text`` unless the file already holds it; True when the file was (re)written.
 
     A file that cannot be written raises :class:`WorkstationError` naming it and why ("the
-    disk is full").
+    disk is full"). Not fsynced: the database holds the truth and every run reconciles these
+    files from it, so a power cut costs at most a rewrite, not an edit.
     """
     try:
-        return atomic.write_text_if_changed(path, text)
+        return atomic.write_text_if_changed(path, text, durable=False)
     except OSError as exc:
         raise atomic.write_error(path, exc) from None
 

@@ -47,6 +47,7 @@ import errno
 import json
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -82,7 +83,7 @@ from workstation.core.slicing.plan import (
 from workstation.core.slicing.settings import SETTINGS_VERSION, SliceSettings, SliceSettingsError
 from workstation.core.slicing.upright import quarter_turns, upright_rgb
 from workstation.core.slicing.verify import Verification, _check_clip, match_tolerance, verify_clip
-from workstation.core.store import DB_NAME, Project
+from workstation.core.store import DB_NAME, Project, database_error
 
 __all__ = [
     "PART_SUFFIX",
@@ -552,15 +553,13 @@ class _Recorder:
 
 
 def _commit_error(project: Project, clip: Path, exc: Exception, step: str) -> str:
-    """A database commit that failed, in words (``sqlite3`` says "database or disk is full")."""
-    text = str(exc)
-    if "full" in text:
-        problem = "the disk is full"
-    elif "readonly" in text or "read-only" in text:
-        problem = "the project is read-only"
+    """A database commit that failed, in the store's words for that SQLite error."""
+    if isinstance(exc, sqlite3.Error):
+        where = str(database_error(project.root / DB_NAME, exc))
+    elif isinstance(exc, WorkstationError):  # the store's words already
+        where = str(exc)
     else:
-        problem = text
-    where = f"{project.root / DB_NAME}: cannot write: {problem}"
+        where = f"{project.root / DB_NAME}: {exc}"
     if step == "verify":
         return f"{clip.name}: in place but recorded as unverified ({where}); split again"
     return f"{clip.name}: not recorded ({where}); the clip was not kept"

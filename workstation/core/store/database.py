@@ -273,8 +273,9 @@ class ProjectDatabase:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception; nests (outermost wins).
 
         A read-only project gets a plain BEGIN (reads inside work; a write raises
-        ReadOnlyProjectError).  An SQLite error (a full disk, a damaged page) becomes a
-        WorkstationError naming the database file.
+        ReadOnlyProjectError).  An SQLite error of the file or the machine (a full disk, a
+        damaged page, a lock) becomes a WorkstationError naming the database file; a broken
+        constraint (IntegrityError) stays what it is, for the caller that expects it (undo).
         """
         if self._depth == 0:
             self.db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
@@ -285,7 +286,7 @@ class ProjectDatabase:
             self._depth -= 1
             if self._depth == 0:
                 self._rollback()
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
                     raise database_error(self.db_path, exc) from exc
             raise
         else:
