@@ -190,8 +190,16 @@ class Campaign:
     problems: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
 
     def plan(self) -> list[Trial]:
+        """The trials, each at its own random point of one of ``runs`` equal parts of the
+        window (in a random order), so the kills spread over the whole run and a few land
+        early enough to catch it working."""
         rng = random.Random(f"{self.seed}:{self.op}")
-        self.trials = [Trial(self.op, i, self.seed, rng.random()) for i in range(self.runs)]
+        parts = list(range(self.runs))
+        rng.shuffle(parts)
+        self.trials = [
+            Trial(self.op, i, self.seed, (part + rng.random()) / self.runs)
+            for i, part in enumerate(parts)
+        ]
         return self.trials
 
     def kill(

@@ -23,10 +23,10 @@ RUNS = {
     "split": 10,
     "export-pairs": 10,
     "export-webvid": 10,
-    "export-webdataset": 4,
+    "export-webdataset": 6,
     "tags": 10,
     "cuts-import": 6,
-    "cuts-export": 4,
+    "cuts-export": 6,
     "sidecars-write": 6,
 }
 OPS = list(RUNS)
