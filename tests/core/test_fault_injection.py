@@ -12,9 +12,11 @@ gives.  ``bench/fault_campaign.py`` runs the same campaigns with as many runs as
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from fault_campaigns import World, conduct, make_world
-from fault_tools import SEED, Campaign
+from fault_tools import SEED, Campaign, clip_frames, file_problems, integrity, temp_files
 
 pytestmark = pytest.mark.slow
 
@@ -134,3 +136,25 @@ def test_rerun_after_kill9_gives_the_same_bytes(campaigns, op):
     """The stricter check: re-encoded clips and export videos equal an uninterrupted run's."""
     c = campaigns(op)
     assert c.problems["bytes"] == [], _report(c, "bytes")
+
+
+def test_the_checks_see_damage(world, tmp_path):
+    """The checks above must be able to fail: a cut-off clip, a cut-off index file, a clip with
+    frames missing, a temp file, a damaged database."""
+    clip = next(world.base.glob("clips/*/*.mp4"))
+    data = clip.read_bytes()
+    (tmp_path / clip.name).write_bytes(data[: len(data) // 2])
+    (tmp_path / "a_f000000-000999.mp4").write_bytes(data)  # whole, but not 999 frames
+    (tmp_path / "export.json").write_text('{"items": {')
+    (tmp_path / "train.csv").write_text("videoid,name\nx,")
+    (tmp_path / ".train.csv.ws-1.tmp").write_text("")
+    found = file_problems(tmp_path, clip_frames)
+    assert len(found) == 4, found
+    assert temp_files(tmp_path) == [tmp_path / ".train.csv.ws-1.tmp"]
+    db = tmp_path / "p" / "project.wsdb"
+    shutil.copytree(world.template, db.parent)
+    raw = bytearray(db.read_bytes())
+    raw[4096 : 4096 + 512] = b"\xff" * 512  # a damaged page
+    db.write_bytes(bytes(raw))
+    assert integrity(db) != []
+    assert integrity(world.template / "project.wsdb") == []
