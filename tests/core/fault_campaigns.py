@@ -349,14 +349,16 @@ def cuts_import(world: World, runs: int, seed: int = SEED) -> Campaign:
         export_cuts(p, vid, "sidecar", files[1])
     states = {}
     for f in (files[1], files[0], files[1]):  # measures the run; ends on A, so trial 0 changes
-        c.duration = _ok(run("cuts", "import", proj, "a.mp4", f), "cuts import").seconds
+        c.duration = _ok(
+            run("cuts", "import", proj, "a.mp4", f, "--replace"), "cuts import"
+        ).seconds
         states[f] = cut_state(proj)["a.mp4"]
     sidecar = videos / "a.mp4.cuts.txt"
     for t in c.plan():
         f = files[t.index % 2]
         before, after = states[files[(t.index + 1) % 2]], states[f]
         text_before, text_after = sidecar.read_text(), f.read_text()
-        ran = c.kill(t, ["cuts", "import", proj, "a.mp4", f], c.duration)
+        ran = c.kill(t, ["cuts", "import", proj, "a.mp4", f, "--replace"], c.duration)
         c.left(t, videos, proj)
         c.add_all("crash", t, integrity(proj / DB_NAME))
         now = cut_state(proj)["a.mp4"]
@@ -366,7 +368,7 @@ def cuts_import(world: World, runs: int, seed: int = SEED) -> Campaign:
             c.add("crash", t, f"cuts half imported: {now}")
         if sidecar.read_text() not in (text_before, text_after):
             c.add("crash", t, f"{sidecar.name}: neither the old nor the new cut list")
-        if c.rerun(t, "cuts", "import", proj, "a.mp4", f):
+        if c.rerun(t, "cuts", "import", proj, "a.mp4", f, "--replace"):
             if cut_state(proj)["a.mp4"] != after:
                 c.add("rerun", t, "the re-run did not leave the file's cuts")
             if sidecar.read_text() != text_after:

@@ -36,27 +36,19 @@ OPS = list(RUNS)
 # Stricter checks to flip on when the product promises them.
 #: Exports byte-reproducible (issue 12 item 5): re-encoded videos (``--set size=``) equal an
 #: uninterrupted run's bytes.  Today two uninterrupted exports differ.
-EXPORT_BYTE_EXACT = False
+EXPORT_BYTE_EXACT = True
 #: Slicing byte-reproducible: a re-run re-encodes clips the kill took to the same bytes.  Not
 #: promised; today x264 (PyAV 18 / FFmpeg 8.1) gives other bytes for the same frames.
-SPLIT_BYTE_EXACT = False
+SPLIT_BYTE_EXACT = True
 
 #: Writers whose temp files the next run does not sweep yet (issue 12 item 4: every writer on
 #: ``workstation.core.atomic`` and its ``sweep_temps`` at the start of a run).  The slicer
 #: already removes its own ``.part`` files.  Drop an op here once its sweep is merged.
-NOT_SWEPT_YET = {
-    "export-pairs",
-    "export-webvid",
-    "export-webdataset",
-    "tags",
-    "cuts-import",
-    "cuts-export",
-    "sidecars-write",
-}
+NOT_SWEPT_YET: set[str] = set()
 #: Derived files not reconciled from the database by a re-run yet (issue 12 item 4): a tag edit
 #: killed between its commit and the clip ``.txt`` writes leaves those files stale, and running
 #: the same edit again changes nothing, so writes nothing.
-NOT_RECONCILED_YET = {"tags"}
+NOT_RECONCILED_YET: set[str] = set()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ settings and the registry at start-up and load a model only when a job runs.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
@@ -224,12 +225,26 @@ _SECRET_FIELDS = {"api_key"}  # never written to the project database
 S = TypeVar("S", TagSettings, CaptionSettings)
 
 
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """``http://user:pw@host/v1`` -> (``http://host/v1``, ``"user:pw"``, %-escapes decoded);
+    an address without userinfo -> (it, None)."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return clean, f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+
+
 def settings_to_dict(settings: TagSettings | CaptionSettings) -> dict[str, Any]:
     out: dict[str, Any] = {"version": SETTINGS_VERSION}
     for f in fields(settings):
         if f.name in _SECRET_FIELDS or f.name == "redo":
             continue
         value = getattr(settings, f.name)
+        if f.name == "server" and isinstance(value, str):
+            value = split_credentials(value)[0]  # a password never goes into the project
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, tuple):

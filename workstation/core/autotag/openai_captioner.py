@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from workstation.core.autotag.base import CaptionServerError, CaptionSettings
+from workstation.core.autotag.base import CaptionServerError, CaptionSettings, split_credentials
 
 
 def api_base(url: str) -> str:
@@ -56,18 +56,6 @@ def redact_url(text: str) -> str:
         return f"{scheme}***@"
 
     return _USERINFO.sub(hide, text)
-
-
-def split_credentials(url: str) -> tuple[str, str | None]:
-    """``http://user:pw@host/v1`` -> (``http://host/v1``, ``"user:pw"``, %-escapes decoded);
-    an address without userinfo -> (it, None)."""
-    parts = urllib.parse.urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    if not at:
-        return url, None
-    user, _, password = userinfo.partition(":")
-    clean = urllib.parse.urlunsplit(parts._replace(netloc=host))
-    return clean, f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> str:

@@ -11,18 +11,9 @@ videos keep the record of the run that wrote them.
 Byte-reproducible: the re-encode pins x264's thread count (:data:`X264_THREADS`; its frame
 threads change the output, so "as many as the machine has cores" would differ between
 machines).  Decoding is bit-exact whatever its threads, and the resize gives the same pixels
-every run.  Then two exports with the same clips and settings give the same bytes, file for
-file, when both output sides are multiples of 16 (``size=144`` on 16:9 clips gives 256x144,
-``crop=1:1`` with ``size=128``...).  What cannot be pinned from here: at other sizes (320x180
-clips at ``size=128`` give 228x128) x264 reads memory outside the picture, up to its next
-16-pixel macroblock edge, that FFmpeg allocates but never initialises.  Measured with PyAV 18.1
-/ FFmpeg 8.1: 228x128 and 228x130 differ from run to run even with one thread, 224x128,
-224x144 and 256x144 never did; filling the row padding and spare rows of the frame FFmpeg
-allocated changed the bytes (so x264 does read them) but did not make every run the same, and
-handing x264 a buffer of our own (``VideoFrame.from_numpy_buffer``) made it worse.  The
-pixels then differ by up to ~50 levels in later frames (the encoder's decisions drift), never
-the frame count, size or rate.  Rounding the output to multiples of 16 would make every export
-reproducible; it would change sizes people asked for, so it is left to a setting.  Across
+every run.  With x264's macroblock tree off (``slicing.encode.X264_OPTIONS``, which says
+why and what it costs) two exports with the same clips and settings give the same bytes, file for file, at
+any size (a test exports 320x180 clips at ``size=128``, 228x128, twice).  Across
 machines swscale (the resize and RGB/YUV conversions) may also pick other SIMD code, which is
 not bit-exact, and PyAV gives no way to ask for its ``bitexact`` flag.
 """
@@ -45,6 +36,7 @@ from workstation.core.errors import WorkstationError
 from workstation.core.export.settings import ExportSettings, parse_aspect
 from workstation.core.media import FrameIndex
 from workstation.core.slicing import _source_frames
+from workstation.core.slicing.encode import X264_OPTIONS
 
 #: x264 threads of an export's re-encode: fixed, not the machine's cores (they change the bytes).
 X264_THREADS = 4
@@ -167,7 +159,7 @@ def transcode(src: Path, dst: Path, settings: ExportSettings) -> None:
         ostream = out.add_stream("libx264", rate=rate)
         ostream.width, ostream.height, ostream.pix_fmt = cw, ch, "yuv420p"
         ostream.codec_context.thread_count = X264_THREADS
-        ostream.options = {"crf": str(settings.crf), "preset": "medium"}
+        ostream.options = {"crf": str(settings.crf), "preset": "medium", **X264_OPTIONS}
         x0, y0 = (w - cw) // 2, (h - ch) // 2
         for i, src_index in enumerate(order):
             rgb = frames[src_index].to_ndarray(width=w, height=h, format="rgb24")

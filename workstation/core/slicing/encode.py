@@ -6,11 +6,15 @@ references for the check that follows.
 
 Reproducible bytes: the same plan gives the same bytes on the same machine with the same x264
 thread count (``plan.threads``, from the machine's cores and the worker count; x264's frame
-threads change its output) when both output sides are multiples of 16.  At other sizes x264
-reads memory outside the picture (its macroblocks reach past the edge) that FFmpeg leaves
-uninitialised, and two runs can differ in bytes and, after the encoder's decisions drift, by
-up to ~50 levels in pixels (see :mod:`workstation.core.export.files` for what was measured).
-The frames, their number and the verification are the same every run.
+threads change its output).  x264 runs without its macroblock-tree rate control
+(:data:`X264_OPTIONS`): at sizes that are not multiples of 16 its lookahead depends on pixels past
+the picture's edge, apparently memory FFmpeg never initialises, so two encodes of the same frames gave
+other bytes (measured with PyAV 18.1 / FFmpeg 8.1: exports of the demo clips at 228x128 and
+64x36 differed run to run; with ``mbtree=0`` they never did, and turning off weighted
+prediction instead did not help).  The cost: ~18 % more bytes at the same CRF (the demo
+videos at CRF 18), with quality spread evenly over the frames instead of shifted toward
+the ones later frames refer to.  The frames, their number and the verification never
+depended on it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from workstation.core.errors import MediaError
 from workstation.core.media import _open, _video_stream
 from workstation.core.slicing.plan import ClipPlan
 from workstation.core.slicing.upright import upright_rgb
+
+#: x264 options every encode adds, for reproducible bytes (see the module docstring).
+X264_OPTIONS = {"x264-params": "mbtree=0"}
 
 
 class _Interrupted(Exception):
@@ -52,7 +59,7 @@ def _encode(plan: ClipPlan, tmp: Path, cancel: Any, counter: Any) -> dict[int, n
             ostream.width, ostream.height, ostream.pix_fmt = plan.width, plan.height, "yuv420p"
             ostream.codec_context.time_base = plan.out_tb
             ostream.codec_context.thread_count = plan.threads
-            ostream.options = {"crf": str(plan.crf), "preset": plan.preset}
+            ostream.options = {"crf": str(plan.crf), "preset": plan.preset, **X264_OPTIONS}
             k = 0
             counted = 0
             window, base = plan.pts_window, plan.seek_frame

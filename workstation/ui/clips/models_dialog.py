@@ -50,6 +50,7 @@ from workstation.core.autotag.models import (
     download_stage,
     list_models,
 )
+from workstation.core.autotag.openai_captioner import redact_url
 from workstation.core.store import DEVICES
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class ModelsDialog(QDialog):
             now = (
                 f"Captions: local model {cap.model}"
                 if cap.backend is CaptionerKind.TRANSFORMERS
-                else f"Captions: server {cap.server}"
+                else f"Captions: server {redact_url(cap.server)}"
             )
         except Exception as exc:
             now = f"Captions: saved settings unreadable ({exc})"
