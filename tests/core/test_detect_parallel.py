@@ -21,13 +21,14 @@ def _cuts(results):
 def test_same_cuts_as_serial_and_a_broken_video_does_not_stop_the_rest(demo_project):
     videos = demo_project.videos()
     ids = [v.id for v in videos]
-    serial = drive(detect_project(demo_project, ids, restart=True))
+    serial = drive(detect_project(demo_project, ids, restart=True, kind="ensemble"))
     broken = videos[0]
     data = broken.path.read_bytes()
     broken.path.write_bytes(data[: len(data) // 3])  # damaged after it was added
     records: list[Progress] = []
     parallel = drive(
-        detect_project(demo_project, [*ids, 999], restart=True, jobs=2), records.append
+        detect_project(demo_project, [*ids, 999], restart=True, jobs=2, kind="ensemble"),
+        records.append,
     )
     assert set(parallel) == {*ids, 999}
     assert "no video with id 999" in parallel[999].error
@@ -54,18 +55,22 @@ def test_cancel_stops_every_process_and_the_runs_resume(demo_project):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        drive(detect_project(demo_project, ids, restart=True, jobs=3), on_progress, token)
+        drive(
+            detect_project(demo_project, ids, restart=True, jobs=3, kind="ensemble"),
+            on_progress,
+            token,
+        )
     assert not mp.active_children()  # every child stopped and was joined
     runs = demo_project.db.execute("SELECT state FROM detections").fetchall()
     assert runs and all(r["state"] in ("cancelled", "done") for r in runs)
-    again = drive(detect_project(demo_project, ids, jobs=3))
+    again = drive(detect_project(demo_project, ids, jobs=3, kind="ensemble"))
     assert all(r.error is None and r.cuts for r in again.values())
 
 
 def test_cli_jobs(demo_project, capsys):
     root = str(demo_project.root)
     demo_project.close()
-    assert cli.main(["detect", root, "--jobs", "2", "--json", "-q"]) == 0
+    assert cli.main(["detect", root, "--jobs", "2", "--detector", "ensemble", "--json", "-q"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert sorted(out) == ["demo_anime.mp4", "demo_live.mp4", "demo_transitions.mp4"]
     assert all(v["cuts"] for v in out.values())

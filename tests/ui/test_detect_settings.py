@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from workstation.core.detect import DetectSettings, neural
-from workstation.core.detect.registry import DETECTORS, DetectorKind, load_choice, save_choice
+from workstation.core.detect import DetectSettings, neural, transnet_onnx
+from workstation.core.detect.registry import (
+    DEFAULT,
+    DETECTORS,
+    DetectorKind,
+    load_choice,
+    save_choice,
+)
 from workstation.ui.cut.detect_settings import DetectSettingsDialog
 
 
@@ -27,8 +33,9 @@ def test_lists_every_detector_by_label(dialog):
     assert [combo.itemText(i) for i in range(combo.count())] == [
         DETECTORS[k].label for k in DetectorKind
     ]
-    assert d.kind() is DetectorKind.ENSEMBLE and d.settings() == DetectSettings()
-    assert d.ensemble_box.isEnabled()
+    runnable = DETECTORS[DEFAULT].why_unavailable() is None
+    assert d.kind() is (DEFAULT if runnable else DetectorKind.ENSEMBLE)
+    assert d.settings() == DetectSettings()
     content = list(DetectorKind).index(DetectorKind.CONTENT)
     assert (
         combo.itemData(content, Qt.ItemDataRole.ToolTipRole)
@@ -36,7 +43,9 @@ def test_lists_every_detector_by_label(dialog):
     )
 
 
-def test_unavailable_detector_is_disabled_with_its_reason(dialog, monkeypatch):
+def test_unavailable_detector_is_disabled_with_its_reason(dialog, monkeypatch, tmp_path):
+    monkeypatch.setattr(transnet_onnx, "SHIPPED", tmp_path / "none.onnx")  # no set-up ran
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(neural, "available", lambda: False)
     save_choice(DetectorKind.TRANSNETV2, DetectSettings())  # chosen while it was installed
     d = dialog()
@@ -44,7 +53,7 @@ def test_unavailable_detector_is_disabled_with_its_reason(dialog, monkeypatch):
     i = list(DetectorKind).index(DetectorKind.TRANSNETV2)
     assert not combo.model().item(i).isEnabled()
     tip = combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
-    assert "TransNetV2 is not installed" in tip and "scripts/setup.sh" in tip
+    assert "TransNetV2's model is missing" in tip and "scripts/setup.sh" in tip
     assert combo.is_enabled(DetectorKind.CONTENT)
     # The saved choice can't run: the ensemble is selected and the dialog says why.
     assert d.kind() is DetectorKind.ENSEMBLE
@@ -68,7 +77,7 @@ def test_saves_and_reloads_the_choice(dialog):
     assert again.kind() is DetectorKind.CONTENT and again.settings() == saved
     assert again.detector.currentText() == DETECTORS[DetectorKind.CONTENT].label
     again.restore_defaults()
-    assert again.kind() is DetectorKind.ENSEMBLE and again.settings() == DetectSettings()
+    assert again.kind() is DEFAULT and again.settings() == DetectSettings()
     again.reject()
     assert load_choice() == (DetectorKind.CONTENT, saved)  # cancel keeps what was saved
 

@@ -198,7 +198,7 @@ def format_fps(fps: Fraction) -> str:
 #: DetectorKind's values for --help (a test keeps them equal); the choices are checked against
 #: DetectorKind itself, imported only when the option is used: the detectors cost ~0.4 s of
 #: imports that the GUI's start must not pay.
-DETECTOR_NAMES = ("ensemble", "transnetv2", "content", "adaptive")
+DETECTOR_NAMES = ("transnetv2", "ensemble", "content", "adaptive")
 
 
 class _DetectorNames:
@@ -217,14 +217,15 @@ class _DetectorNames:
 
 
 def add_detector_option(p: argparse.ArgumentParser) -> None:
-    """Add ``--detector`` (default ensemble) to a command's parser."""
+    """Add ``--detector`` (default transnetv2, DetectorKind's DEFAULT) to a command's parser."""
     p.add_argument(
         "--detector",
         choices=_DetectorNames(),
-        default="ensemble",
+        default=DETECTOR_NAMES[0],
         metavar="{" + ",".join(DETECTOR_NAMES) + "}",
-        help="which detector finds the cuts (default: ensemble; transnetv2 needs "
-        "scripts/setup.sh; content/adaptive are PySceneDetect's with their defaults)",
+        help="which detector finds the cuts (default: transnetv2, the TransNetV2 network "
+        "installed by scripts/setup.sh; ensemble is the hand-tuned one; content/adaptive are "
+        "PySceneDetect's with their defaults)",
     )
 
 

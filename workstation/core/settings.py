@@ -38,7 +38,7 @@ class AppSettings:
     window_geometry: str = ""  # base64 of QMainWindow.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState() (docks, toolbars)
     view: str = "cut"
-    detector: str = "ensemble"  # a DetectorKind value: what "Detect cuts" runs
+    detector: str = "transnetv2"  # a DetectorKind value: what "Detect cuts" runs
     detect_settings: dict[str, Any] = field(default_factory=dict)  # the ensemble's DetectSettings
 
     def add_recent(self, path: str | Path) -> None:

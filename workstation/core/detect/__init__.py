@@ -9,8 +9,9 @@ Where things live:
   curves into cuts; :mod:`.reader` decodes, :mod:`.segments` splits one video's pass over
   processes, :mod:`.parallel` runs several videos at once.
 * :mod:`.registry`: the detectors a person can pick (:class:`~.registry.DetectorKind`), their
-  project runs and the saved choice; :mod:`.pyscenedetect` runs PySceneDetect's detectors and
-  :mod:`.neural` TransNetV2 (optional, never used by default).
+  project runs and the saved choice; :mod:`.learned` is the default, TransNetV2's network
+  through onnxruntime (:mod:`.transnet_onnx` exports and loads it, :mod:`.neural` loads the
+  torch package); :mod:`.pyscenedetect` runs PySceneDetect's detectors.
 
 This module only re-exports the stage's public names for code outside the core.
 """

@@ -1,8 +1,9 @@
 """Detection runs stored in a project: one video (resumable), or all of a project's videos.
 
-The ensemble's curves are saved chunk by chunk (:data:`~.stage.CHUNK` frames) while
-:func:`~.stage.decode_pass` measures them, so a cancelled or crashed run resumes where it
-stopped; the cuts are stored when the run is complete.  Other detectors go through
+The default detector is TransNetV2 (:mod:`.learned`); its per-frame outputs are saved chunk by
+chunk (:func:`learned_run`), as are the ensemble's curves while :func:`~.stage.decode_pass`
+measures them, so a cancelled or crashed run of either resumes where it stopped; the cuts are
+stored when the run is complete.  Detectors other than the ensemble go through
 :func:`~.registry.detect_video_with`; several videos at once through :mod:`.parallel`.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workstation.core.detect import stage, transitions
+from workstation.core.detect import learned, stage, transitions
 from workstation.core.detect.features import CURVES
 from workstation.core.detect.stage import (
     DETECTOR,
@@ -27,10 +28,12 @@ from workstation.core.detect.stage import (
 )
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
-from workstation.core.store import Project
+from workstation.core.store import Project, Video
 
-#: The recommended preset, the runs' default (one frozen instance, as a default argument is).
+#: The ensemble's recommended preset (one frozen instance, as a default argument is).
 _DEFAULTS = DetectSettings()
+#: The default detector (:class:`~.registry.DetectorKind` ``TRANSNETV2``).
+DEFAULT_KIND = learned.DETECTOR
 
 
 def detect_video(
@@ -39,20 +42,21 @@ def detect_video(
     settings: DetectSettings = _DEFAULTS,
     *,
     restart: bool = False,
-    kind: str = DETECTOR,
+    kind: str = DEFAULT_KIND,
     workers: int | None = None,
 ) -> Stage[DetectionResult]:
     """Detect one project video, storing scores as it goes and the cuts at the end.
 
     A run with the same settings that was cancelled (or crashed) is resumed from its saved
     frames unless ``restart``.  Manual cuts and deleted auto cuts are never touched
-    (:meth:`Project.replace_auto_cuts`).  ``kind`` picks another detector of
-    :mod:`.registry` (a :class:`~.registry.DetectorKind`); those runs are stored, not resumed.
+    (:meth:`Project.replace_auto_cuts`).  ``kind`` picks the detector of :mod:`.registry` (a
+    :class:`~.registry.DetectorKind`; ``settings`` are the ensemble's); runs of the default
+    (TransNetV2) and of the ensemble resume, the others are stored, not resumed.
     """
     if kind != DETECTOR:
         from workstation.core.detect.registry import detect_video_with
 
-        return (yield from detect_video_with(project, video_id, kind, settings))
+        return (yield from detect_video_with(project, video_id, kind, settings, restart=restart))
     video = project.video(video_id)
     path = Path(video.path)
     params = settings.to_params()
@@ -164,7 +168,7 @@ def detect_project(
     video_ids: list[int] | None = None,
     settings: DetectSettings = _DEFAULTS,
     restart: bool = False,
-    kind: str = DETECTOR,
+    kind: str = DEFAULT_KIND,
     jobs: int = 1,
 ) -> Stage[dict[int, DetectionResult]]:
     """Detect all (or the given) videos; a video that fails gets its error, the rest go on.
@@ -196,3 +200,71 @@ def detect_project(
             results[vid] = DetectionResult([], {}, settings.threshold, 0, error=message)
             yield Progress("detect", k + 1, len(ids), f"video {vid}", message, {"error": message})
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# The default detector's runs (TransNetV2, :mod:`.learned`)
+# ---------------------------------------------------------------------------------------------
+def learned_run(
+    project: Project, video: Video, *, restart: bool = False
+) -> Stage[tuple[int, DetectionResult]]:
+    """Score one project video with the network, saving its outputs chunk by chunk; returns
+    ``(detection id, result)``, the run still open (the caller stores the cuts and finishes
+    it, :func:`~.registry.detect_video_with`).  A cancelled run is marked so, and the next
+    one with the same params resumes at the window where it stopped (unless ``restart``)."""
+    from workstation.core.detect import transnet_onnx
+
+    transnet_onnx.ensure_model()  # (a clear message before any record is made)
+    params = learned.params()
+    total = video.frame_count
+    outputs = learned.Outputs(total)
+    start = 0
+    resumable = None if restart else project.resumable_detection(video.id, learned.DETECTOR, params)
+    if resumable is not None:
+        detection_id, saved = resumable
+        start = _restore_outputs(project, detection_id, outputs, saved)
+    else:
+        detection_id = project.start_detection(
+            video.id, learned.DETECTOR, params, learned.THRESHOLD
+        )
+    saved_upto = start
+
+    def save(done: int) -> None:
+        nonlocal saved_upto
+        first = (saved_upto // stage.CHUNK) * stage.CHUNK
+        for chunk in range(first, done, stage.CHUNK):
+            end = min(chunk + stage.CHUNK, done)
+            for name in learned.OUTPUTS:
+                values = outputs.curve(name, end)[chunk:end]
+                project.save_score_chunk(detection_id, name, chunk, values, end)
+        saved_upto = done
+
+    index = project.frame_index(video.id) if start else None
+    first = max(0, start - learned.PAD) if start else 0
+    reader = learned.NetReader(Path(video.path), first=first, index=index)
+    finished = False
+    try:
+        if start:
+            yield Progress("detect", start, total, video.name, f"resuming at frame {start}")
+        frames = yield from learned.score_pass(
+            reader, outputs, start=start, total=total, on_batch=save
+        )
+        save(frames)
+        finished = True
+    finally:
+        reader.close()
+        if not finished:
+            project.finish_detection(detection_id, "cancelled")
+    return detection_id, learned.result_of(outputs, frames)
+
+
+def _restore_outputs(
+    project: Project, detection_id: int, outputs: learned.Outputs, saved: int
+) -> int:
+    """Load a run's saved outputs; returns the frame to resume at (a window's first)."""
+    good = saved
+    for name in learned.OUTPUTS:
+        values = project.scores(detection_id, name)
+        good = min(good, len(values))
+        outputs.set(name, values)
+    return learned.resume_point(good)

