@@ -260,7 +260,8 @@ def write_docs(text: str) -> None:
     if pattern.search(old):
         new = pattern.sub(lambda _: section.rstrip("\n"), old)
     else:
-        new = old.replace("## Cut detection\n", section + "\n## Cut detection\n", 1)
+        anchor = "## Cut detection on the generator set (tuned on)\n"
+        new = old.replace(anchor, section + "\n" + anchor, 1)
     from workstation.core import atomic
 
     atomic.write_text(path, new)

@@ -65,14 +65,14 @@ def sheet(
     cols = before + after + 1
     img = Image.new("RGB", (cols * (width + 2), len(centers) * (th + 14)), (40, 40, 40))
     draw = ImageDraw.Draw(img)
-    for r, c in enumerate(centers):
-        for k, f in enumerate(range(c - before, c + after + 1)):
+    for r, center in enumerate(centers):
+        for k, f in enumerate(range(center - before, center + after + 1)):
             if f in frames:
                 img.paste(frames[f], (k * (width + 2), r * (th + 14) + 12))
             draw.text(
                 (k * (width + 2) + 2, r * (th + 14)),
                 str(f),
-                fill=(255, 80, 80) if f == c else (255, 255, 255),
+                fill=(255, 80, 80) if f == center else (255, 255, 255),
             )
     img.save(out)
 

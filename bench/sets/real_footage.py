@@ -132,6 +132,7 @@ def make_set(cache: str | Path) -> list[Path]:
             if not path.exists():
                 excerpt(shipped, path, a, b)
         elif not path.exists():
-            path.symlink_to(shipped)
+            path.unlink(missing_ok=True)  # a dangling link
+            path.symlink_to(shipped.resolve())
         paths.append(path)
     return paths

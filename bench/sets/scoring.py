@@ -1,7 +1,8 @@
 """Scoring a detector's output against a labelled set (bench/detect_sets.py).
 
 Labels of every set share one form: ``frames``, ``events`` (``kind`` cut | fade | dissolve,
-``frame``, ``span`` ``[a, b]``) and ``traps`` (``kind``, ``span``).  A found cut matches a hard
+``frame``, ``span`` ``[a, b]``, optionally ``optional``: an opening fade-in, which a cut may
+take without counting either way) and ``traps`` (``kind``, ``span``).  A found cut matches a hard
 cut at its frame (``tol`` 0: frame-exact; 1: within +-1) and a fade or dissolve anywhere in its
 span; each event takes one cut, greedily, in frame order (a cut off by two frames is a miss and
 a false cut).  A false cut inside a trap's span (or one frame after it) counts against that
