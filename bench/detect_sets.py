@@ -21,7 +21,7 @@ VIDEO --json --detector NAME`` takes), and the peer: PySceneDetect ``detect-adap
 defaults through ``scenedetect.detect(path, AdaptiveDetector(), backend="opencv")``.  Files run
 interleaved (each file through every method in turn), so load from other work hits all alike.
 Times are per file inside the worker (model loading in its first file), CPU includes forked
-children; peak RSS is the larger of the worker's and its largest child's ``ru_maxrss``.
+children; peak RSS is the larger of the worker's own (VmHWM) and its largest child's.
 """
 
 from __future__ import annotations
@@ -87,6 +87,17 @@ def _runner(method: str) -> Any:
     return run
 
 
+def _own_peak_kb() -> int:
+    """This process's peak RSS (VmHWM).  Not ``ru_maxrss``: Linux keeps that across exec, so a
+    worker would report the parent's size at fork (which renders videos)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def worker(method: str) -> None:
     import resource
 
@@ -101,10 +112,7 @@ def worker(method: str) -> None:
         except Exception as exc:  # reported per file; the bench goes on
             out = {"cuts": [], "spans": [], "error": f"{type(exc).__name__}: {exc}"}
         out["wall"], out["cpu"] = time.perf_counter() - t, cpu_seconds() - c
-        out["rss_kb"] = max(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-        )
+        out["rss_kb"] = max(_own_peak_kb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         proto.write(json.dumps(out) + "\n")
         proto.flush()
 

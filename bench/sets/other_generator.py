@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -267,59 +268,80 @@ class Spec:
     look: Look
 
 
-def _frames(spec: Spec, w: int, h: int) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Every frame (float) and the labels of a spec."""
-    out: list[np.ndarray] = []
+def _events(join: Join, start: int, half: float, events: list[dict[str, Any]]) -> int:
+    """Label the join into a shot whose first frame would be ``start``; returns where the
+    shot's own frames begin (after a fade's hold)."""
+    if join.kind == "dissolve":
+        n = join.length
+        events.append({"kind": "dissolve", "frame": start + n // 2, "span": [start, start + n]})
+        return start
+    if join.kind == "fade":
+        fade_out_first, hold_first = start - join.length, start
+        start += join.hold
+        clean = start + join.length
+        if join.hold >= half:
+            events.append(
+                {"kind": "fade", "frame": hold_first, "span": [fade_out_first, hold_first]}
+            )
+            events.append({"kind": "fade", "frame": start, "span": [start, clean]})
+        else:
+            mid = (hold_first + start) // 2 if join.hold else start
+            events.append({"kind": "fade", "frame": mid, "span": [fade_out_first, clean]})
+        return start
+    events.append({"kind": "cut", "frame": start, "span": [start, start]})
+    return start
+
+
+def _traps(shot: Shot, start: int) -> list[dict[str, Any]]:
+    traps = [{"kind": "flash", "span": [start + at, start + at + n - 1]} for at, n in shot.flashes]
+    if shot.passer is not None:
+        traps.append({"kind": "passer", "span": [start + shot.passer, start + shot.passer + 5]})
+    if shot.whip is not None:
+        traps.append({"kind": "whip", "span": [start + shot.whip, start + shot.whip + 7]})
+    if shot.shake >= 0.02:
+        traps.append({"kind": "shake", "span": [start, start + shot.frames - 1]})
+    return traps
+
+
+def _frames(spec: Spec, w: int, h: int) -> Generator[np.ndarray, None, dict[str, Any]]:
+    """Yield every frame (float) of a spec, one at a time (only a dissolve's tail is held
+    back, so a 1080p video never sits in memory), and return its labels."""
     events: list[dict[str, Any]] = []
     traps: list[dict[str, Any]] = []
     half = float(spec.fps) * 0.5
+    n_out = 0
+    tail: list[np.ndarray] = []  # the previous shot's last frames, held back for a dissolve
     for si, shot in enumerate(spec.shots):
         painter = ShotPainter(shot, w, h)
-        frames = [painter.frame(i, spec.look.interlaced) for i in range(shot.frames)]
-        join = spec.joins[si - 1] if si > 0 else Join()
-        nxt = spec.joins[si] if si < len(spec.joins) else Join()
-        start = len(out)
-        if si > 0 and join.kind == "dissolve":
-            n = join.length
-            tail = out[-n:]
-            del out[-n:]
-            start = len(out)
-            for k in range(n):
-                a = (k + 1) / (n + 1)
-                frames[k] = tail[k] * (1 - a) + frames[k] * a
-            events.append({"kind": "dissolve", "frame": start + n // 2, "span": [start, start + n]})
-        elif si > 0 and join.kind == "fade":
-            fade_out_first = start - join.length
-            hold_first = start
-            out += [np.zeros((h, w, 3), np.float32) for _ in range(join.hold)]
-            start = len(out)
-            for k in range(join.length):
-                frames[k] = frames[k] * ((k + 1) / (join.length + 1))
-            clean = start + join.length
-            if join.hold >= half:
-                events.append(
-                    {"kind": "fade", "frame": hold_first, "span": [fade_out_first, hold_first]}
-                )
-                events.append({"kind": "fade", "frame": start, "span": [start, clean]})
-            else:
-                mid = (hold_first + start) // 2 if join.hold else start
-                events.append({"kind": "fade", "frame": mid, "span": [fade_out_first, clean]})
-        elif si > 0:
-            events.append({"kind": "cut", "frame": start, "span": [start, start]})
-        if nxt.kind == "fade":
-            n = nxt.length
-            for k in range(n):
-                frames[shot.frames - n + k] = frames[shot.frames - n + k] * (1 - (k + 1) / (n + 1))
-        for at, n in shot.flashes:
-            traps.append({"kind": "flash", "span": [start + at, start + at + n - 1]})
-        if shot.passer is not None:
-            traps.append({"kind": "passer", "span": [start + shot.passer, start + shot.passer + 5]})
-        if shot.whip is not None:
-            traps.append({"kind": "whip", "span": [start + shot.whip, start + shot.whip + 7]})
-        if shot.shake >= 0.02:
-            traps.append({"kind": "shake", "span": [start, start + shot.frames - 1]})
-        out += frames
-    return out, {"frames": len(out), "fps": str(spec.fps), "events": events, "traps": traps}
+        join = spec.joins[si - 1] if si > 0 else Join("none")
+        nxt = spec.joins[si] if si < len(spec.joins) else Join("none")
+        keep_back = nxt.length if nxt.kind == "dissolve" else 0
+        fade_out = nxt.length if nxt.kind == "fade" else 0
+        start = n_out
+        if si > 0:
+            start = _events(join, n_out, half, events)
+            for _ in range(start - n_out):  # a fade's hold
+                yield np.zeros((h, w, 3), np.float32)
+            n_out = start
+        traps += _traps(shot, start)
+        held: list[np.ndarray] = []
+        for i in range(shot.frames):
+            img = painter.frame(i, spec.look.interlaced)
+            if join.kind == "dissolve" and i < join.length:
+                a = (i + 1) / (join.length + 1)
+                img = tail[i] * (1 - a) + img * a
+            elif join.kind == "fade" and i < join.length:
+                img = img * ((i + 1) / (join.length + 1))
+            k = i - (shot.frames - fade_out)
+            if fade_out and k >= 0:
+                img = img * (1 - (k + 1) / (fade_out + 1))
+            if keep_back and i >= shot.frames - keep_back:
+                held.append(img)
+                continue
+            yield img
+            n_out += 1
+        tail = held
+    return {"frames": n_out, "fps": str(spec.fps), "events": events, "traps": traps}
 
 
 def _finish(
@@ -354,7 +376,6 @@ def _finish(
 
 def write(spec: Spec, path: Path, w: int, h: int) -> dict[str, Any]:
     """Encode a spec at w x h and write its labels beside it; returns the labels."""
-    frames, labels = _frames(spec, w, h)
     rng = np.random.default_rng(_seed(spec.name))
     look = spec.look
     fmt = "matroska" if look.codec == "mpeg2video" else "mp4"
@@ -371,12 +392,20 @@ def write(spec: Spec, path: Path, w: int, h: int) -> dict[str, Any]:
                 stream.thread_type = "FRAME"
             else:
                 stream.options = {"bf": "2"}
-            for n, img in enumerate(frames):
+            frames = _frames(spec, w, h)
+            n = 0
+            while True:
+                try:
+                    img = next(frames)
+                except StopIteration as stop:
+                    labels: dict[str, Any] = stop.value
+                    break
                 frame = av.VideoFrame.from_ndarray(
                     _finish(img, n, look, spec.fps, rng), format="rgb24"
                 )
                 for packet in stream.encode(frame):
                     container.mux(packet)
+                n += 1
             for packet in stream.encode():
                 container.mux(packet)
         finally:
