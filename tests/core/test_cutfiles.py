@@ -513,7 +513,7 @@ def test_a_full_disk_is_named_not_a_traceback(demo_project, tmp_path, monkeypatc
     vid = _video_id(demo_project, "demo_live.mp4")
     demo_project.add_cut(vid, Cut(60))
 
-    def full(path, data, *, mode=None):
+    def full(path, data, *, mode=None, durable=True):
         raise OSError(errno.ENOSPC, "No space left on device", str(atomic.temp_path(Path(path))))
 
     monkeypatch.setattr(atomic, "write_bytes", full)
