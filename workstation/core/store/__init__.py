@@ -16,7 +16,8 @@ errors in words), ``recovery`` (rebuilding a damaged database), ``settings`` (ev
 project-setting key, typed)
 and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``, ``tags``,
 ``captions``, ``clip_rows`` for bulk reads, ``edit_rows`` for the row writes of undoable edits,
-``clip_query`` for the clip filter language compiled to SQL), all combined into :class:`Project`.
+``clip_query`` for the clip filter language compiled to SQL, ``written`` for the files it
+wrote beside videos and clips), all combined into :class:`Project`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from workstation.core.store.settings import (
     SettingsTables,
 )
 from workstation.core.store.tags import TagTables
+from workstation.core.store.written import Written, WrittenFileTables
 
 __all__ = [
     "AUTOTAG_CAPTION",
@@ -72,6 +74,7 @@ __all__ = [
     "Setting",
     "SettingError",
     "Video",
+    "Written",
     "database_error",
     "recover_project",
 ]
@@ -87,5 +90,6 @@ class Project(
     ClipRowTables,
     EditRowTables,
     ClipQueryTables,
+    WrittenFileTables,
 ):
     """An open project folder.  Not thread-safe: open one per thread."""

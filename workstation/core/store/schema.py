@@ -157,6 +157,17 @@ MIGRATIONS: list[str] = [
     UPDATE settings SET value = '"' || value || '"'
     WHERE key = 'autotag.device' AND value IN ('auto', 'cpu', 'cuda');
     """,
+    # 2 -> 3: the files the workstation wrote into folders people use too (cut sidecars beside
+    # videos, clip .txt), with the checksum of what it wrote (core/owned.py).
+    """
+    CREATE TABLE written_files (
+        path          TEXT PRIMARY KEY,
+        size          INTEGER NOT NULL,
+        sha256        TEXT NOT NULL,
+        previous      TEXT,               -- the file's checksum before this write
+        written_at    REAL NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
