@@ -157,6 +157,11 @@ MIGRATIONS: list[str] = [
     UPDATE settings SET value = '"' || value || '"'
     WHERE key = 'autotag.device' AND value IN ('auto', 'cpu', 'cuda');
     """,
+    # 2 -> 3: a person can reject a clip (hidden from the grid, left out of exports and
+    # auto-tagging; its row, tags and caption stay, so the rejection can be undone).
+    """
+    ALTER TABLE clips ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
