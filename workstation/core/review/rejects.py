@@ -13,6 +13,7 @@ fails the files are moved back, so the rows and the files never disagree.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -130,9 +131,7 @@ def _move_all(pairs: list[tuple[Path, Path]]) -> None:
             shutil.move(src, dst)
         except OSError as exc:
             for a, b in reversed(done):
-                try:
+                with contextlib.suppress(OSError):  # rare: the first problem is said below
                     shutil.move(b, a)
-                except OSError:
-                    pass
             raise WorkstationError(f"{src}: cannot move it to {dst}: {os_problem(exc)}") from None
         done.append((src, dst))
