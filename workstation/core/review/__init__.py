@@ -42,7 +42,7 @@ from workstation.core.review.queries import (
     filter_clip_ids,
     tag_counts,
 )
-from workstation.core.review.rejects import BinEdit, delete_clip_files, reject_clips
+from workstation.core.review.rejects import BIN_DIR, BinEdit, delete_clip_files, reject_clips
 from workstation.core.review.tags import (
     accept_above,
     accept_tags,
@@ -62,6 +62,7 @@ from workstation.core.store.clip_query import Query, QueryError, parse
 from workstation.core.store.tags import ClipTag, TagCount
 
 __all__ = [
+    "BIN_DIR",
     "UNDO_LIMIT",
     "CATEGORIES",
     "STATES",

@@ -89,6 +89,10 @@ class ClipRowTables(ProjectDatabase):
             return self.db.execute(_ALL_GRID_ROWS).fetchall()
         return self.db.execute(_SOME_GRID_ROWS, (json.dumps(list(clip_ids)),)).fetchall()
 
+    def stale_clip_ids(self) -> set[int]:
+        """The clips out of date (see ``STALE_SQL``), after cuts were edited."""
+        return {r[0] for r in self.db.execute(f"SELECT c.id FROM clips c WHERE {STALE_SQL}")}
+
     def grid_tag_counts(self) -> list[tuple[int, int, int, bool]]:
         """Every clip's (id, tags shown, untouched auto tags, has a caption)."""
         return [(r[0], r[1], r[2], bool(r[3])) for r in self.db.execute(_ALL_GRID_COUNTS)]
