@@ -197,6 +197,7 @@ def test_delete_clip_files_moves_them_to_the_bin_and_undo_moves_them_back(
     v.set_filter("rejected:yes")  # still there, with their covers, from the bin
     assert v.model.clip_ids() == ids[5:8]
     assert v.model.clip(ids[5]).path == root / "bin/clips/clip_05.mp4"
+    assert v.model.source(ids[5]).path == root / "bin/clips/clip_05.mp4"  # hover frames
     v.undo()
     assert files_under(root, "bin/clips") == []
     assert len(files_under(root, "clips")) == 16

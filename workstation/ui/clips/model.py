@@ -231,7 +231,10 @@ class ClipModel(QStringListModel):
         else:
             fresh = read_rows(self.project, ids)
         for r in fresh:
-            if r.id in self._rows:
+            old = self._rows.get(r.id)
+            if old is not None:
+                if old.stored_path != r.stored_path:  # moved (to the bin and back)
+                    self._sources.pop(r.id, None)
                 self._rows[r.id] = r
         rows = sorted(self._pos[r.id] for r in fresh if r.id in self._pos)
         if rows:
