@@ -168,6 +168,11 @@ MIGRATIONS: list[str] = [
         written_at    REAL NOT NULL
     );
     """,
+    # 3 -> 4: a person can reject a clip (hidden from the grid, left out of exports and
+    # auto-tagging; its row, tags and caption stay, so the rejection can be undone).
+    """
+    ALTER TABLE clips ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

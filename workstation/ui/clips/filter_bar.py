@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core.review import QueryError
 from workstation.ui.clips.model import SortKey
+from workstation.ui.clips.wording import n_clips
 
 FILTER_PAUSE_MS = 250  # typing applies the filter once it pauses this long
 
@@ -38,7 +39,7 @@ class FilterBar(QWidget):
         self._filter_timer.timeout.connect(self.filterRequested)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(
-            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no tags=0 …'
+            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no rejected:yes stale:yes …'
         )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
@@ -86,8 +87,10 @@ class FilterBar(QWidget):
     def _sort_changed(self, *_a: object) -> None:
         self.sortChanged.emit(self.sort_combo.currentData(), self.sort_desc.isChecked())
 
-    def show_count(self, n: int, total: int) -> None:
-        self.count_label.setText(f"{n:,} clips" if n == total else f"{n:,} of {total:,} clips")
+    def show_count(self, n: int, total: int, rejected: int = 0) -> None:
+        """'14 of 16 clips' (``total``: the clips not rejected), '· 2 rejected' after it."""
+        text = n_clips(n) if n == total else f"{n:,} of {n_clips(total)}"
+        self.count_label.setText(text + (f" · {rejected:,} rejected" if rejected else ""))
 
     def clear_error(self) -> None:
         self.filter_error.hide()

@@ -113,6 +113,12 @@ CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
             ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
             ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
             ("clips.accept_above", "Accept the auto tags above the threshold", ("Ctrl+Shift+A",)),
+            ("clips.reject", "Reject the selected clips (restore rejected ones)", ("Del",)),
+            (
+                "clips.delete_files",
+                "Move the files of the selected clips to the bin…",
+                ("Shift+Del",),
+            ),
             ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
             ("clips.undo", "Undo", ("Ctrl+Z",)),
             ("clips.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
