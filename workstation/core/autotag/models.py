@@ -182,6 +182,24 @@ def tagger_problem(model: str) -> str | None:
     )
 
 
+def captioner_problem(model: str) -> str | None:
+    """Why ``model`` (a folder or hub id) cannot caption without a download; None when it can
+    (as far as its files tell: "Check it loads" in Models loads it)."""
+    from workstation.core.autotag.hf_captioner import check_model_source
+
+    try:
+        if check_model_source(model) is not None:
+            return None
+    except ModelError as exc:
+        return str(exc)
+    if any(e.name == model and e.kind == "captioner" for e in cached_models()):
+        return None
+    return (
+        f"{model} is not on this machine yet: download it in Models… (the size is shown "
+        "before anything is downloaded), choose a model folder you have, or use a server"
+    )
+
+
 def server_models_stage(server: str, api_key: str = "", timeout: float = 10.0) -> Stage[list[str]]:
     """The models an OpenAI-compatible server offers ("Test connection"); a server that does
     not list them answers with an empty list; one that cannot be reached raises
