@@ -206,3 +206,27 @@ def test_caption_dialog_test_connection_shows_the_plain_error(qtbot, view):
     text = tested.args[0]
     assert "cannot reach the caption server" in text and "pw9" not in text
     assert "Traceback" not in text and "URLError" not in text
+
+
+def test_caption_dialog_local_model_not_downloaded_is_said_before_ok(qtbot, view, tmp_path):
+    v, ids = view
+    dialog = v.autotag.open_caption_dialog()
+    qtbot.addWidget(dialog)
+    dialog.use_local.setChecked(True)
+    assert dialog.local_model.value() == "Qwen/Qwen2.5-VL-3B-Instruct"
+    assert "is not on this machine yet: download it in Models" in dialog.local_problem.text()
+    assert not dialog.ok_button.isEnabled()
+    vlm = tmp_path / "vlm"
+    vlm.mkdir()
+    (vlm / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
+    (vlm / "model.safetensors").write_bytes(b"x" * 64)
+    dialog.local_model.set_value(str(vlm))  # what the folder picker does
+    assert dialog.local_problem.isHidden() and dialog.ok_button.isEnabled()
+    dialog.device.setCurrentIndex(1)
+    dialog.runRequested.disconnect()  # this fake model would only fail to load in the job
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    saved = load_settings(v.project, CaptionSettings)
+    assert (saved.backend.value, saved.model, saved.server) == ("transformers", str(vlm), "")
+    from workstation.core.autotag.hf_captioner import load_device
+
+    assert load_device(v.project) == "cpu"

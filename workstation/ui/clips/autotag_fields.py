@@ -1,4 +1,4 @@
-"""Parts the Tag and Caption dialogs share: which clips, and a model picker.
+"""Parts the Tag, Caption and Models dialogs share: which clips, a model picker, tables.
 
 :class:`ClipScopeChooser` shows the three choices with their counts (a choice with no clips
 is disabled); :class:`ModelPicker` lists the models of one kind from the Models list (folders
@@ -13,14 +13,18 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QComboBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QRadioButton,
     QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
     QWidget,
 )
 
@@ -144,3 +148,33 @@ class ModelPicker(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
         if folder:
             self.set_value(str(Path(folder).resolve()))
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def table_item(text: str, tip: str = "") -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setToolTip(tip or text)
+    return item
+
+
+def table_widget(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for c in range(1, len(headers)):
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+    return table

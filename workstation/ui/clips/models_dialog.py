@@ -1,15 +1,11 @@
 """The Models dialog: which tagger/captioner models are here, what each is for, which to use.
 
-"On this machine" lists the model folders the person added (kept in the project's settings)
-and the models in the Hugging Face cache, with what each is for and its size on disk; with
-none it explains what to add and why.  "Use for tagging" / "Use for captions" set the
-project's TagSettings / CaptionSettings (what the Tag and Caption dialogs start from).  A
-folder is loaded the way a job would before it is listed (a junk model is refused with the
-reason), as a job.  "Download from Hugging Face" shows each known model's download size from
-the hub's metadata ("unknown offline" without network), asks with the size before anything is
-downloaded, and shows progress with a Cancel button.  All the work is Qt-free
-(``workstation.core.autotag.models`` / ``.downloads``) and runs as jobs, never on the GUI
-thread.
+"On this machine": the folders the person added (kept in the project) and the Hugging Face
+cache, with purpose and size on disk, or an empty state saying what to add and why; a folder
+is loaded as a job would before it is listed; "Use for tagging / captions" set the project's
+TagSettings / CaptionSettings.  "Download from Hugging Face": each known model's download size
+from the hub ("unknown offline"), a confirmation with the size, progress and Cancel.  The work
+is Qt-free (``core.autotag.models`` / ``.downloads``) and runs as jobs, off the GUI thread.
 """
 
 from __future__ import annotations
@@ -21,20 +17,16 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
 )
 
@@ -66,6 +58,7 @@ from workstation.core.autotag.models import (
 from workstation.core.autotag.openai_captioner import redact_url
 from workstation.core.errors import WorkstationError
 from workstation.core.store import DEVICES
+from workstation.ui.clips.autotag_fields import human_size, table_item, table_widget
 
 log = logging.getLogger(__name__)
 
@@ -80,36 +73,6 @@ EMPTY_TEXT = (
     "Add a folder you already have with <b>Add folder…</b>, or download one below."
 )
 USE_FOR = {"tagger": "Tagging", "captioner": "Captions", "?": "—"}
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def _item(text: str, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setToolTip(tip or text)
-    return item
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for c in range(1, len(headers)):
-        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-    return table
 
 
 class ModelsDialog(QDialog):
@@ -144,7 +107,7 @@ class ModelsDialog(QDialog):
         self.empty_hint = QLabel(EMPTY_TEXT)
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setTextFormat(Qt.TextFormat.RichText)
-        self.table = _table(["Model", "Used for", "Where", "Size on disk"])
+        self.table = table_widget(["Model", "Used for", "Where", "Size on disk"])
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.device = QComboBox()
         for d in DEVICES:
@@ -186,7 +149,7 @@ class ModelsDialog(QDialog):
         box.addWidget(self.in_use)
 
     def _build_download(self) -> None:
-        self.hub_table = _table(["Model", "Used for", "Download size"])
+        self.hub_table = table_widget(["Model", "Used for", "Download size"])
         self.hub_table.itemSelectionChanged.connect(self._hub_selected)
         self.hub_id = QLineEdit()
         self.hub_id.setPlaceholderText("or any Hugging Face id: owner/name")
@@ -221,7 +184,7 @@ class ModelsDialog(QDialog):
             size = human_size(e.size) if e.where != "folder (missing)" else "—"
             cells = (e.name, USE_FOR[e.kind], e.where, size)
             for c, text in enumerate(cells):
-                self.table.setItem(r, c, _item(text, f"{PURPOSE[e.kind]}\n{e.path}"))
+                self.table.setItem(r, c, table_item(text, f"{PURPOSE[e.kind]}\n{e.path}"))
         empty = not self.entries
         self.empty_hint.setVisible(empty)
         self.table.setVisible(not empty)
@@ -229,7 +192,7 @@ class ModelsDialog(QDialog):
         self.device.setCurrentIndex(DEVICES.index(load_device(self.project)))
         self.device.blockSignals(False)
         self.in_use.setText(self._in_use_text())
-        self._fill_hub_table()
+        self._fill_hubtable_widget()
         self._update_buttons()
         if not self.plans and self._lookup_job is None:
             self.look_up_sizes()
@@ -258,7 +221,7 @@ class ModelsDialog(QDialog):
         known = [m for m in (*WD14_MODELS, *HF_CAPTION_MODELS) if m not in here]
         return known + [m for m in self.plans if m not in known and m not in here]
 
-    def _fill_hub_table(self) -> None:
+    def _fill_hubtable_widget(self) -> None:
         ids = self.hub_ids()
         self.hub_table.setRowCount(len(ids))
         for r, repo in enumerate(ids):
@@ -270,9 +233,9 @@ class ModelsDialog(QDialog):
                 size, tip = ("unknown offline" if "offline" in plan else "unknown"), plan
             else:
                 size, tip = ("unknown offline" if offline() else "looking up…"), ""
-            self.hub_table.setItem(r, 0, _item(repo, PURPOSE[kind]))
-            self.hub_table.setItem(r, 1, _item(USE_FOR[kind], PURPOSE[kind]))
-            self.hub_table.setItem(r, 2, _item(size, tip))
+            self.hub_table.setItem(r, 0, table_item(repo, PURPOSE[kind]))
+            self.hub_table.setItem(r, 1, table_item(USE_FOR[kind], PURPOSE[kind]))
+            self.hub_table.setItem(r, 2, table_item(size, tip))
 
     def look_up_sizes(self, ids: list[str] | None = None):
         """Ask the hub for the download sizes (a job; offline says so at once)."""
@@ -280,7 +243,7 @@ class ModelsDialog(QDialog):
         if offline():
             for repo in ids:
                 self.plans[repo] = str(OfflineError(repo, "HF_HUB_OFFLINE is set"))
-            self._fill_hub_table()
+            self._fill_hubtable_widget()
             self.show_message(
                 "You are offline: HF_HUB_OFFLINE is set, so download sizes are unknown and "
                 "nothing can be downloaded. Copy a model folder to this machine and add it "
@@ -300,7 +263,7 @@ class ModelsDialog(QDialog):
     def _sizes_known(self, plans: dict[str, DownloadPlan | str]) -> None:
         self._lookup_job = None
         self.plans.update(plans)
-        self._fill_hub_table()
+        self._fill_hubtable_widget()
         offline_says = next(
             (p for p in plans.values() if isinstance(p, str) and "offline" in p), ""
         )
@@ -425,7 +388,7 @@ class ModelsDialog(QDialog):
         plan = self.plans.get(repo_id)
         if isinstance(plan, DownloadPlan):
             return self._confirm_and_start(plan)
-        job = self.jobs.run(
+        return self.jobs.run(
             f"Look up {repo_id}",
             lambda: plans_stage([repo_id]),
             on_done=lambda plans: self._looked_up(repo_id, plans),
@@ -433,11 +396,10 @@ class ModelsDialog(QDialog):
             stage_name="look up sizes",
             target=repo_id,
         )
-        return job
 
     def _looked_up(self, repo_id: str, plans: dict[str, DownloadPlan | str]) -> None:
         self.plans.update(plans)
-        self._fill_hub_table()
+        self._fill_hubtable_widget()
         plan = plans.get(repo_id)
         if isinstance(plan, DownloadPlan):
             self._confirm_and_start(plan)
