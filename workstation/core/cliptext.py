@@ -220,12 +220,12 @@ def _write(
         elif not folder.is_dir():
             continue
         todo.append((path, text))
-    clips_dir = project.clips_dir.resolve()
+    root = project.root.resolve()
 
     def legacy(path: Path, data: bytes) -> bool:
-        # Written before the workstation recorded its writes: ours when it sits in the
-        # project's own clips folder; beside imported clips it may be the person's own file.
-        return path.resolve().is_relative_to(clips_dir)
+        # Written before the workstation recorded its writes (or moved with its clip into the
+        # bin): ours inside the project folder; beside imported clips it may be the person's.
+        return path.resolve().is_relative_to(root)
 
     written, kept = owned.write_owned(
         project, todo, legacy=legacy, kept_hint=_KEPT_HINT, durable=False

@@ -12,7 +12,7 @@ overwriting it.  A file that already holds exactly the new text is adopted as it
 
 Files written before this record existed carry none: each writer says which of those it may
 still take as its own (``legacy``): a cut sidecar by its first line, a clip ``.txt`` when it
-sits in the project's own clips folder.
+sits in the project folder.
 """
 
 from __future__ import annotations
