@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
@@ -28,6 +28,7 @@ from workstation.ui.session import ProjectSession
 if TYPE_CHECKING:
     from workstation.core.store import Project
     from workstation.ui.clips.models_dialog import ModelsDialog
+    from workstation.ui.export import ExportDialog
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
 log = logging.getLogger("workstation.ui.main_window")
@@ -79,6 +80,9 @@ class WindowMenus(QObject):
         self.add_videos_action = file.addAction("&Add videos…", self.add_videos_dialog)
         self.add_videos_action.setShortcut(QKeySequence("Ctrl+I"))
         self.add_folder_action = file.addAction("Add a &folder of videos…", self.add_folder_dialog)
+        self.export_action = file.addAction("&Export dataset…", self.open_export)
+        # Ctrl+E is the Clips view's "edit the caption": one key for both would fire neither.
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         file.addSeparator()
         self.close_action = file.addAction("&Close project", close_project)
         self.quit_action = file.addAction("&Quit", self.window.close)
@@ -126,10 +130,36 @@ class WindowMenus(QObject):
         dialog.raise_()
         return dialog
 
+    def open_export(self) -> ExportDialog | None:
+        """The Export dialog of the open project; its "show these clips" filters the Clips
+        view."""
+        if self.session is None:
+            return None
+        from workstation.ui.export import ExportDialog
+
+        dialog = ExportDialog(self.session, self.jobs, self.window, show_clips=self.show_clips)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_clips(self, query: str) -> None:
+        """Switch to the Clips view with ``query`` in its filter bar."""
+        window: Any = self.window  # the MainWindow (typed as a plain QMainWindow here)
+        view = window.ensure_clips_view()
+        window.tabs.setCurrentIndex(window.clips_tab)
+        set_filter = getattr(view, "set_filter", None)
+        if set_filter is not None:
+            set_filter(query)
+
     def update_actions(self) -> None:
         has_project = self.session is not None
         has_selection = has_project and bool(self.video_list.selected_video_ids())
-        for a in (self.add_videos_action, self.add_folder_action, self.close_action):
+        for a in (
+            self.add_videos_action,
+            self.add_folder_action,
+            self.export_action,
+            self.close_action,
+        ):
             a.setEnabled(has_project)
         for a in (self.detect_action, self.slice_action):
             a.setEnabled(has_selection)

@@ -86,6 +86,8 @@ MODEL_FOLDERS: Setting[tuple[str, ...]] = Setting(
     "autotag.model_folders", (), _folders, lenient=True
 )
 """The local model folders the person added in the Models dialog."""
+EXPORT_DIALOG: Setting[JsonObject] = Setting("export.dialog", _EMPTY, _json_object, lenient=True)
+"""The export dialog's last values: ``{"out": folder, "settings": ExportSettings.to_params()}``."""
 LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, lenient=True)
 """The id of the video shown last; the window shows it again when the project opens."""
 
@@ -95,6 +97,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     AUTOTAG_CAPTION,
     AUTOTAG_DEVICE,
     MODEL_FOLDERS,
+    EXPORT_DIALOG,
     LAST_VIDEO,
 )
 

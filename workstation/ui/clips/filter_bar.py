@@ -27,6 +27,19 @@ from workstation.ui.clips.wording import n_clips
 FILTER_PAUSE_MS = 250  # typing applies the filter once it pauses this long
 
 
+def query_error_html(err: QueryError, text: str = "") -> str:
+    """The error line's rich text: what is wrong, and the query with the bad spot marked
+    (``text``: the query, when the error does not carry it)."""
+    q = err.query or text
+    pos = min(err.position, len(q))
+    before, at, after = q[:pos], q[pos : pos + 1] or " ", q[pos + 1 :]
+    shown = (
+        f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
+        f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>"
+    )
+    return f"{html.escape(err.message)} (at character {pos + 1}): {shown}"
+
+
 class FilterBar(QWidget):
     """Query box, sort, count (and room for the view's buttons) over the error line."""
 
@@ -98,14 +111,8 @@ class FilterBar(QWidget):
 
     def show_error(self, err: QueryError) -> None:
         """Say what is wrong with the query and mark the spot (the cursor goes there)."""
-        q = err.query or self.filter_edit.text()
-        pos = min(err.position, len(q))
-        before, at, after = q[:pos], q[pos : pos + 1] or " ", q[pos + 1 :]
-        shown = (
-            f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
-            f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>"
-        )
-        self.filter_error.setText(f"{html.escape(err.message)} (at character {pos + 1}): {shown}")
+        pos = min(err.position, len(err.query or self.filter_edit.text()))
+        self.filter_error.setText(query_error_html(err, self.filter_edit.text()))
         self.filter_error.setToolTip(err.pointer())
         self.filter_error.show()
         self.filter_edit.setStyleSheet("QLineEdit { border: 1px solid #e05050; }")
