@@ -110,19 +110,22 @@ def _install_handlers(app) -> None:
     sys.excepthook = log_exception
 
 
-def _initial_project(args, settings) -> tuple[Path | None, bool]:
-    """Which folder to open and whether to create a project there."""
+def _initial_project(args, settings) -> tuple[Path | None, str | None]:
+    """Which project to open, or why the one named on the command line cannot be opened.
+
+    A path that is not a project is refused (a mistyped one would otherwise become a new
+    project); the last project opened is used only while it is still there."""
     chosen = args.project or args.project_dir
     if chosen:
-        path = Path(chosen).expanduser()
-        from workstation.core.store import DB_NAME
+        from workstation.ui.project_opening import no_project_at
 
-        fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
-        return path, fresh and not (path / DB_NAME).exists()
+        path = Path(chosen).expanduser()
+        problem = no_project_at(path)
+        return (None, problem) if problem else (path, None)
     last = settings.last_project
     if last and Path(last).exists():
-        return Path(last), False
-    return None, False
+        return Path(last), None
+    return None, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,14 +149,18 @@ def main(argv: list[str] | None = None) -> int:
             view=args.view,
         )
 
-    app = make_app()
     from workstation.core import settings as app_settings
-    from workstation.ui.main_window import MainWindow
 
     settings = app_settings.load()
+    project, problem = _initial_project(args, settings)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    app = make_app()
+    from workstation.ui.main_window import MainWindow
+
     window = MainWindow(settings)
     _install_handlers(app)
-    project, create = _initial_project(args, settings)
     if args.screenshot:
         from workstation.ui.smoke import screenshot_when_ready
 
@@ -161,6 +168,6 @@ def main(argv: list[str] | None = None) -> int:
             lambda _s: screenshot_when_ready(window, Path(args.screenshot))
         )
     if project is not None:
-        window.open_when_shown(project, create=create)
+        window.open_when_shown(project)
     window.show()
     return app.exec()

@@ -47,6 +47,7 @@ from workstation.ui.project_opening import (
     PlayerPage,
     ProjectOpener,
     WelcomePage,
+    unfit_for_new,
 )
 from workstation.ui.session import ProjectSession
 
@@ -181,23 +182,39 @@ class MainWindow(QMainWindow):
 
     # -- projects --------------------------------------------------------------------------
     def open_project(self, path: str | Path, *, create: bool = False) -> bool:
-        """Open (or create) a project; the current one is closed first.  False on failure."""
-        if not self.close_project():
+        """Open (or create) a project, then close the one open before.  False on failure, and
+        the project open before stays open.  ``create`` makes a project only in a missing or
+        empty folder, never in one with files in it."""
+        problem = unfit_for_new(path) if create else None
+        if problem is not None:
+            self._warn("Cannot create the project", problem)
             return False
+        session = self._open_session(path, create=create)
+        if session is None:
+            return False
+        if not self.close_project():
+            session.close()
+            return False
+        self._attach(session)
+        return True
+
+    def _open_session(self, path: str | Path, *, create: bool) -> ProjectSession | None:
+        """The project at ``path`` opened (a damaged one offered to recover); None: a message."""
         try:
-            session = ProjectSession(path, self, create=create)
+            return ProjectSession(path, self, create=create)
         except DamagedProjectError as exc:
             if self.interactive and self.opening.offer_recovery(exc):
-                return self.open_project(path)
+                return self._open_session(path, create=False)
             self._warn("Cannot open project", str(exc), dialog=False)
-            return False
         except (WorkstationError, OSError) as exc:
             self._warn("Cannot open project", str(exc))
-            return False
         except Exception as exc:  # e.g. a damaged database file
             message = f"{path}: cannot open the project ({type(exc).__name__}: {exc})"
             self._warn("Cannot open project", message)
-            return False
+        return None
+
+    def _attach(self, session: ProjectSession) -> None:
+        """Show a freshly opened project in the views."""
         from workstation.ui.common.thumb_loader import ThumbLoader
 
         self.session = self.jobs.session = self.menus.session = session
@@ -220,7 +237,6 @@ class MainWindow(QMainWindow):
             self.video_list.select_first()
         self.menus.update_actions()
         self.projectOpened.emit(session)
-        return True
 
     def open_when_shown(self, path: str | Path, *, create: bool = False) -> None:
         """Open a project right after the window's first paint (see :class:`ProjectOpener`)."""
