@@ -316,11 +316,13 @@ class ActionBinder:
 
 
 class ShortcutHelp(QFrame):
-    """An overlay over its parent listing every shortcut; Esc, F1 or a click closes it."""
+    """An overlay over its parent listing every shortcut; Esc, F1 or a click closes it.
+
+    ``editable``: offer "Change shortcuts…" (``customizeRequested``)."""
 
     customizeRequested = Signal()
 
-    def __init__(self, shortcuts: ShortcutMap, parent: QWidget) -> None:
+    def __init__(self, shortcuts: ShortcutMap, parent: QWidget, *, editable: bool = True) -> None:
         super().__init__(parent)
         self.shortcuts = shortcuts
         self.setObjectName("ShortcutHelp")
@@ -340,6 +342,7 @@ class ShortcutHelp(QFrame):
         customize.clicked.connect(self.customizeRequested)
         close = QPushButton("Close (Esc)")
         close.clicked.connect(self.hide)
+        customize.setVisible(editable)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(customize)
