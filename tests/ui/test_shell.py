@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workstation.core import settings as app_settings
-from workstation.core.store import DB_NAME, Cut
+from workstation.core.store import DB_NAME, Cut, Project
 from workstation.ui.main_window import MainWindow
 
 
@@ -254,8 +254,10 @@ def test_about_names_the_version_and_the_licences_of_the_readme(qtbot, window):
     assert "Motion Dataset Workstation 0.1.0" in text and "GPL-3.0-or-later" in text
     assert "libmpv: GPL-2.0-or-later" in text and "libx264" in text
     window.menus.about_action.trigger()
-    assert window.menus._about.isVisible() and "Licence" in window.menus._about.text()
-    window.menus._about.close()
+    dialog = window.menus._about
+    assert dialog.isVisible() and "GPL-3.0-or-later" in dialog.text.toPlainText()
+    assert dialog.height() <= 600  # fits a 1280x800 screen: the table scrolls
+    dialog.close()
 
 
 def test_open_log_folder_shows_where_internal_errors_are_written(
@@ -407,3 +409,19 @@ def test_counts_read_as_words():
 
     assert [counted(n, "video") for n in (0, 1, 2)] == ["0 videos", "1 video", "2 videos"]
     assert counted(1, "clip") == "1 clip" and counted(3, "box", "boxes") == "3 boxes"
+
+
+def test_a_long_recent_project_path_is_shortened_with_the_whole_in_its_tooltip(
+    qtbot, window, tmp_path
+):
+    from PySide6.QtWidgets import QPushButton
+
+    deep = tmp_path / ("a-very-long-folder-name-" * 6) / "my project"
+    Project.create(deep).close()
+    window.settings.add_recent(deep)
+    window.opening.show_welcome()
+    button = next(
+        b for b in window.opening.welcome.findChildren(QPushButton) if b.toolTip() == str(deep)
+    )
+    assert "…" in button.text() and button.text().endswith("my project")
+    assert button.fontMetrics().horizontalAdvance(button.text()) <= 460

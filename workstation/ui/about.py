@@ -12,9 +12,9 @@ import logging
 from importlib import metadata
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from workstation.core.settings import state_dir
 
@@ -82,22 +82,35 @@ def about_html() -> str:
         "datasets and train video motion models.</p>"
         f"<p>Licence: <b>{APP_LICENCE}</b>. The app links libmpv (GPL) and FFmpeg built with "
         "x264 (GPL), so the whole is distributed under the GPL.</p>"
-        "<table cellpadding='3' border='1' style='border-collapse:collapse'>"
+        "<table cellpadding='4' cellspacing='0' border='1' width='100%'>"
         "<tr><th>Dependency</th><th>Used for</th><th>Licence</th></tr>"
         f"{rows}</table>"
     )
 
 
-def show_about(parent: QWidget) -> QMessageBox:
-    """The About box (not modal: it returns at once)."""
-    box = QMessageBox(parent)
-    box.setWindowTitle("About Motion Dataset Workstation")
-    box.setIcon(QMessageBox.Icon.Information)
-    box.setText(about_html())
-    box.setStandardButtons(QMessageBox.StandardButton.Close)
-    box.setModal(False)
-    box.show()
-    return box
+class AboutDialog(QDialog):
+    """Version and licences; the table scrolls, so the dialog fits a 1280x800 screen."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About Motion Dataset Workstation")
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(True)
+        self.text.setHtml(about_html())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(buttons)
+        self.resize(760, 560)
+
+
+def show_about(parent: QWidget) -> AboutDialog:
+    """The About dialog (not modal: it returns at once)."""
+    dialog = AboutDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog
 
 
 def log_folder() -> Path:

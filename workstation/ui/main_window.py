@@ -159,7 +159,9 @@ class MainWindow(QMainWindow):
         self.log_dock = self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.jobs_dock.raise_()
-        self.resizeDocks([self.videos_dock], [300], Qt.Orientation.Horizontal)
+        # A quarter of the window at most: the views need the width more than the names.
+        width = max(260, min(380, self.width() // 4))
+        self.resizeDocks([self.videos_dock], [width], Qt.Orientation.Horizontal)
         self.videos_on_cut = DockPerTab(self.videos_dock, 0, self)
         self.tabs.currentChanged.connect(self.videos_on_cut.tab_changed)
         self.resizeDocks([self.jobs_dock], [140], Qt.Orientation.Vertical)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
 from workstation.ui.common.jobs import Job, JobsController
 from workstation.ui.cut.video_list import VideoList
@@ -145,6 +152,7 @@ class WindowMenus(QObject):
 
     def _build_help(self, menu: Any) -> None:
         self.shortcuts_help_action = menu.addAction("&Keyboard shortcuts\tF1", self.show_shortcuts)
+        self.shortcuts_help_action.setIconText("Shortcuts")
         self.log_folder_action = menu.addAction("Open the &log folder", self.open_log_folder)
         self.log_folder_action.setToolTip("Where internal errors are written (internal-errors.log)")
         menu.addSeparator()
@@ -198,6 +206,10 @@ class WindowMenus(QObject):
             self._icons[action] = name
             action.destroyed.connect(lambda _o=None, a=action: self._icons.pop(a, None))
         view.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (view.undo_action, view.redo_action, view.action("help.shortcuts")):
+            button = view.toolbar.widgetForAction(action)  # their tooltips say it in words
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.refresh_icons()
         changes = [view.detect_action, view.import_action, view.slice_action, view.reviewed_action]
         return [*view.binder.editing_actions(), *changes]

@@ -199,7 +199,12 @@ class ProjectOpener(QObject):
             if widget:
                 widget.deleteLater()
         for path in self._recent()[:5]:
-            button = QPushButton(f"Open {path}")
+            # A long path is shortened in the middle (its name stays); the tooltip has it all.
+            button_text = f"Open {path}"
+            button = QPushButton()
+            shown = button.fontMetrics().elidedText(button_text, Qt.TextElideMode.ElideMiddle, 460)
+            button.setText(shown)
+            button.setToolTip(path)
             button.setFlat(True)
             button.clicked.connect(lambda _c=False, p=path: self._open(p))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
