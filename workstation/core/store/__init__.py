@@ -46,6 +46,7 @@ from workstation.core.store.settings import (
     SettingError,
     SettingsTables,
 )
+from workstation.core.store.settings import TRAIN_FORM as TRAIN_FORM
 from workstation.core.store.tags import TagTables
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "MODEL_FOLDERS",
     "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
+    "TRAIN_FORM",
     "Clip",
     "CutRows",
     "Cut",

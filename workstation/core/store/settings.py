@@ -88,6 +88,8 @@ MODEL_FOLDERS: Setting[tuple[str, ...]] = Setting(
 """The local model folders the person added in the Models dialog."""
 LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, lenient=True)
 """The id of the video shown last; the window shows it again when the project opens."""
+TRAIN_FORM: Setting[JsonObject] = Setting("train.form", _EMPTY, _json_object, lenient=True)
+"""The Train tab's form (``{"preset", "settings"}``, the run's TrainSettings less its output)."""
 
 PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     CLIP_SIDECARS,
@@ -96,6 +98,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     AUTOTAG_DEVICE,
     MODEL_FOLDERS,
     LAST_VIDEO,
+    TRAIN_FORM,
 )
 
 
