@@ -8,6 +8,7 @@ Train tab runs the same checks field by field as a person types (:func:`check_fo
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -41,6 +42,29 @@ class FieldCheck:
 
 # Settings given as paths, in the order a person fills them in (and the child checks them).
 PATH_FIELDS = ("dataset", "base_model", "motion_module", "base_config", "output")
+
+
+def _folder_stamp(root: Path) -> tuple[int, ...]:
+    """Changes when an export is rewritten or its clips come and go (atomic writes rename
+    into the folder, which changes its mtime): the key of the cached dataset check."""
+    stamp: list[int] = []
+    for p in (root, root / "metadata.jsonl", root / "videos"):
+        try:
+            st = p.stat()
+        except OSError:
+            stamp += [0, 0]
+            continue
+        stamp += [st.st_mtime_ns, st.st_size]
+    return tuple(stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _describe_export(path: str, _stamp: tuple[int, ...]) -> str:
+    """The export's info line, read once per version of the folder: the window checks the
+    form on every edit, and 10,000 clips take ~0.1 s to read and stat."""
+    return inspect_export(path).describe()
+
+
 _REQUIRED = {
     "dataset": "choose the export folder (metadata.jsonl or WebVid CSV + clips)",
     "base_model": "choose an SD1.5 model: a diffusers folder or a .safetensors file",
@@ -113,6 +137,8 @@ def check_output(output: str, dataset: str = "") -> str:
         raise WorkstationError(f"{output}: cannot write in {existing} (no permission)")
     if out.is_dir() and any(out.glob("checkpoint-*")):
         return "holds checkpoints: Resume continues this run, Start begins a new one"
+    if any((out / name).exists() for name in ("train_settings.json", "train.log")):
+        return "holds an earlier run: Start begins a new folder beside it"
     return "an existing folder" if out.is_dir() else "a new folder"
 
 
@@ -120,7 +146,7 @@ def _check_path(name: str, s: TrainSettings) -> str:
     """``name``'s path checked by its kind: the info line, or WorkstationError naming it."""
     value = getattr(s, name)
     if name == "dataset":
-        return inspect_export(value).describe()
+        return _describe_export(value, _folder_stamp(Path(value)))
     if name == "base_model":
         return inspect_base_model(value)
     if name == "motion_module":
