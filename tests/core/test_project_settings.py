@@ -50,6 +50,7 @@ def test_every_key_is_declared_once():
         "autotag.model_folders",
         "export.dialog",
         "ui.last_video",
+        "train.form",
     }
 
 

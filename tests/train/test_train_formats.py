@@ -239,12 +239,12 @@ def test_launch_module_stays_light():
     assert out.stdout.strip() == "[]"
 
 
-def test_preflight_fails_fast_on_paths_and_missing_bitsandbytes(tiny_export, tmp_path):
+def test_preflight_fails_fast_on_paths_and_missing_bitsandbytes(tiny_models, tiny_export, tmp_path):
     import importlib.util
 
     from workstation.train.checks import _preflight
 
-    ok = dict(dataset=str(tiny_export), base_model=str(tiny_export), output=str(tmp_path))
+    ok = dict(dataset=str(tiny_export), base_model=str(tiny_models["sd"]), output=str(tmp_path))
     with pytest.raises(WorkstationError, match=r"--motion-module .*mm\.safetensors: not found"):
         _preflight(launch.TrainSettings(**ok, motion_module=str(tmp_path / "mm.safetensors")))
     with pytest.raises(WorkstationError, match="dataset folder not found"):

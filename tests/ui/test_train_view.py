@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from clip_fixtures import make_clips, write_clip_source
+from train_fixtures import fake_export, fake_sd_folder, open_view
 
 from workstation.core import synth
 from workstation.core.store import Project
@@ -71,13 +72,10 @@ def fake_child(tmp_path) -> Path:
 def view(qtbot, tmp_path):
     root = tmp_path / "proj"
     Project.create(root).close()
-    session = ProjectSession(root)
-    jobs = JobsController(session)
-    v = TrainView(session, jobs)
-    qtbot.addWidget(v)
-    v.resize(1200, 760)
-    v.dataset.setText(str(tmp_path / "export"))
-    v.base_model.setText(str(tmp_path / "sd15"))
+    v, jobs, session = open_view(qtbot, root)
+    v.dataset.setText(str(fake_export(tmp_path / "export")))
+    v.base_model.setText(str(fake_sd_folder(tmp_path / "sd15")))
+    v.validate()
     yield v
     v.shutdown()
     jobs.shutdown()
@@ -104,7 +102,8 @@ def test_events_from_the_child_update_plot_status_and_samples(qtbot, view, fake_
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
     assert "stray output" not in view.status.text()
     run_name = Path(view.output.text()).name
-    assert [view.history.item(i).text() for i in range(view.history.count())] == [run_name]
+    labels = [view.history.item(i).text() for i in range(view.history.count())]
+    assert labels == [f"{run_name} — done at step 3"]
 
 
 def test_an_error_event_is_shown_with_the_run(qtbot, view, fake_child):
@@ -217,7 +216,7 @@ def test_history_lists_runs_with_their_settings_and_samples(qtbot, view, monkeyp
     assert view.settings().resolution == 512 and view.output.text() == str(run)
     opened = []
     monkeypatch.setattr(
-        "workstation.ui.train.view.QDesktopServices.openUrl",
+        "workstation.ui.train.history.QDesktopServices.openUrl",
         lambda url: opened.append(url.toLocalFile()) or True,
     )
     view.open_button.click()

@@ -1,15 +1,14 @@
 """Training data: the export folder's clips and captions, sampled as frame stacks.
 
 Reads either layout the exporter writes: ``metadata.jsonl`` (``{"video_path", "caption"}`` per
-line) or WebVid (``videos/<videoid>.mp4`` plus a CSV with ``videoid,...,name``).  Every clip is
+line) or WebVid (``videos/<videoid>.mp4`` plus a CSV with ``videoid,...,name``), through
+:func:`workstation.train.folders.read_export` (the Train tab counts clips with it).  Every clip is
 opened once before training (:func:`scan_clips`) so broken or too-short clips are reported once
 and left out, instead of failing (or retrying forever) in the middle of a run.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -21,13 +20,11 @@ import torch
 
 from workstation.core.errors import WorkstationError
 
+# Re-exported: the export reader lives with the quick folder checks (no torch there).
+from workstation.train.folders import ClipEntry as ClipEntry
+from workstation.train.folders import read_export as read_export
+
 log = logging.getLogger("workstation.train")
-
-
-@dataclass(frozen=True)
-class ClipEntry:
-    path: Path
-    caption: str
 
 
 @dataclass(frozen=True)
@@ -46,61 +43,6 @@ class UsableClip:
 class SkippedClip:
     path: Path
     problem: str
-
-
-def read_export(folder: str | Path) -> list[ClipEntry]:
-    """The clips and captions of an export folder (metadata.jsonl or WebVid CSV)."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise WorkstationError(f"{root}: dataset folder not found")
-    meta = root / "metadata.jsonl"
-    if meta.exists():
-        return _read_jsonl(meta)
-    csvs = sorted(root.glob("*.csv"))
-    for path in csvs:
-        with path.open(newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
-        if "videoid" in header and "name" in header:
-            return _read_webvid(path, root)
-    raise WorkstationError(
-        f"{root}: not a dataset export: expected metadata.jsonl or a WebVid "
-        "CSV (columns videoid,contentUrl,duration,page_dir,name) with videos/"
-    )
-
-
-def _read_jsonl(meta: Path) -> list[ClipEntry]:
-    entries = []
-    for n, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise WorkstationError(f"{meta}, line {n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("video_path"), str):
-            raise WorkstationError(f'{meta}, line {n}: missing "video_path" (a relative path)')
-        caption = obj.get("caption", obj.get("text", ""))
-        if not isinstance(caption, str):
-            raise WorkstationError(f'{meta}, line {n}: "caption" must be a string')
-        entries.append(ClipEntry(meta.parent / obj["video_path"], caption.strip()))
-    if not entries:
-        raise WorkstationError(f"{meta}: no clips listed")
-    return entries
-
-
-def _read_webvid(path: Path, root: Path) -> list[ClipEntry]:
-    entries = []
-    with path.open(newline="", encoding="utf-8") as f:
-        for n, row in enumerate(csv.DictReader(f), 2):
-            vid = (row.get("videoid") or "").strip()
-            if not vid:
-                raise WorkstationError(f'{path}, line {n}: empty "videoid"')
-            entries.append(
-                ClipEntry(root / "videos" / f"{vid}.mp4", (row.get("name") or "").strip())
-            )
-    if not entries:
-        raise WorkstationError(f"{path}: no clips listed")
-    return entries
 
 
 def _count_frames(path: Path) -> tuple[int, int, int]:

@@ -135,18 +135,28 @@ def load_settings(path: str | Path) -> TrainSettings:
             f"{path}: training settings version {version!r} is not one this "
             f"version reads (up to {SETTINGS_VERSION})"
         )
+    return settings_from_json(payload.get("settings") or {}, str(path))
+
+
+def settings_from_json(settings: object, where: str, *, unknown_ok: bool = False) -> TrainSettings:
+    """TrainSettings from their JSON object; a wrong type names itself and ``where``, an
+    unknown field too unless ``unknown_ok`` (a remembered form from another version)."""
+    if not isinstance(settings, dict):
+        raise WorkstationError(f"{where}: training settings must be a JSON object")
     fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
     values: dict[str, Any] = {}  # JSON values, each checked against its field's type below
-    for key, value in (payload.get("settings") or {}).items():
+    for key, value in settings.items():
         if key not in fields:
-            raise WorkstationError(f"{path}: unknown training setting {key!r}")
+            if unknown_ok:
+                continue
+            raise WorkstationError(f"{where}: unknown training setting {key!r}")
         default = fields[key].default
         expected = list if fields[key].metadata.get("multiple") else type(default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise WorkstationError(
-                f"{path}: setting {key!r} must be {expected.__name__}, not {value!r}"
+                f"{where}: setting {key!r} must be {expected.__name__}, not {value!r}"
             )
         values[key] = value
     return TrainSettings(**values)

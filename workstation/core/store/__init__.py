@@ -48,6 +48,7 @@ from workstation.core.store.settings import (
     SettingError,
     SettingsTables,
 )
+from workstation.core.store.settings import TRAIN_FORM as TRAIN_FORM
 from workstation.core.store.tags import TagTables
 from workstation.core.store.written import Written, WrittenFileTables
 
@@ -64,6 +65,7 @@ __all__ = [
     "MODEL_FOLDERS",
     "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
+    "TRAIN_FORM",
     "Clip",
     "CutRows",
     "Cut",

@@ -90,6 +90,8 @@ EXPORT_DIALOG: Setting[JsonObject] = Setting("export.dialog", _EMPTY, _json_obje
 """The export dialog's last values: ``{"out": folder, "settings": ExportSettings.to_params()}``."""
 LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, lenient=True)
 """The id of the video shown last; the window shows it again when the project opens."""
+TRAIN_FORM: Setting[JsonObject] = Setting("train.form", _EMPTY, _json_object, lenient=True)
+"""The Train tab's form (``{"preset", "settings"}``, the run's TrainSettings less its output)."""
 
 PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     CLIP_SIDECARS,
@@ -99,6 +101,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     MODEL_FOLDERS,
     EXPORT_DIALOG,
     LAST_VIDEO,
+    TRAIN_FORM,
 )
 
 

@@ -1,18 +1,24 @@
-"""One training child process driven from the GUI; run folders, presets, the memory estimate.
+"""One training child process driven from the GUI; presets, the memory estimate.
 
 The child is the same one ``workstation train`` starts (:func:`build_command`, :func:`child_env`);
 :class:`TrainingRun` reads its JSON lines through ``QProcess`` so nothing blocks the event loop.
 The child runs in its own session (process group), so Stop reaches accelerate's workers too.
+Every run keeps a JSON log in its folder (``events.jsonl``: the settings it was started with,
+each event of the child, and how it ended), so the Runs list can say why a run failed even when
+the child died before it wrote anything else.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import json
+import logging
 import os
 import signal
+import time
 from pathlib import Path
-from typing import BinaryIO, TypedDict
+from typing import Any, BinaryIO, TypedDict
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
@@ -23,19 +29,12 @@ from workstation.train.launch import (
     child_env,
     parse_event,
 )
+from workstation.ui.train.history import EVENTS_FILE, LOG_FILE
 
-# -- run folders ----------------------------------------------------------------------------
-SETTINGS_FILE = "train_settings.json"
-
-
-def find_runs(root: Path) -> list[Path]:
-    """Run folders under ``root`` (those with a train_settings.json), newest first."""
-    if not root.is_dir():
-        return []
-    runs = [p.parent for p in root.glob(f"*/{SETTINGS_FILE}")]
-    return sorted(runs, key=lambda p: (p / SETTINGS_FILE).stat().st_mtime, reverse=True)
+log = logging.getLogger(__name__)
 
 
+# -- the loss curve and the samples ---------------------------------------------------------
 def smoothed(values: list[float], weight: float = 0.9) -> list[float]:
     """Debiased exponential moving average (TensorBoard's), so the trend shows through noise."""
     out, ema = [], 0.0
@@ -155,6 +154,7 @@ class TrainingRun(QObject):
         self.settings: TrainSettings | None = None
         self.output: Path | None = None
         self.error: str | None = None
+        self.reason = ""  # the one-line reason of the last failure (no "training (OUTPUT): ")
         self.done = False
         self.stopping = False
         self.steps: list[int] = []
@@ -163,6 +163,7 @@ class TrainingRun(QObject):
         self.max_steps = 0
         self._tail: collections.deque[str] = collections.deque(maxlen=30)
         self._log: BinaryIO | None = None
+        self._events: BinaryIO | None = None  # OUTPUT/events.jsonl, the run's JSON log
         self._buffer = b""
         self._proc: QProcess | None = None
         self._kill_timer = QTimer(self)
@@ -179,13 +180,13 @@ class TrainingRun(QObject):
         self.settings = settings
         self.output = Path(settings.output)
         self.output.mkdir(parents=True, exist_ok=True)
-        self.error, self.done, self.stopping = None, False, False
+        self.error, self.reason, self.done, self.stopping = None, "", False, False
         self.steps, self.losses, self.samples = [], [], []
         self.max_steps = settings.max_steps
         self._tail.clear()
         self._buffer = b""
-        self._log = open(self.output / "train.log", "ab")  # noqa: SIM115 - closed on exit
         cmd = command or build_command(settings)
+        self._open_logs(settings, cmd)
         proc = QProcess(self)
         env = QProcessEnvironment()
         for key, value in child_env().items():
@@ -202,6 +203,37 @@ class TrainingRun(QObject):
         self._proc = proc
         self.statusChanged.emit(f"starting: {' '.join(cmd[:4])} …")
         proc.start(cmd[0], cmd[1:])
+
+    def _open_logs(self, settings: TrainSettings, cmd: list[str]) -> None:
+        """Open train.log (the child's stderr) and events.jsonl, whose first record says what
+        was started; both are appended to (a resumed run continues its folder's logs)."""
+        assert self.output is not None
+        self._log = open(self.output / LOG_FILE, "ab")  # noqa: SIM115 - closed in _finish
+        try:
+            self._events = open(self.output / EVENTS_FILE, "ab")  # noqa: SIM115 - as above
+        except OSError:
+            self._log.close()
+            self._log = None
+            raise
+        self._record(
+            {
+                "event": "launch",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "command": cmd,
+                "settings": dataclasses.asdict(settings),
+            }
+        )
+
+    def _record(self, record: dict[str, Any] | bytes) -> None:
+        """Append one line to events.jsonl; a full disk costs the log, never the run."""
+        if self._events is None:
+            return
+        line = record if isinstance(record, bytes) else json.dumps(record, default=str).encode()
+        try:
+            self._events.write(line.rstrip(b"\n") + b"\n")
+            self._events.flush()
+        except OSError as exc:
+            log.warning("%s: cannot write the run log (%s)", self.output, exc)
 
     def stop(self, grace_ms: int = 10000) -> None:
         """Terminate the child's process group; kill it if it is still there after the grace."""
@@ -249,6 +281,7 @@ class TrainingRun(QObject):
                 if line.strip():
                     self._tail.append(line.decode("utf-8", "replace").rstrip())
                 continue
+            self._record(line.strip())
             self._handle(ev)
 
     def _read_stderr(self) -> None:
@@ -295,29 +328,28 @@ class TrainingRun(QObject):
     def _on_error(self, err: QProcess.ProcessError) -> None:
         if err == QProcess.ProcessError.FailedToStart:
             program = self._proc.program() if self._proc else "?"
-            self._finish(
-                False,
-                f"training ({self.output}): could not start {program} "
-                f"({self._proc.errorString() if self._proc else err})",
-            )
+            why = self._proc.errorString() if self._proc else str(err)
+            self._fail(f"could not start {program} ({why})")
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         assert self.output is not None  # set by start()
         self._read_stdout()
         if self._buffer.strip():
             ev = parse_event(self._buffer)
-            self._buffer = b""
+            line, self._buffer = self._buffer.strip(), b""
             if ev is not None:
+                self._record(line)
                 self._handle(ev)
         self._read_stderr()
         if self.stopping:
+            self._record({"event": "stopped", "step": self.steps[-1] if self.steps else 0})
             self._finish(
                 False,
                 None,
                 f"{self.output.name}: stopped (Resume continues from the last checkpoint)",
             )
         elif self.error:
-            self._finish(False, f"training ({self.output}): {self.error}")
+            self._fail(self.error)
         elif status != QProcess.ExitStatus.NormalExit or code != 0:
             how = (
                 "crashed"
@@ -325,24 +357,30 @@ class TrainingRun(QObject):
                 else f"exited with code {code}"
             )
             last = "\n".join(self._tail) or "(no output)"
-            self._finish(
-                False,
-                f"training ({self.output}): the training process {how}; last "
-                f"lines of {self.output / 'train.log'}:\n{last}",
+            reason = f"the training process {how}"
+            self._fail(
+                reason + (f": {self._tail[-1]}" if self._tail else ""),
+                f"{reason}; last lines of {self.output / LOG_FILE}:\n{last}",
             )
+        elif not self.done:
+            self._fail("the process ended without a 'done' event")
         else:
-            self._finish(
-                self.done,
-                None
-                if self.done
-                else f"training ({self.output}): the process ended without a 'done' event",
-            )
+            self._finish(True, None)
+
+    def _fail(self, reason: str, detail: str = "") -> None:
+        """End the run as failed: ``reason`` (one line) goes to the run's JSON log, the whole
+        message ("training (OUTPUT): ...") to :attr:`failed`."""
+        message = f"training ({self.output}): {detail or reason}"
+        self.reason = reason
+        self._record({"event": "failed", "reason": reason, "message": message})
+        self._finish(False, message)
 
     def _finish(self, ok: bool, message: str | None, status: str | None = None) -> None:
         self._kill_timer.stop()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        for f in (self._log, self._events):
+            if f is not None:
+                f.close()
+        self._log = self._events = None
         if message:
             self.error = message
             self.statusChanged.emit(message.splitlines()[0])

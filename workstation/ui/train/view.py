@@ -1,23 +1,23 @@
 """The Train view: pick a dataset and models, start/stop/resume a run, watch loss and samples.
 
 The run itself is a child process (:class:`TrainingRun`); this view only builds
-:class:`TrainSettings` from the form, mirrors the child's events, and lists earlier runs (any
-folder under ``PROJECT/runs`` holding a ``train_settings.json``).
+:class:`TrainSettings` from the form, checks each field as it is typed (the quick checks of
+:func:`workstation.train.checks.check_form`: no torch, well under 0.1 s) with the problem
+beside the field, mirrors the child's events, and lists earlier runs, failed ones with their
+error (:class:`RunsPanel`).  The form is remembered per project (``TRAIN_FORM``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -36,96 +34,111 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.errors import WorkstationError
-from workstation.train.launch import TrainSettings, load_settings
-from workstation.ui.train.form import AdvancedSettings, PathField
+from workstation.train.checks import FieldCheck, check_form, field_of_error, without_path
+from workstation.train.launch import TrainSettings
+from workstation.ui.train.form import (
+    INVALID_STYLE,
+    PROBLEM_COLOR,
+    AdvancedSettings,
+    PathField,
+    RememberedForm,
+    label_of,
+    set_text_color,
+)
+from workstation.ui.train.history import EVENTS_FILE, SETTINGS_FILE, RunRecord, RunsPanel
 from workstation.ui.train.run import (
     PRESETS,
-    SETTINGS_FILE,
     TrainingRun,
     apply_preset,
     estimate_vram_gb,
-    find_runs,
     sample_videos,
     smoothed,
 )
+from workstation.ui.train.samples import SamplesPanel
 
 if TYPE_CHECKING:
     from workstation.ui.cut.player import PlayerWidget
 
 log = logging.getLogger(__name__)
 
-
-def _video_shape(path: Path) -> tuple[Fraction, int]:
-    """Frame rate and frame count of a small sample MP4 (from the container header)."""
-    import av
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        fps = Fraction(stream.average_rate or 8)
-        frames = stream.frames or int(
-            float(stream.duration * stream.time_base) * fps
-            if stream.duration and stream.time_base
-            else 16
-        )
-    return fps, max(1, frames)
+FORM_WIDTH = 380  # px: the form's fields with their notes and Browse buttons
+CHECK_DELAY_MS = 150  # the form is checked this long after the last keystroke
+FORM_LABELS = {"dataset": "Dataset", "base_model": "Base model", "output": "Output"}
 
 
 class TrainView(QWidget):
     """Form on the left; status, loss plot, samples and run history on the right."""
 
     runFinished = Signal(bool)
+    validated = Signal()  # the form was checked (each field's note and the buttons updated)
 
     def __init__(self, session, jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.jobs = jobs
         self.run = TrainingRun(self)
-        self.player: PlayerWidget | None = None  # built when a sample is first played (needs GL)
         self.export_job = None
         self._command_override: list[str] | None = None  # tests: a fake child
+        self.checks: dict[str, FieldCheck] = {}
+        self._run_problems: dict[str, str] = {}  # the last run's error, beside its field
+        self.memory = RememberedForm(session)
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self.validate)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self._build_form())
         split.addWidget(self._build_results())
+        split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([420, 860])
+        split.setCollapsible(0, False)
+        split.setSizes([FORM_WIDTH, 840])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(split)
 
         self.run.lossAdded.connect(self._on_loss)
-        self.run.sampleWritten.connect(self._on_sample)
+        self.run.sampleWritten.connect(lambda path: self.sample_panel.add(path))
         self.run.statusChanged.connect(self._on_status)
         self.run.eventReceived.connect(self._on_event)
         self.run.failed.connect(self._on_failed)
         self.run.finished.connect(self._on_finished)
 
-        self.set_settings(apply_preset(TrainSettings(), self.preset.currentText()))
+        if not self._restore_form():
+            self.set_settings(apply_preset(TrainSettings(), self.preset.currentText()))
         self.output.setText(str(self.new_output_folder()))
         self.refresh_history()
-        self._update_buttons()
+        self.validate()
 
     # -- building --------------------------------------------------------------------------------
     def _build_form(self) -> QScrollArea:
         """The left side: data and models, recipe, advanced settings, Start/Stop/Resume."""
         form_box = QWidget()
+        form_box.setStyleSheet(INVALID_STYLE)
         form_lay = QVBoxLayout(form_box)
         form_lay.addWidget(self._build_data_box())
         form_lay.addWidget(self._build_recipe_box())
-        self.advanced = AdvancedSettings(self._update_estimate)
+        self.advanced = AdvancedSettings(self._on_edit)
         self.fields = self.advanced.fields
         form_lay.addWidget(self.advanced)
         form_lay.addLayout(self._build_run_buttons())
+        self.start_hint = QLabel()
+        self.start_hint.setWordWrap(True)
+        form_lay.addWidget(self.start_hint)
         form_lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(form_box)
+        scroll.setMinimumWidth(FORM_WIDTH)  # path, notes and buttons readable, never squeezed
         return scroll
 
     def _build_data_box(self) -> QGroupBox:
         data_box = QGroupBox("Data and models")
         data = QFormLayout(data_box)
-        self.dataset = PathField("export folder (metadata.jsonl + clips)")
+        data.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.dataset = PathField("export folder (metadata.jsonl + clips, or WebVid)")
         data.addRow("Dataset", self.dataset)
         export_row = QHBoxLayout()
         self.export_filter = QLineEdit("reviewed")
@@ -149,11 +162,22 @@ class TrainView(QWidget):
         data.addRow("Motion module", self.motion_module)
         self.output = PathField("output folder of this run")
         data.addRow("Output", self.output)
+        for name, field in self.path_fields().items():
+            field.textChanged.connect(lambda _t, name=name: self._on_edit(name))
         return data_box
+
+    def path_fields(self) -> dict[str, PathField]:
+        return {
+            "dataset": self.dataset,
+            "base_model": self.base_model,
+            "motion_module": self.motion_module,
+            "output": self.output,
+        }
 
     def _build_recipe_box(self) -> QGroupBox:
         preset_box = QGroupBox("Recipe")
         preset = QFormLayout(preset_box)
+        preset.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.currentTextChanged.connect(self._apply_preset)
@@ -163,6 +187,7 @@ class TrainView(QWidget):
             "validation prompts, one a line (default: the first two captions)"
         )
         self.prompts.setMaximumHeight(60)
+        self.prompts.textChanged.connect(lambda: self._on_edit("sample_prompts"))
         preset.addRow("Prompts", self.prompts)
         self.estimate = QLabel()
         self.estimate.setToolTip(estimate_vram_gb.__doc__ or "")
@@ -174,9 +199,6 @@ class TrainView(QWidget):
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip(
-            "Continue the run in the Output folder from its latest checkpoint"
-        )
         self.start_button.clicked.connect(lambda: self.start())
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
@@ -204,44 +226,27 @@ class TrainView(QWidget):
         )
         right_lay.addWidget(self.plot, 2)
         lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self._build_samples_box())
-        lower.addWidget(self._build_runs_box())
+        self.sample_panel = SamplesPanel()
+        self.sample_panel.message.connect(self._on_status)
+        self.samples = self.sample_panel.list
+        lower.addWidget(self.sample_panel)
+        self.runs = RunsPanel()
+        self.runs.runChosen.connect(self._on_run_chosen)
+        self.runs.useSettings.connect(self._use_run_settings)
+        self.runs.message.connect(self._on_status)
+        self.history = self.runs.history
+        self.run_details = self.runs.details
+        self.use_settings_button = self.runs.use_settings_button
+        self.log_button = self.runs.log_button
+        self.open_button = self.runs.open_button
+        lower.addWidget(self.runs)
+        lower.setSizes([340, 500])
         right_lay.addWidget(lower, 3)
         return right
 
-    def _build_samples_box(self) -> QGroupBox:
-        samples_box = QGroupBox("Samples (newest first; click to play)")
-        samples_lay = QVBoxLayout(samples_box)
-        self.samples = QListWidget()
-        self.samples.currentItemChanged.connect(self._on_sample_chosen)
-        samples_lay.addWidget(self.samples, 1)
-        self.player_holder = QVBoxLayout()
-        samples_lay.addLayout(self.player_holder, 2)
-        return samples_box
-
-    def _build_runs_box(self) -> QGroupBox:
-        """Earlier runs, the chosen one's settings, and what can be done with it."""
-        history_box = QGroupBox("Runs")
-        history_lay = QVBoxLayout(history_box)
-        self.history = QListWidget()
-        self.history.currentItemChanged.connect(self._on_run_chosen)
-        history_lay.addWidget(self.history, 1)
-        self.run_details = QPlainTextEdit()
-        self.run_details.setReadOnly(True)
-        history_lay.addWidget(self.run_details, 1)
-        hb = QHBoxLayout()
-        self.use_settings_button = QPushButton("Use these settings")
-        self.use_settings_button.clicked.connect(self._use_run_settings)
-        self.open_button = QPushButton("Open output folder")
-        self.open_button.clicked.connect(self.open_output_folder)
-        hb.addWidget(self.use_settings_button)
-        hb.addWidget(self.open_button)
-        history_lay.addLayout(hb)
-        return history_box
-
     # -- form <-> settings ---------------------------------------------------------------------
     def settings(self) -> TrainSettings:
-        """The form as TrainSettings (paths as typed; the engine checks them)."""
+        """The form as TrainSettings (paths as typed; :meth:`validate` checks them)."""
         values: dict[str, Any] = {  # each field its own type
             "dataset": self.dataset.text(),
             "base_model": self.base_model.text(),
@@ -275,7 +280,61 @@ class TrainView(QWidget):
             return
         self.estimate.setText(f"about {gb:.0f} GB (rough)")
 
+    # -- checks as the person types ------------------------------------------------------------
+    def _on_edit(self, _name: str) -> None:
+        """A field changed: check the form once typing pauses."""
+        self._run_problems.clear()  # the last run's error was about the form before this edit
+        self._update_estimate()
+        self._check_timer.start()
+
+    def validate(self) -> dict[str, FieldCheck]:
+        """Check every field now: its note and border, Start's state and tooltip; the form is
+        remembered for the project.  Returns the checks by field name."""
+        self._check_timer.stop()
+        s = self.settings()
+        self.checks = check_form(s)
+        shown = dict(self.checks)
+        for name, problem in self._run_problems.items():
+            shown[name] = FieldCheck(f"the last run failed: {problem}")
+        for name, field in self.path_fields().items():
+            field.show_check(shown.get(name, FieldCheck()))
+        self.advanced.show_checks(shown)
+        if any(c.problem for n, c in shown.items() if n in self.fields):
+            self.advanced.expand(animate=False)
+        self._update_buttons()
+        self.memory.save(self.preset.currentText(), s)
+        self.validated.emit()
+        return self.checks
+
+    def problems(self) -> list[str]:
+        """What stops a run, one "Field: problem" a line (empty: it can start)."""
+        return [
+            f"{FORM_LABELS.get(name, label_of(name))}: {c.problem}"
+            for name, c in self.checks.items()
+            if c.problem
+        ]
+
+    def _restore_form(self) -> bool:
+        """The form as the person left it in this project; False when none was saved."""
+        remembered = self.memory.load()
+        if remembered is None:
+            return False
+        preset, s = remembered
+        if preset in PRESETS:
+            self.preset.blockSignals(True)  # its values are in the settings, maybe edited
+            self.preset.setCurrentText(preset)
+            self.preset.blockSignals(False)
+        self.set_settings(s)
+        return True
+
     # -- folders -------------------------------------------------------------------------------
+    @property
+    def player(self) -> PlayerWidget | None:
+        return self.sample_panel.player
+
+    def play_sample(self, path: Path) -> None:
+        self.sample_panel.play(path)
+
     @property
     def runs_root(self) -> Path:
         return Path(self.session.root) / "runs"
@@ -302,37 +361,42 @@ class TrainView(QWidget):
     # -- running ---------------------------------------------------------------------------------
     def start(self, resume: bool = False) -> bool:
         """Start (or resume) the run the form describes; False when something is missing."""
-        s = self.settings()
-        missing = [
-            label
-            for label, value in (
-                ("Dataset", s.dataset),
-                ("Base model", s.base_model),
-                ("Output", s.output),
-            )
-            if not value
-        ]
-        if missing:
-            self.status.setText(f"Fill in: {', '.join(missing)}.")
+        self.validate()
+        problems = self.problems()
+        if problems:
+            self._on_status("Fix first: " + "; ".join(problems))
+            self._focus_first_problem()
             return False
+        s = self.settings()
         if resume:
             if not any(Path(s.output).glob("checkpoint-*")):
-                self.status.setText(f"{s.output}: no checkpoint-N folder to resume from.")
+                self._on_status(f"{s.output}: no checkpoint-N folder to resume from.")
                 return False
             s = dataclasses.replace(s, resume="latest")
-        elif Path(s.output, SETTINGS_FILE).exists():
+        elif any(Path(s.output, name).exists() for name in (SETTINGS_FILE, EVENTS_FILE)):
             s = dataclasses.replace(s, output=str(self.new_output_folder()))
             self.output.setText(s.output)
+        self._run_problems.clear()
         self.curve.setData([], [])
         self.smooth_curve.setData([], [])
         self.samples.clear()
         try:
             self.run.start(s, self._command_override)
         except (OSError, WorkstationError, RuntimeError) as exc:
-            self.status.setText(str(exc))
+            self._on_status(f"{s.output}: cannot start the run ({exc})")
             return False
-        self._update_buttons()
+        self.validate()
         return True
+
+    def _focus_first_problem(self) -> None:
+        for name, c in self.checks.items():
+            if not c.problem:
+                continue
+            field = self.path_fields().get(name)
+            widget = field.edit if field is not None else self.fields.get(name)
+            if widget is not None:
+                widget.setFocus()
+            return
 
     def stop(self) -> None:
         self.run.stop()
@@ -341,14 +405,8 @@ class TrainView(QWidget):
         self.curve.setData(self.run.steps, self.run.losses)
         self.smooth_curve.setData(self.run.steps, smoothed(self.run.losses))
 
-    def _on_sample(self, path: str) -> None:
-        item = QListWidgetItem(Path(path).name)
-        item.setData(Qt.ItemDataRole.UserRole, path)
-        item.setToolTip(path)
-        self.samples.insertItem(0, item)
-
     def _on_status(self, text: str) -> None:
-        self.status.setStyleSheet("")
+        set_text_color(self.status, None, QPalette.ColorRole.WindowText)
         self.status.setText(text)
         self.status.setToolTip("")
 
@@ -359,109 +417,71 @@ class TrainView(QWidget):
     def _on_failed(self, message: str) -> None:
         lines = message.splitlines()
         shown = "\n".join(lines[:1] + lines[1:][-10:])  # the sentence and the log's last lines
-        self.status.setStyleSheet("color: #d33;")
+        set_text_color(self.status, PROBLEM_COLOR, QPalette.ColorRole.WindowText)
         self.status.setText(shown)
         self.status.setToolTip(message)
         log.error("%s", message)
+        if self.run.settings is not None:
+            field = field_of_error(self.run.reason, self.run.settings)
+            if field is not None:
+                value = str(getattr(self.run.settings, field))
+                self._run_problems[field] = without_path(self.run.reason, value)
 
     def _on_finished(self, ok: bool) -> None:
-        self._update_buttons()
-        self.refresh_history()
+        self.refresh_history(select=self.run.output)
+        self.validate()
         self.runFinished.emit(ok)
 
     def _update_buttons(self) -> None:
         running = self.run.is_running()
-        self.start_button.setEnabled(not running)
-        self.resume_button.setEnabled(not running)
+        problems = self.problems()
         self.stop_button.setEnabled(running)
-
-    # -- samples ---------------------------------------------------------------------------------
-    def _on_sample_chosen(self, item: QListWidgetItem | None, _prev=None) -> None:
-        if item is not None:
-            self.play_sample(Path(item.data(Qt.ItemDataRole.UserRole)))
-
-    def play_sample(self, path: Path) -> None:
-        """Play a sample MP4 inline, looping."""
-        if self.player is None:
-            from workstation.ui.cut.player import PlayerWidget
-
-            player = PlayerWidget()
-            player.setMinimumHeight(160)
-            player.loadFailed.connect(self.status.setText)
-            player.loaded.connect(lambda _p: player.play())
-            self.player_holder.addWidget(player)
-            self.player = player
-        try:
-            fps, frames = _video_shape(path)
-        except Exception as exc:
-            self.status.setText(f"{path}: cannot read this sample ({exc})")
-            return
-        # The player has no loop switch of its own; mpv's loop-file keeps a short sample going.
-        self.player._ensure_mpv()["loop-file"] = "inf"
-        self.player.load(path, fps=fps, frame_count=frames)
+        self.start_button.setEnabled(not running and not problems)
+        self.start_button.setToolTip(
+            "A training run is going on"
+            if running
+            else "Fix first:\n" + "\n".join(problems)
+            if problems
+            else "Start a new run in the Output folder"
+        )
+        names = [p.split(":", 1)[0] for p in problems]  # the reasons are beside the fields
+        self.start_hint.setText(f"Start needs: {', '.join(names)} (see the red notes)")
+        set_text_color(self.start_hint, PROBLEM_COLOR, QPalette.ColorRole.WindowText)
+        self.start_hint.setVisible(bool(problems) and not running)
+        out = self.output.text()
+        has_checkpoint = bool(out) and any(Path(out).glob("checkpoint-*"))
+        self.resume_button.setEnabled(not running and not problems and has_checkpoint)
+        self.resume_button.setToolTip(
+            "Continue the run in the Output folder from its latest checkpoint"
+            if has_checkpoint
+            else "The Output folder has no checkpoint-N to resume from"
+        )
 
     # -- history ---------------------------------------------------------------------------------
-    def refresh_history(self) -> None:
-        current = self.history.currentItem()
-        keep = current.data(Qt.ItemDataRole.UserRole) if current else None
-        self.history.clear()
-        for run in find_runs(self.runs_root):
-            item = QListWidgetItem(run.name)
-            item.setData(Qt.ItemDataRole.UserRole, str(run))
-            self.history.addItem(item)
-            if str(run) == keep:
-                self.history.setCurrentItem(item)
+    def refresh_history(self, select: Path | None = None) -> None:
+        self.runs.refresh(self.runs_root, select)
 
-    def _chosen_run(self) -> Path | None:
-        item = self.history.currentItem()
-        return Path(item.data(Qt.ItemDataRole.UserRole)) if item else None
+    def _on_run_chosen(self, record: RunRecord | None) -> None:
+        if record is None or self.run.is_running() or record.folder == self.run.output:
+            return  # a live (or just finished) run keeps the samples it showed
+        self.sample_panel.show_all(sample_videos(record.folder))
 
-    def _on_run_chosen(self, item: QListWidgetItem | None, _prev=None) -> None:
-        run = self._chosen_run()
-        if run is None:
-            self.run_details.clear()
+    def _use_run_settings(self, record: RunRecord) -> None:
+        if record.settings is None:
             return
-        try:
-            s = load_settings(run / SETTINGS_FILE)
-        except WorkstationError as exc:
-            self.run_details.setPlainText(str(exc))
-            return
-        changed = {
-            k: v
-            for k, v in dataclasses.asdict(s).items()
-            if v != getattr(TrainSettings(), k) or k in ("dataset", "base_model")
-        }
-        ckpts = sorted(run.glob("checkpoint-*"), key=lambda p: p.name)
-        text = json.dumps(changed, indent=1, default=str)
-        if ckpts:
-            text += f"\nlatest checkpoint: {ckpts[-1].name}"
-        self.run_details.setPlainText(text)
-        if not self.run.is_running():
-            self.samples.clear()
-            for path in reversed(sample_videos(run)):
-                self._on_sample(str(path))
-
-    def _use_run_settings(self) -> None:
-        run = self._chosen_run()
-        if run is None:
-            return
-        try:
-            s = load_settings(run / SETTINGS_FILE)
-        except WorkstationError as exc:
-            self.status.setText(str(exc))
-            return
-        self.set_settings(dataclasses.replace(s, resume=""))
-        self.status.setText(
-            f"settings of {run.name} loaded; Resume continues it, Start begins a new run"
+        self.set_settings(
+            dataclasses.replace(record.settings, resume="", output=str(record.folder))
+        )
+        self._on_status(
+            f"settings of {record.folder.name} loaded; Resume continues it, Start begins a new run"
         )
 
     def open_output_folder(self) -> bool:
-        run = self._chosen_run() or (Path(self.output.text()) if self.output.text() else None)
-        if run is None or not run.is_dir():
-            self.status.setText(f"{run}: the folder does not exist yet")
-            return False
-        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(run)))
+        """Open the chosen run's folder in the file manager."""
+        return self.runs.open_folder()
 
     def shutdown(self) -> None:
-        """Stop a running child (window closing) without leaving it orphaned."""
+        """Stop a running child (window closing) without leaving it orphaned; remember the form."""
         self.run.stop_now()
+        if not self.session.is_closed:
+            self.memory.save(self.preset.currentText(), self.settings())
