@@ -41,12 +41,14 @@ from workstation.core.store.settings import (
     LAST_VIDEO,
     MODEL_FOLDERS,
     PROJECT_SETTINGS,
+    SLICING,
     JsonObject,
     Setting,
     SettingError,
     SettingsTables,
 )
 from workstation.core.store.tags import TagTables
+from workstation.core.store.videos import VideoRemoval
 
 __all__ = [
     "AUTOTAG_CAPTION",
@@ -60,6 +62,7 @@ __all__ = [
     "MODEL_FOLDERS",
     "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
+    "SLICING",
     "Clip",
     "CutRows",
     "Cut",
@@ -72,6 +75,7 @@ __all__ = [
     "Setting",
     "SettingError",
     "Video",
+    "VideoRemoval",
     "database_error",
     "recover_project",
 ]
