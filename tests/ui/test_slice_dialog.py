@@ -87,7 +87,7 @@ def test_a_bad_value_names_the_field_and_blocks_ok(qtbot, transitions):
     qtbot.addWidget(d)
     type_into(qtbot, d.fields["fps"], "fast")
     d.update_preview()
-    assert d.error.text() == "Frame rate: 'fast' is not a frame rate"
+    assert d.error.text() == "Frame rate (fps): 'fast' is not a frame rate"
     assert not d.ok_button.isEnabled()
     type_into(qtbot, d.fields["fps"], "24")
     d.fields["max_side"].setValue(8)

@@ -44,7 +44,7 @@ PREVIEW_DELAY_MS = 200
 
 # Each field's label and what it does, in the order the form shows them.
 LABELS: dict[str, str] = {
-    "fps": "Frame rate",
+    "fps": "Frame rate (fps)",
     "max_side": "Longest side",
     "min_frames": "Shortest clip",
     "max_frames": "Longest clip",

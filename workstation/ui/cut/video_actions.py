@@ -99,13 +99,13 @@ class VideoActions(QObject):
         self.ask_removal: RemovalQuestion = ask_removal  # tests answer for the person
         self.detect = self._action("&Detect cuts", self.detect_selected)
         self.detect.setToolTip("Find the cuts of the selected videos (a job per video)")
-        self.detect_all = self._action("Detect cuts in &all videos", self.detect_every)
+        self.detect_all = self._action("Detect &all videos", self.detect_every)
         self.slice = self._action("&Slice…", self.slice_selected)
         self.slice.setToolTip(
             "Choose how, then write a clip per kept segment of the selected videos"
         )
         self.slice_all = self._action("Slice all &videos…", self.slice_every)
-        self.remove = self._action("&Remove from project…", self.remove_selected)
+        self.remove = self._action("&Remove video from project…", self.remove_selected)
         self.remove.setToolTip("Forget the selected videos, their cuts and clips (asks first)")
         self.relink = self._action("Re-&link video…", self.relink_current)
         self.relink.setToolTip("Point the video at its file after it was moved or renamed")
@@ -125,6 +125,7 @@ class VideoActions(QObject):
         menu.addSeparator()
         menu.addAction(self.relink)
         menu.addAction(self.remove)
+        menu.addSeparator()
 
     def update_enabled(self) -> None:
         session = self._session()
