@@ -1,4 +1,6 @@
-"""Cut detection benchmark: our detector vs PySceneDetect's defaults on the labelled set.
+"""Cut detection benchmark on the project's own labelled set (the ensemble was tuned on it).
+
+For sets nothing was tuned on (another generator, real footage) see bench/detect_sets.py.
 
     .venv/bin/python bench/detect_bench.py [--folder DIR] [--copies 3] [--write-docs]
 
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from cpu import cpu_seconds  # noqa: E402 (this folder's helper)
 
+from workstation.core import atomic  # noqa: E402
 from workstation.core.detect.stage import detect_stage  # noqa: E402
 from workstation.core.labelled import make_labelled_set  # noqa: E402
 from workstation.core.progress import drive  # noqa: E402
@@ -133,22 +136,13 @@ def decode_only(path: Path) -> list[int]:
 
 
 def transnet() -> Callable[[Path], list[int]]:
-    """TransNetV2 alone (optional backend, CPU), the model loaded once for all files."""
-    import numpy as np
-    import torch
+    """TransNetV2 alone, through the registry (the path ``--detector transnetv2`` takes)."""
+    from workstation.core.detect import registry
 
-    from workstation.core.detect import neural
-
-    module = neural._load()
-    with neural._process_state_kept(torch):
-        model = module.TransNetV2(device="cpu")
-    model.eval()
+    det = registry.require("transnetv2")
 
     def run(path: Path) -> list[int]:
-        frames = np.stack(list(neural._frames(path)))
-        with torch.no_grad():
-            single, _ = model.predict_frames(torch.from_numpy(frames), quiet=True)
-        return neural.transnet_cuts(single.numpy())
+        return [c.frame for c in drive(det.stage(path)).cuts]
 
     return run
 
@@ -219,19 +213,24 @@ def targets(scores: dict[str, Score], ref: str) -> str:
     )
 
 
+HEADING = "## Cut detection on the generator set (tuned on)"
+NOTE = (
+    "The ensemble's decision rules were tuned on this set; for figures on sets nothing was "
+    "tuned on see the section above (`bench/detect_sets.py`)."
+)
+
+
 def write_docs(text: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Cut detection\n\n" + text.strip() + "\n"
-    pattern = re.compile(r"## Cut detection\n.*?(?=\n## |\Z)", re.S)
+    section = HEADING + "\n\n" + NOTE + "\n\n" + text.strip() + "\n"
+    pattern = re.compile(re.escape(HEADING) + r"\n.*?(?=\n## |\Z)", re.S)
     new = (
         pattern.sub(lambda _: section, old)
         if pattern.search(old)
         else old.rstrip() + "\n\n" + section
     )
-    tmp = path.with_name(".benchmarks.md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+    atomic.write_text(path, new)
 
 
 def main() -> None:

@@ -192,14 +192,14 @@ def test_import_replaces_cuts_and_flags_and_rewrites_sidecar(demo_project, tmp_p
 def test_unwritable_folder_falls_back_to_project(demo_project, monkeypatch):
     vid = _video_id(demo_project, "demo_live.mp4")
     video = demo_project.video(vid)
-    real = atomic.write_text
+    real = atomic.write_bytes
 
-    def refuse(path: Path, text: str, *, mode: int | None = None) -> None:
+    def refuse(path: Path, data: bytes, **kwargs) -> None:
         if Path(path).parent == video.path.parent:
             raise PermissionError(13, "Permission denied", str(path))
-        real(path, text, mode=mode)
+        real(path, data, **kwargs)
 
-    monkeypatch.setattr(atomic, "write_text", refuse)
+    monkeypatch.setattr(atomic, "write_bytes", refuse)
     demo_project.add_cut(vid, Cut(60))
     path = write_sidecar(demo_project, vid)
     assert path.parent == demo_project.root / "sidecars"
@@ -513,7 +513,7 @@ def test_a_full_disk_is_named_not_a_traceback(demo_project, tmp_path, monkeypatc
     vid = _video_id(demo_project, "demo_live.mp4")
     demo_project.add_cut(vid, Cut(60))
 
-    def full(path, data, *, mode=None):
+    def full(path, data, *, mode=None, durable=True):
         raise OSError(errno.ENOSPC, "No space left on device", str(atomic.temp_path(Path(path))))
 
     monkeypatch.setattr(atomic, "write_bytes", full)

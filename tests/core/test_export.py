@@ -10,10 +10,11 @@ import pytest
 
 from workstation.core import synth
 from workstation.core.errors import WorkstationError
-from workstation.core.export.manifest import MANIFEST, trainer_notes
-from workstation.core.export.selection import split_by_video
+from workstation.core.export.manifest import MANIFEST
+from workstation.core.export.selection import clip_keys, split_by_video
 from workstation.core.export.settings import ExportSettings
 from workstation.core.export.stage import export_dataset
+from workstation.core.export.trainers import trainer_notes
 from workstation.core.media import iter_frames
 from workstation.core.progress import Cancelled, CancelToken, drive
 from workstation.core.slicing import SliceSettings, split_project
@@ -175,11 +176,37 @@ def test_bad_settings_and_filter(sliced, tmp_path):
 
 def test_trainer_notes():
     ok, wan = trainer_notes(61)
-    assert ok.ok and wan.ok  # 61 = 4*15+1
+    assert ok.ok and wan.ok and ok.effect == wan.effect == "fits"  # 61 = 4*15+1
     short, wan = trainer_notes(40)
     assert not short.ok and "stride 2" in short.message and "trimmed to 37" in wan.message
+    assert (short.effect, wan.effect) == ("stretch", "drop")
     tiny, _ = trainer_notes(10)
-    assert not tiny.ok and "too short" in tiny.message
+    assert not tiny.ok and "too short" in tiny.message and tiny.effect == "repeat"
+
+
+def test_the_report_counts_what_trainers_do(sliced, tmp_path):
+    from workstation.core.export.trainers import trainer_report
+
+    result = drive(export_dataset(sliced, tmp_path / "out", ExportSettings()))
+    groups = trainer_report(result.clips)
+    for trainer in ("animatediff", "4n+1"):
+        assert sum(len(g.clips) for g in groups if g.trainer == trainer) == len(result.clips)
+    by = {(g.trainer, g.effect.value): g for g in groups}
+    stretched = by[("animatediff", "stretch")].clips
+    assert stretched and all(16 <= c.frames < 61 for c in stretched)
+    assert all((c.frames - 1) % 4 for c in by[("4n+1", "drop")].clips)
+    summary = json.loads((tmp_path / "out" / "report.json").read_text())["summary"]
+    assert summary["animatediff"]["stretch"] == len(stretched)
+    assert by[("animatediff", "stretch")].sentence().startswith(f"{len(stretched)} clip")
+
+
+def test_settings_read_back_from_params_and_bad_values_are_defaults():
+    s = ExportSettings(format="webvid", fps=8, size=64, crop="1:1", trigger="t", val_fraction=0.25)
+    assert ExportSettings.from_params(s.to_params()) == s
+    bad = {"crf": "high", "size": 3, "format": "avi", "fps": "0/1", "keep_first_tags": -1}
+    assert ExportSettings.from_params({**bad, "trigger": "t", "nope": 1}) == ExportSettings(
+        trigger="t"
+    )
 
 
 def test_split_needs_two_groups(sliced):
@@ -211,12 +238,99 @@ def test_a_manifest_pointing_outside_the_export_deletes_nothing_there(sliced, tm
     assert again.removed == 0 and again.reused == len(again.clips) > 0
 
 
-def test_a_damaged_manifest_reads_as_a_fresh_export(sliced, tmp_path):
+def test_a_file_named_export_json_that_is_no_manifest_is_not_overwritten(sliced, tmp_path):
+    """A person's export.json (or a damaged one) stops the export: it is never replaced."""
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text("[1, 2, 3]")  # valid JSON, not a manifest
+    with pytest.raises(WorkstationError) as caught:
+        drive(export_dataset(sliced, out, ExportSettings()))
+    assert f"{out / MANIFEST}: exists and is not an export's manifest" in str(caught.value)
+    assert (out / MANIFEST).read_text() == "[1, 2, 3]"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST]  # nothing else written
+    (out / MANIFEST).unlink()
     result = drive(export_dataset(sliced, out, ExportSettings()))
     assert result.errors == [] and result.encoded == len(result.clips) > 0
+
+
+def _first_key(project):
+    clips = project.clips()
+    return clip_keys(clips)[clips[0].id]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rel"),
+    [
+        ("pairs", "{key}.mp4"),
+        ("pairs", "{key}.txt"),
+        ("webvid", "videos/{key}.mp4"),
+        ("webvid", "train.csv"),
+        ("webdataset", "train/00000.tar"),
+        ("pairs", "report.json"),
+    ],
+)
+def test_a_persons_file_where_the_export_writes_stops_it_before_any_write(
+    sliced, tmp_path, fmt, rel
+):
+    """Issue 12: OUT/key.mp4 (or a caption, an index file, a shard) a person put there is
+    never overwritten; every target is checked first, so nothing at all is written."""
+    out = tmp_path / "out"
+    mine = out / rel.format(key=_first_key(sliced))
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"a person's own file")
+    with pytest.raises(WorkstationError) as caught:
+        drive(export_dataset(sliced, out, ExportSettings(format=fmt)))
+    assert str(caught.value) == (
+        f"Nothing was exported: {mine}: exists and was not written by an export; "
+        "move it away or choose another folder."
+    )
+    assert mine.read_bytes() == b"a person's own file"
+    assert [p for p in out.rglob("*") if p.is_file()] == [mine]
+
+
+def test_a_file_the_export_wrote_and_a_person_changed_is_not_overwritten(sliced, tmp_path):
+    out = tmp_path / "out"
+    drive(export_dataset(sliced, out, ExportSettings()))
+    caption = out / f"{_first_key(sliced)}.txt"
+    caption.write_text("my own caption")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(WorkstationError, match="was changed since the export wrote it"):
+        drive(export_dataset(sliced, out, ExportSettings()))
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # an export's own unchanged files are rewritten as before
+    caption.unlink()
+    again = drive(export_dataset(sliced, out, ExportSettings()))
+    assert again.errors == [] and caption.exists()
+
+
+def test_the_error_names_a_few_files_and_counts_the_rest(sliced, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    keys = sorted(clip_keys(sliced.clips()).values())
+    for k in keys:
+        (out / f"{k}.txt").write_text("mine")
+    with pytest.raises(WorkstationError) as caught:
+        drive(export_dataset(sliced, out, ExportSettings()))
+    assert caught.value.problems[0].startswith(f"{out / keys[0]}.txt: exists")
+    assert len(caught.value.problems) == len(keys) > 5
+    assert str(caught.value).endswith(f"and {len(keys) - 5} more such files.")
+
+
+def test_files_a_killed_export_wrote_are_taken_over_by_the_next(sliced, tmp_path):
+    """A run killed between writes (no final manifest) claimed its paths first: the next run
+    knows those files are the export's, rewrites them and finishes like an uninterrupted one."""
+    out = tmp_path / "out"
+    stage = export_dataset(sliced, out, ExportSettings())
+    for p in stage:
+        if p.done == 2 and p.message == "exporting":
+            break  # two videos written, then the process "dies": no finally, no manifest
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["items"] == {} and manifest["claimed"]
+    assert len(list(out.glob("*.mp4"))) >= 2
+    result = drive(export_dataset(sliced, out, ExportSettings()))
+    assert result.errors == [] and len(result.clips) == len(sliced.clips())
+    assert "claimed" not in json.loads((out / MANIFEST).read_text())
+    stage.close()  # (only now: closing runs the stage's finally, which a kill never does)
 
 
 def test_webdataset_export_leaves_other_tar_files_alone(sliced, tmp_path):

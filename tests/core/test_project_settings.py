@@ -49,6 +49,7 @@ def test_every_key_is_declared_once():
         "autotag.device",
         "autotag.model_folders",
         "slicing",
+        "export.dialog",
         "ui.last_video",
     }
 

@@ -144,7 +144,7 @@ def test_a_still_between_two_separate_fades_is_a_shot():
 def test_short_hold_is_one_transition(videos, tmp_path):
     path, truth = videos[7]
     project, vid = _project(tmp_path, path)
-    drive(detect_video(project, vid))
+    drive(detect_video(project, vid, kind="ensemble"))
     fades = [c for c in project.cuts(vid) if c.kind == "fade"]
     assert len(fades) == 1
     (fade,) = fades
@@ -157,7 +157,7 @@ def test_long_hold_is_two_transitions_and_a_rejected_segment(videos, tmp_path):
     path, truth = videos[24]
     black = (SHOT_A, SHOT_A + 24)  # frames [48, 72)
     project, vid = _project(tmp_path, path)
-    drive(detect_video(project, vid))
+    drive(detect_video(project, vid, kind="ensemble"))
     cuts = project.cuts(vid)
     fades = [c for c in cuts if c.kind == "fade"]
     assert len(fades) == 2, cuts
@@ -171,7 +171,7 @@ def test_long_hold_is_two_transitions_and_a_rejected_segment(videos, tmp_path):
     assert sum(not s.keep for s in segments.values()) == 1
     # A person's choice stands: keep the hold, detect again, it stays kept.
     project.set_segment_keep(vid, out.frame, True)
-    drive(detect_video(project, vid, restart=True))
+    drive(detect_video(project, vid, restart=True, kind="ensemble"))
     assert project.segment_keep(vid, out.frame)
     project.close()
 
@@ -180,7 +180,7 @@ def test_long_hold_is_two_transitions_and_a_rejected_segment(videos, tmp_path):
 def test_slicing_leaves_transitions_out_frame_exact(videos, tmp_path):
     path, _ = videos[24]
     project, vid = _project(tmp_path, path)
-    drive(detect_video(project, vid))
+    drive(detect_video(project, vid, kind="ensemble"))
     out, into = (c for c in project.cuts(vid) if c.kind == "fade")
     hard = next(c.frame for c in project.cuts(vid) if c.kind == "cut")
     result = drive(split_video(project, vid, workers=0))
@@ -227,7 +227,7 @@ def test_cli_split_takes_keep_transitions(videos, tmp_path, capsys):
 
 def test_scenes_json_lists_both_transitions_in_its_format(videos, capsys):
     path, _ = videos[24]
-    assert main(["-q", "scenes", str(path), "--json"]) == 0
+    assert main(["-q", "scenes", str(path), "--json", "--detector", "ensemble"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"video", "fps", "fps_exact", "frames", "cuts", "transitions", "detector"}
     fades = out["transitions"]

@@ -114,7 +114,7 @@ def test_rerunning_an_edit_or_a_split_repairs_stale_sidecars(demo_project):
     with Project.open(root) as again:  # a new run of the same command
         review.add_tags(again, [first.id], "red_car")  # nothing left to change in the database
         assert txt.read_text() == "blue_sky, red_car"
-    txt.write_text("stale")
+    txt.write_text("blue_sky")  # stale again: what the workstation wrote before
     with Project.open(root) as again:
         drive(split_video(again, vid, workers=0))
         assert txt.read_text() == "blue_sky, red_car"

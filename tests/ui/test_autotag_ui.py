@@ -127,57 +127,137 @@ def test_caption_job_with_a_missing_local_model_fails_clearly(qtbot, view, tmp_p
     assert "no such model folder" in v.autotag.last_summary
 
 
+def _final(qtbot, job):
+    with qtbot.waitSignal(
+        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
+    ):
+        pass
+    return job
+
+
 def test_models_dialog(qtbot, view, tmp_path, monkeypatch):
     v, _ids = view
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     dialog = v.autotag.open_models()
     qtbot.addWidget(dialog)
-    assert dialog.isVisible() and dialog.table.rowCount() == 0
-    # a folder without a model is refused with why
+    # empty: says what to add and why, instead of an empty table
+    assert dialog.isVisible() and not dialog.entries
+    assert dialog.empty_hint.isVisible() and not dialog.table.isVisible()
+    hint = dialog.empty_hint.text()
+    assert "WD14 ONNX folder" in hint and "video-language model" in hint and "server" in hint
+    # known hub models with what they are for; their size is unknown offline
+    hub = {dialog.hub_table.item(r, 0).text(): r for r in range(dialog.hub_table.rowCount())}
+    row = hub["SmilingWolf/wd-vit-tagger-v3"]
+    assert dialog.hub_table.item(row, 1).text() == "Tagging"
+    assert dialog.hub_table.item(row, 2).text() == "unknown offline"
+    # a folder without a model, and a 9-byte junk model.onnx, are refused when added, with why
     junk = tmp_path / "junk"
     junk.mkdir()
-    assert not dialog.add_folder(junk)
+    assert _final(qtbot, dialog.add_folder(junk)).state == JobState.FAILED
     assert "holds no model" in dialog.message.text()
+    fake = write_tiny_model(tmp_path / "fake-wd")
+    (fake / "model.onnx").write_bytes(b"junk onnx")
+    assert _final(qtbot, dialog.add_folder(fake)).state == JobState.FAILED
+    assert dialog.message.text().startswith(f"Not added: {fake / 'model.onnx'}: not an ONNX model")
+    assert dialog.entries == []
     tagger = write_tiny_model(tmp_path / "wd")
     vlm = tmp_path / "vlm"
     vlm.mkdir()
     (vlm / "config.json").write_text('{"model_type": "bert"}')
     (vlm / "model.safetensors").write_bytes(b"x" * 2048)
-    assert dialog.add_folder(tagger) and dialog.add_folder(vlm)
+    for folder in (tagger, vlm):
+        assert _final(qtbot, dialog.add_folder(folder)).state == JobState.DONE
     assert [(e.kind, e.where) for e in dialog.entries] == [
         ("tagger", "folder"),
         ("captioner", "folder"),
     ]
+    assert dialog.table.isVisible() and not dialog.empty_hint.isVisible()
+    assert [dialog.table.item(r, 1).text() for r in (0, 1)] == ["Tagging", "Captions"]
     assert dialog.table.item(1, 3).text() == "2.0 KB"
     # device choice is stored in the project's autotag settings
     dialog.device.setCurrentIndex(1)
     assert load_device(v.project) == "cpu"
-    # choosing the captioner; the Caption job reads it
+    # use for tagging / for captions set the project's settings (the dialogs start from them)
+    dialog.select_row(0)
+    assert not dialog.use_button.isEnabled()
+    assert dialog.use_selected_for_tagging()
+    assert load_settings(v.project, TagSettings).model == str(tagger.resolve())
     dialog.select_row(1)
+    assert not dialog.tag_button.isEnabled()
     assert dialog.use_selected_for_captions()
     cap = load_settings(v.project, CaptionSettings)
-    assert cap.backend is CaptionerKind.TRANSFORMERS and cap.model == str(vlm)
-    assert "local model" in dialog.captioner_label.text()
+    assert cap.backend is CaptionerKind.TRANSFORMERS and cap.model == str(vlm.resolve())
+    assert "Captions: local model" in dialog.in_use.text()
+    assert f"Tagging uses {tagger.resolve()}" in dialog.in_use.text()
     # a model that cannot be loaded: a clear message naming it
-    job = dialog.check_selected()
-    with qtbot.waitSignal(
-        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
-    ):
-        pass
+    _final(qtbot, dialog.check_selected())
     assert "cannot load" in dialog.message.text() and "not a video-capable" in dialog.message.text()
     # the tagger loads
     dialog.select_row(0)
-    job = dialog.check_selected()
-    with qtbot.waitSignal(
-        job.stateChanged, timeout=60000, check_params_cb=lambda s: s in JobState.FINAL
-    ):
-        pass
+    _final(qtbot, dialog.check_selected())
     assert "loads on" in dialog.message.text()
-    # offline: download says so at once, no job
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # offline: download says so at once, in plain words, no job
     assert dialog.download("Qwen/Qwen2.5-VL-3B-Instruct") is None
-    assert "offline" in dialog.message.text()
+    assert dialog.message.text().startswith("You are offline: HF_HUB_OFFLINE is set")
     assert add_model_folder(v.project, vlm) == str(vlm.resolve())  # no duplicate
     assert len(list_models(v.project)) == 2
+
+
+def test_models_dialog_download_asks_with_the_size_shows_progress(qtbot, view, monkeypatch):
+    """Online (faked: the hub's metadata and the file fetch are stand-ins, nothing leaves the
+    machine): sizes are listed, a download is confirmed with its size, progress shows."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from workstation.core.autotag import downloads
+
+    v, _ids = view
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    sizes = {"model.onnx": 300 * 2**20, "selected_tags.csv": 2**20}
+
+    def plan(repo_id, timeout=15.0):
+        if repo_id.startswith("SmilingWolf/"):
+            return downloads.plan_files(repo_id, list(sizes.items()))
+        return downloads.plan_files(repo_id, [("config.json", 10), ("m.safetensors", 7 * 2**30)])
+
+    monkeypatch.setattr(downloads, "download_plan", plan)
+    fetched = []
+
+    def fetch(repo_id, filename, bar):
+        with bar(total=sizes[filename]) as b:
+            b.update(sizes[filename])
+        fetched.append(filename)
+        return f"/cache/{repo_id}/snapshots/1/{filename}"
+
+    monkeypatch.setattr(downloads, "_hub_fetch", fetch)
+    dialog = v.autotag.open_models()
+    qtbot.addWidget(dialog)
+    _final(qtbot, dialog._lookup_job)
+    hub = {dialog.hub_table.item(r, 0).text(): r for r in range(dialog.hub_table.rowCount())}
+    assert dialog.hub_table.item(hub["SmilingWolf/wd-vit-tagger-v3"], 2).text() == "301.0 MB"
+    assert dialog.hub_table.item(hub["Qwen/Qwen2.5-VL-3B-Instruct"], 2).text() == "7.0 GB"
+    asked = []
+
+    def answer(yes):
+        def question(parent, title, text, *args):
+            asked.append(text)
+            return QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(False))
+    dialog.hub_table.selectRow(hub["SmilingWolf/wd-vit-tagger-v3"])
+    assert dialog.hub_id.text() == "SmilingWolf/wd-vit-tagger-v3"
+    assert dialog.download(dialog.hub_id.text()) is None  # said no: nothing downloaded
+    assert "2 files, 301.0 MB" in asked[-1] and fetched == []
+    monkeypatch.setattr(QMessageBox, "question", answer(True))
+    job = dialog.download(dialog.hub_id.text())
+    assert dialog.progress.isVisible() and dialog.cancel_button.isVisible()
+    _final(qtbot, job)
+    assert fetched == ["model.onnx", "selected_tags.csv"]
+    assert dialog.message.text() == (
+        "Downloaded SmilingWolf/wd-vit-tagger-v3 to /cache/SmilingWolf/wd-vit-tagger-v3/snapshots/1"
+    )
+    assert not dialog.progress.isVisible()
 
 
 def test_hf_cache_models_are_listed(tmp_path):
@@ -251,7 +331,7 @@ def test_local_video_model_captions_from_the_gui_with_the_player_open(
         v.show()
     dialog = v.autotag.open_models()
     qtbot.addWidget(dialog)
-    assert dialog.add_folder(vlm)
+    _final(qtbot, dialog.add_folder(vlm))
     dialog.select_row(0)
     dialog.device.setCurrentIndex(1)  # CPU
     assert dialog.use_selected_for_captions()

@@ -33,6 +33,8 @@ EXPECTED = {
     "clips.focus_tags": ("Ctrl+T",),
     "clips.focus_caption": ("Ctrl+E",),
     "clips.accept_above": ("Ctrl+Shift+A",),
+    "clips.reject": ("Del",),
+    "clips.delete_files": ("Shift+Del",),
     "clips.focus_filter": ("Ctrl+F", "/"),
     "clips.undo": ("Ctrl+Z",),
     "clips.redo": ("Ctrl+Shift+Z", "Ctrl+Y"),

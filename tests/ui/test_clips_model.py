@@ -9,6 +9,7 @@ from pathlib import Path
 import clip_fixtures
 import pytest
 from clip_fixtures import write_clip_source
+from PySide6.QtCore import Qt
 
 from workstation.core import review, thumbs
 from workstation.core.review import QueryError
@@ -162,3 +163,42 @@ def test_tag_counts_follow_the_rows(model, qtbot):
     m.reload()
     m.set_sort(SortKey.TAGS, descending=True)  # sorting by tags reads them at once
     assert visible(m)[0] == ids[2]
+
+
+def test_out_of_date_clips_follow_cut_edits(model):
+    m, ids = model
+    from fractions import Fraction
+
+    from workstation.core.media import VideoInfo
+    from workstation.core.store import Cut
+
+    p = m.project
+    vid = p.add_video(
+        VideoInfo(
+            path="/footage/a.mp4",
+            size_bytes=1,
+            content_id="a",
+            fps=Fraction(24),
+            frame_count=1000,
+            duration=41.7,
+            width=96,
+            height=54,
+            rotation=0,
+            vfr=False,
+            codec="h264",
+            pix_fmt="yuv420p",
+            time_base=Fraction(1, 12288),
+            has_audio=False,
+        )
+    )
+    p.db.execute(
+        "UPDATE clips SET video_id=?, start_frame=0, end_frame=100 WHERE id=?", (vid, ids[1])
+    )
+    m.reload()
+    assert not m.clip(ids[1]).stale
+    p.add_cut(vid, Cut(40))
+    m.refresh_stale()
+    assert m.clip(ids[1]).stale and not m.clip(ids[0]).stale
+    assert "out of date" in m.index(m.row_of(ids[1])).data(Qt.ItemDataRole.ToolTipRole)
+    m.set_query("stale:yes")
+    assert visible(m) == [ids[1]]

@@ -237,14 +237,15 @@ def test_initial_project_choice(tmp_path, demo_project):
 
     settings = app_settings.AppSettings(last_project=str(demo_project.root))
     args = build_parser().parse_args([])
-    assert _initial_project(args, settings) == (demo_project.root, False)
+    assert _initial_project(args, settings) == (demo_project.root, None)
     args = build_parser().parse_args([str(tmp_path / "new")])
-    assert _initial_project(args, settings) == (tmp_path / "new", True)  # created when opened
+    path, problem = _initial_project(args, settings)  # a mistyped path is not made a project
+    assert path is None and problem.startswith(f"{tmp_path / 'new'}: no project there")
     args = build_parser().parse_args(["--project", str(demo_project.root)])
-    assert _initial_project(args, settings) == (demo_project.root, False)
+    assert _initial_project(args, settings) == (demo_project.root, None)
     assert _initial_project(build_parser().parse_args([]), app_settings.AppSettings()) == (
         None,
-        False,
+        None,
     )
 
 

@@ -243,7 +243,7 @@ def test_start_says_what_is_missing(view):
     assert "Dataset" in view.status.text()
 
 
-def test_export_now_runs_export_dataset_as_a_job(qtbot, tmp_path):
+def test_export_now_opens_the_export_dialog_and_uses_its_folder(qtbot, tmp_path):
     src = write_clip_source(tmp_path, seed=5)
     root = tmp_path / "proj"
     with Project.create(root) as p:
@@ -253,8 +253,9 @@ def test_export_now_runs_export_dataset_as_a_job(qtbot, tmp_path):
     v = TrainView(session, jobs)
     qtbot.addWidget(v)
     try:
-        v.export_filter.setText("all")
-        job = v.export_now()
+        v.dataset.setText(str(root / "exports" / "train"))
+        dialog = v.export_now()  # the Export dialog, its folder the Dataset field's
+        job = dialog.start_export()
         with qtbot.waitSignal(job.finished, timeout=60000):
             pass
         out = Path(v.dataset.text())

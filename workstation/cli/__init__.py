@@ -39,6 +39,7 @@ from workstation.cli import autotag, cuts, export, gui, project, recover, review
 from workstation.cli.common import DETECTOR_NAMES
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Cancelled
+from workstation.core.settings import state_dir
 
 __all__ = ["DETECTOR_NAMES", "build_parser", "main"]
 
@@ -133,14 +134,6 @@ def _report(exc: Exception, args: argparse.Namespace, argv: list[str]) -> int:
     details = f"details in {log_file}" if log_file else "no log could be written"
     print(f"internal error: {type(exc).__name__}: {exc} ({details})", file=sys.stderr)
     return EXIT_INTERNAL
-
-
-def state_dir() -> Path:
-    """Where the workstation keeps logs of its own: ``$XDG_STATE_HOME/motion-dataset-workstation``."""
-    from workstation.core.settings import APP_DIR
-
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / APP_DIR
 
 
 def _log_internal_error(exc: Exception, argv: list[str]) -> Path | None:

@@ -21,6 +21,7 @@ included, unless ``include_auto`` is off), in the clip's tag order.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import weakref
@@ -31,12 +32,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from workstation.core import atomic
+from workstation.core import atomic, owned
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import CLIP_SIDECARS, Project
 
 SETTINGS_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 class SidecarFormat(StrEnum):
@@ -144,19 +147,6 @@ def sidecar_texts(
     }
 
 
-def write_text_atomic(path: Path, text: str) -> bool:
-    """Write ``text`` unless the file already holds it; True when the file was (re)written.
-
-    A file that cannot be written raises :class:`WorkstationError` naming it and why ("the
-    disk is full"). Not fsynced: the database holds the truth and every run reconciles these
-    files from it, so a power cut costs at most a rewrite, not an edit.
-    """
-    try:
-        return atomic.write_text_if_changed(path, text, durable=False)
-    except OSError as exc:
-        raise atomic.write_error(path, exc) from None
-
-
 # Older versions named their temps ``.NAME.PID.tmp`` (the sidecars and the export).
 LEGACY_TEMP_RE = re.compile(r"^\..+\.(\d+)\.tmp$")
 
@@ -199,15 +189,25 @@ def write_sidecars(
     A clip whose folder no longer exists is skipped (its file moved; nothing to write beside).
     """
     settings = settings or load_settings(project)
-    return _write(sidecar_texts(project, clip_ids, settings).values(), set())
+    return _write(project, sidecar_texts(project, clip_ids, settings).values(), set())
 
 
 def _write(
-    texts: Iterable[tuple[Path, str]], swept: set[Path], *, create_empty: bool = True
+    project: Project,
+    texts: Iterable[tuple[Path, str]],
+    swept: set[Path],
+    *,
+    create_empty: bool = True,
 ) -> int:
     """Write the sidecars that differ, sweeping each folder's leftover temps once
-    (``create_empty=False``: a missing file whose text would be empty is not created)."""
-    written = 0
+    (``create_empty=False``: a missing file whose text would be empty is not created).
+
+    Only files that still hold what the workstation wrote are replaced
+    (:func:`workstation.core.owned.write_owned`): a ``.txt`` a person edited in another
+    program is kept, and said so in the log.  Not fsynced: the database holds the truth and
+    every run reconciles these files from it, so a power cut costs at most a rewrite.
+    """
+    todo: list[tuple[Path, str]] = []
     for path, text in texts:
         if not text and not create_empty and not path.exists():
             continue
@@ -219,9 +219,28 @@ def _write(
             sweep_leftovers(folder)
         elif not folder.is_dir():
             continue
-        if write_text_atomic(path, text):
-            written += 1
+        todo.append((path, text))
+    root = project.root.resolve()
+
+    def legacy(path: Path, data: bytes) -> bool:
+        # Written before the workstation recorded its writes (or moved with its clip into the
+        # bin): ours inside the project folder; beside imported clips it may be the person's.
+        return path.resolve().is_relative_to(root)
+
+    written, kept = owned.write_owned(
+        project, todo, legacy=legacy, kept_hint=_KEPT_HINT, durable=False
+    )
+    for note in kept[:5]:
+        log.warning("%s", note)
+    if len(kept) > 5:
+        log.warning("… and %d more clip .txt files kept for the same reason", len(kept) - 5)
     return written
+
+
+_KEPT_HINT = (
+    "it no longer shows the clip's tags and caption as the project has them; "
+    "delete it to let the workstation write it again"
+)
 
 
 # The projects whose sidecars this process has compared with the database once.
@@ -269,7 +288,8 @@ def sync_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
         everything = sidecar_texts(project, None, settings)
         touched = [everything.pop(cid) for cid in ids if cid in everything]
         swept: set[Path] = set()
-        return _write(touched, swept) + _write(everything.values(), swept, create_empty=False)
+        written = _write(project, touched, swept)
+        return written + _write(project, everything.values(), swept, create_empty=False)
     return write_sidecars(project, ids, settings)
 
 
@@ -280,7 +300,7 @@ def reconcile_sidecars(project: Project, clip_ids: Iterable[int]) -> int:
     if not settings.enabled:
         return 0
     texts = sidecar_texts(project, list(clip_ids), settings).values()
-    return _write(texts, set(), create_empty=False)
+    return _write(project, texts, set(), create_empty=False)
 
 
 def rewrite_all(
@@ -298,6 +318,6 @@ def rewrite_all(
     for start in range(0, len(ids), batch):
         yield Progress("sidecars", start, len(ids), "", "writing clip .txt files")
         texts = sidecar_texts(project, ids[start : start + batch], settings).values()
-        written += _write(texts, swept)
+        written += _write(project, texts, swept)
     yield Progress("sidecars", len(ids), len(ids), "", f"{written} files changed")
     return written

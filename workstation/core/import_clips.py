@@ -32,12 +32,13 @@ from pathlib import Path
 
 import av
 
-from workstation.core import cliptext
+from workstation.core import cliptext, owned
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.media import VIDEO_EXTENSIONS
+from workstation.core.media_check import why_unreadable
 from workstation.core.progress import Progress, Stage
 from workstation.core.review.names import clean_tag
-from workstation.core.store import Project
+from workstation.core.store import Project, Written
 
 BATCH = 300  # clips per transaction
 _TAG_MAX_WORDS = 4
@@ -107,7 +108,7 @@ def probe_clip(path: Path, *, count_frames: bool = True) -> ClipProbe:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError:
-        raise MediaError(path, "not a video file FFmpeg can read (invalid data)") from None
+        raise MediaError(path, why_unreadable(path)) from None
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(
             path, f"cannot be opened: {getattr(exc, 'strerror', None) or exc}"
@@ -291,6 +292,7 @@ class _Writer:
                 self.result.added.append(clip_id)
                 if p.text is None:
                     continue
+                self._adopt(cliptext.sidecar_path(p.path))
                 tags, caption = read_clip_text(p.text, self.trigger)
                 if tags:
                     self.result.tag_lists += 1
@@ -298,6 +300,15 @@ class _Writer:
                 elif caption:
                     self.result.captions += 1
                     project.add_manual_caption(clip_id, caption, now)
+
+    def _adopt(self, txt: Path) -> None:
+        """The person's ``.txt`` is now the clip's tags or caption: later edits in the app may
+        rewrite it (:mod:`workstation.core.owned`)."""
+        try:
+            data = txt.read_bytes()
+        except OSError:
+            return
+        self.project.record_written([(txt, Written(len(data), owned.sha256(data), None))])
 
 
 def _clean(tags: list[str]) -> list[str]:

@@ -40,6 +40,8 @@ class AppSettings:
     view: str = "cut"
     detector: str = "transnetv2"  # a DetectorKind value: what "Detect cuts" runs
     detect_settings: dict[str, Any] = field(default_factory=dict)  # the ensemble's DetectSettings
+    theme: str = "system"  # "system" (follow the desktop's light/dark), "light" or "dark"
+    splitter_states: dict[str, str] = field(default_factory=dict)  # name -> base64 saveState()
 
     def add_recent(self, path: str | Path) -> None:
         """Put a project first in the recent list (no duplicates, at most MAX_RECENT)."""
@@ -70,6 +72,10 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "view": lambda v: isinstance(v, str),
     "detector": lambda v: isinstance(v, str),
     "detect_settings": lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+    "theme": lambda v: v in ("system", "light", "dark"),
+    "splitter_states": lambda v: (
+        isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
+    ),
 }
 
 
@@ -81,6 +87,13 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Where the app keeps data of its own (the demo project)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_DIR
+
+
+def state_dir() -> Path:
+    """Where the workstation keeps logs of its own: ``$XDG_STATE_HOME/motion-dataset-workstation``
+    (``internal-errors.log``, written by the command line's last-resort handler)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / APP_DIR
 
 

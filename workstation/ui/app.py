@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_app(argv: list[str] | None = None):
+def make_app(argv: list[str] | None = None, *, theme: str = "system"):
     """The QApplication (created once), with the C numeric locale libmpv needs."""
     from PySide6.QtWidgets import QApplication
 
@@ -47,7 +47,7 @@ def make_app(argv: list[str] | None = None):
         app.setApplicationName("Motion Dataset Workstation")
         app.setOrganizationName("motion-dataset-workstation")
         app.setDesktopFileName("motion-dataset-workstation")
-        apply_style(app)
+        apply_style(app, theme)
     locale.setlocale(locale.LC_NUMERIC, "C")
     # Workers run Python stages in threads; with the default 5 ms GIL switch interval the GUI
     # thread can wait several intervals per event-loop turn behind them.  1 ms keeps clicks
@@ -56,11 +56,50 @@ def make_app(argv: list[str] | None = None):
     return app
 
 
-def apply_style(app) -> None:
-    """Fusion with a dark palette: video looks right on dark grey, and it is the same everywhere."""
-    from PySide6.QtGui import QColor, QPalette
+def is_dark(app, theme: str = "system") -> bool:
+    """Whether ``theme`` means dark here: "system" asks the desktop (Qt 6.5's colour scheme);
+    where it does not say (no desktop, an old Qt), dark, which suits video best."""
+    if theme in ("light", "dark"):
+        return theme == "dark"
+    from PySide6.QtCore import Qt
+
+    hints = app.styleHints()
+    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
+    return scheme != Qt.ColorScheme.Light
+
+
+def apply_style(app, theme: str = "system") -> None:
+    """Fusion (the same everywhere) in a light or a dark palette, following the system's colour
+    scheme unless the person chose one (View → Theme); a system change applies at once."""
+    from PySide6.QtCore import Qt
 
     app.setStyle("Fusion")
+    app.setProperty("workstationTheme", theme)
+    dark = is_dark(app, theme)
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    hints = app.styleHints()
+    if hasattr(hints, "colorSchemeChanged") and not app.property("workstationThemeFollows"):
+        app.setProperty("workstationThemeFollows", True)
+        hints.colorSchemeChanged.connect(
+            lambda _scheme: (
+                apply_style(app, str(app.property("workstationTheme") or "system"))
+                if app.property("workstationTheme") == "system"
+                else None
+            )
+        )
+    # Qt 6.8+: the native parts (title bars) follow a chosen theme too.
+    if hasattr(hints, "setColorScheme") and theme != "system":
+        app.setProperty("workstationSchemeSet", True)
+        hints.setColorScheme(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
+    elif theme == "system" and app.property("workstationSchemeSet"):
+        app.setProperty("workstationSchemeSet", False)
+        hints.unsetColorScheme()  # back to the desktop's (colorSchemeChanged re-applies)
+
+
+def dark_palette():
+    """The dark palette: video looks right on dark grey."""
+    from PySide6.QtGui import QColor, QPalette
+
     pal = QPalette()
     role = QPalette.ColorRole
     base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(220, 220, 220)
@@ -84,7 +123,7 @@ def apply_style(app) -> None:
     disabled = QPalette.ColorGroup.Disabled
     for r in (role.WindowText, role.Text, role.ButtonText):
         pal.setColor(disabled, r, QColor(120, 120, 120))
-    app.setPalette(pal)
+    return pal
 
 
 def _install_handlers(app) -> None:
@@ -110,19 +149,22 @@ def _install_handlers(app) -> None:
     sys.excepthook = log_exception
 
 
-def _initial_project(args, settings) -> tuple[Path | None, bool]:
-    """Which folder to open and whether to create a project there."""
+def _initial_project(args, settings) -> tuple[Path | None, str | None]:
+    """Which project to open, or why the one named on the command line cannot be opened.
+
+    A path that is not a project is refused (a mistyped one would otherwise become a new
+    project); the last project opened is used only while it is still there."""
     chosen = args.project or args.project_dir
     if chosen:
-        path = Path(chosen).expanduser()
-        from workstation.core.store import DB_NAME
+        from workstation.ui.project_opening import no_project_at
 
-        fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
-        return path, fresh and not (path / DB_NAME).exists()
+        path = Path(chosen).expanduser()
+        problem = no_project_at(path)
+        return (None, problem) if problem else (path, None)
     last = settings.last_project
     if last and Path(last).exists():
-        return Path(last), False
-    return None, False
+        return Path(last), None
+    return None, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,14 +188,18 @@ def main(argv: list[str] | None = None) -> int:
             view=args.view,
         )
 
-    app = make_app()
     from workstation.core import settings as app_settings
-    from workstation.ui.main_window import MainWindow
 
     settings = app_settings.load()
+    project, problem = _initial_project(args, settings)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    app = make_app(theme=settings.theme)
+    from workstation.ui.main_window import MainWindow
+
     window = MainWindow(settings)
     _install_handlers(app)
-    project, create = _initial_project(args, settings)
     if args.screenshot:
         from workstation.ui.smoke import screenshot_when_ready
 
@@ -161,6 +207,6 @@ def main(argv: list[str] | None = None) -> int:
             lambda _s: screenshot_when_ready(window, Path(args.screenshot))
         )
     if project is not None:
-        window.open_when_shown(project, create=create)
+        window.open_when_shown(project)
     window.show()
     return app.exec()

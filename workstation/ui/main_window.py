@@ -10,8 +10,10 @@ The window holds its parts rather than inheriting them: ``self.opening``
 (:class:`~workstation.ui.project_opening.ProjectOpener`: New/Open dialogs, recent projects, the
 welcome page, opening after the first paint) and ``self.menus``
 (:class:`~workstation.ui.menus.WindowMenus`: the menus, their actions, adding videos, detect and
-slice jobs).  This module builds the window, attaches a project to its views and detaches it,
-and keeps the window's settings.
+slice jobs; Edit, Help, the toolbar).  This module builds the window, attaches a project to its
+views and detaches it, and keeps the window's settings (layout, splitter sizes, theme).  While a
+read-only project is open every action that would change it is disabled (``edit_lock``), not
+only refused when used.
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QEventLoop, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -47,8 +57,11 @@ from workstation.ui.project_opening import (
     PlayerPage,
     ProjectOpener,
     WelcomePage,
+    unfit_for_new,
 )
 from workstation.ui.session import ProjectSession
+from workstation.ui.window_layout import DockPerTab, restore_splitters, save_splitters
+from workstation.ui.wording import counted
 
 if TYPE_CHECKING:
     from workstation.ui.common.thumb_loader import ThumbLoader
@@ -135,7 +148,7 @@ class MainWindow(QMainWindow):
 
         # docks
         self.video_list = VideoList()
-        self.video_list.setMinimumWidth(340)
+        self.video_list.setMinimumWidth(220)
         self.video_list.currentVideoChanged.connect(self.show_video)
         self.videos_dock = self._dock(
             "Videos", self.video_list, Qt.DockWidgetArea.LeftDockWidgetArea
@@ -146,7 +159,11 @@ class MainWindow(QMainWindow):
         self.log_dock = self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.jobs_dock, self.log_dock)
         self.jobs_dock.raise_()
-        self.resizeDocks([self.videos_dock], [470], Qt.Orientation.Horizontal)
+        # A quarter of the window at most: the views need the width more than the names.
+        width = max(260, min(380, self.width() // 4))
+        self.resizeDocks([self.videos_dock], [width], Qt.Orientation.Horizontal)
+        self.videos_on_cut = DockPerTab(self.videos_dock, 0, self)
+        self.tabs.currentChanged.connect(self.videos_on_cut.tab_changed)
         self.resizeDocks([self.jobs_dock], [140], Qt.Orientation.Vertical)
         self.jobs.jobAdded.connect(lambda _job: self.jobs_dock.raise_())
         self.jobs.jobFinished.connect(self._on_job_finished)
@@ -159,7 +176,15 @@ class MainWindow(QMainWindow):
             close_project=self.close_project,
             docks=(self.videos_dock, self.jobs_dock, self.log_dock),
             log_dock=self.log_dock,
+            current_view=self.current_view,
+            set_theme=self.set_theme,
+            theme=self.settings.theme,
         )
+        # Every action that changes the project, off while a read-only one is open (a disabled
+        # group keeps its actions disabled whatever their owners set).
+        self.edit_lock = QActionGroup(self)
+        self.edit_lock.setExclusionPolicy(QActionGroup.ExclusionPolicy.None_)
+        self._lock(self.menus.editing_actions())
         self.video_list.selectionChanged.connect(self.menus.update_actions)
         self.setAcceptDrops(True)  # drop video files or folders to add them
         self._restore_window_state()
@@ -179,25 +204,50 @@ class MainWindow(QMainWindow):
         """The PlayerWidget of the Cut view (or of the stand-in page)."""
         return self.cut_view.player if self.cut_view is not None else None
 
+    def current_view(self) -> QWidget | None:
+        """The view of the tab shown (None on Train or with no project)."""
+        index = self.tabs.currentIndex()
+        return self.cut_view if index == 0 else self.clips_view if index == self.clips_tab else None
+
+    def _lock(self, actions: list[QAction]) -> None:
+        for action in actions:
+            self.edit_lock.addAction(action)
+
     # -- projects --------------------------------------------------------------------------
     def open_project(self, path: str | Path, *, create: bool = False) -> bool:
-        """Open (or create) a project; the current one is closed first.  False on failure."""
-        if not self.close_project():
+        """Open (or create) a project, then close the one open before.  False on failure, and
+        the project open before stays open.  ``create`` makes a project only in a missing or
+        empty folder, never in one with files in it."""
+        problem = unfit_for_new(path) if create else None
+        if problem is not None:
+            self._warn("Cannot create the project", problem)
             return False
+        session = self._open_session(path, create=create)
+        if session is None:
+            return False
+        if not self.close_project():
+            session.close()
+            return False
+        self._attach(session)
+        return True
+
+    def _open_session(self, path: str | Path, *, create: bool) -> ProjectSession | None:
+        """The project at ``path`` opened (a damaged one offered to recover); None: a message."""
         try:
-            session = ProjectSession(path, self, create=create)
+            return ProjectSession(path, self, create=create)
         except DamagedProjectError as exc:
             if self.interactive and self.opening.offer_recovery(exc):
-                return self.open_project(path)
+                return self._open_session(path, create=False)
             self._warn("Cannot open project", str(exc), dialog=False)
-            return False
         except (WorkstationError, OSError) as exc:
             self._warn("Cannot open project", str(exc))
-            return False
         except Exception as exc:  # e.g. a damaged database file
             message = f"{path}: cannot open the project ({type(exc).__name__}: {exc})"
             self._warn("Cannot open project", message)
-            return False
+        return None
+
+    def _attach(self, session: ProjectSession) -> None:
+        """Show a freshly opened project in the views."""
         from workstation.ui.common.thumb_loader import ThumbLoader
 
         self.session = self.jobs.session = self.menus.session = session
@@ -208,6 +258,7 @@ class MainWindow(QMainWindow):
         self.thumbs = ThumbLoader(session.project.cache_dir, self)
         self.cut_view = self.menus.cut_view = self._make_cut_view(session, self.thumbs)
         self.cut_holder_layout.addWidget(self.cut_view)
+        restore_splitters("cut", self.cut_view, self.settings.splitter_states)
         self.video_list.set_project(session.project)
         self.center.setCurrentWidget(self.tabs)
         self.setWindowTitle(f"{session.name} — {APP_TITLE}")
@@ -220,7 +271,6 @@ class MainWindow(QMainWindow):
             self.video_list.select_first()
         self.menus.update_actions()
         self.projectOpened.emit(session)
-        return True
 
     def open_when_shown(self, path: str | Path, *, create: bool = False) -> None:
         """Open a project right after the window's first paint (see :class:`ProjectOpener`)."""
@@ -241,6 +291,7 @@ class MainWindow(QMainWindow):
         view = CutView(session, self.jobs, self.cut_holder, loader=thumbs)
         view.selected_videos = self.video_list.selected_video_ids  # Detect, Slice act on these
         view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self._lock(self.menus.adopt_cut_view(view))
         return view
 
     def close_project(self) -> bool:
@@ -253,7 +304,7 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(
                 self,
                 "Jobs are running",
-                f"{len(running)} job(s) are still running. Cancel them and close the project?",
+                f"{counted(len(running), 'job')} still running. Cancel and close the project?",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
@@ -283,6 +334,7 @@ class MainWindow(QMainWindow):
 
     def _drop_views(self) -> None:
         """Take the project's views out of their tabs (players unloaded, edits written)."""
+        self._remember_splitters()
         if self.train_view is not None:
             self.train_view.shutdown()
             self.train_holder_layout.removeWidget(self.train_view)
@@ -338,9 +390,11 @@ class MainWindow(QMainWindow):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.clips_view = label
         else:
-            self.clips_view = ClipsView(
+            view = self.clips_view = ClipsView(
                 self.session, self.jobs, self.clips_holder, loader=self.thumbs
             )
+            restore_splitters("clips", view, self.settings.splitter_states)
+            self._lock([*view.binder.editing_actions(), *view.autotag.actions.values()])
         self.clips_holder_layout.addWidget(self.clips_view)
         return self.clips_view
 
@@ -398,11 +452,34 @@ class MainWindow(QMainWindow):
         stored.last_project = self.settings.last_project
         stored.window_geometry = self.settings.window_geometry
         stored.window_state = self.settings.window_state
+        stored.splitter_states = dict(self.settings.splitter_states)
+        stored.theme = self.settings.theme
+
+    def _remember_splitters(self) -> None:
+        """The sizes the person gave the views' splitters, for the next time they are built."""
+        states = self.settings.splitter_states
+        save_splitters("cut", self.cut_view, states)
+        save_splitters("clips", self.clips_view, states)
+
+    def set_theme(self, theme: str) -> None:
+        """Light, dark or the system's (``system``); remembered."""
+        from workstation.ui.app import apply_style
+
+        self.settings.theme = theme
+        apply_style(QApplication.instance(), theme)
+        self.menus.refresh_icons()
+        self._save_settings()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.menus.refresh_icons()  # they are painted in the palette's text colour
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.close_project():
             event.ignore()
             return
+        self.videos_on_cut.restore_for_saving()
         self.settings.window_geometry = base64.b64encode(self.saveGeometry().data()).decode()
         self.settings.window_state = base64.b64encode(self.saveState().data()).decode()
         self._save_settings()
@@ -419,6 +496,7 @@ class MainWindow(QMainWindow):
     def _show_read_only(self, reason: str | None) -> None:
         """The read-only banner: shown (with the reason) while a read-only project is open."""
         self.read_only_banner.setVisible(reason is not None)
+        self.edit_lock.setEnabled(reason is None)
         if reason is not None:
             self.read_only_banner.setToolTip(f"Why: {reason}")
             log.warning("%s is read-only (%s)", self.session.root if self.session else "", reason)

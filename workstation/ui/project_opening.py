@@ -4,8 +4,11 @@ welcome page), and opening after the window's first paint.
 :class:`ProjectOpener` is one part the window holds; it knows the app settings (the recent
 list), the stack it shows its two pages in, and the window's ``open_project`` — nothing else of
 the window.  A project whose database is damaged gets the same message the CLI gives and the
-offer to back it up and recover it (:meth:`ProjectOpener.offer_recovery`).  Attaching the opened project to the views stays with the window.  Also here: the
-stand-in page the window shows when the Cut view cannot be loaded.
+offer to back it up and recover it (:meth:`ProjectOpener.offer_recovery`).  A folder without a
+project is never made one silently: Open on an empty folder asks "create one?", New project on a
+folder with files in it offers a new folder inside it (:func:`no_project_at`,
+:func:`unfit_for_new`).  Attaching the opened project to the views stays with the window.  Also
+here: the stand-in page the window shows when the Cut view cannot be loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMenu,
     QMessageBox,
@@ -31,13 +35,46 @@ from PySide6.QtWidgets import (
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import drive
 from workstation.core.settings import AppSettings
-from workstation.core.store import DamagedProjectError, recover_project
+from workstation.core.store import DB_NAME, DamagedProjectError, recover_project
 from workstation.ui.session import ProjectSession
 
 # The window's messages keep one logger name in the Log panel, whichever module sends them.
 log = logging.getLogger("workstation.ui.main_window")
 
 APP_TITLE = "Motion Dataset Workstation"
+SUBFOLDER = "workstation-project"  # offered for a new project inside a folder with files
+
+
+def no_project_at(path: str | Path) -> str | None:
+    """Why there is no project to open at ``path`` (a sentence), or None when there is one."""
+    path = Path(path)
+    if (path / DB_NAME).is_file():
+        return None
+    make = f"To make one, run `workstation new {path}` or use File → New project."
+    if not path.exists():
+        return f"{path}: no project there (the folder does not exist). {make}"
+    if not path.is_dir():
+        return f"{path}: not a folder, so not a project."
+    return f"{path}: no project there (no {DB_NAME} in it). {make}"
+
+
+def is_empty_folder(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def unfit_for_new(path: str | Path) -> str | None:
+    """Why a new project cannot be made at ``path``, or None: it is missing or an empty folder."""
+    path = Path(path)
+    if (path / DB_NAME).exists():
+        return f"{path}: already a project."
+    if not path.exists() or is_empty_folder(path):
+        return None
+    if not path.is_dir():
+        return f"{path}: not a folder."
+    return (
+        f"{path}: has files in it. A new project needs an empty folder (or one that does "
+        "not exist yet)."
+    )
 
 
 class OpenProject(Protocol):
@@ -137,6 +174,7 @@ class ProjectOpener(QObject):
         self.page.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._shown = False
         self._pending_open: tuple[Path, bool] | None = None
+        self._before_page: QWidget | None = None
         center.addWidget(self.welcome)
         center.addWidget(self.page)
 
@@ -161,7 +199,12 @@ class ProjectOpener(QObject):
             if widget:
                 widget.deleteLater()
         for path in self._recent()[:5]:
-            button = QPushButton(f"Open {path}")
+            # A long path is shortened in the middle (its name stays); the tooltip has it all.
+            button_text = f"Open {path}"
+            button = QPushButton()
+            shown = button.fontMetrics().elidedText(button_text, Qt.TextElideMode.ElideMiddle, 460)
+            button.setText(shown)
+            button.setToolTip(path)
             button.setFlat(True)
             button.clicked.connect(lambda _c=False, p=path: self._open(p))
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -173,18 +216,68 @@ class ProjectOpener(QObject):
             self._parent, "New project: choose an empty folder"
         )
         if folder:
-            self._open(folder, create=True)
+            self.new_project(Path(folder))
+
+    def new_project(self, folder: Path) -> bool:
+        """Make a project in ``folder`` if it is empty; an existing project is offered to open,
+        a folder with files a new folder inside it.  True once a project is open."""
+        if (folder / DB_NAME).exists():
+            if self._ask("Already a project", f"{folder} is already a project. Open it?"):
+                return self._open(folder)
+            return False
+        if unfit_for_new(folder) is None:
+            return self._open(folder, create=True)
+        name = self.ask_subfolder(folder)
+        if not name:
+            return False
+        inner = folder / name
+        problem = unfit_for_new(inner)
+        if problem is not None:
+            QMessageBox.warning(self._parent, "Cannot make the project there", problem)
+            return False
+        return self._open(inner, create=True)
+
+    def ask_subfolder(self, folder: Path) -> str | None:
+        """The name of a new folder inside ``folder`` for the project (None: cancelled)."""
+        name, ok = QInputDialog.getText(
+            self._parent,
+            "The folder is not empty",
+            f"{folder} has files in it; a project needs a folder of its own.\n"
+            "Make the project in a new folder inside it, named:",
+            text=SUBFOLDER,
+        )
+        name = name.strip()
+        return name if ok and name and "/" not in name and name not in (".", "..") else None
 
     def open_project_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self._parent, "Open a project folder")
         if folder:
-            self._open(folder)
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path) -> bool:
+        """Open the project in ``folder``; an empty folder is offered to become one."""
+        if no_project_at(folder) is not None and is_empty_folder(folder):
+            if not self._ask("No project here", f"No project at {folder}. Create one?"):
+                return False
+            return self._open(folder, create=True)
+        return self._open(folder)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(
+            self._parent,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- after the first paint -------------------------------------------------------------
     def open_when_shown(self, path: str | Path, *, create: bool = False) -> None:
         """Open a project right after the window's first paint, so the window shows at once
         (opening loads numpy, PyAV and the views: about a second on a slow machine)."""
         self._pending_open = (Path(path), create)
+        self._before_page = self.center.currentWidget()
         self.page.setText(f"Opening {path}…")
         self.center.setCurrentWidget(self.page)
         if self._shown:
@@ -199,7 +292,11 @@ class ProjectOpener(QObject):
     def _open_pending(self) -> None:
         pending, self._pending_open = self._pending_open, None
         if pending is not None and not self._open(pending[0], create=pending[1]):
-            self.show_welcome()
+            before = self._before_page
+            if before is None or before is self.welcome or before is self.page:
+                self.show_welcome()
+            else:  # the project open before stays open
+                self.center.setCurrentWidget(before)
             self.openFailed.emit(self._last_error() or f"{pending[0]}: cannot open")
 
     # -- a damaged database ----------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The tagger and captioner models on this machine: listing, downloading, a load check.
+"""The tagger and captioner models on this machine: listing, adding with a check, a load check.
 
 What the Models dialog shows and runs, without Qt: the model folders the person added (kept in
-the project's settings) and the models in the Hugging Face cache with their size on disk, a
-download stage and a "does it load" stage (generators yielding Progress, see
+the project's settings) and the models in the Hugging Face cache with their size on disk, an
+"add a folder" stage that loads the model the way a job would before it is listed, a "does it
+load" stage and the caption server's model list (generators yielding Progress, see
 ``workstation.core.progress``), so they run as jobs off the GUI thread and from tests alike.
-huggingface_hub, onnxruntime and torch are imported only inside the functions that need them.
+Downloads are in ``workstation.core.autotag.downloads``.  huggingface_hub, onnxruntime and
+torch are imported only inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workstation.core.autotag.base import ModelError
-from workstation.core.autotag.hf_captioner import offline
+from workstation.core.autotag.base import CaptionServerError, ModelError
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import MODEL_FOLDERS, Project
 
@@ -25,6 +26,23 @@ class ModelEntry:
     size: int  # bytes on disk
     path: str
     kind: str  # "captioner" | "tagger" | "?"
+
+    @property
+    def local(self) -> bool:
+        """A folder the person added (else a model in the Hugging Face cache)."""
+        return self.where.startswith("folder")
+
+    @property
+    def model_ref(self) -> str:
+        """What settings store to use it: the folder path, or the hub id of a cached model."""
+        return self.path if self.local else self.name
+
+
+PURPOSE = {
+    "tagger": "Tagging: a WD14 tagger (model.onnx + selected_tags.csv) finds Danbooru tags",
+    "captioner": "Captions: a video-language model describes each clip in a sentence",
+    "?": "Not a model the workstation can use",
+}
 
 
 def model_kind(folder: Path) -> str:
@@ -45,21 +63,69 @@ def model_folders(project: Project) -> list[str]:
     return list(folders)
 
 
-def add_model_folder(project: Project, folder: str | Path) -> str:
-    """Remember a local model folder; a folder that holds no model is refused with why."""
+def check_folder(folder: str | Path) -> str:
+    """The kind of model in ``folder`` ("tagger" or "captioner"), checked by loading it the
+    way a job will (a tagger through onnxruntime; a captioner's files and config); a folder
+    that holds no usable model raises ModelError saying why."""
     path = Path(folder).expanduser().resolve()
     if not path.is_dir():
         raise ModelError(path, "no such folder")
-    if model_kind(path) == "?":
+    kind = model_kind(path)
+    if kind == "tagger":
+        from workstation.core.autotag.wd14 import WD14Tagger
+
+        tagger = WD14Tagger(path, spin=False)
+        del tagger
+    elif kind == "captioner":
+        _check_captioner(path)
+    else:
         raise ModelError(
             path,
             "holds no model: expected config.json + weights (a transformers "
             "captioner) or model.onnx + selected_tags.csv (a WD14 tagger)",
         )
+    return kind
+
+
+def _check_captioner(path: Path) -> None:
+    """Files and config of a transformers model folder (loading the weights takes minutes
+    and gigabytes: "Check it loads" does that on request)."""
+    import importlib.util
+
+    from workstation.core.autotag.hf_captioner import check_model_source
+
+    check_model_source(str(path))
+    if importlib.util.find_spec("transformers") is None:
+        return  # the Caption job says transformers is missing
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(path, f"config.json is not one transformers can read ({first})") from None
+
+
+def add_model_folder(project: Project, folder: str | Path, *, check: bool = True) -> str:
+    """Remember a local model folder; one that holds no usable model is refused with why
+    (``check``: loaded first, see :func:`check_folder`)."""
+    path = Path(folder).expanduser().resolve()
+    if check:
+        check_folder(path)
+    elif not path.is_dir():
+        raise ModelError(path, "no such folder")
     folders = model_folders(project)
     if str(path) not in folders:
         project.put(MODEL_FOLDERS, (*folders, str(path)))
     return str(path)
+
+
+def add_folder_stage(project: Project, folder: str | Path) -> Stage[str]:
+    """:func:`add_model_folder` as a job (loading a large tagger takes a few seconds)."""
+    yield Progress("add model", 0, 1, str(folder), "checking the model loads")
+    path = add_model_folder(project, folder)
+    yield Progress("add model", 1, 1, path, "added")
+    return path
 
 
 def cached_models(cache_dir: str | Path | None = None) -> list[ModelEntry]:
@@ -96,23 +162,56 @@ def list_models(project: Project) -> list[ModelEntry]:
     return entries + cached_models()
 
 
-def download_stage(repo_id: str) -> Stage[str]:
-    """Download a hub model into the HF cache; returns the snapshot folder."""
-    if offline():
-        raise ModelError(
-            repo_id,
-            "cannot download: HF_HUB_OFFLINE is set (offline); copy the "
-            "model folder here and add it with “Add folder…”",
-        )
-    from huggingface_hub import snapshot_download
+def tagger_problem(model: str) -> str | None:
+    """Why ``model`` (a folder or hub id) cannot tag without a download; None when it can."""
+    from workstation.core.autotag.wd14 import LABEL_FILE, MODEL_FILE
 
-    yield Progress("download", 0, 1, repo_id, "downloading")
+    path = Path(model).expanduser()
+    if path.is_dir():
+        missing = [f for f in (MODEL_FILE, LABEL_FILE) if not (path / f).is_file()]
+        if missing:
+            return f"{path}: the folder has no {' or '.join(missing)}; it is not a WD14 tagger"
+        return None
+    if path.is_absolute() or model.startswith("."):
+        return f"{path}: no such folder"
+    if any(e.name == model and e.kind == "tagger" for e in cached_models()):
+        return None
+    return (
+        f"{model} is not on this machine yet: download it in Models… (the size is shown "
+        "before anything is downloaded), or choose a tagger folder you have"
+    )
+
+
+def captioner_problem(model: str) -> str | None:
+    """Why ``model`` (a folder or hub id) cannot caption without a download; None when it can
+    (as far as its files tell: "Check it loads" in Models loads it)."""
+    from workstation.core.autotag.hf_captioner import check_model_source
+
     try:
-        path = snapshot_download(repo_id)
-    except Exception as exc:  # no network, no such repo, gated model
-        raise ModelError(repo_id, f"download failed: {str(exc).splitlines()[0]}") from None
-    yield Progress("download", 1, 1, repo_id, "done")
-    return path
+        if check_model_source(model) is not None:
+            return None
+    except ModelError as exc:
+        return str(exc)
+    if any(e.name == model and e.kind == "captioner" for e in cached_models()):
+        return None
+    return (
+        f"{model} is not on this machine yet: download it in Models… (the size is shown "
+        "before anything is downloaded), choose a model folder you have, or use a server"
+    )
+
+
+def server_models_stage(server: str, api_key: str = "", timeout: float = 10.0) -> Stage[list[str]]:
+    """The models an OpenAI-compatible server offers ("Test connection"); a server that does
+    not list them answers with an empty list; one that cannot be reached raises
+    CaptionServerError with a plain, password-free message."""
+    from workstation.core.autotag.openai_captioner import OpenAICaptioner, redact_url
+
+    yield Progress("test server", 0, 1, redact_url(server), "connecting")
+    if not server.strip():
+        raise CaptionServerError("Server address: type one, e.g. http://127.0.0.1:1234")
+    found = OpenAICaptioner(server, "", api_key=api_key, timeout=timeout).models()
+    yield Progress("test server", 1, 1, redact_url(server), "answered")
+    return list(found or [])
 
 
 def check_stage(name: str, kind: str, device: str) -> Stage[str]:

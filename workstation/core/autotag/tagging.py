@@ -210,7 +210,7 @@ class FrameFeeder:
 def _select(project: Project, clip_ids: Sequence[int] | None) -> list[Clip]:
     clips = project.clips()
     if clip_ids is None:
-        return clips
+        return [c for c in clips if not c.rejected]  # a person rejected them
     by_id = {c.id: c for c in clips}
     missing = [i for i in clip_ids if i not in by_id]
     if missing:

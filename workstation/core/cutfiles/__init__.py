@@ -33,6 +33,7 @@ from workstation.core.cutfiles.ffmetadata import parse_ffmetadata, render_ffmeta
 from workstation.core.cutfiles.imported import CutsWouldBeRemoved, ImportedCuts, ImportPlan
 from workstation.core.cutfiles.scenecsv import parse_csv, render_csv
 from workstation.core.cutfiles.sidecar import (
+    SIDECAR_HEADER,
     SIDECAR_SUFFIX,
     SIDECAR_VERSION,
     fallback_sidecar_path,
@@ -44,7 +45,8 @@ from workstation.core.cutfiles.sidecar import (
 from workstation.core.cutfiles.timing import format_timecode, parse_timecode
 from workstation.core.errors import CutFileError, WorkstationError
 from workstation.core.media import FrameIndex
-from workstation.core.store import Project, Video
+from workstation.core.owned import CannotWrite, sha256, write_owned_file
+from workstation.core.store import Project, Video, Written
 
 __all__ = [
     "FORMATS",
@@ -114,11 +116,13 @@ def write_sidecar(project: Project, video_id: int) -> Path:
     target = sidecar_path(video.path)
     atomic.sweep_temps(target.parent)
     try:
-        atomic.write_text(target, text)
+        write_owned_file(
+            project, target, text, legacy=_is_a_sidecar, kept_hint=_KEPT_HINT.format(video.name)
+        )
         return target
-    except OSError as exc:
-        if not _is_unwritable(exc):
-            raise atomic.write_error(target, exc) from None
+    except CannotWrite as exc:
+        if not _is_unwritable(exc.os_error):
+            raise
     fallback = fallback_sidecar_path(project, video)
     try:
         fallback.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +132,16 @@ def write_sidecar(project: Project, video_id: int) -> Path:
     _write(fallback, text)
     log.warning("%s is not writable; the cut list was saved as %s", target.parent, fallback)
     return fallback
+
+
+_KEPT_HINT = (
+    "import it to take its cuts into {}, or delete it to let the workstation write it again"
+)
+
+
+def _is_a_sidecar(path: Path, data: bytes) -> bool:
+    """A file written before the workstation recorded its writes: ours if it has our header."""
+    return data.startswith(SIDECAR_HEADER.encode("utf-8"))
 
 
 def _is_unwritable(exc: OSError) -> bool:
@@ -229,6 +243,11 @@ def import_cuts(
         project.clear_segment_flags(video_id)
         for start in imported.rejected_starts:
             project.set_segment_keep(video_id, start, False)
+    source = Path(path)
+    if source.resolve() == sidecar_path(project.video(video_id).path).resolve():
+        # The person's edited sidecar is now the project's cuts: the workstation may rewrite it.
+        data = source.read_bytes()
+        project.record_written([(source, Written(len(data), sha256(data), None))])
     try:
         write_sidecar(project, video_id)
     except WorkstationError as exc:  # the import itself succeeded; the next edit rewrites it

@@ -51,6 +51,10 @@ def _fmt_score(score: float) -> str:
     return text if text not in ("", "-") else "0"
 
 
+#: The first words of every sidecar the workstation writes (any version).
+SIDECAR_HEADER = "# Motion Dataset Workstation cut list"
+
+
 def render_sidecar(
     video: Video, cuts: list[Cut], rejected: set[int], index: FrameIndex | None = None
 ) -> str:
@@ -58,7 +62,7 @@ def render_sidecar(
     timing = _Timing(video, index)
     fps = Fraction(video.fps)
     lines = [
-        f"# Motion Dataset Workstation cut list, format {SIDECAR_VERSION}",
+        f"{SIDECAR_HEADER}, format {SIDECAR_VERSION}",
         f"# video: {escape_name(video.name)}",
         f"# fps: {fps.numerator}/{fps.denominator}{'  (variable frame rate, average)' if video.vfr else ''}"
         f"  frames: {video.frame_count}  duration: {format_timecode(timing.time_of(video.frame_count))}",

@@ -4,10 +4,11 @@ TransNetV2 (:mod:`.learned`: its network through onnxruntime) is the default: tr
 footage, it is the one that holds on footage nothing here was tuned on (issue 13); its project
 runs resume, as the hand-tuned ensemble's (:func:`.stage.detect_stage`) do.  The ensemble and
 PySceneDetect's own ``ContentDetector`` and ``AdaptiveDetector`` (:mod:`.pyscenedetect`, with
-their defaults, through its PyAV backend) stay selectable for comparison.  Every detector returns a :class:`DetectionResult` whose cuts name it in
-their ``detector`` field (and their parameters in ``params``), so the project records where each
-cut came from.  Nothing here imports torch or PySceneDetect until a detector runs.  The
-person's choice is kept in the app settings (:func:`save_choice`, :func:`usable_choice`).
+their defaults, through its PyAV backend) stay selectable for comparison.  Every detector
+returns a :class:`DetectionResult` whose cuts name it in their ``detector`` field (and their
+parameters in ``params``), so the project records where each cut came from.  Nothing here
+imports torch or PySceneDetect until a detector runs.  The person's choice is kept in the app
+settings (:func:`save_choice`, :func:`usable_choice`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ curves into cuts: hard and jump cuts against local activity, a flash filter, fad
 dissolves reported as one cut inside the transition.  The pass reports every :data:`CHUNK`
 frames, with provisional cuts; :mod:`.project_runs` stores the curves in chunks as a project
 run goes, so a cancelled run resumes where it stopped and decides exactly like an
-uninterrupted one.  Other detectors live in :mod:`.registry`; :mod:`.neural` (TransNetV2) is
-optional and never used by default.
+uninterrupted one.  The ensemble is no longer the default: its rules were tuned on the
+project's own generator and do not hold on other footage (docs/benchmarks.md); the default,
+TransNetV2 (:mod:`.learned`), and the others live in :mod:`.registry`.
 """
 
 from __future__ import annotations

@@ -17,8 +17,10 @@ says, per clip, what the target trainers will do with it.
 Where things live: one module per layout (:mod:`.pairs`, :mod:`.webvid`, :mod:`.webdataset`);
 :mod:`.settings` (:class:`ExportSettings`, the result types), :mod:`.selection` (which clips,
 their keys, the split by source video), :mod:`.files` (atomic writes, re-encoding, decoding
-back), :mod:`.manifest` (``export.json``, ``report.json``, the trainer notes) and
-:mod:`.stage` (:func:`export_dataset`).  This module only re-exports what code outside the core
+back), :mod:`.manifest` (``export.json``, ``report.json``), :mod:`.trainers` (what AnimateDiff
+and 4N+1 trainers do with each clip, and the totals), :mod:`.guard` (no file a person put in
+OUT is overwritten: every target is checked before the first write) and :mod:`.stage`
+(:func:`export_dataset`).  This module only re-exports what code outside the core
 uses.
 """
 

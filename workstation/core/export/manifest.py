@@ -5,8 +5,10 @@ transforms), so a re-run only re-encodes what changed; it lists exactly the vide
 disk.  It also records every file the export wrote (``files``: path in OUT → size and sha256),
 and a later run deletes a file it no longer writes only when it is still exactly that: a file a
 person edited or replaced is left, and the run says so.  A manifest of an older version has no
-``files``: then nothing is deleted (the run says which files it left).  The report says, per
-clip, what the target trainers will do with it.
+``files``: then nothing is deleted (the run says which files it left).  While a run works, the
+manifest also lists the paths it ``claimed`` (checked and about to write; see :mod:`.guard`), so
+a run killed before its last manifest write leaves files the next run knows are the export's.  The report says, per
+clip, what the target trainers will do with it (:mod:`.trainers`).
 """
 
 from __future__ import annotations
@@ -18,16 +20,13 @@ from typing import Any
 
 from workstation.core import atomic
 from workstation.core.export.files import OutFiles, sha256_of
-from workstation.core.export.settings import ExportResult, ExportSettings, TrainerNote
+from workstation.core.export.settings import ExportResult, ExportSettings
+from workstation.core.export.trainers import trainer_report
 from workstation.core.store import Clip
 
 MANIFEST = "export.json"
 REPORT = "report.json"
 MANIFEST_VERSION = 1
-
-# AnimateDiff's default sampling: 16 frames at stride 4 spans 61 source frames.
-ANIMATEDIFF_FRAMES = 16
-ANIMATEDIFF_STRIDE = 4
 
 
 def fingerprint(clip: Clip, settings: ExportSettings) -> str:
@@ -52,7 +51,11 @@ def load_manifest(out: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         data = None
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {"version": MANIFEST_VERSION, "items": {}, "files": {}}
+        return {"version": MANIFEST_VERSION, "items": {}, "files": {}, "claimed": []}
+    claimed = data.get("claimed")
+    data["claimed"] = (
+        [k for k in claimed if isinstance(k, str)] if isinstance(claimed, list) else []
+    )
     items = data.get("items")
     data["items"] = {
         k: v
@@ -69,22 +72,25 @@ def load_manifest(out: Path) -> dict[str, Any]:
 
 
 def write_manifest(
-    files: OutFiles, settings: ExportSettings, items: dict[str, Any], records: dict[str, Any]
+    files: OutFiles,
+    settings: ExportSettings,
+    items: dict[str, Any],
+    records: dict[str, Any] | None,
+    claimed: list[str] | None = None,
 ) -> None:
-    """Write ``export.json``: the items, and the record of every file the export owns."""
-    files.write_text(
-        files.out / MANIFEST,
-        json.dumps(
-            {
-                "version": MANIFEST_VERSION,
-                "settings": settings.to_params(),
-                "items": items,
-                "files": {k: records[k] for k in sorted(records) if k != MANIFEST},
-            },
-            indent=1,
-            sort_keys=True,
-        ),
-    )
+    """Write ``export.json``: the items, and the record of every file the export owns
+    (``records`` None: an older manifest's, which had none, stays without).  ``claimed``: the
+    paths a run is about to write, written before its first write (see :mod:`.guard`)."""
+    data: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "settings": settings.to_params(),
+        "items": items,
+    }
+    if records is not None:
+        data["files"] = {k: records[k] for k in sorted(records) if k != MANIFEST}
+    if claimed:
+        data["claimed"] = sorted(claimed)
+    files.write_text(files.out / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
 
 
 def remove_stale(
@@ -148,48 +154,11 @@ def _unchanged(path: Path, record: dict[str, Any]) -> bool:
         return False
 
 
-# ---------------------------------------------------------------------------------------------
-# What trainers do with a clip
-# ---------------------------------------------------------------------------------------------
-def trainer_notes(frames: int) -> list[TrainerNote]:
-    """How AnimateDiff and 4N+1 trainers (Wan, HunyuanVideo) will read a clip of ``frames``."""
-    notes = []
-    span = (ANIMATEDIFF_FRAMES - 1) * ANIMATEDIFF_STRIDE + 1
-    if frames >= span:
-        notes.append(
-            TrainerNote(
-                "animatediff",
-                True,
-                f"{ANIMATEDIFF_FRAMES} frames at stride {ANIMATEDIFF_STRIDE} fit",
-            )
-        )
-    elif frames >= ANIMATEDIFF_FRAMES:
-        stride = (frames - 1) // (ANIMATEDIFF_FRAMES - 1)
-        notes.append(
-            TrainerNote(
-                "animatediff",
-                False,
-                f"{frames} frames < {span}: the official loader repeats frames at stride "
-                f"{ANIMATEDIFF_STRIDE}; stride {stride} would fit (the workstation trainer uses it)",
-            )
-        )
-    else:
-        notes.append(
-            TrainerNote(
-                "animatediff",
-                False,
-                f"{frames} frames < {ANIMATEDIFF_FRAMES}: too short for a {ANIMATEDIFF_FRAMES}-frame "
-                "sample; the official loader repeats frames",
-            )
-        )
-    usable = frames - (frames - 1) % 4 if frames >= 1 else 0
-    if usable == frames:
-        notes.append(TrainerNote("4n+1", True, f"{frames} = 4N+1 frames"))
-    else:
-        notes.append(
-            TrainerNote("4n+1", False, f"{frames} frames is not 4N+1: trimmed to {usable}")
-        )
-    return notes
+def _summary(result: ExportResult) -> dict[str, dict[str, int]]:
+    summary: dict[str, dict[str, int]] = {}
+    for group in trainer_report(result.clips):
+        summary.setdefault(group.trainer, {})[group.effect.value] = len(group.clips)
+    return summary
 
 
 def write_report(files: OutFiles, result: ExportResult) -> None:
@@ -199,6 +168,8 @@ def write_report(files: OutFiles, result: ExportResult) -> None:
         "val": result.val,
         "skipped": result.skipped,
         "errors": result.errors,
+        # per trainer, how many clips fit, are stretched, get frames repeated or dropped
+        "summary": _summary(result),
         "clips": [
             {
                 "key": c.key,
@@ -206,7 +177,10 @@ def write_report(files: OutFiles, result: ExportResult) -> None:
                 "frames": c.frames,
                 "fps": c.fps,
                 "size": [c.width, c.height],
-                "trainers": {n.trainer: {"ok": n.ok, "message": n.message} for n in c.notes},
+                "trainers": {
+                    n.trainer: {"ok": n.ok, "effect": n.effect, "message": n.message}
+                    for n in c.notes
+                },
             }
             for c in sorted(result.clips, key=lambda c: c.key)
         ],

@@ -16,6 +16,11 @@ def video_rel(split: str, key: str) -> str:
     return f"{key}.mp4" if split == "train" else f"val/{key}.mp4"
 
 
+def index_files(split: str, keys: list[str], settings: ExportSettings) -> list[str]:
+    base = "" if split == "train" else "val/"
+    return [*(f"{base}{k}.txt" for k in keys), f"{base}metadata.jsonl"]
+
+
 def write_split(
     files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
 ) -> None:

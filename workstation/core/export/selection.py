@@ -11,7 +11,7 @@ from workstation.core.store import Clip, Project
 
 def select_clips(project: Project, selection: str) -> list[Clip]:
     """The clips a selection names: "all", "reviewed" or a filter query (raises on a bad one)."""
-    clips = project.clips()
+    clips = [c for c in project.clips() if not c.rejected]  # a person rejected them
     sel = selection.strip()
     if sel in ("", "all"):
         return clips

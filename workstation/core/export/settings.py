@@ -7,11 +7,13 @@ re-run knows what every file was made from.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from workstation.core.cliptext import SidecarFormat, SidecarSettings
 from workstation.core.errors import WorkstationError
@@ -79,12 +81,57 @@ class ExportSettings:
             include_auto=self.include_auto,
         )
 
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> ExportSettings:
+        """Settings from :meth:`to_params` output stored earlier (a project remembers the
+        export dialog's values): unknown keys, values of the wrong type and values the
+        settings refuse are left at their defaults, one by one."""
+        hints = get_type_hints(cls)
+        kept: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in params:
+                continue
+            value = _typed(hints[f.name], params[f.name])
+            if value is _BAD:
+                continue
+            try:
+                cls(**{f.name: value}).text_settings()
+            except (WorkstationError, ValueError, TypeError, ZeroDivisionError):
+                continue
+            kept[f.name] = value
+        return cls(**kept)
+
     def to_params(self) -> dict[str, Any]:
         d = asdict(self)
         d["format"] = self.format.value
         d["text_format"] = self.text_format.value
         d["fps"] = None if self.fps is None else f"{self.fps.numerator}/{self.fps.denominator}"
         return d
+
+
+_BAD = object()
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    """``value`` (read from JSON) as the field type ``hint``, or :data:`_BAD`."""
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    if value is None:
+        return None if type(None) in options else _BAD
+    for t in options:
+        if t is bool and isinstance(value, bool):
+            return value
+        if t is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if t is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(t, type) and issubclass(t, str) and isinstance(value, str):
+            return value  # a str or a StrEnum: the settings check it
+        if t is Fraction and isinstance(value, str | int):
+            try:
+                return Fraction(value)
+            except (ValueError, ZeroDivisionError):
+                return _BAD
+    return _BAD
 
 
 def parse_aspect(text: str) -> Fraction:
@@ -99,6 +146,7 @@ class TrainerNote:
     trainer: str
     ok: bool
     message: str
+    effect: str = "fits"  # a :class:`~.trainers.Effect` value: what the trainer does to the clip
 
 
 @dataclass

@@ -8,8 +8,9 @@ full", and the manifest written on the way out never hides that (when it cannot 
 either, the earlier one stays).  Each layout (:mod:`.pairs`, :mod:`.webvid`, :mod:`.webdataset`)
 says where its videos go and writes its index files through :class:`.files.OutFiles`, which
 writes only inside OUT and records every file; only recorded, unchanged files are ever deleted
-(:func:`.manifest.remove_stale`).  Temp files a killed export left anywhere in OUT are removed
-at the start of the next.
+(:func:`.manifest.remove_stale`), and nothing is written over a file the export did not write:
+it checks every path first and stops before writing anything (:mod:`.guard`).  Temp files a
+killed export left anywhere in OUT are removed at the start of the next.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from workstation.core.cliptext import sidecar_texts, sweep_leftovers
 from workstation.core.errors import WorkstationError
 from workstation.core.export import pairs, webdataset, webvid
 from workstation.core.export.files import DecodedCheck, OutFiles, WriteFailed, decode_back
+from workstation.core.export.guard import adopt_claimed, check_targets
 from workstation.core.export.manifest import (
+    REPORT,
     fingerprint,
     load_manifest,
     remove_stale,
-    trainer_notes,
     write_manifest,
     write_report,
 )
@@ -42,6 +44,7 @@ from workstation.core.export.settings import (
     ExportResult,
     ExportSettings,
 )
+from workstation.core.export.trainers import trainer_notes
 from workstation.core.progress import Progress, Stage
 from workstation.core.store import Clip, Project
 
@@ -53,6 +56,9 @@ class Layout(Protocol):
 
     def video_rel(self, split: str, key: str) -> str:
         """Where a clip's video goes, relative to the export folder."""
+
+    def index_files(self, split: str, keys: list[str], settings: ExportSettings) -> list[str]:
+        """Every file but the videos that :meth:`write_split` may write for these keys."""
 
     def write_split(
         self, files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
@@ -93,15 +99,23 @@ def export_dataset(
     old_items: dict[str, Any] = old["items"]
     old_files: dict[str, Any] | None = old["files"]
     files = OutFiles(out)
+    ordered = sorted(usable, key=lambda c: keys[c.id])
+    fps = {c.id: fingerprint(c, settings) for c in ordered}
+    yield Progress("export", 0, len(ordered), "", "checking the export folder")
+    claim = _check_folder(
+        files, layout, settings, ordered, keys, sides, fps, old_items, old_files, old["claimed"]
+    )
+    old_files = adopt_claimed(files, old_files, old["claimed"])
+    _claim(files, settings, old_items, old_files, claim)
     new_items: dict[str, Any] = {}
     total = len(usable)
     ended = False
     try:
-        for i, clip in enumerate(sorted(usable, key=lambda c: keys[c.id])):
+        for i, clip in enumerate(ordered):
             key, split = keys[clip.id], sides[clip.id]
             yield Progress("export", i, total, f"{key}.mp4", "exporting")
             rel = layout.video_rel(split, key)
-            fp = fingerprint(clip, settings)
+            fp = fps[clip.id]
             prev = old_items.get(key)
             check = _export_clip(clip, files, rel, fp, prev, old_files, settings, result)
             if check is None:
@@ -135,6 +149,46 @@ def export_dataset(
     return result
 
 
+def _check_folder(
+    files: OutFiles,
+    layout: Layout,
+    settings: ExportSettings,
+    clips: list[Clip],
+    keys: dict[int, str],
+    sides: dict[int, str],
+    fps: dict[int, str],
+    old_items: dict[str, Any],
+    old_files: dict[str, Any] | None,
+    claimed: list[str],
+) -> list[str]:
+    """Stop before the first write when the export would overwrite a file it did not write
+    (:func:`.guard.check_targets`); the videos it reuses are not written, so not checked.
+    Returns the paths it will write."""
+    videos: list[str] = []
+    by_split: dict[str, list[str]] = {"train": [], "val": []}
+    for c in clips:
+        key, split = keys[c.id], sides[c.id]
+        rel = layout.video_rel(split, key)
+        by_split[split].append(key)
+        if not _reusable(files, old_items.get(key), fps[c.id], rel):
+            videos.append(rel)
+    index = [REPORT]
+    for split, split_keys in by_split.items():
+        index += layout.index_files(split, split_keys, settings)
+    check_targets(files, videos, index, old_items, old_files, claimed)
+    return sorted({*videos, *index})
+
+
+def _reusable(files: OutFiles, prev: dict[str, Any] | None, fp: str, rel: str) -> bool:
+    """Whether the earlier run's ``prev`` made ``OUT/rel`` from the same clip and settings."""
+    return bool(
+        prev
+        and prev.get("fingerprint") == fp
+        and prev.get("video") == rel
+        and (files.out / rel).exists()
+    )
+
+
 def _finish(
     files: OutFiles,
     settings: ExportSettings,
@@ -153,7 +207,7 @@ def _finish(
     items, records = new_items, dict(files.written)
     if not completed:
         out = files.out
-        items = {k: v for k, v in old_items.items() if (out / v["video"]).exists()}
+        items = _on_disk(files, old_items)
         items.update(new_items)
         records = {k: v for k, v in (old_files or {}).items() if (out / k).exists()}
         records.update(files.written)
@@ -163,6 +217,28 @@ def _finish(
         if completed:
             raise
         log.warning("%s (the earlier manifest stays)", exc)
+
+
+def _claim(
+    files: OutFiles,
+    settings: ExportSettings,
+    old_items: dict[str, Any],
+    old_files: dict[str, Any] | None,
+    claim: list[str],
+) -> None:
+    """Claim the paths before the first write: a run killed from here on leaves files the next
+    run knows are the export's (the items stay those complete on disk).  When the claim cannot
+    be written (a full disk), the run goes on and its first write says why; killed, it would
+    leave files the next run refuses to overwrite (safe, and that run says which)."""
+    try:
+        write_manifest(files, settings, _on_disk(files, old_items), old_files, claim)
+    except WriteFailed as exc:
+        log.warning("%s (the export goes on without claiming its files first)", exc)
+
+
+def _on_disk(files: OutFiles, items: dict[str, Any]) -> dict[str, Any]:
+    """The manifest items whose video is still there."""
+    return {k: v for k, v in items.items() if (files.out / v["video"]).exists()}
 
 
 def _usable(clips: list[Clip], result: ExportResult) -> list[Clip]:
@@ -195,7 +271,7 @@ def _export_clip(
     ``result.errors``).  A full disk raises: the run stops."""
     dst = files.out / rel
     try:
-        if prev and prev.get("fingerprint") == fp and prev.get("video") == rel and dst.exists():
+        if prev is not None and _reusable(files, prev, fp, rel):
             check = DecodedCheck(
                 prev["frames"], prev["width"], prev["height"], Fraction(prev["fps"])
             )

@@ -21,6 +21,11 @@ def video_rel(split: str, key: str) -> str:
     return f".videos/{key}.mp4"  # kept beside the shards for incremental runs
 
 
+def index_files(split: str, keys: list[str], settings: ExportSettings) -> list[str]:
+    shards = -(-len(keys) // settings.shard_size)
+    return [f"{split}/{shard:05d}.tar" for shard in range(shards)]
+
+
 def write_split(
     files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
 ) -> None:

@@ -18,6 +18,10 @@ def video_rel(split: str, key: str) -> str:
     return f"videos/{key}.mp4"
 
 
+def index_files(split: str, keys: list[str], settings: ExportSettings) -> list[str]:
+    return [f"{split}.csv"]
+
+
 def write_split(
     files: OutFiles, split: str, items: list[ExportedClip], settings: ExportSettings
 ) -> None:

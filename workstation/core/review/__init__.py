@@ -16,7 +16,7 @@ After each edit (and undo/redo) the touched clips' ``.txt`` sidecars are rewritt
 are enabled (see :mod:`workstation.core.cliptext`).
 
 The package is split by concern: ``names`` (what a tag name is), ``editing`` (how an edit runs),
-``tags`` and ``captions`` (a person's edits), ``auto`` (merging automatic results) and
+``tags`` and ``captions`` (a person's edits), ``rejects`` (rejecting clips, the bin), ``auto`` (merging automatic results) and
 ``queries`` (reading); the SQL they rest on is in :mod:`workstation.core.store`.  Use the names
 re-exported here: ``from workstation.core import review; review.add_tags(...)``.
 """
@@ -42,6 +42,7 @@ from workstation.core.review.queries import (
     filter_clip_ids,
     tag_counts,
 )
+from workstation.core.review.rejects import BIN_DIR, BinEdit, delete_clip_files, reject_clips
 from workstation.core.review.tags import (
     accept_above,
     accept_tags,
@@ -61,10 +62,12 @@ from workstation.core.store.clip_query import Query, QueryError, parse
 from workstation.core.store.tags import ClipTag, TagCount
 
 __all__ = [
+    "BIN_DIR",
     "UNDO_LIMIT",
     "CATEGORIES",
     "STATES",
     "AutoTag",
+    "BinEdit",
     "Caption",
     "ClipTag",
     "Edit",
@@ -83,11 +86,13 @@ __all__ = [
     "clip_tags_many",
     "complete_tags",
     "count_clips",
+    "delete_clip_files",
     "delete_tag",
     "filter_clip_ids",
     "mark_reviewed",
     "parse",
     "reject_below",
+    "reject_clips",
     "reject_tags",
     "remove_tags",
     "rename_tag",

@@ -16,7 +16,8 @@ errors in words), ``recovery`` (rebuilding a damaged database), ``settings`` (ev
 project-setting key, typed)
 and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``, ``tags``,
 ``captions``, ``clip_rows`` for bulk reads, ``edit_rows`` for the row writes of undoable edits,
-``clip_query`` for the clip filter language compiled to SQL), all combined into :class:`Project`.
+``clip_query`` for the clip filter language compiled to SQL, ``written`` for the files it
+wrote beside videos and clips), all combined into :class:`Project`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from workstation.core.store.settings import (
     AUTOTAG_TAG,
     CLIP_SIDECARS,
     DEVICES,
+    EXPORT_DIALOG,
     LAST_VIDEO,
     MODEL_FOLDERS,
     PROJECT_SETTINGS,
@@ -49,6 +51,7 @@ from workstation.core.store.settings import (
 )
 from workstation.core.store.tags import TagTables
 from workstation.core.store.videos import VideoRemoval
+from workstation.core.store.written import Written, WrittenFileTables
 
 __all__ = [
     "AUTOTAG_CAPTION",
@@ -57,6 +60,7 @@ __all__ = [
     "CLIP_SIDECARS",
     "DB_NAME",
     "DEVICES",
+    "EXPORT_DIALOG",
     "LAST_VIDEO",
     "MIGRATIONS",
     "MODEL_FOLDERS",
@@ -76,6 +80,7 @@ __all__ = [
     "SettingError",
     "Video",
     "VideoRemoval",
+    "Written",
     "database_error",
     "recover_project",
 ]
@@ -91,5 +96,6 @@ class Project(
     ClipRowTables,
     EditRowTables,
     ClipQueryTables,
+    WrittenFileTables,
 ):
     """An open project folder.  Not thread-safe: open one per thread."""

@@ -15,6 +15,9 @@ Terms (implicit AND between them; ``AND``, ``OR``, ``NOT``/``-`` and parentheses
     tags=0                           how many (not rejected) tags the clip has
     confidence<0.5                   the clip has an auto tag (not rejected) this confident
     reviewed:no  reviewed:yes
+    rejected:yes                     rejected clips (a query without a rejected: term
+                                     leaves them out: they are hidden unless asked for)
+    stale:yes                        out of date: a cut now lies inside the clip's source range
     source:auto  source:manual       the clip has a tag or caption from this source
     state:rejected                   the clip has a tag in this state (active|accepted|rejected)
     dog                              a bare word: a tag with this name or a caption containing it
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workstation.core.store.clip_rows import STALE_SQL
 from workstation.core.store.database import ProjectDatabase
 from workstation.core.store.query_syntax import (
     CHOICES,
@@ -71,7 +75,22 @@ class Query:
     tree: Node | None
 
     def sql(self) -> tuple[str, Params]:
-        return compile_query(self.tree)
+        """The WHERE clause; without a ``rejected:`` term it leaves the rejected clips out."""
+        where, params = compile_query(self.tree)
+        if not mentions(self.tree, "rejected"):
+            where = "c.rejected = 0" if where == "1" else f"c.rejected = 0 AND {where}"
+        return where, params
+
+
+def mentions(tree: Node | None, field: str) -> bool:
+    """Whether the query has a term on ``field`` (anywhere, negated or not)."""
+    if tree is None:
+        return False
+    if isinstance(tree, Term):
+        return tree.field == field
+    if isinstance(tree, Not):
+        return mentions(tree.child, field)
+    return any(mentions(child, field) for child in tree.children)
 
 
 def parse(text: str) -> Query | QueryError:
@@ -137,8 +156,10 @@ def _leaf(t: Term) -> tuple[str, Params]:
         sql, params = f"IFNULL(c.video_id IN (SELECT id FROM videos WHERE {ors}), 0)", pats
     elif f == "path":
         sql, params = "c.path LIKE ? ESCAPE '\\'", [_like(v, contains=True)]
-    elif f == "reviewed":
-        sql, params = "c.reviewed = ?", [CHOICES["reviewed"][v.lower()]]
+    elif f in ("reviewed", "rejected"):
+        sql, params = f"c.{f} = ?", [CHOICES[f][v.lower()]]
+    elif f == "stale":
+        sql, params = (STALE_SQL if CHOICES[f][v.lower()] else f"NOT {STALE_SQL}"), []
     elif f == "source":
         sql = (
             "(c.id IN (SELECT clip_id FROM clip_tags WHERE source = ? AND state != 'rejected') "

@@ -14,8 +14,15 @@ from collections.abc import Iterable
 
 from workstation.core.store.database import ProjectDatabase, inserted_id
 
-_GRID_COLUMNS = """c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
-       c.reviewed, c.motion"""
+# A clip is out of date when a cut (not removed) now lies inside the source frame range it was
+# cut from: the cuts were edited after it was sliced, and it spans two shots.  (Uses the
+# cuts(video_id, frame) index: one seek per clip.)
+STALE_SQL = """(c.video_id IS NOT NULL AND EXISTS (SELECT 1 FROM cuts k
+    WHERE k.video_id = c.video_id AND k.deleted = 0
+      AND k.frame > c.start_frame AND k.frame < c.end_frame))"""
+
+_GRID_COLUMNS = f"""c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
+       c.reviewed, c.motion, c.rejected, {STALE_SQL}"""
 # every clip, without its tag counts (those come a moment later: see grid_tag_counts)
 _ALL_GRID_ROWS = f"SELECT {_GRID_COLUMNS}, 0, 0, 0 FROM clips c"
 # the tag counts of every clip: one grouped pass over clip_tags (3/4 of the load time)
@@ -45,10 +52,12 @@ class ClipRowTables(ProjectDatabase):
     """Clip rows in bulk (mixed into :class:`Project`)."""
 
     # -- reading ---------------------------------------------------------------------------
-    def clip_ids(self, *, path_order: bool = False) -> list[int]:
-        """Every clip's id; in path order when asked (otherwise as SQLite finds them)."""
+    def clip_ids(self, *, path_order: bool = False, include_rejected: bool = True) -> list[int]:
+        """Every clip's id (but the rejected ones when asked); in path order when asked
+        (otherwise as SQLite finds them)."""
+        where = "" if include_rejected else " WHERE rejected = 0"
         order = " ORDER BY path" if path_order else ""
-        return [r[0] for r in self.db.execute(f"SELECT id FROM clips{order}")]
+        return [r[0] for r in self.db.execute(f"SELECT id FROM clips{where}{order}")]
 
     def existing_clip_ids(self, clip_ids: list[int]) -> set[int]:
         """Those of ``clip_ids`` that are clips of the project."""
@@ -74,11 +83,15 @@ class ClipRowTables(ProjectDatabase):
 
     def grid_rows(self, clip_ids: Iterable[int] | None = None) -> list[sqlite3.Row]:
         """Rows for the clip grid, in one query: id, path, frame count, duration, fps (num,
-        den), width, height, reviewed, motion, then tags shown, untouched auto tags, has a
-        caption.  Every clip when None, with those three counts 0 (see :meth:`grid_tag_counts`)."""
+        den), width, height, reviewed, motion, rejected, out of date (see ``STALE_SQL``), then
+        tags shown, untouched auto tags, has a caption.  Every clip when None, with those three counts 0 (see :meth:`grid_tag_counts`)."""
         if clip_ids is None:
             return self.db.execute(_ALL_GRID_ROWS).fetchall()
         return self.db.execute(_SOME_GRID_ROWS, (json.dumps(list(clip_ids)),)).fetchall()
+
+    def stale_clip_ids(self) -> set[int]:
+        """The clips out of date (see ``STALE_SQL``), after cuts were edited."""
+        return {r[0] for r in self.db.execute(f"SELECT c.id FROM clips c WHERE {STALE_SQL}")}
 
     def grid_tag_counts(self) -> list[tuple[int, int, int, bool]]:
         """Every clip's (id, tags shown, untouched auto tags, has a caption)."""

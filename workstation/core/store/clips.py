@@ -25,6 +25,10 @@ class ClipTables(ProjectDatabase):
         p = Path(stored)
         return p if p.is_absolute() else self.root / p
 
+    def stored_path_of(self, path: Path) -> str:
+        """How a clip file's path is stored (relative to the project folder when inside it)."""
+        return self._stored_path(path)
+
     def _stored_path(self, path: Path) -> str:
         try:
             return str(path.resolve().relative_to(self.root))
@@ -135,4 +139,5 @@ class ClipTables(ProjectDatabase):
             verify_error=r["verify_error"],
             reviewed=bool(r["reviewed"]),
             motion=r["motion"],
+            rejected=bool(r["rejected"]),
         )

@@ -88,10 +88,12 @@ Node = Term | Not | And | Or
 NUMERIC = frozenset(
     ["frames", "duration", "fps", "width", "height", "motion", "tags", "confidence"]
 )
-_TEXT = {"tag", "caption", "video", "path", "reviewed", "source", "state"}
+_TEXT = {"tag", "caption", "video", "path", "reviewed", "source", "state", "rejected", "stale"}
 FIELDS = tuple(sorted(_TEXT | NUMERIC))
 CHOICES: dict[str, dict[str, str | int]] = {  # a field's words and what each stands for
     "reviewed": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
+    "rejected": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
+    "stale": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
     "source": {"auto": "auto", "manual": "manual"},
     "state": {"active": "active", "accepted": "accepted", "rejected": "rejected"},
 }

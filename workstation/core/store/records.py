@@ -79,3 +79,4 @@ class Clip:
     verify_error: str | None
     reviewed: bool
     motion: float | None
+    rejected: bool = False  # a person rejected it: no export, no auto-tagging

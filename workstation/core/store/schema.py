@@ -157,6 +157,22 @@ MIGRATIONS: list[str] = [
     UPDATE settings SET value = '"' || value || '"'
     WHERE key = 'autotag.device' AND value IN ('auto', 'cpu', 'cuda');
     """,
+    # 2 -> 3: the files the workstation wrote into folders people use too (cut sidecars beside
+    # videos, clip .txt), with the checksum of what it wrote (core/owned.py).
+    """
+    CREATE TABLE written_files (
+        path          TEXT PRIMARY KEY,
+        size          INTEGER NOT NULL,
+        sha256        TEXT NOT NULL,
+        previous      TEXT,               -- the file's checksum before this write
+        written_at    REAL NOT NULL
+    );
+    """,
+    # 3 -> 4: a person can reject a clip (hidden from the grid, left out of exports and
+    # auto-tagging; its row, tags and caption stay, so the rejection can be undone).
+    """
+    ALTER TABLE clips ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

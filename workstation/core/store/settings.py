@@ -88,6 +88,8 @@ MODEL_FOLDERS: Setting[tuple[str, ...]] = Setting(
 """The local model folders the person added in the Models dialog."""
 SLICING: Setting[JsonObject] = Setting("slicing", _EMPTY, _json_object, lenient=True)
 """The last slicing settings of the Slice dialog (``slicing.SliceSettings.to_params()``)."""
+EXPORT_DIALOG: Setting[JsonObject] = Setting("export.dialog", _EMPTY, _json_object, lenient=True)
+"""The export dialog's last values: ``{"out": folder, "settings": ExportSettings.to_params()}``."""
 LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, lenient=True)
 """The id of the video shown last; the window shows it again when the project opens."""
 
@@ -98,6 +100,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     AUTOTAG_DEVICE,
     MODEL_FOLDERS,
     SLICING,
+    EXPORT_DIALOG,
     LAST_VIDEO,
 )
 

@@ -39,6 +39,7 @@ from workstation.core import review
 from workstation.core.errors import WorkstationError
 from workstation.core.review import TagCount
 from workstation.ui.clips.edits import ClipEditor
+from workstation.ui.clips.wording import bulk_question, n_clips
 
 
 def tag_query(name: str) -> str:
@@ -243,7 +244,7 @@ class AllTagsPanel(QWidget):
             fn = lambda p: review.replace_tag(p, ids, tag, new)  # noqa: E731
         edit = self.editor.apply_edit(fn, refilter=True)
         if edit is not None:
-            self.status.setText(f"{op.value} {tag}: {len(edit.clip_ids)} clips changed")
+            self.status.setText(f"{op.value} {tag}: {n_clips(len(edit.clip_ids))} changed")
 
     # -- dialogs ---------------------------------------------------------------------------
     def _need_tag(self) -> str | None:
@@ -277,7 +278,7 @@ class AllTagsPanel(QWidget):
             return
         n = self.counts().get(name, 0)
         answer = QMessageBox.question(
-            self, "Delete tag", f"Remove “{name}” from {n} clips and from the project?"
+            self, "Delete tag", f"Remove “{name}” from {n_clips(n)} and from the project?"
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete(name)
@@ -287,7 +288,15 @@ class AllTagsPanel(QWidget):
         if not tag:
             self.status.setText("Bulk edit: type a tag")
             return
+        op, scope, new = self.op.currentData(), self.scope.currentData(), self.bulk_new.text()
+        n = len(self.scope_ids(scope))  # the clips the grid shows now, for "Filtered clips"
+        if n and not (op is BulkOp.REPLACE and not new.strip()):
+            answer = QMessageBox.question(
+                self, f"Bulk edit: {scope.value}", bulk_question(op.value, tag, n, new.strip())
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         try:
-            self.bulk(self.op.currentData(), self.scope.currentData(), tag, self.bulk_new.text())
+            self.bulk(op, scope, tag, new)
         except WorkstationError as exc:  # apply_edit reports errors; this guards the scope
             self.status.setText(str(exc))

@@ -1,10 +1,11 @@
 """Tag / Caption / Motion score from the Clips view, each run as a job.
 
-An "Auto-tag" tool button with a menu sits in the Clips view's filter bar.  The person picks
-the clips (selected, filtered or all) and whether clips that already have a result are redone;
-each action reads the project's saved autotag settings on the main thread and hands the worker
-only immutable values (clip ids, frozen settings).  Progress, ETA and cancel come from the jobs
-panel; the result summary goes to the status line and the log, and the grid reloads through
+An "Auto-tag" tool button with a menu sits in the Clips view's filter bar.  "Tag…" and
+"Caption…" open their dialogs (:mod:`tag_dialog`, :mod:`caption_dialog`: every CLI option,
+starting from the project's saved settings, and which clips); OK there starts the job here.
+"Motion score" runs at once on the clips chosen in the menu.  The worker gets only immutable
+values (clip ids, frozen settings).  Progress, ETA and cancel come from the jobs panel; the
+result summary goes to the status line and the log, and the grid reloads through
 ``session.clipsChanged``.
 """
 
@@ -72,12 +73,16 @@ class AutotagActions(QObject):
             action = self.menu.addAction(
                 f"{kind.value}…" if kind is not AutoJob.MOTION else kind.value
             )
-            action.triggered.connect(lambda _c=False, k=kind: self.start(k))
             self.actions[kind] = action
-        self.actions[AutoJob.TAG].setToolTip("Tag the clips with the WD14 tagger")
+        self.actions[AutoJob.TAG].triggered.connect(self.open_tag_dialog)
+        self.actions[AutoJob.CAPTION].triggered.connect(self.open_caption_dialog)
+        self.actions[AutoJob.MOTION].triggered.connect(lambda: self.start(AutoJob.MOTION))
+        self.actions[AutoJob.TAG].setToolTip(
+            "Choose a WD14 tagger, thresholds and clips, then tag them"
+        )
         self.actions[AutoJob.CAPTION].setToolTip(
-            "Caption the clips with the captioner chosen in Models (a local video model or an "
-            "OpenAI-compatible server); manual captions are never replaced"
+            "Choose a captioner (an OpenAI-compatible server or a local video model), the "
+            "prompt and clips, then caption them; manual captions are never replaced"
         )
         self.actions[AutoJob.MOTION].setToolTip("Score each clip's motion (mean optical flow)")
         self.menu.addSeparator()
@@ -104,6 +109,8 @@ class AutotagActions(QObject):
         self.status.setWordWrap(True)
         self.last_summary = ""
         self._dialog = None
+        self.tag_dialog = None
+        self.caption_dialog = None
 
     def set_scope(self, scope: Scope) -> None:
         self.scope = scope
@@ -118,7 +125,8 @@ class AutotagActions(QObject):
         return self.redo_action.isChecked()
 
     def start(self, kind: AutoJob, scope: Scope | None = None, redo: bool | None = None):
-        """Start one job on the chosen clips; None (and a message) when there is nothing."""
+        """Start one job on the chosen clips with the project's saved settings; None (and a
+        message) when there is nothing to do."""
         scope = scope or self.scope
         redo = self.redo if redo is None else redo
         ids = list(self.view.scope_ids(scope))
@@ -131,6 +139,27 @@ class AutotagActions(QObject):
         except Exception as exc:  # saved settings that no longer parse: say which
             self._show(f"{kind.value}: {exc}")
             return None
+        return self._launch(kind, ids, stage_fn)
+
+    def run_tag(self, scope: Scope, settings: TagSettings):
+        """The Tag dialog's OK: tag the clips of ``scope`` (as the grid shows them now)."""
+        from workstation.core.autotag import tag_clips
+
+        ids = list(self.view.scope_ids(scope))
+        if not ids:
+            self._show(f"Tag: no clips in “{scope.value.lower()}”")
+            return None
+        return self._launch(AutoJob.TAG, ids, lambda p: tag_clips(p, ids, settings))
+
+    def run_caption(self, scope: Scope, settings: CaptionSettings, device: str = "auto"):
+        """The Caption dialog's OK: caption the clips of ``scope`` with ``settings``."""
+        ids = list(self.view.scope_ids(scope))
+        if not ids:
+            self._show(f"Caption: no clips in “{scope.value.lower()}”")
+            return None
+        return self._launch(AutoJob.CAPTION, ids, _caption_fn(ids, settings, device))
+
+    def _launch(self, kind: AutoJob, ids: list[int], stage_fn):
         session = self.view.session
 
         def done(summary, k=kind):
@@ -164,18 +193,58 @@ class AutotagActions(QObject):
             tag = replace(load_settings(project, TagSettings), redo=redo)
             return lambda p: tag_clips(p, ids, tag)
         if kind is AutoJob.CAPTION:
+            from workstation.core.autotag.hf_captioner import load_device
+
             cap = replace(load_settings(project, CaptionSettings), redo=redo)
-            if cap.backend is CaptionerKind.TRANSFORMERS:
-                from workstation.core.autotag.hf_captioner import caption_and_free, load_device
-
-                device = load_device(project)
-                return lambda p: caption_and_free(p, ids, cap, device=device)
-            from workstation.core.autotag import caption_clips
-
-            return lambda p: caption_clips(p, ids, cap)
+            return _caption_fn(ids, cap, load_device(project))
         from workstation.core.autotag import score_motion
 
         return lambda p: score_motion(p, ids, redo=redo)
+
+    # -- dialogs ---------------------------------------------------------------------------
+    def _counts(self) -> dict[Scope, int]:
+        return {s: len(self.view.scope_ids(s)) for s in Scope}
+
+    def open_tag_dialog(self):
+        """Auto-tag → Tag…: the Tag dialog (one at a time); its OK runs :meth:`run_tag`."""
+        from workstation.ui.clips.tag_dialog import TagDialog
+
+        if self.tag_dialog is not None:
+            self.tag_dialog.close()
+        dialog = self.tag_dialog = TagDialog(
+            self.view.project, self._counts(), self.scope, self.view
+        )
+        dialog.runRequested.connect(self._tag_requested)
+        dialog.openModels.connect(self.open_models)
+        dialog.show()
+        return dialog
+
+    def _tag_requested(self, scope: Scope, settings: TagSettings) -> None:
+        self.set_scope(scope)
+        self.run_tag(scope, settings)
+
+    def open_caption_dialog(self):
+        """Auto-tag → Caption…: the Caption dialog; its OK runs :meth:`run_caption`."""
+        from workstation.ui.clips.caption_dialog import CaptionDialog
+
+        if self.caption_dialog is not None:
+            self.caption_dialog.close()
+        dialog = self.caption_dialog = CaptionDialog(
+            self.view.project, self.view.jobs, self._counts(), self.scope, self.view
+        )
+        dialog.runRequested.connect(self._caption_requested)
+        dialog.openModels.connect(self.open_models)
+        dialog.show()
+        return dialog
+
+    def _caption_requested(self, scope: Scope, settings: CaptionSettings, device: str) -> None:
+        self.set_scope(scope)
+        self.run_caption(scope, settings, device)
+
+    def _models_changed(self) -> None:
+        for dialog in (self.tag_dialog, self.caption_dialog):
+            if dialog is not None and dialog.isVisible():
+                dialog.refresh_models()
 
     def _show(self, text: str) -> None:
         self.last_summary = text
@@ -188,7 +257,19 @@ class AutotagActions(QObject):
 
         if self._dialog is None:
             self._dialog = ModelsDialog(self.view.session, self.view.jobs, self.view)
+            self._dialog.modelsChanged.connect(self._models_changed)
         self._dialog.refresh()
         self._dialog.show()
         self._dialog.raise_()
         return self._dialog
+
+
+def _caption_fn(ids: list[int], settings: CaptionSettings, device: str):
+    """The caption stage for the worker's Project: a local model is freed when it ends."""
+    if settings.backend is CaptionerKind.TRANSFORMERS:
+        from workstation.core.autotag.hf_captioner import caption_and_free
+
+        return lambda p: caption_and_free(p, ids, settings, device=device)
+    from workstation.core.autotag import caption_clips
+
+    return lambda p: caption_clips(p, ids, settings)

@@ -1,4 +1,5 @@
-"""Draws one clip cell of the grid: thumbnail (or a placeholder), name and badges.
+"""Draws one clip cell of the grid: thumbnail (or a placeholder), name and badges (length,
+tags, caption, and reviewed / rejected / out of date stacked at the top right).
 
 Painting reads only the model's roles (a cached image or None) — nothing here decodes or
 touches the disk, so a 10,000-clip grid scrolls at paint speed.
@@ -21,6 +22,8 @@ _BADGE_BG = QColor(0, 0, 0, 170)
 _REVIEWED = QColor(46, 160, 67)
 _AUTO = QColor(212, 140, 20)
 _PLACEHOLDER = QColor(60, 63, 68)
+_REJECTED = QColor(190, 50, 50)
+_STALE = QColor(150, 90, 200)
 
 
 def format_duration(seconds: float) -> str:
@@ -96,9 +99,16 @@ class ClipDelegate(QStyledItemDelegate):
             tag_text += f" ({row.unreviewed_auto} auto)"
         pm = self._badge(tag_text, _AUTO if row.unreviewed_auto else None)
         painter.drawPixmap(right - self._badge_w(pm), bottom - self._badge_h, pm)
-        if row.reviewed:
-            pm = self._badge("✓ reviewed", _REVIEWED)
-            painter.drawPixmap(right - self._badge_w(pm), y0 + 3, pm)
+        top = y0 + 3
+        for shown, text, color in (
+            (row.reviewed, "✓ reviewed", _REVIEWED),
+            (row.rejected, "✕ rejected", _REJECTED),
+            (row.stale, "out of date", _STALE),
+        ):
+            if shown:
+                pm = self._badge(text, color)
+                painter.drawPixmap(right - self._badge_w(pm), top, pm)
+                top += self._badge_h + 2
         if row.has_caption:
             painter.drawPixmap(x0 + 3, y0 + 3, self._badge("¶", None))
 

@@ -22,8 +22,22 @@ from PySide6.QtWidgets import (
 
 from workstation.core.review import QueryError
 from workstation.ui.clips.model import SortKey
+from workstation.ui.clips.wording import n_clips
 
 FILTER_PAUSE_MS = 250  # typing applies the filter once it pauses this long
+
+
+def query_error_html(err: QueryError, text: str = "") -> str:
+    """The error line's rich text: what is wrong, and the query with the bad spot marked
+    (``text``: the query, when the error does not carry it)."""
+    q = err.query or text
+    pos = min(err.position, len(q))
+    before, at, after = q[:pos], q[pos : pos + 1] or " ", q[pos + 1 :]
+    shown = (
+        f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
+        f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>"
+    )
+    return f"{html.escape(err.message)} (at character {pos + 1}): {shown}"
 
 
 class FilterBar(QWidget):
@@ -38,7 +52,7 @@ class FilterBar(QWidget):
         self._filter_timer.timeout.connect(self.filterRequested)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(
-            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no tags=0 …'
+            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no rejected:yes stale:yes …'
         )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
@@ -86,8 +100,10 @@ class FilterBar(QWidget):
     def _sort_changed(self, *_a: object) -> None:
         self.sortChanged.emit(self.sort_combo.currentData(), self.sort_desc.isChecked())
 
-    def show_count(self, n: int, total: int) -> None:
-        self.count_label.setText(f"{n:,} clips" if n == total else f"{n:,} of {total:,} clips")
+    def show_count(self, n: int, total: int, rejected: int = 0) -> None:
+        """'14 of 16 clips' (``total``: the clips not rejected), '· 2 rejected' after it."""
+        text = n_clips(n) if n == total else f"{n:,} of {n_clips(total)}"
+        self.count_label.setText(text + (f" · {rejected:,} rejected" if rejected else ""))
 
     def clear_error(self) -> None:
         self.filter_error.hide()
@@ -95,14 +111,8 @@ class FilterBar(QWidget):
 
     def show_error(self, err: QueryError) -> None:
         """Say what is wrong with the query and mark the spot (the cursor goes there)."""
-        q = err.query or self.filter_edit.text()
-        pos = min(err.position, len(q))
-        before, at, after = q[:pos], q[pos : pos + 1] or " ", q[pos + 1 :]
-        shown = (
-            f"<code>{html.escape(before)}<span style='background:#a33;color:white'>"
-            f"{html.escape(at).replace(' ', '&nbsp;')}</span>{html.escape(after)}</code>"
-        )
-        self.filter_error.setText(f"{html.escape(err.message)} (at character {pos + 1}): {shown}")
+        pos = min(err.position, len(err.query or self.filter_edit.text()))
+        self.filter_error.setText(query_error_html(err, self.filter_edit.text()))
         self.filter_error.setToolTip(err.pointer())
         self.filter_error.show()
         self.filter_edit.setStyleSheet("QLineEdit { border: 1px solid #e05050; }")

@@ -7,8 +7,8 @@ that means for the panels is the view's business.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from workstation.ui.clips.model import ClipIdRole, ClipModel
@@ -34,6 +34,32 @@ class ClipGrid(QListView):
         self.setMouseTracking(True)
         self.setWordWrap(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._empty_text = ""
+
+    def set_empty_text(self, text: str) -> None:
+        """What the grid says while it shows no clip ("No clips match …")."""
+        if text != self._empty_text:
+            self._empty_text = text
+            self.viewport().update()
+
+    @property
+    def empty_text(self) -> str:
+        """The message shown now ("" while there are rows)."""
+        model = self.model()
+        return self._empty_text if model is not None and model.rowCount() == 0 else ""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        text = self.empty_text
+        if text:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().placeholderText().color())
+            font = p.font()
+            font.setPointSizeF(font.pointSizeF() * 1.2)
+            p.setFont(font)
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            p.drawText(self.viewport().rect().adjusted(24, 24, -24, -24), flags, text)
+            p.end()
 
     def visible_rows(self) -> list[int]:
         """Rows whose cell intersects the viewport (from the grid geometry, no scan)."""

@@ -14,15 +14,9 @@ timer then asks the loader for the wanted clips that are still on screen.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import Enum
-from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
@@ -31,139 +25,37 @@ from PySide6.QtGui import QPixmap
 from workstation.core.review import QueryError, filter_clip_ids
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
+from workstation.ui.clips.rows import (
+    ClipRow,
+    SortKey,
+    hover_frames,
+    read_rows,
+    sort_key,
+    thumb_source,
+)
 from workstation.ui.common.thumb_loader import ThumbLoader
 
 if TYPE_CHECKING:
-    from _typeshed import SupportsRichComparison
     from PySide6.QtCore import QPersistentModelIndex
 
 THUMB_HEIGHT = 108
 PIXMAP_CAPACITY = 600  # 192x108 pixmaps: ~50 MB at most
-HOVER_FRAMES = 8  # frames of the animated preview while the mouse rests on a clip
+
+__all__ = [  # the row types live in rows.py; they stay importable from here
+    "THUMB_HEIGHT",
+    "ClipIdRole",
+    "ClipModel",
+    "ClipRole",
+    "ClipRow",
+    "SortKey",
+    "ThumbRole",
+    "hover_frames",
+    "thumb_source",
+]
 
 ClipRole = Qt.ItemDataRole.UserRole + 1  # the ClipRow
 ClipIdRole = Qt.ItemDataRole.UserRole + 2
 ThumbRole = Qt.ItemDataRole.UserRole + 3  # QPixmap | None (cover or the hover frame)
-
-
-class SortKey(Enum):
-    """What the grid is sorted by (the label is what the sort menu shows)."""
-
-    NAME = "Name"
-    ADDED = "Date added"
-    DURATION = "Duration"
-    FRAMES = "Frame count"
-    TAGS = "Tag count"
-    REVIEWED = "Reviewed first"
-    MOTION = "Motion"
-
-
-@dataclass(slots=True)
-class ClipRow:
-    """What the grid shows of one clip (read once from SQLite, refreshed after edits).
-
-    Plain strings and ints: building 10,000 ``Path``/``Fraction`` objects at load costs more
-    than the whole SQL query, and only the clips a person looks at need them."""
-
-    id: int
-    stored_path: str  # as in the database: relative to the project root, or absolute
-    root: str  # the project folder (one shared string)
-    frame_count: int
-    duration: float
-    fps_num: int
-    fps_den: int
-    width: int
-    height: int
-    reviewed: bool
-    tags: int  # tags shown (not rejected)
-    unreviewed_auto: int  # auto tags nobody accepted or rejected yet
-    has_caption: bool
-    motion: float | None
-
-    @property
-    def file(self) -> str:
-        """The absolute path (worked out when needed: most rows are never looked at)."""
-        s = self.stored_path
-        return s if os.path.isabs(s) else os.path.join(self.root, s)
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.stored_path)
-
-    @property
-    def path(self) -> Path:
-        return Path(self.file)
-
-    @property
-    def fps(self) -> Fraction:
-        return Fraction(self.fps_num, self.fps_den or 1)
-
-
-def read_rows(project: Project, clip_ids: Iterable[int] | None = None) -> list[ClipRow]:
-    """These clips as grid rows, in one query; or every clip, with tag counts of 0 (see
-    :meth:`ClipModel.fill_counts`)."""
-    root = str(project.root)
-    rows: list[ClipRow] = []
-    append = rows.append
-    for r in project.grid_rows(clip_ids):
-        append(
-            ClipRow(
-                r[0],
-                r[1],
-                root,
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                bool(r[8]),
-                r[10],
-                r[11],
-                bool(r[12]),
-                r[9],
-            )
-        )
-    return rows
-
-
-def _sort_key(key: SortKey) -> Callable[[ClipRow], SupportsRichComparison]:
-    return {
-        SortKey.NAME: lambda r: r.stored_path.lower(),
-        SortKey.ADDED: lambda r: r.id,
-        SortKey.DURATION: lambda r: r.duration,
-        SortKey.FRAMES: lambda r: r.frame_count,
-        SortKey.TAGS: lambda r: r.tags,
-        SortKey.REVIEWED: lambda r: (not r.reviewed, r.stored_path.lower()),
-        SortKey.MOTION: lambda r: (r.motion is None, r.motion or 0.0),
-    }[key]
-
-
-def thumb_source(row: ClipRow) -> ThumbSource | None:
-    """The loader's input for a clip; None when the file is gone.  The cache key includes the
-    file's size and mtime, so a re-sliced clip never shows the old clip's pictures."""
-    try:
-        st = os.stat(row.path)
-    except OSError:
-        return None
-    digest = hashlib.sha1(
-        f"{row.stored_path}\0{st.st_size}\0{st.st_mtime_ns}".encode(), usedforsecurity=False
-    ).hexdigest()[:20]
-    return ThumbSource(
-        path=row.path,
-        content_id=f"clip-{digest}",
-        width=row.width or 16,
-        height=row.height or 9,
-        frame_count=row.frame_count,
-    )
-
-
-def hover_frames(frame_count: int, n: int = HOVER_FRAMES) -> list[int]:
-    """Evenly spread frames of a clip for the hover animation (the first is the cover)."""
-    if frame_count <= 1:
-        return [0]
-    n = min(n, frame_count)
-    return sorted({round(i * (frame_count - 1) / max(1, n - 1)) for i in range(n)})
 
 
 class ClipModel(QStringListModel):
@@ -225,6 +117,8 @@ class ClipModel(QStringListModel):
                 f"{fps:g} fps · {row.width}×{row.height}\n{row.tags} tags"
                 + (f" ({row.unreviewed_auto} auto to review)" if row.unreviewed_auto else "")
                 + ("\nreviewed" if row.reviewed else "")
+                + ("\nrejected" if row.rejected else "")
+                + ("\nout of date: a cut now lies inside it (slice it again)" if row.stale else "")
             )
         return None
 
@@ -239,8 +133,9 @@ class ClipModel(QStringListModel):
         self._counts_pending = True
         if self.auto_fill_counts:
             QTimer.singleShot(0, self.fill_counts)
+        # a re-sliced file has a new size/mtime, so its source (and cover) is worked out
+        # again; the covers in memory stay, and cover() finds them without a repaint wait
         self._sources.clear()
-        self._by_content.clear()
         return self.set_query(self._query, force=True)
 
     def fill_counts(self) -> None:
@@ -268,15 +163,30 @@ class ClipModel(QStringListModel):
         text = text.strip()
         if text == self._query and not force:
             return None
-        if text:
-            ids = filter_clip_ids(self.project, text)
-            if isinstance(ids, QueryError):
-                return ids
-        else:
-            ids = list(self._rows)
+        ids = self._matching(text)
+        if isinstance(ids, QueryError):
+            return ids
         self._query = text
-        self._set_order([i for i in ids if i in self._rows])
+        self._set_order(ids)
         return None
+
+    def _matching(self, text: str) -> list[int] | QueryError:
+        """The loaded clips ``text`` matches (not the rejected ones, unless it asks)."""
+        if not text:
+            return [cid for cid, r in self._rows.items() if not r.rejected]
+        ids = filter_clip_ids(self.project, text)
+        if isinstance(ids, QueryError):
+            return ids
+        return [i for i in ids if i in self._rows]
+
+    def refilter(self) -> bool:
+        """Re-run the current query after an edit; the grid changes (a model reset) only
+        when the clips that match changed.  True when they did."""
+        ids = self._matching(self._query)
+        if isinstance(ids, QueryError) or set(ids) == set(self._order):
+            return False
+        self._set_order(ids)
+        return True
 
     def set_sort(self, key: SortKey, descending: bool = False) -> None:
         self._sort, self._descending = key, descending
@@ -298,7 +208,7 @@ class ClipModel(QStringListModel):
 
     def _sort_order(self) -> None:
         rows = self._rows
-        key = _sort_key(self._sort)
+        key = sort_key(self._sort)
         self._order.sort(key=lambda cid: key(rows[cid]), reverse=self._descending)
         self._pos = {cid: i for i, cid in enumerate(self._order)}
 
@@ -313,11 +223,30 @@ class ClipModel(QStringListModel):
         """Re-read these clips after an edit (tag counts, reviewed) without re-filtering, so
         the clip a person is working on never vanishes under them."""
         ids = list(clip_ids)
-        fresh = read_rows(self.project) if len(ids) > 2000 else read_rows(self.project, ids)
+        if len(ids) > 2000:  # one pass over every clip beats 2,000 lookups
+            fresh = read_rows(self.project)
+            counts = {c[0]: c[1:] for c in self.project.grid_tag_counts()}
+            for r in fresh:
+                r.tags, r.unreviewed_auto, r.has_caption = counts.get(r.id, (0, 0, False))
+        else:
+            fresh = read_rows(self.project, ids)
         for r in fresh:
-            if r.id in self._rows:
+            old = self._rows.get(r.id)
+            if old is not None:
+                if old.stored_path != r.stored_path:  # moved (to the bin and back)
+                    self._sources.pop(r.id, None)
                 self._rows[r.id] = r
         rows = sorted(self._pos[r.id] for r in fresh if r.id in self._pos)
+        if rows:
+            self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]))
+
+    def refresh_stale(self) -> None:
+        """Re-read which clips are out of date (the cuts of a video were edited)."""
+        stale = self.project.stale_clip_ids()
+        changed = [r.id for r in self._rows.values() if r.stale != (r.id in stale)]
+        for cid in changed:
+            self._rows[cid].stale = not self._rows[cid].stale
+        rows = sorted(self._pos[c] for c in changed if c in self._pos)
         if rows:
             self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]))
 
@@ -332,7 +261,17 @@ class ClipModel(QStringListModel):
         return [order[r] for r in rows if 0 <= r < len(order)]
 
     def total(self) -> int:
+        """The clips a filter picks from: those not rejected, unless it asks for them."""
+        if "rejected" in self._query.lower():
+            return len(self._rows)
+        return len(self._rows) - self.rejected_count()
+
+    def loaded_count(self) -> int:
+        """Every clip of the project, rejected or not."""
         return len(self._rows)
+
+    def rejected_count(self) -> int:
+        return sum(1 for r in self._rows.values() if r.rejected)
 
     def row_of(self, clip_id: int) -> int | None:
         return self._pos.get(clip_id)
@@ -368,8 +307,9 @@ class ClipModel(QStringListModel):
         return pm
 
     def cover(self, row: ClipRow) -> QPixmap | None:
-        """The cover thumbnail from the memory caches, or None (never decodes)."""
-        src = self._sources.get(row.id)
+        """The cover thumbnail from the memory caches, or None (never decodes; the first
+        time a clip is drawn its file is stat'ed for the cache key)."""
+        src = self.source(row.id)
         if src is None:
             return None
         return self._pixmap(src.content_id, 0)
@@ -419,9 +359,14 @@ class ClipModel(QStringListModel):
             if pos is None or not self.is_visible(pos):
                 continue
             src = self.source(cid)
-            if src is not None:
-                self._requested.add(cid)
-                self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
+            if src is None:
+                continue
+            if self.loader.image(src.content_id, 0, self.thumb_height) is not None:
+                idx = self.index(pos)  # in memory already: the loader sends nothing
+                self.dataChanged.emit(idx, idx, [ThumbRole])
+                continue
+            self._requested.add(cid)
+            self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
 
     def stop_requests(self) -> None:
         """Drop the covers noted as wanted and not yet asked for (the project closed)."""

@@ -9,10 +9,14 @@ left; on the right the current clip looping in the
 and ties them together: the selection, the edits, ``gridShown`` and the shortcuts.
 
 Every edit runs through the view's :class:`~workstation.ui.clips.edits.ClipEditor` (core ``Edit``
-diffs on a ``QUndoStack``, sidecars rewritten inline or by a job).  Edits made from the clip
-panel refresh the grid rows in place without re-running the filter, so the clip a person is
-reviewing doesn't vanish when it stops matching; project-wide edits (all-tags panel, bulk) and
-their undo re-run the filter.
+diffs on a ``QUndoStack``, sidecars rewritten inline or by a job).  After every edit (and its
+undo) the edited rows are re-read in place and the filter is re-run, so the grid, the count and
+"Filtered clips" always mean the same clips: those that match now.  A clip that stops matching
+leaves the grid but stays in the clip panel until another clip is selected (a message says
+so), and "mark reviewed and go on" moves to the clip that followed it.  The covers in memory
+survive every edit (the grid never goes grey).  Rejected clips (Delete) are hidden unless the
+filter says ``rejected:``; "Delete clip files…" moves their files to the project bin (see
+:mod:`~workstation.ui.clips.removal`).  An empty grid says why it is empty.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QResizeEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QLabel,
@@ -40,9 +44,12 @@ from workstation.ui.clips.delegate import ClipDelegate
 from workstation.ui.clips.edits import ClipEditor
 from workstation.ui.clips.filter_bar import FilterBar
 from workstation.ui.clips.grid import ClipGrid, GridHover
-from workstation.ui.clips.model import ClipIdRole, ClipModel
+from workstation.ui.clips.model import ClipModel
 from workstation.ui.clips.preview import LoopingPreview
+from workstation.ui.clips.removal import ClipRemoval
+from workstation.ui.clips.selection import GridSelection
 from workstation.ui.clips.tag_panel import TagPanel
+from workstation.ui.clips.wording import empty_grid_text, n_clips
 from workstation.ui.common.shortcuts import (
     CLIP_SHORTCUTS,
     ActionBinder,
@@ -97,6 +104,8 @@ class ClipsView(QWidget):
         self.editor.failed.connect(self.show_message)
         self._waiting_shown = False
         self._selection_pending = False
+        self._kept: set[int] = set()  # clips the panel keeps after they left the grid
+        self._cuts_edited = False
 
         self.filter_bar = FilterBar()
         self.filter_bar.filterRequested.connect(self.apply_filter)
@@ -128,12 +137,14 @@ class ClipsView(QWidget):
         self.tabs.addTab(self.tag_panel, "Clip")
         self.tabs.addTab(self.all_tags, "All tags")
         self._lay_out()
+        self.removal = ClipRemoval(self, self.editor, self.selection, self._say)
         self._bind_shortcuts(shortcuts)
 
         # slicing announces clips one by one: reload once per burst, not once per clip
         self._reload_timer = QTimer(self, singleShot=True, interval=150)
         self._reload_timer.timeout.connect(self.show_project)
         session.clipsChanged.connect(self._reload_timer.start)
+        session.cutsChanged.connect(self._cuts_changed)
         session.closed.connect(self._on_session_closed)
         self.show_project()
 
@@ -146,6 +157,7 @@ class ClipsView(QWidget):
         self.grid.setModel(self.model)
         self.grid.setDragEnabled(False)
         self.model.is_visible = self._row_visible
+        self.selection = GridSelection(self.grid, self.model)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.grid.selectionModel().currentChanged.connect(self._selection_changed)
         self.grid.viewport().installEventFilter(self)
@@ -200,6 +212,12 @@ class ClipsView(QWidget):
             lambda: self.tag_panel.accept_above(self.tag_panel.threshold.value()),
         )
         b.bind("clips.focus_filter", self.filter_bar.focus)
+        b.bind("clips.reject", self.removal.reject_clicked).setText("Reject clip(s)")
+        b.bind("clips.delete_files", self.removal.delete_files_clicked).setText(
+            "Delete clip files…"
+        )
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.grid.addActions([b.actions["clips.reject"], b.actions["clips.delete_files"]])
         b.bind("clips.undo", self.undo)
         b.bind("clips.redo", self.redo)
         b.bind("clips.help", self.help.toggle).setText("Shortcuts")
@@ -288,34 +306,23 @@ class ClipsView(QWidget):
         return self.filter_bar.error_text
 
     def _show_count(self) -> None:
-        self.filter_bar.show_count(self.model.rowCount(), self.model.total())
+        m = self.model
+        self.filter_bar.show_count(m.rowCount(), m.total(), m.rejected_count())
+        self.grid.set_empty_text(empty_grid_text(m.query, m.loaded_count(), m.rejected_count()))
 
-    # -- selection -------------------------------------------------------------------------
+    # -- selection (see selection.py) -----------------------------------------------------
     def selected_ids(self) -> list[int]:
-        """Selected clips in grid order (read from the selection's ranges: selecting all
-        10,000 clips is one range, not 10,000 indexes)."""
-        rows: set[int] = set()
-        selection = self.grid.selectionModel().selection()
-        for i in range(selection.count()):
-            rng = selection.at(i)
-            rows.update(range(rng.top(), rng.bottom() + 1))
-        return self.model.ids_at(sorted(rows))
+        return self.selection.selected_ids()
 
     def current_id(self) -> int | None:
-        idx = self.grid.currentIndex()
-        return idx.data(ClipIdRole) if idx.isValid() else None
+        return self.selection.current_id()
 
     def select_clips(self, clip_ids: Iterable[int], current: int | None = None) -> None:
-        sm = self.grid.selectionModel()
-        rows = [r for r in (self.model.row_of(c) for c in clip_ids) if r is not None]
-        sm.clearSelection()
-        flags = QItemSelectionModel.SelectionFlag.Select
-        for r in rows:
-            sm.select(self.model.index(r), flags)
-        cur = self.model.row_of(current) if current is not None else (rows[0] if rows else None)
-        if cur is not None:
-            sm.setCurrentIndex(self.model.index(cur), QItemSelectionModel.SelectionFlag.NoUpdate)
-            self.grid.scrollTo(self.model.index(cur))
+        self.selection.select_clips(clip_ids, current)
+
+    def step(self, delta: int) -> None:
+        """Select the next/previous clip in the grid (the review flow)."""
+        self.selection.step(delta)
 
     def _restore_selection(self, keep: list[int], current: int | None) -> None:
         if keep or current is not None:
@@ -337,25 +344,19 @@ class ClipsView(QWidget):
             and self.grid.selectionModel().isSelected(self.grid.currentIndex())
         ):
             ids = [cur]
+        if not ids and self._kept:
+            return  # the panel keeps the clips that just left the grid
+        self._kept = set()
         if ids != self.tag_panel.clip_ids:
             self.tag_panel.set_clips(ids)
         self._preview(cur if cur is not None else (ids[0] if ids else None))
 
-    def step(self, delta: int) -> None:
-        """Select the next/previous clip in the grid (the review flow)."""
-        n = self.model.rowCount()
-        if not n:
-            return
-        idx = self.grid.currentIndex()
-        row = 0 if not idx.isValid() else max(0, min(n - 1, idx.row() + delta))
-        self.select_clips([self.model.clip_ids()[row]])
-
     def scope_ids(self, scope: Scope) -> list[int]:
         if scope is Scope.SELECTED:
             return self.selected_ids()
-        if scope is Scope.FILTERED:
+        if scope is Scope.FILTERED:  # the rows the grid shows now (always the filter's)
             return self.model.clip_ids()
-        return self.project.clip_ids()
+        return self.project.clip_ids(include_rejected=False)
 
     # -- preview ---------------------------------------------------------------------------
     def _preview(self, clip_id: int | None) -> None:
@@ -371,17 +372,56 @@ class ClipsView(QWidget):
         """Run one core edit now, put it on the undo stack; the grid and panels refresh."""
         return self.editor.apply_edit(fn, refilter=refilter)
 
-    def _after_edit(self, clip_ids: Iterable[int], refilter: bool) -> None:
+    def _after_edit(self, clip_ids: Iterable[int], _project_wide: bool) -> None:
+        """Re-read the edited rows, re-run the filter (the grid changes only when the clips
+        that match changed); the covers in memory stay."""
         self.message.setText("")
         self.tag_panel.show_error("")
-        if refilter:
-            self._reload_model()
-            self._restore_selection(self.selected_ids(), self.current_id())
-        else:
-            self.model.refresh_clips(clip_ids)
+        keep, current = self.selected_ids(), self.current_id()
+        cur_row = self.selection.current_row()
+        self.model.refresh_clips(clip_ids)
+        if self.model.refilter():
+            self._after_refilter(keep, current, cur_row)
         self.tag_panel.refresh()
         self.all_tags.refresh()
         self._show_count()
+
+    def _after_refilter(self, keep: list[int], current: int | None, cur_row: int) -> None:
+        """The filter dropped or added clips after an edit: keep the selection that is still
+        there; clips the panel shows that left the grid stay in the panel, and say so."""
+        m = self.model
+        gone = [c for c in self.tag_panel.clip_ids if m.row_of(c) is None]
+        still = [c for c in keep if m.row_of(c) is not None]
+        cur = current if current is not None and m.row_of(current) is not None else None
+        if still or cur is not None:
+            self.select_clips(still, cur)
+        elif gone:
+            self._kept = set(gone)
+            self.selection.keep_place(cur_row)  # current, not selected: a step selects it
+        if gone and not still:
+            row = m.clip(gone[0])
+            what = row.name if row is not None and len(gone) == 1 else n_clips(len(gone))
+            self._say(
+                f"{what} no longer match{'es' if len(gone) == 1 else ''} the filter: left the "
+                "grid, still in the panel until you select another clip"
+            )
+        self._selection_changed()
+
+    def _say(self, text: str) -> None:
+        """A note under the grid (not an error)."""
+        self.message.setText(text)
+
+    def _cuts_changed(self, _video_id: int) -> None:
+        """Cuts were edited: clips they now split are out of date (re-read when shown)."""
+        self._cuts_edited = True
+        if self.isVisible():
+            self._refresh_stale()
+
+    def _refresh_stale(self) -> None:
+        self._cuts_edited = False
+        self.model.refresh_stale()
+        if "stale" in self.model.query:
+            self.model.refilter()
 
     def undo(self) -> None:
         self.tag_panel.commit_caption()
@@ -397,9 +437,10 @@ class ClipsView(QWidget):
         if not ids:
             return
         self.tag_panel.commit_caption()
+        after = self.selection.next_after(ids) if advance and len(ids) == 1 else None
         self.apply_edit(lambda p: review.mark_reviewed(p, ids, reviewed))
-        if advance and len(ids) == 1:
-            self.step(1)
+        if after is not None:  # the clip that followed, even when this one left the grid
+            self.select_clips([after])
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -459,6 +500,8 @@ class ClipsView(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._cuts_edited:
+            self._refresh_stale()
         if self._waiting_shown:
             self._shown_poll.start()
         if self.preview is not None:

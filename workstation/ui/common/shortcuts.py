@@ -4,6 +4,13 @@ The registry is the single place a key is named.  The views bind handlers to ids
 strings), the help overlay (F1 or ?) lists the registry, and a person's remapping is stored as
 a small ``{id: [keys]}`` dict of overrides in the app settings, so a new default in a later
 version still reaches everyone who did not change that shortcut.
+
+The keys of a view work anywhere in its window while that view is shown: :class:`ActionBinder`
+makes window-wide actions on the view (``Qt.WindowShortcut``), and Qt runs a window shortcut only
+while the widget carrying it is visible, i.e. while its tab is current.  So a click in the Videos
+dock, the jobs panel or on the picture does not take the keys away; a text field still gets the
+keys it types.  ``EDITING`` names the actions that change the project (disabled on a read-only
+one).
 """
 
 from __future__ import annotations
@@ -113,12 +120,33 @@ CLIP_SHORTCUTS: tuple[ShortcutSpec, ...] = tuple(
             ("clips.focus_tags", "Type tags for the selected clips", ("Ctrl+T",)),
             ("clips.focus_caption", "Edit the caption", ("Ctrl+E",)),
             ("clips.accept_above", "Accept the auto tags above the threshold", ("Ctrl+Shift+A",)),
+            ("clips.reject", "Reject the selected clips (restore rejected ones)", ("Del",)),
+            (
+                "clips.delete_files",
+                "Move the files of the selected clips to the bin…",
+                ("Shift+Del",),
+            ),
             ("clips.focus_filter", "Filter the clips", ("Ctrl+F", "/")),
             ("clips.undo", "Undo", ("Ctrl+Z",)),
             ("clips.redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y")),
             ("clips.help", "Show these shortcuts", ("F1",)),
         ],
     )
+)
+
+# The actions that change the project: a read-only project has them disabled.
+EDITING: frozenset[str] = frozenset(
+    {s.id for s in CUT_SHORTCUTS if s.group in ("Cuts", "Segments", "Edit")}
+    - {"cut.prev", "cut.next", "cut.next_uncertain", "cut.prev_uncertain"}
+    | {
+        "clips.reviewed",
+        "clips.unreviewed",
+        "clips.focus_tags",
+        "clips.focus_caption",
+        "clips.accept_above",
+        "clips.undo",
+        "clips.redo",
+    }
 )
 
 # Every registry whose overrides share the settings' one ``shortcuts`` dict.
@@ -261,7 +289,11 @@ def save_overrides(shortcuts: ShortcutMap, path: str | Path | None = None) -> No
 
 
 class ActionBinder:
-    """Makes one ``QAction`` per shortcut id on a widget and keeps its keys current."""
+    """Makes one ``QAction`` per shortcut id on a widget and keeps its keys current.
+
+    The actions are window shortcuts: they work wherever the focus is in the widget's window,
+    as long as the widget is shown (its tab current) and the focus widget does not claim the key
+    (a text field typing it)."""
 
     def __init__(self, widget: QWidget, shortcuts: ShortcutMap) -> None:
         self.widget = widget
@@ -271,13 +303,17 @@ class ActionBinder:
 
     def bind(self, sid: str, handler: Callable[[], object]) -> QAction:
         action = QAction(self.shortcuts.label(sid), self.widget)
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setShortcuts(self.shortcuts.sequences(sid))
         action.setAutoRepeat(sid.startswith(("cut.nudge", "player.step", "timeline.zoom")))
         action.triggered.connect(lambda _checked=False: handler())
         self.widget.addAction(action)
         self.actions[sid] = action
         return action
+
+    def editing_actions(self) -> list[QAction]:
+        """The bound actions that change the project (see ``EDITING``)."""
+        return [a for sid, a in self.actions.items() if sid in EDITING]
 
     def refresh(self) -> None:
         for sid, action in self.actions.items():
@@ -286,11 +322,13 @@ class ActionBinder:
 
 
 class ShortcutHelp(QFrame):
-    """An overlay over its parent listing every shortcut; Esc, F1 or a click closes it."""
+    """An overlay over its parent listing every shortcut; Esc, F1 or a click closes it.
+
+    ``editable``: offer "Change shortcuts…" (``customizeRequested``)."""
 
     customizeRequested = Signal()
 
-    def __init__(self, shortcuts: ShortcutMap, parent: QWidget) -> None:
+    def __init__(self, shortcuts: ShortcutMap, parent: QWidget, *, editable: bool = True) -> None:
         super().__init__(parent)
         self.shortcuts = shortcuts
         self.setObjectName("ShortcutHelp")
@@ -310,6 +348,7 @@ class ShortcutHelp(QFrame):
         customize.clicked.connect(self.customizeRequested)
         close = QPushButton("Close (Esc)")
         close.clicked.connect(self.hide)
+        customize.setVisible(editable)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(customize)

@@ -32,6 +32,13 @@ from workstation.core.media import FrameIndex
 from workstation.ui.cut.player_controls import SPEEDS, format_timecode
 
 log = logging.getLogger(__name__)
+
+# Keys with these held are the window's shortcuts, never the player's own keys.
+_SHORTCUT_MODIFIERS = (
+    Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
 mpv_log = logging.getLogger("mpv")
 
 _MPV_LEVELS = {
@@ -463,11 +470,13 @@ class PlayerWidget(QOpenGLWidget):
             super().keyPressEvent(event)
 
     def event(self, e: QEvent) -> bool:
-        # Space/arrows would otherwise move focus; the player wants them.
+        # Space/arrows would otherwise move focus; the player wants them.  With Alt, Ctrl or
+        # Meta they belong to the window's shortcuts (Alt+Right nudges the selected cut).
         if (
             e.type() == QEvent.Type.ShortcutOverride
             and isinstance(e, QKeyEvent)
             and e.key() in (Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right)
+            and not e.modifiers() & _SHORTCUT_MODIFIERS
         ):
             e.accept()
             return True

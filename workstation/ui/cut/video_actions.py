@@ -127,6 +127,10 @@ class VideoActions(QObject):
         menu.addAction(self.remove)
         menu.addSeparator()
 
+    def editing_actions(self) -> list[QAction]:
+        """The actions that change the project (off while a read-only project is open)."""
+        return [self.detect, self.detect_all, self.slice, self.slice_all, self.remove, self.relink]
+
     def update_enabled(self) -> None:
         session = self._session()
         has_project = session is not None

@@ -285,35 +285,19 @@ class TrainView(QWidget):
 
     # -- export --------------------------------------------------------------------------------
     def export_now(self):
-        """Export the filtered clips (a job), then put the folder in the Dataset field."""
-        from workstation.core.export import ExportSettings, export_dataset
+        """The Export dialog; its export's folder goes into the Dataset field."""
+        from workstation.ui.export import ExportDialog
 
-        out = Path(self.dataset.text() or Path(self.session.root) / "exports" / "train")
-        selection = self.export_filter.text().strip() or "all"
-        settings = ExportSettings(selection=selection)
-        self.dataset.setText(str(out))
-        self.export_button.setEnabled(False)
-        self.status.setText(f"exporting clips ({selection}) to {out} …")
+        dialog = ExportDialog(self.session, self.jobs, self, out=self.dataset.text() or None)
 
         def done(result) -> None:
-            self.export_button.setEnabled(True)
-            n = len(getattr(result, "clips", []))
-            self.status.setText(f"exported {n} clips to {out}")
+            self.dataset.setText(str(result.out))
+            self.status.setText(f"exported {len(result.clips)} clips to {result.out}")
 
-        def failed(message: str) -> None:
-            self.export_button.setEnabled(True)
-            self.status.setText(f"export failed: {message}")
-
-        self.export_job = self.jobs.run_on_project(
-            "Export for training",
-            lambda project: export_dataset(project, out, settings),
-            on_done=done,
-            on_error=failed,
-            stage_name="export",
-            target=out.name,
-        )
-        self.export_job.cancelled.connect(lambda: self.export_button.setEnabled(True))
-        return self.export_job
+        dialog.exported.connect(done)
+        dialog.show()
+        self.export_dialog = dialog
+        return dialog
 
     # -- running ---------------------------------------------------------------------------------
     def start(self, resume: bool = False) -> bool:
