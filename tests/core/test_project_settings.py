@@ -48,6 +48,7 @@ def test_every_key_is_declared_once():
         "autotag.caption",
         "autotag.device",
         "autotag.model_folders",
+        "slicing",
         "export.dialog",
         "ui.last_video",
         "train.form",

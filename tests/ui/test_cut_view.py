@@ -242,34 +242,69 @@ def test_remapped_shortcut_and_help_overlay(qtbot, setup):
     assert not view.help.isVisible()
 
 
-def test_detect_shows_cuts_as_found_and_resets_undo(qtbot, setup, monkeypatch):
+def fake_detection(monkeypatch, cuts):
+    """Detection jobs store ``cuts`` (auto), showing them one by one as found."""
+    seen: list[int] = []
+
+    def detect_video(project, video_id):
+        found = []
+        for c in cuts:
+            found.append(c.frame)
+            seen.append(c.frame)
+            yield Progress("detect", c.frame, 300, "demo_live.mp4", data={"cuts": list(found)})
+        project.replace_auto_cuts(video_id, cuts)
+        return len(cuts)
+
+    monkeypatch.setattr("workstation.ui.cut.stages.detection_stage", detect_video)
+    return seen
+
+
+def test_detect_shows_cuts_as_found_and_keeps_an_undo_history_it_did_not_touch(
+    qtbot, setup, monkeypatch
+):
     view, session, vid, truth = setup
     seek_by_click(qtbot, view, 90)
     key(qtbot, view, Qt.Key.Key_C)
     assert view.undo_stack.count() == 1
     seen_live: list[list[int]] = []
-
-    def detect_video(project, video_id):
-        found = []
-        for f in truth:
-            found.append(f)
-            yield Progress("detect", f, 300, "demo_live.mp4", data={"cuts": list(found)})
-        project.replace_auto_cuts(video_id, [Cut(f, "auto", "fake", 0.9) for f in truth])
-        return len(truth)
-
-    monkeypatch.setattr("workstation.ui.cut.view.detection_stage", detect_video)
+    fake_detection(monkeypatch, [Cut(f, "auto", "fake", 0.9) for f in truth])
     view.timeline.set_live_cuts = (
         lambda orig: lambda fs: (seen_live.append(list(fs)), orig(seen_live[-1]))
     )(view.timeline.set_live_cuts)
-    job = view.detect()
+    batch = view.detect()
     assert not view.detect_action.isEnabled()
-    with qtbot.waitSignal(job.finished, timeout=20000):
+    with qtbot.waitSignal(batch.finished, timeout=20000):
         pass
     qtbot.waitUntil(lambda: view.detect_action.isEnabled())
     assert any(s for s in seen_live)  # cuts were shown while detection ran
     assert seen_live[-1] == []  # and the provisional markers cleared at the end
     assert 90 in frames(session.project, vid)  # the manual cut survived re-detection
+    # Detection replaced only auto cuts the history never touched: it is kept, and works.
+    assert view.undo_stack.count() == 1
+    assert "undo history was cleared" not in view.status.text()
+    view.undo()
+    assert 90 not in frames(session.project, vid)
+    assert frames(session.project, vid) == truth
+    view.redo()
+    assert 90 in frames(session.project, vid)
+
+
+def test_detect_clears_an_undo_history_whose_cuts_it_replaced_and_says_so(
+    qtbot, setup, monkeypatch
+):
+    view, session, vid, truth = setup
+    p = session.project
+    seek_by_click(qtbot, view, truth[0] + 2)
+    key(qtbot, view, Qt.Key.Key_R)  # reject the segment that starts at a detected cut
+    assert view.undo_stack.count() == 1 and not p.segment_keep(vid, truth[0])
+    # Re-detection moves that auto cut: the step's rows (the cut it saved) are gone.
+    fake_detection(monkeypatch, [Cut(f + (5 if f == truth[0] else 0), "auto") for f in truth])
+    batch = view.detect()
+    with qtbot.waitSignal(batch.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: view.detect_action.isEnabled())
     assert view.undo_stack.count() == 0
+    assert "undo history was cleared" in view.status.text()
 
 
 def answer_questions(monkeypatch, answer):
@@ -348,8 +383,11 @@ def test_slice_kept_segments_as_a_job(qtbot, setup):
     for s in p.segments(vid):
         if s.start != short.start:
             p.set_segment_keep(vid, s.start, False)
+    dialog = view.slice()  # the Slice dialog, for the shown video
+    assert dialog.windowTitle() == "Slice demo_live.mp4"
+    assert dialog.preview_label.text() == "1 clip from 1 video"
     with qtbot.waitSignal(session.clipsChanged, timeout=60000):
-        view.slice()
+        dialog.ok_button.click()
     clips = p.clips(vid)
     assert [(c.start_frame, c.end_frame) for c in clips] == [(short.start, short.end)]
     assert "1 clip written" in view.status.text()
@@ -404,9 +442,10 @@ def test_real_detection_fills_the_timeline(qtbot, setup):
     p.replace_all_cuts(vid, [])
     view.reload()
     assert view.timeline.cuts == []
-    job = view.detect()
-    with qtbot.waitSignal(job.finished, timeout=120000):
+    batch = view.detect()
+    with qtbot.waitSignal(batch.finished, timeout=120000):
         pass
+    assert batch.done == [vid], batch.failed
     qtbot.waitUntil(lambda: len(view.timeline.cuts) > 0)
     found = [c.frame for c in view.timeline.cuts]
     assert found == frames(p, vid)
@@ -417,7 +456,7 @@ def test_real_detection_fills_the_timeline(qtbot, setup):
     assert view.timeline.scores is not None and len(view.timeline.scores) > 0
 
 
-def test_changes_made_elsewhere_reload_and_reset_undo(qtbot, setup):
+def test_changes_made_elsewhere_reload_and_reset_undo_only_when_they_touch_it(qtbot, setup):
     view, session, vid, truth = setup
     seek_by_click(qtbot, view, 90)
     key(qtbot, view, Qt.Key.Key_C)
@@ -425,7 +464,25 @@ def test_changes_made_elsewhere_reload_and_reset_undo(qtbot, setup):
     session.project.add_cut(vid, Cut(200, "manual"))  # e.g. a batch job or another view
     session.cutsChanged.emit(vid)
     assert 200 in [c.frame for c in view.timeline.cuts]
+    assert view.undo_stack.count() == 1  # the history's cut at 90 is as it left it
+    session.project.remove_cut(vid, 90)  # this one is not
+    session.cutsChanged.emit(vid)
+    assert 90 not in [c.frame for c in view.timeline.cuts]
     assert view.undo_stack.count() == 0
+    assert "undo history was cleared" in view.status.text()
+
+
+def test_an_undone_step_whose_row_id_was_taken_is_not_redone_into_a_clash(qtbot, setup):
+    """Undo frees a row id; a detection's new row may take it; redo must not clash."""
+    view, session, vid, truth = setup
+    p = session.project
+    seek_by_click(qtbot, view, 90)
+    key(qtbot, view, Qt.Key.Key_C)
+    view.undo()  # the cut at 90 (the highest row id) is gone, its id free again
+    assert view.undo_stack.canRedo()
+    p.add_cut(vid, Cut(250, "auto"))  # takes the freed id
+    session.cutsChanged.emit(vid)
+    assert view.undo_stack.count() == 0  # cleared instead of redoing into the taken id
 
 
 def test_timeline_and_player_keys(qtbot, setup):

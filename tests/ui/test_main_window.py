@@ -116,11 +116,10 @@ def test_slice_selected_runs_a_job_and_marks_the_video_sliced(qtbot, window, dem
     demo_project.set_segment_keep(vid, 100, False)
     assert window.open_project(demo_project.root)
     window.video_list.select_video(vid)
-    with qtbot.waitSignal(window.jobs.jobFinished, timeout=120000) as blocker:
-        jobs = window.menus.slice_selected()
-    assert len(jobs) == 1
-    job = blocker.args[0]
-    assert job.state == "done", job.error
+    with qtbot.waitSignal(window.cut_view.video_jobs.batchFinished, timeout=120000) as blocker:
+        window.cut_view.slice_videos(window.video_list.selected_video_ids())
+    batch = blocker.args[0]
+    assert batch.done == [vid], batch.failed
     row = window.video_list.model.rows[window.video_list.model.row_of(vid)]
     assert row.clips == 1 and row.state_text == "sliced (1 clips)"
 

@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
             log.warning("Cut view not available (%s); showing the player only", exc)
             return PlayerPage(session)
         view = CutView(session, self.jobs, self.cut_holder, loader=thumbs)
+        view.selected_videos = self.video_list.selected_video_ids  # Detect, Slice act on these
         view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._lock(self.menus.adopt_cut_view(view))
         return view

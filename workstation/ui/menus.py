@@ -1,5 +1,6 @@
 """The main window's menus, its toolbar and the actions behind them: adding videos (dialogs,
-drops), detecting and slicing the selected videos as jobs, the Models dialog, Edit (undo, redo,
+drops), the video actions (detect, slice, remove, re-link:
+:mod:`workstation.ui.cut.video_actions`), the Models dialog, Edit (undo, redo,
 select all in the view shown), Help (shortcuts, About, the log folder), the theme, and which
 actions are enabled.
 
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.ui.common.jobs import Job, JobsController
+from workstation.ui.cut.video_actions import VideoActions
 from workstation.ui.cut.video_list import VideoList
 from workstation.ui.project_opening import ProjectOpener
 from workstation.ui.session import ProjectSession
@@ -112,15 +114,21 @@ class WindowMenus(QObject):
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
 
         videos = bar.addMenu("&Videos")
-        self.detect_action = videos.addAction("&Detect cuts", self.detect_selected)
-        self.detect_action.setToolTip("Find the cuts of the selected videos (a job per video)")
+        self.video_actions = VideoActions(
+            self.window,
+            self.video_list,
+            self.jobs,
+            lambda: self.session,
+            lambda: self.cut_view,
+            lambda text: self._status(text, 10000),
+        )
+        self.video_actions.add_to(videos)
+        self.detect_action, self.slice_action = self.video_actions.detect, self.video_actions.slice
+        self.video_list.context_actions = self.video_actions.context_actions
         self.detect_settings_action = videos.addAction(
             "Detection se&ttings…", self.edit_detection_settings
         )
         self.detect_settings_action.setToolTip("Which detector Detect cuts runs, and its settings")
-        self.slice_action = videos.addAction("&Slice kept segments", self.slice_selected)
-        self.slice_action.setToolTip("Write a clip per kept segment of the selected videos")
-        self.video_list.context_actions = [self.detect_action, self.slice_action]
         self.models_action = videos.addAction("Auto-tagging &models…", self.open_models)
         self.models_action.setToolTip("Tagger and captioner models on this machine; device")
 
@@ -223,8 +231,7 @@ class WindowMenus(QObject):
         return [
             self.add_videos_action,
             self.add_folder_action,
-            self.detect_action,
-            self.slice_action,
+            *self.video_actions.editing_actions(),
             self.undo_action,
             self.redo_action,
         ]
@@ -349,7 +356,6 @@ class WindowMenus(QObject):
 
     def update_actions(self) -> None:
         has_project = self.session is not None
-        has_selection = has_project and bool(self.video_list.selected_video_ids())
         for a in (
             self.add_videos_action,
             self.add_folder_action,
@@ -358,8 +364,7 @@ class WindowMenus(QObject):
             self.select_all_action,
         ):
             a.setEnabled(has_project)
-        for a in (self.detect_action, self.slice_action):
-            a.setEnabled(has_selection)
+        self.video_actions.update_enabled()
 
     # -- videos ----------------------------------------------------------------------------
     def add_videos_dialog(self) -> None:
@@ -410,64 +415,3 @@ class WindowMenus(QObject):
         return self.jobs.run_on_project(
             title, stage, on_done=done, stage_name="add", target=";".join(names)[:500]
         )
-
-    def detect_selected(self) -> list[Job]:
-        """Detect cuts of the selected videos, one job each (the Cut view's own for its video)."""
-        session = self.session
-        if session is None:
-            return []
-        jobs = []
-        for vid in self.video_list.selected_video_ids():
-            view_detect = getattr(self.cut_view, "detect", None)
-            if view_detect is not None and getattr(self.cut_view, "video_id", None) == vid:
-                job = view_detect()
-                if job is not None:
-                    jobs.append(job)
-                continue
-            name = session.project.video(vid).name
-
-            def stage(project: Project, vid: int = vid) -> Any:
-                from workstation.ui.cut.view import detection_stage
-
-                return detection_stage(project, vid)
-
-            def done(_result: Any, vid: int = vid) -> None:
-                if session is self.session:
-                    session.cutsChanged.emit(vid)
-                    self.video_list.model.refresh_video(vid)
-
-            jobs.append(
-                self.jobs.run_on_project(
-                    f"Detect cuts: {name}", stage, on_done=done, stage_name="detect", target=name
-                )
-            )
-        return jobs
-
-    def slice_selected(self) -> list[Job]:
-        """Slice the kept segments of the selected videos into clips, one job each."""
-        session = self.session
-        if session is None:
-            return []
-        flush = getattr(self.cut_view, "flush", None)
-        if flush is not None:
-            flush()
-        jobs = []
-        for vid in self.video_list.selected_video_ids():
-            name = session.project.video(vid).name
-
-            def stage(project: Project, vid: int = vid) -> Any:
-                from workstation.core.slicing import split_video
-
-                return split_video(project, vid)
-
-            def done(_result: Any, vid: int = vid) -> None:
-                if session is self.session:
-                    session.clipsChanged.emit()
-                    self.video_list.model.refresh_video(vid)
-
-            jobs.append(
-                self.jobs.run_on_project(
-                    f"Slice: {name}", stage, on_done=done, stage_name="slice", target=name
-                )
-            )
-        return jobs

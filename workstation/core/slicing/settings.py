@@ -13,6 +13,18 @@ from typing import Any
 from workstation.core.errors import WorkstationError
 
 SETTINGS_VERSION = 1
+# x264's presets, fastest first (the Slice dialog lists them).
+X264_PRESETS: tuple[str, ...] = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
 
 
 class SliceSettingsError(WorkstationError, ValueError):
@@ -66,19 +78,10 @@ class SliceSettings:
             raise SliceSettingsError(f"trim: {self.trim} must not be negative")
         if not 0 <= self.crf <= 51:
             raise SliceSettingsError(f"crf: {self.crf} must be between 0 and 51")
-        presets = [
-            "ultrafast",
-            "superfast",
-            "veryfast",
-            "faster",
-            "fast",
-            "medium",
-            "slow",
-            "slower",
-            "veryslow",
-        ]
-        if self.preset not in presets:
-            raise SliceSettingsError(f"preset: {self.preset!r} is not one of {', '.join(presets)}")
+        if self.preset not in X264_PRESETS:
+            raise SliceSettingsError(
+                f"preset: {self.preset!r} is not one of {', '.join(X264_PRESETS)}"
+            )
 
     def to_params(self) -> dict[str, Any]:
         """A JSON-able dict (what the clip rows store and compare)."""

@@ -43,13 +43,15 @@ from workstation.core.store.settings import (
     LAST_VIDEO,
     MODEL_FOLDERS,
     PROJECT_SETTINGS,
+    SLICING,
+    TRAIN_FORM,
     JsonObject,
     Setting,
     SettingError,
     SettingsTables,
 )
-from workstation.core.store.settings import TRAIN_FORM as TRAIN_FORM
 from workstation.core.store.tags import TagTables
+from workstation.core.store.videos import VideoRemoval
 from workstation.core.store.written import Written, WrittenFileTables
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "MODEL_FOLDERS",
     "PROJECT_SETTINGS",
     "SCHEMA_VERSION",
+    "SLICING",
     "TRAIN_FORM",
     "Clip",
     "CutRows",
@@ -78,6 +81,7 @@ __all__ = [
     "Setting",
     "SettingError",
     "Video",
+    "VideoRemoval",
     "Written",
     "database_error",
     "recover_project",

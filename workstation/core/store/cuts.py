@@ -183,6 +183,18 @@ class CutTables(VideoTables):
         ).fetchall()
         return CutRows(frames=fs, cuts=[dict(r) for r in cuts], segments=[dict(r) for r in segs])
 
+    def cut_frames_by_id(self, ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """``{id: (video id, frame)}`` of the cut rows (tombstones too) with these ids: an undo
+        history checks that the ids its saved rows would put back are not taken."""
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT id, video_id, frame FROM cuts WHERE id IN ({marks})", wanted
+        ).fetchall()
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
     def restore_cut_rows(self, video_id: int, rows: CutRows) -> None:
         """Put back rows saved by :meth:`cut_rows` (replacing whatever is at those frames)."""
         fs = rows["frames"]

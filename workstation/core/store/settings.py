@@ -1,7 +1,7 @@
 """Project settings: every key of the ``settings`` table, declared once with its type and default.
 
 A project remembers a few choices of the person (the sidecar format, the last tagging and
-captioning settings, the device for local models, the model folders, the last video shown).
+captioning settings, the device for local models, the model folders, the slicing settings, the last video shown).
 Each is a :class:`Setting` here: its key, its default and how a stored JSON value is checked
 and turned into its type.  Code reads and writes them only as ``project.get(SETTING)`` and
 ``project.put(SETTING, value)``, so a key is never spelled twice and every value is stored
@@ -86,6 +86,8 @@ MODEL_FOLDERS: Setting[tuple[str, ...]] = Setting(
     "autotag.model_folders", (), _folders, lenient=True
 )
 """The local model folders the person added in the Models dialog."""
+SLICING: Setting[JsonObject] = Setting("slicing", _EMPTY, _json_object, lenient=True)
+"""The last slicing settings of the Slice dialog (``slicing.SliceSettings.to_params()``)."""
 EXPORT_DIALOG: Setting[JsonObject] = Setting("export.dialog", _EMPTY, _json_object, lenient=True)
 """The export dialog's last values: ``{"out": folder, "settings": ExportSettings.to_params()}``."""
 LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, lenient=True)
@@ -99,6 +101,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     AUTOTAG_CAPTION,
     AUTOTAG_DEVICE,
     MODEL_FOLDERS,
+    SLICING,
     EXPORT_DIALOG,
     LAST_VIDEO,
     TRAIN_FORM,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -121,6 +122,101 @@ class VideoTables(ProjectDatabase):
             "UPDATE videos SET path=? WHERE id=?", (str(Path(new_path).resolve()), video_id)
         )
 
+    def relink_video(self, video_id: int, info: VideoInfo) -> Video:
+        """Point a video at another file holding the same frames (a moved or renamed copy).
+
+        Only a file with the same frame count and frame rate is accepted, so the video's cuts,
+        keep flags and clips still mean the same frames; its probe facts (path, size, content
+        id, timestamps, keyframes) are taken from ``info``.  Raises :class:`ProjectError` naming
+        the difference, or the other video of the project that already has that path.
+        """
+        video = self.video(video_id)
+        new = Path(info.path)
+        if (info.frame_count, info.fps) != (video.frame_count, video.fps):
+            raise ProjectError(
+                f"{new.name} has {info.frame_count} frames at {_rate(info.fps)} fps; "
+                f"{video.name} has {video.frame_count} frames at {_rate(video.fps)} fps: "
+                "choose a file with the same frame count and frame rate"
+            )
+        other = self.db.execute(
+            "SELECT id FROM videos WHERE path=? AND id<>?", (info.path, video_id)
+        ).fetchone()
+        if other is not None:
+            raise ProjectError(f"{new}: is already another video of this project")
+        pts = np.asarray(info.index.pts, dtype=np.int64).tobytes() if info.index else None
+        keys = np.asarray(info.keyframes, dtype=np.int32).tobytes()
+        with self.transaction():
+            self.db.execute(
+                "UPDATE videos SET path=?, content_id=?, size_bytes=?, duration=?, width=?, "
+                "height=?, rotation=?, vfr=?, codec=?, pix_fmt=?, tb_num=?, tb_den=?, "
+                "has_audio=?, frame_pts=?, keyframes=? WHERE id=?",
+                (
+                    info.path,
+                    info.content_id,
+                    info.size_bytes,
+                    info.duration,
+                    info.width,
+                    info.height,
+                    info.rotation,
+                    int(info.vfr),
+                    info.codec,
+                    info.pix_fmt,
+                    info.time_base.numerator,
+                    info.time_base.denominator,
+                    int(info.has_audio),
+                    pts,
+                    keys,
+                    video_id,
+                ),
+            )
+        return self.video(video_id)
+
+    def removal_of(self, video_ids: list[int]) -> VideoRemoval:
+        """What removing these videos would take away (for the question asked first)."""
+        marks = ",".join("?" * len(video_ids))
+        ids = tuple(video_ids)
+        if not ids:
+            return VideoRemoval([], 0, 0, 0, [])
+
+        def count(sql: str) -> int:
+            return int(self.db.execute(sql.format(marks=marks), ids).fetchone()[0] or 0)
+
+        names = [
+            Path(r[0]).name
+            for r in self.db.execute(f"SELECT path FROM videos WHERE id IN ({marks})", ids)
+        ]
+        clip_paths = [
+            r[0]
+            for r in self.db.execute(f"SELECT path FROM clips WHERE video_id IN ({marks})", ids)
+        ]
+        return VideoRemoval(
+            names=names,
+            cuts=count("SELECT COUNT(*) FROM cuts WHERE deleted=0 AND video_id IN ({marks})"),
+            clips=len(clip_paths),
+            edited_clips=count(
+                "SELECT COUNT(DISTINCT k.id) FROM clips k WHERE k.video_id IN ({marks}) AND "
+                "(k.reviewed=1 OR EXISTS (SELECT 1 FROM clip_tags t WHERE t.clip_id=k.id) "
+                "OR EXISTS (SELECT 1 FROM captions c WHERE c.clip_id=k.id))"
+            ),
+            clip_paths=[
+                p if p.is_absolute() else self.root / p for p in (Path(x) for x in clip_paths)
+            ],
+        )
+
+    def remove_videos(self, video_ids: list[int]) -> VideoRemoval:
+        """Forget videos: their detections, scores, cuts, keep flags and clip rows (with the
+        clips' tags and captions) go in one transaction.  No file is touched: the returned
+        :class:`VideoRemoval` names the clip files, for a caller asked to delete them too.
+
+        The clips' rows go explicitly: their ``video_id`` is ``ON DELETE SET NULL`` (imported
+        clips outlive a video), which would leave rows of clips nobody can re-slice."""
+        removal = self.removal_of(video_ids)
+        marks = ",".join("?" * len(video_ids))
+        with self.transaction():
+            self.db.execute(f"DELETE FROM clips WHERE video_id IN ({marks})", tuple(video_ids))
+            self.db.execute(f"DELETE FROM videos WHERE id IN ({marks})", tuple(video_ids))
+        return removal
+
     def videos_by_content(self, cid: str) -> list[Video]:
         return [
             _video(r) for r in self.db.execute("SELECT * FROM videos WHERE content_id=?", (cid,))
@@ -135,6 +231,22 @@ class VideoTables(ProjectDatabase):
         where = " WHERE v.id = ?" if video_id is not None else " ORDER BY v.path"
         args = (video_id,) if video_id is not None else ()
         return self.db.execute(_OVERVIEW_SQL + where, args).fetchall()
+
+
+@dataclass(frozen=True)
+class VideoRemoval:
+    """What removing videos takes away: their names, live cuts, clip rows (how many of them a
+    person reviewed, tagged or captioned) and the clip files (which stay unless asked)."""
+
+    names: list[str]
+    cuts: int
+    clips: int
+    edited_clips: int
+    clip_paths: list[Path]
+
+
+def _rate(fps: Fraction) -> str:
+    return f"{float(fps):.3f}".rstrip("0").rstrip(".")
 
 
 def _video(r: sqlite3.Row) -> Video:

@@ -26,7 +26,7 @@ class CutActions:
         tb = view.toolbar
         self.detect = tb.addAction("Detect cuts", view.detect)
         self.detect.setToolTip(
-            "Find the cuts of this video (runs as a job; cuts appear as they are found)"
+            "Find the cuts of the selected videos (a job each; cuts appear as they are found)"
         )
         self.detect_settings = tb.addAction("Detection settings…", view.edit_detection_settings)
         self.detect_settings.setToolTip("Choose the detector Detect cuts runs, and its settings")
@@ -36,8 +36,11 @@ class CutActions:
             "(sidecar, PySceneDetect CSV, FFMETADATA, EDL)"
         )
         self.export = tb.addAction("Export cuts…", view.export_cuts)
-        self.slice = tb.addAction("Slice kept segments", view.slice)
-        self.slice.setToolTip("Write every kept segment as a frame-exact clip")
+        self.slice = tb.addAction("Slice…", view.slice)
+        self.slice.setToolTip(
+            "Choose frame rate, size and lengths, then write every kept segment of the "
+            "selected videos as a frame-exact clip"
+        )
         self.reviewed = tb.addAction("Mark cuts reviewed")
         self.reviewed.setCheckable(True)
         self.reviewed.toggled.connect(view.set_reviewed)

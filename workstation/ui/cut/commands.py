@@ -11,7 +11,7 @@ cut over a tombstone revives it).
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtGui import QUndoCommand
 
@@ -201,3 +201,43 @@ class AcceptCut(CutCommand):
             self.video_id,
             dataclasses.replace(cut, source="manual", uncertain=False, params=params),
         )
+
+
+def history_is_current(
+    project: Project, video_id: int, commands: list[QUndoCommand], index: int
+) -> bool:
+    """Whether an undo history (``commands``, the first ``index`` of them done) can still be
+    undone and redone exactly after someone else (a detection, an import) changed the cuts.
+
+    Steps put saved rows back verbatim, so they stay right while the rows at the frames they
+    touch are what the history expects there (the rows after the last done step that touched
+    the frame, else those before the first undone one), and the row ids they would put back are
+    not taken by other rows (a detection's new rows may reuse ids freed by an undo).
+    """
+    expected: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    ids: dict[int, int] = {}  # cut row id → its frame in the saved rows
+    for i, cmd in enumerate(commands):
+        if not isinstance(cmd, CutCommand) or cmd.video_id != video_id:
+            continue
+        if cmd._before is None or cmd._after is None:
+            return False
+        for rows in (cmd._before, cmd._after):
+            ids.update({int(r["id"]): int(r["frame"]) for r in rows["cuts"]})
+        done = i < index
+        for frame in cmd.frames:
+            if done or frame not in expected:
+                expected[frame] = _at(cmd._after if done else cmd._before, frame)
+    if not expected:
+        return True
+    now = project.cut_rows(video_id, list(expected))
+    if any(_at(now, f) != rows for f, rows in expected.items()):
+        return False
+    taken = project.cut_frames_by_id(ids)
+    return all(where == (video_id, ids[i]) for i, where in taken.items())
+
+
+def _at(rows: CutRows, frame: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The saved cut and keep-flag rows at one frame, in a comparable order."""
+    cuts = sorted((r for r in rows["cuts"] if r["frame"] == frame), key=lambda r: r["id"])
+    segs = [r for r in rows["segments"] if r["start_frame"] == frame]
+    return [dict(r) for r in cuts], [dict(r) for r in segs]

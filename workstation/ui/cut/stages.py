@@ -1,5 +1,6 @@
 """The Cut view's long work as job stages: detect, import, export and slice one video's cuts,
-plus the file dialogs that start an import or export and the one-line summaries of results.
+re-link a video to a moved file, plus the file dialogs that start an import or export and the
+one-line summaries of results.
 
 Each stage runs in a job worker with the worker's own Project (see
 :meth:`~workstation.ui.common.jobs.JobsController.run_on_project`); the view only applies results on the
@@ -18,7 +19,7 @@ from workstation.core.store import Project, Video
 
 if TYPE_CHECKING:  # the modules themselves load in the job, not with the window
     from workstation.core.cutfiles import CutFormat, ImportedCuts
-    from workstation.core.slicing import SliceResult
+    from workstation.core.slicing import SliceResult, SliceSettings
 
 EXPORT_FILTERS = {
     "sidecar": "Cut list sidecar (*.cuts.txt)",
@@ -103,11 +104,50 @@ def export_stage(project: Project, video_id: int, fmt: str, path: Path) -> Stage
     return out
 
 
-def slice_stage(project: Project, video_id: int) -> Stage[SliceResult]:
-    """Write every kept segment of the video as a frame-exact clip."""
-    from workstation.core.slicing import split_video
+def slice_stage(
+    project: Project, video_id: int, settings: SliceSettings | None = None
+) -> Stage[SliceResult]:
+    """Write every kept segment of the video as a frame-exact clip (default settings: the
+    core's own, as ``workstation split`` without ``--set``)."""
+    from workstation.core.slicing import SliceSettings, split_video
 
-    return split_video(project, video_id)
+    return split_video(project, video_id, settings or SliceSettings())
+
+
+def merge_slice_results(results: list[Any]) -> SliceResult:
+    """One SliceResult of a batch's per-video results (for its summary line)."""
+    from workstation.core.slicing import SliceResult
+
+    total = SliceResult()
+    for r in results:
+        total.clips += getattr(r, "clips", [])
+        total.skipped += getattr(r, "skipped", [])
+        total.errors += getattr(r, "errors", [])
+    return total
+
+
+def relink_stage(project: Project, video_id: int, path: Path) -> Stage[Video]:
+    """Probe ``path`` and point the video at it when it has the same frames (frame count and
+    rate; :meth:`Project.relink_video` names the difference otherwise)."""
+    from workstation.core.media import probe
+
+    info = yield from probe(path)
+    return project.relink_video(video_id, info)
+
+
+def delete_clip_files(paths: list[Path]) -> list[str]:
+    """Delete clip files and their ``.txt`` sidecars; a sentence per file that could not go
+    (a missing file is not a problem: it is gone either way)."""
+    from workstation.core.cliptext import sidecar_path
+
+    problems = []
+    for clip in paths:
+        for path in (clip, sidecar_path(clip)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                problems.append(f"{path}: cannot delete ({exc.strerror or exc})")
+    return problems
 
 
 def ask_import_path(parent: QWidget, start: Path) -> str | None:

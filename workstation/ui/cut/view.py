@@ -17,6 +17,7 @@ commands for each edit), :mod:`~workstation.ui.cut.actions` (toolbar and key bin
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import signals_blocked
 
-from workstation.core.progress import Progress
 from workstation.core.store import Project
 from workstation.core.thumbs import ThumbSource
 from workstation.ui.common.shortcuts import (
@@ -42,6 +42,7 @@ from workstation.ui.common.shortcuts import (
 )
 from workstation.ui.common.thumb_loader import ThumbLoader
 from workstation.ui.cut.actions import CutActions
+from workstation.ui.cut.commands import history_is_current
 from workstation.ui.cut.editing import CutEdits
 from workstation.ui.cut.player import PlayerWidget
 from workstation.ui.cut.player_controls import PlayerControls
@@ -55,10 +56,9 @@ from workstation.ui.cut.stages import (
     export_stage,
     format_from_name,
     import_stage,
-    slice_stage,
-    slice_summary,
 )
 from workstation.ui.cut.timeline.widget import Timeline
+from workstation.ui.cut.video_jobs import VideoJobs
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,11 @@ class CutView(QWidget):
         self.video_id: int | None = None
         self.source: ThumbSource | None = None
         self._stacks: dict[int, QUndoStack] = {}
-        self._detecting: dict[int, object] = {}
         self._emitting = False
+        # The videos Detect and Slice act on: the window sets the video list's selection.
+        self.selected_videos: Callable[[], list[int]] = lambda: (
+            [self.video_id] if self.video_id is not None else []
+        )
         self.shortcuts: ShortcutMap = shortcuts or ShortcutMap.from_settings()
 
         self.loader = loader if loader is not None else ThumbLoader(session.project.cache_dir, self)
@@ -109,8 +112,9 @@ class CutView(QWidget):
 
         self.sidecars = SidecarLane(session, self)
         self.sidecars.written.connect(self.sidecarWritten)
-        self.sidecars.failed.connect(self._show_error)
+        self.sidecars.failed.connect(self.show_error)
         self.edits = CutEdits(self)
+        self.video_jobs = VideoJobs(self)
 
         bar = self.cut_actions = CutActions(self)
         self.binder = bar.binder
@@ -130,14 +134,14 @@ class CutView(QWidget):
         self.strip.deleteRequested.connect(self.delete_cut)
         self.strip.nudgeRequested.connect(self.edits.nudge_cut_at)
         self.strip.seekRequested.connect(self._seek_from_strip)
-        self.loader.failed.connect(self._show_error)
+        self.loader.failed.connect(self.show_error)
         session.cutsChanged.connect(self._on_cuts_changed)
         if hasattr(session, "closed"):
             session.closed.connect(self._on_session_closed)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.flush)
-        self._update_enabled()
+        self.update_enabled()
 
     def _lay_out(self) -> None:
         """Toolbar; player and controls over timeline and review strip (a splitter); status."""
@@ -167,12 +171,12 @@ class CutView(QWidget):
         return self.binder.actions[sid]
 
     def _on_stack_index(self, _index: int) -> None:
-        self._update_enabled()
+        self.update_enabled()
 
-    def _update_enabled(self) -> None:
+    def update_enabled(self) -> None:
         vid = self.video_id
         self.cut_actions.update_enabled(
-            vid is not None, vid is not None and vid in self._detecting, self.undo_stack
+            vid is not None, vid is not None and self.video_jobs.detecting(vid), self.undo_stack
         )
 
     # -- the shown video -------------------------------------------------------------------
@@ -205,7 +209,7 @@ class CutView(QWidget):
             video.path, fps=video.fps, frame_count=video.frame_count, index=self.source.index
         )
         self._show_counts()
-        self._update_enabled()
+        self.update_enabled()
         # No setFocus here: a person arrowing through the video list keeps the keyboard.
 
     def reload(self) -> None:
@@ -249,14 +253,17 @@ class CutView(QWidget):
         """Someone else (a batch job, another view) changed this video's cuts."""
         if self._emitting:
             return
-        if video_id in self._stacks:
-            # Undo steps replay rows as they were; after a change made elsewhere they would
-            # mix old and new cuts, so the history of that video starts afresh.
-            self._stacks[video_id].clear()
+        # Undo steps replay rows as they were; if the change touched their rows they would
+        # mix old and new cuts, and the history of that video starts afresh.
+        cleared = self._check_history(video_id)
         if video_id == self.video_id:
             self.reload()
             self.reload_scores()
-            self._update_enabled()
+            if cleared:
+                self.status.setText(
+                    "The cuts were changed elsewhere; the undo history was cleared."
+                )
+            self.update_enabled()
 
     def _announce(self, video_id: int) -> None:
         """Tell the app the cuts changed, without reacting to our own signal."""
@@ -266,7 +273,24 @@ class CutView(QWidget):
         finally:
             self._emitting = False
 
+    def forget_video(self, video_id: int) -> None:
+        """The video left the project: drop its undo history; if shown, show nothing."""
+        stack = self._stacks.pop(video_id, None)
+        if stack is not None:
+            stack.clear()
+            stack.deleteLater()
+        if video_id == self.video_id:
+            self.player.pause()
+            self.video_id = None
+            self.source = None
+            self.timeline.set_video(1, self.timeline.fps, None)
+            self.timeline.set_cuts([], [])
+            self.strip.set_cut(None, None)
+            self.status.setText("")
+            self.update_enabled()
+
     def _on_session_closed(self) -> None:
+        self.video_jobs.stop()
         self.sidecars.stop()
         self.loader.shutdown()
         self.player.unload()
@@ -284,7 +308,7 @@ class CutView(QWidget):
             if select is not None:
                 self.timeline.select_cut(select)
             self._show_counts()
-        self._update_enabled()
+        self.update_enabled()
 
     def _show_counts(self) -> None:
         cuts = self.timeline.cuts
@@ -293,7 +317,7 @@ class CutView(QWidget):
         self.status.setText(f"{len(cuts)} cuts{extra}")
 
     def edit_failed(self, message: str) -> None:
-        self._show_error(message)
+        self.show_error(message)
 
     # -- edits (checked and made undoable by self.edits) ---------------------------------
     def add_cut(self, frame: int) -> bool:
@@ -357,40 +381,20 @@ class CutView(QWidget):
         super().closeEvent(event)
 
     # -- jobs ------------------------------------------------------------------------------
+    def selected_video_ids(self) -> list[int]:
+        """The videos Detect and Slice act on: the selection, else the shown video."""
+        ids = [v for v in self.selected_videos() if v is not None]
+        if not ids and self.video_id is not None:
+            ids = [self.video_id]
+        return ids
+
     def detect(self) -> object | None:
-        """Detect this video's cuts as a job; found cuts show on the timeline as they come."""
-        vid = self.video_id
-        if vid is None or vid in self._detecting:
-            return None
-        self.sidecars.hand_over()  # the job reads the project, not the file
-        name = self.project.video(vid).name
+        """Detect the cuts of the selected videos (a job each, one after another); found cuts
+        show on the timeline as they come.  Returns the :class:`Batch` (None: nothing to do)."""
+        return self.detect_videos(self.selected_video_ids())
 
-        def stage(project):
-            return detection_stage(project, vid)
-
-        def progress(rec: Progress) -> None:
-            cuts = rec.data.get("cuts") if rec.data else None
-            if cuts is not None and self.video_id == vid:
-                self.timeline.set_live_cuts(getattr(c, "frame", c) for c in cuts)
-
-        def failed(message: str) -> None:
-            self._detect_finished(vid, False)
-            self._show_error(message)
-
-        job = self.jobs.run_on_project(
-            f"Detect cuts: {name}",
-            stage,
-            on_progress=progress,
-            on_done=lambda _r: self._detect_finished(vid, True),
-            on_error=failed,
-            stage_name="detect",
-            target=name,
-        )
-        job.cancelled.connect(lambda: self._detect_finished(vid, False))
-        self._detecting[vid] = job
-        self.status.setText(f"Detecting cuts in {name}…")
-        self._update_enabled()
-        return job
+    def detect_videos(self, video_ids: list[int]) -> object | None:
+        return self.video_jobs.detect(video_ids)
 
     def edit_detection_settings(self) -> bool:
         """The detector and settings the next detections use (saved in the app settings)."""
@@ -402,25 +406,34 @@ class CutView(QWidget):
         self.status.setText(said)
         return True
 
-    def _detect_finished(self, vid: int, ok: bool) -> None:
-        self._detecting.pop(vid, None)
-        if vid == self.video_id:
-            self.timeline.set_live_cuts([])
-        if ok:
-            self._replaced_outside_undo(vid, "Detection finished")
-        self._update_enabled()
-
-    def _replaced_outside_undo(self, vid: int, what: str) -> None:
-        """Cuts were rewritten by a job: old undo steps would fight the new rows, drop them."""
-        if vid in self._stacks:
-            self._stacks[vid].clear()
+    def replaced_outside_undo(self, vid: int, what: str) -> None:
+        """Cuts were rewritten by a job (detection, import): keep the video's undo history
+        while its steps still fit the rows (see :func:`history_is_current`), else drop it."""
+        cleared = self._check_history(vid)
         self.sidecars.changed(vid)
         self._announce(vid)
         if vid == self.video_id:
             self.reload()
             self.reload_scores()
-            self.status.setText(f"{what}: {len(self.timeline.cuts)} cuts.")
-        self._update_enabled()
+            note = (
+                " The undo history was cleared: it held edits of cuts this replaced."
+                if cleared
+                else ""
+            )
+            self.status.setText(f"{what}: {len(self.timeline.cuts)} cuts.{note}")
+        self.update_enabled()
+
+    def _check_history(self, vid: int) -> bool:
+        """Clear the undo history of ``vid`` when the store no longer matches it; True if it
+        was cleared (an empty history is never 'cleared')."""
+        stack = self._stacks.get(vid)
+        if stack is None or stack.count() == 0:
+            return False
+        commands = [stack.command(i) for i in range(stack.count())]
+        if history_is_current(self.project, vid, commands, stack.index()):
+            return False
+        stack.clear()
+        return True
 
     def import_cuts(self, path: str | Path | None = None) -> object | None:
         vid = self.video_id
@@ -437,8 +450,8 @@ class CutView(QWidget):
         return self.jobs.run_on_project(
             f"Import cuts: {path.name}",
             lambda project: import_stage(project, vid, path, replace=True),
-            on_done=lambda _r: self._replaced_outside_undo(vid, f"Imported {path.name}"),
-            on_error=self._show_error,
+            on_done=lambda _r: self.replaced_outside_undo(vid, f"Imported {path.name}"),
+            on_error=self.show_error,
             stage_name="import-cuts",
             target=path.name,
         )
@@ -459,30 +472,35 @@ class CutView(QWidget):
             f"Export cuts: {path.name}",
             lambda project: export_stage(project, vid, fmt, path),
             on_done=lambda out: self.status.setText(f"Exported the cuts to {out}"),
-            on_error=self._show_error,
+            on_error=self.show_error,
             stage_name="export-cuts",
             target=path.name,
         )
 
     def slice(self) -> object | None:
-        vid = self.video_id
-        if vid is None:
+        """Open the Slice dialog for the selected videos; its OK slices them (see
+        :meth:`slice_videos`).  Returns the dialog (shown, not waited for)."""
+        return self.slice_dialog(self.selected_video_ids())
+
+    def slice_dialog(self, ids: list[int]) -> object | None:
+        """Open the Slice dialog for these videos (window-modal); OK slices them."""
+        if not ids:
             return None
-        self.sidecars.hand_over()  # the job reads the project, not the file
-        name = self.project.video(vid).name
+        from workstation.ui.cut.slice_dialog import SliceDialog
 
-        def done(result) -> None:
-            self.session.clipsChanged.emit()
-            self.status.setText(f"Sliced {name}: {slice_summary(result)}")
+        self.flush()  # the preview reads the cuts from the project
+        dialog = SliceDialog(self.project, ids, self)
+        dialog.accepted.connect(lambda: self.slice_videos(ids, dialog.chosen))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
-        return self.jobs.run_on_project(
-            f"Slice: {name}",
-            lambda project: slice_stage(project, vid),
-            on_done=done,
-            on_error=self._show_error,
-            stage_name="slice",
-            target=name,
-        )
+    def slice_videos(self, video_ids: list[int], settings=None) -> object | None:
+        """Slice these videos (a job each, one after another) with ``settings`` (default: the
+        project's remembered ones); returns the :class:`Batch`."""
+        from workstation.ui.cut.slice_dialog import settings_for
+
+        return self.video_jobs.slice(video_ids, settings or settings_for(self.project))
 
     def set_reviewed(self, reviewed: bool) -> None:
         if self.video_id is None:
@@ -505,9 +523,9 @@ class CutView(QWidget):
         try:
             save_overrides(self.shortcuts)
         except Exception as exc:  # the keys work for this session either way
-            self._show_error(f"Could not save the shortcuts: {exc}")
+            self.show_error(f"Could not save the shortcuts: {exc}")
 
-    def _show_error(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self.status.setText(f"<span style='color:#e06c6c'>{message}</span>")
         self.message.emit(message)
         log.warning("%s", message)
