@@ -260,7 +260,8 @@ def export_cuts(
 ) -> str | Path:
     """Render a video's cuts in ``fmt``; with ``out`` write it there (atomically) and return the path.
 
-    ``out`` may be a folder: the file is then named after the video.
+    ``out`` may be a folder: the file is then named after the video.  Temp files a killed
+    export left beside the target are removed first (only the workstation's own naming).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown cut file format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -281,5 +282,6 @@ def export_cuts(
     target = Path(out)
     if target.is_dir():
         target = target / (video.name + _EXTENSIONS[fmt])
+    atomic.sweep_temps(target.parent)  # what a killed export of ours left there, nothing else
     _write(target, text)
     return target
