@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import CancelToken, Progress, Stage, drive
+from workstation.core.values import convert_value
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -130,39 +131,6 @@ def parse_settings(cls: type[S], pairs: list[str]) -> S:
             raise WorkstationError(f"--set {pair!r}: expected key=value with key one of: {names}")
         values[key] = convert_value(raw, fields[key].default, key)
     return cls(**values)
-
-
-def convert_value(raw: str, default: Any, key: str) -> Any:
-    """``raw`` as the type of ``default`` (bool, int, float, Fraction; ``none`` for None).
-
-    A None default takes a fraction, an int, a float or else the text; a bad value raises
-    WorkstationError naming ``--set key=raw``.
-    """
-    try:
-        if raw.lower() in ("none", "") and not isinstance(default, str):
-            return None
-        if isinstance(default, bool):
-            if raw.lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, Fraction) or default is None and "/" in raw:
-            return Fraction(raw)
-        if default is None:
-            for kind in (int, float):
-                try:
-                    return kind(raw)
-                except ValueError:
-                    pass
-            return raw
-    except (ValueError, ZeroDivisionError):
-        raise WorkstationError(f"--set {key}={raw}: not a valid value") from None
-    return raw
 
 
 # -- output ----------------------------------------------------------------------------------

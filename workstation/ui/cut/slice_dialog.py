@@ -35,6 +35,7 @@ from workstation.core.errors import WorkstationError
 from workstation.core.slicing import SliceSettings, SliceSettingsError, plan_video
 from workstation.core.slicing.settings import X264_PRESETS
 from workstation.core.store import SLICING, Project
+from workstation.core.values import convert_value
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +93,16 @@ def in_words(message: str) -> str:
 
 
 def parse_rate(text: str) -> Any:
-    """The Frame rate field as ``--set fps=`` reads it: None for the source's rate, an int,
-    a float (NTSC rates snap to N*1000/1001) or a fraction; other text goes on as it is, for
-    SliceSettings to refuse by name."""
+    """The Frame rate field as ``--set fps=`` reads it (:func:`workstation.core.values.
+    convert_value`): None for the source's rate, an int, a float or a fraction; other text
+    goes on as it is, for SliceSettings to refuse by name."""
     raw = text.strip()
-    if raw in ("", SOURCE_RATE) or raw.lower() == "none":
+    if raw == SOURCE_RATE:
         return None
-    if "/" in raw:
-        try:
-            return Fraction(raw)
-        except (ValueError, ZeroDivisionError):
-            return raw
-    for kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            pass
-    return raw
+    try:
+        return convert_value(raw, None, "fps")
+    except WorkstationError:
+        return raw
 
 
 @dataclass(frozen=True)
