@@ -6,41 +6,20 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from fake_media import add_fake_video
 
 from workstation.core import cliptext, review
 from workstation.core.autotag.tagging import _select
 from workstation.core.errors import WorkstationError
 from workstation.core.export.selection import select_clips
-from workstation.core.media import VideoInfo
 from workstation.core.review import filter_clip_ids
 from workstation.core.store import Cut, Project
-
-
-def _video(project: Project) -> int:
-    return project.add_video(
-        VideoInfo(
-            path="/footage/a.mp4",
-            size_bytes=1,
-            content_id="a",
-            fps=Fraction(24),
-            frame_count=1000,
-            duration=41.7,
-            width=320,
-            height=180,
-            rotation=0,
-            vfr=False,
-            codec="h264",
-            pix_fmt="yuv420p",
-            time_base=Fraction(1, 12288),
-            has_audio=False,
-        )
-    )
 
 
 @pytest.fixture()
 def clips(project):
     """Four clip files with sidecars; clips 0-1 from a video's frames [0,100) and [100,200)."""
-    vid = _video(project)
+    vid = add_fake_video(project, "/footage/a.mp4", content_id="a")
     ids = []
     for i in range(4):
         path = project.clips_dir / f"c{i}.mp4"

@@ -11,11 +11,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from fake_media import add_fake_video
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workstation.core import cliptext, review
-from workstation.core.media import VideoInfo
 from workstation.core.review import Query, QueryError, parse
 from workstation.core.store import Project
 from workstation.core.store.query_syntax import MAX_DEPTH, MAX_TERMS, And, Not, Or
@@ -181,32 +181,12 @@ GOOD_QUERIES = st.recursive(
 )
 
 
-def _video(project: Project, path: str) -> int:
-    info = VideoInfo(
-        path=path,
-        size_bytes=1,
-        content_id=path,
-        fps=Fraction(24),
-        frame_count=1000,
-        duration=41.7,
-        width=320,
-        height=180,
-        rotation=0,
-        vfr=False,
-        codec="h264",
-        pix_fmt="yuv420p",
-        time_base=Fraction(1, 12288),
-        has_audio=False,
-    )
-    return project.add_video(info)
-
-
 @pytest.fixture(scope="module")
 def small_project(tmp_path_factory):
     """Four clips: tags manual/auto/rejected, captions, a clip with no video and no motion."""
     project = Project.create(tmp_path_factory.mktemp("fuzz") / "proj")
     cliptext.update_settings(project, enabled=False)
-    intro = _video(project, "/footage/intro.mp4")
+    intro = add_fake_video(project, "/footage/intro.mp4")
     ids = []
     for name, vid, frames, motion in (
         ("a", intro, 61, 0.05),
@@ -342,7 +322,7 @@ def test_at_the_limits_runs(small_project):
         _run(small_project, query)
 
 
-def test_not_video_keeps_clips_without_a_video(small_project):
+def test_not_video_keeps_clips_without_aadd_fake_video(small_project):
     """Found by the boolean laws: ``-video:intro`` dropped the clips that have no video."""
     with_video = {c.id for c in small_project.clips() if c.video_id is not None}
     everything = {c.id for c in small_project.clips()}

@@ -6,39 +6,18 @@ import time
 from fractions import Fraction
 
 import pytest
+from fake_media import add_fake_video
 
 from workstation.core import cliptext, review
-from workstation.core.media import VideoInfo
 from workstation.core.review import QueryError, count_clips, filter_clip_ids, parse
-from workstation.core.store import Project
-
-
-def _video(project: Project, path: str) -> int:
-    info = VideoInfo(
-        path=path,
-        size_bytes=1,
-        content_id=path,
-        fps=Fraction(24),
-        frame_count=1000,
-        duration=41.7,
-        width=320,
-        height=180,
-        rotation=0,
-        vfr=False,
-        codec="h264",
-        pix_fmt="yuv420p",
-        time_base=Fraction(1, 12288),
-        has_audio=False,
-    )
-    return project.add_video(info)
 
 
 @pytest.fixture()
 def clips(project):
     """Five clips with known tags, captions, sizes and review state: name -> id."""
     cliptext.update_settings(project, enabled=False)  # queries only: no .txt files needed
-    intro = _video(project, "/footage/intro.mp4")
-    dance = _video(project, "/footage/dance_take2.mov")
+    intro = add_fake_video(project, "/footage/intro.mp4")
+    dance = add_fake_video(project, "/footage/dance_take2.mov")
     spec = {
         #  name   video  frames fps  motion
         "a": (intro, 61, 24, 0.05),

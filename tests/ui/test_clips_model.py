@@ -167,30 +167,12 @@ def test_tag_counts_follow_the_rows(model, qtbot):
 
 def test_out_of_date_clips_follow_cut_edits(model):
     m, ids = model
-    from fractions import Fraction
+    from fake_media import add_fake_video
 
-    from workstation.core.media import VideoInfo
     from workstation.core.store import Cut
 
     p = m.project
-    vid = p.add_video(
-        VideoInfo(
-            path="/footage/a.mp4",
-            size_bytes=1,
-            content_id="a",
-            fps=Fraction(24),
-            frame_count=1000,
-            duration=41.7,
-            width=96,
-            height=54,
-            rotation=0,
-            vfr=False,
-            codec="h264",
-            pix_fmt="yuv420p",
-            time_base=Fraction(1, 12288),
-            has_audio=False,
-        )
-    )
+    vid = add_fake_video(p, "/footage/a.mp4", content_id="a", width=96, height=54)
     p.db.execute(
         "UPDATE clips SET video_id=?, start_frame=0, end_frame=100 WHERE id=?", (vid, ids[1])
     )
