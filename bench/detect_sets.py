@@ -16,7 +16,8 @@ the real footage's labels):
 Methods, each in its own worker process (so peak RSS is its own): the default detector (the
 app settings' default, or ``registry.DEFAULT`` where the registry names one), then
 ``ensemble``, ``transnetv2``, ``content`` and ``adaptive`` through
-``workstation.core.detect.registry.detector(kind).stage(path)`` (the path ``workstation scenes
+``workstation.core.detect.registry.detector(kind).stage(path)`` and the transitions post-pass
+(the path ``workstation scenes
 VIDEO --json --detector NAME`` takes), and the peer: PySceneDetect ``detect-adaptive`` with
 defaults through ``scenedetect.detect(path, AdaptiveDetector(), backend="opencv")``.  Files run
 interleaved (each file through every method in turn), so load from other work hits all alike.
@@ -71,12 +72,17 @@ def _runner(method: str) -> Any:
 
         return peer
     from workstation.core.detect import registry
+    from workstation.core.detect.transitions import refine_result
+    from workstation.core.media import probe
     from workstation.core.progress import drive
 
     det = registry.require(method)
 
     def run(path: str) -> dict[str, Any]:
-        result = drive(det.stage(path))
+        # What `workstation scenes` does: probe, detect, then the transitions post-pass.
+        info = drive(probe(path))
+        result = drive(det.stage(path, info=info))
+        result = drive(refine_result(result, path, info.fps, info.index))
         spans = [
             [c.span_start, c.span_end]
             for c in result.cuts
