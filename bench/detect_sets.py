@@ -17,8 +17,7 @@ Methods, each in its own worker process (so peak RSS is its own): the default de
 app settings' default, or ``registry.DEFAULT`` where the registry names one), then
 ``ensemble``, ``transnetv2``, ``content`` and ``adaptive`` through
 ``workstation.core.detect.registry.detector(kind).stage(path)`` and the transitions post-pass
-(the path ``workstation scenes
-VIDEO --json --detector NAME`` takes), and the peer: PySceneDetect ``detect-adaptive`` with
+(the path ``workstation scenes VIDEO --json --detector NAME`` takes), and the peer: PySceneDetect ``detect-adaptive`` with
 defaults through ``scenedetect.detect(path, AdaptiveDetector(), backend="opencv")``.  Files run
 interleaved (each file through every method in turn), so load from other work hits all alike.
 Times are per file inside the worker (model loading in its first file), CPU includes forked
