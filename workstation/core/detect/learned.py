@@ -19,8 +19,9 @@ The gate skips the network where a window clearly holds no cut or transition
 grey levels on average, nor more than :data:`GATE_SHARE` of its pixels by more than
 :data:`GATE_PIXEL`.  The bound is absolute and cumulative (a fade's slow per-frame change
 adds up over the window) and well under what the network itself reacts to: measured on
-real and generated frames (``bench/learned_speed.py --floor``), it marks nothing below a hard
-cut of ~9.5 mean grey levels or a fade of full depth.  A window's outputs depend on its own
+real and generated frames (``bench/learned_speed.py --floor``), the smallest hard cut it
+marked was 3.6 mean grey levels (between two dark shots, mean level 7), 8-20 between ordinary
+ones, and fades only when most of the way to black.  A window's outputs depend on its own
 100 frames only, so skipping one changes no other window's; a skipped window's kept frames
 get probability 0 and ``scored`` 0 (the view can say "not scored: no change").
 
@@ -32,6 +33,7 @@ an uninterrupted one.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,9 +75,10 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 #: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it.
 OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored")
 #: The gate (:func:`still`): mean absolute difference from the window's first frame, in grey
-#: levels of 255 over the 48x27 RGB frame.  A third of the smallest hard cut the network
-#: reacts to (see the module doc); compression noise at this size stays under one level.
-GATE_MEAN = 3.0
+#: levels of 255 over the 48x27 RGB frame.  Under a third of the smallest hard cut the network
+#: was seen to react to (see the module doc); a still picture's compression noise at this
+#: size stays under it.
+GATE_MEAN = 1.0
 #: ... and a local change (a small inset, a caption) keeps the window: no more than this
 #: share of its pixels may move by more than :data:`GATE_PIXEL` levels in any channel.
 GATE_PIXEL = 24
@@ -197,7 +200,11 @@ def windows(
 
 @functools.cache
 def _session() -> onnxruntime.InferenceSession:
-    return transnet_onnx.session()
+    """The network's session: one thread per core but the one the decoding thread takes.
+
+    On two loaded cores one thread beside the decoder is ~1.4x faster at 720p and 1080p than
+    two (which contend with it) and costs a quarter less CPU (``bench/learned_speed.py``)."""
+    return transnet_onnx.session(threads=max(1, (os.cpu_count() or 2) - 1))
 
 
 def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
