@@ -15,13 +15,13 @@ from workstation.core.progress import drive
 
 
 def _fake_predict(_session, windows):
-    """Stands in for the network: a frame's "probability" is its brightness / 255, so a window
-    out of place after a resume shows as values on the wrong frames; a cut when it jumps.  The
-    second output stays below the transition threshold (0.4 x brightness): no spans."""
+    """Stands in for the network: "ends a shot" (and "in a transition") where a frame's
+    brightness jumps, so a window out of place after a resume shows as a cut on the wrong frame
+    (and as ``luma_mean`` on the wrong frames)."""
     means = windows.astype(np.float32).mean(axis=(2, 3, 4)) / 255.0
     single = np.zeros_like(means)
     single[:, :-1] = np.abs(np.diff(means, axis=1)) > 0.05
-    return single * 0.9, means * 0.4
+    return single * 0.9, single * 0.9
 
 
 @pytest.fixture()

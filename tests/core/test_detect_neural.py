@@ -194,7 +194,7 @@ def test_windows_keep_every_frame_once_and_resume_on_the_same_windows(n):
 def _outputs(single, many, mean):
     n = len(single)
     out = learned.Outputs(n)
-    out.put(0, np.stack([single, many, mean, np.full(n, 30.0)]).astype(np.float32))
+    out.put(0, np.stack([single, many, mean, np.full(n, 30.0), np.ones(n)]).astype(np.float32))
     return out
 
 

