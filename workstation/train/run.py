@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.errors import WorkstationError
+from workstation.train import checkpointing
 from workstation.train.checks import _check, _mixed_precision, _preflight, error_event
 from workstation.train.latents import _cache_latents
 from workstation.train.launch import (
@@ -114,6 +115,7 @@ def train(
     text_encoder.requires_grad_(False)
     if s.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
+        checkpointing.checkpoint_motion_modules(unet)  # diffusers leaves the motion modules out
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mp, torch.float32)
     # Frozen weights in half precision, trained ones in fp32 (autocast computes in half).
     networks: tuple[torch.nn.Module, ...] = (unet, vae, text_encoder)
