@@ -55,7 +55,7 @@ def test_motion_modules_are_checkpointed_and_gradients_do_not_change(lora):
     loss1, grads1, ours = _step(unet)
 
     # diffusers' own checkpointing leaves the motion modules' activations in place ...
-    assert diffusers_only.inside == plain.inside > 0
+    assert diffusers_only.inside == pytest.approx(plain.inside, rel=0.01) and plain.inside > 0
     # ... ours keeps only each module's input (one tensor per module, not its internals)
     assert ours.inside < plain.inside / 5
     assert ours.total < diffusers_only.total
