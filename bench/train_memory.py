@@ -115,6 +115,30 @@ def autocast_ratio() -> float:
     return out[0] / out[1]
 
 
+def print_estimates() -> None:
+    """The Train view's estimate (workstation/train/memory.py) for 16 frames, batch 1."""
+    from workstation.train.launch import TrainSettings
+    from workstation.train.memory import estimate_vram_gb
+
+    print("\nEstimated peak GiB, 16 frames, batch 1, latents not cached (AdamW / 8-bit AdamW):\n")
+    print("| mode | checkpointing | 256 px | 384 px | 512 px |")
+    print("|---|---|---|---|---|")
+    for mode in ("full", "lora"):
+        for ckpt in (True, False):
+            cells = []
+            for px in (256, 384, 512):
+                gb = [
+                    estimate_vram_gb(
+                        TrainSettings(
+                            mode=mode, resolution=px, gradient_checkpointing=ckpt, adam_8bit=b8
+                        )
+                    )
+                    for b8 in (False, True)
+                ]
+                cells.append(f"{gb[0]:.1f}" if mode == "lora" else f"{gb[0]:.1f} / {gb[1]:.1f}")
+            print(f"| {mode} | {'on' if ckpt else 'off'} | {' | '.join(cells)} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=4)
@@ -156,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {m['recompute'] * per16:.2f} | {c['total']:.3f} / {scaled:.3f} "
             f"({100 * (c['total'] / scaled - 1):+.1f} %) |"
         )
+    print_estimates()
     if a.autocast_check:
         print(
             f"\nCPU bf16 autocast keeps {autocast_ratio():.2f}x what pure bf16 keeps (tiny model)"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -98,3 +101,23 @@ def test_a_forward_patched_on_the_class_later_is_used():
         cls.forward = original
     # each module runs once forward and once more when backward recomputes it: both patched
     assert len(calls) == 2 * len(motion_modules(unet))
+
+
+def test_the_memory_model_holds_what_sd15_shapes_keep():
+    """memory.py's activation constants are today's count at the real SD1.5 shapes (meta device)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import train_memory
+
+    from workstation.train import memory
+
+    with train_memory.flash_attention():
+        for lora in (False, True):
+            unet = train_memory.build("sd15", lora, "meta")
+            torch.nn.Module.to(unet, dtype=torch.bfloat16)
+            mode = "lora" if lora else "full"
+            params = train_memory.count_params(unet)
+            assert params["motion_M"] == pytest.approx(memory.MOTION_PARAMS_M, abs=0.1)
+            assert params["unet2d_M"] == pytest.approx(memory.UNET2D_M, abs=0.1)
+            for ckpt, how in ((False, "none"), (True, "motion")):
+                got = train_memory.measure(unet, how, 2, 256, torch.bfloat16, "meta")["total"]
+                assert got * 8 == pytest.approx(memory.ACT_GIB_256[(mode, ckpt)], rel=0.02)

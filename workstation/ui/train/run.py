@@ -29,6 +29,7 @@ from workstation.train.launch import (
     child_env,
     parse_event,
 )
+from workstation.train.memory import estimate_vram_gb as estimate_vram_gb  # for the view
 from workstation.ui.train.history import EVENTS_FILE, LOG_FILE
 
 log = logging.getLogger(__name__)
@@ -107,35 +108,6 @@ PRESETS: dict[str, Preset] = {
 def apply_preset(settings: TrainSettings, name: str) -> TrainSettings:
     """A copy of ``settings`` with the preset's values (paths and prompts kept)."""
     return dataclasses.replace(settings, **PRESETS[name])
-
-
-# -- memory estimate ------------------------------------------------------------------------
-BASE_GB = 2.1  # SD1.5 UNet (860 M params) + VAE + CLIP text encoder, frozen, 16-bit
-MOTION_PARAMS_M = 453  # AnimateDiff v2/v3 motion module, millions of parameters
-CONTEXT_GB = 1.0  # CUDA context, allocator slack, cuDNN workspaces
-ACT_GB_256 = 2.0  # activations for one 16-frame 256 px clip with gradient checkpointing
-NO_CHECKPOINTING = 3.5  # activations grow this much without gradient checkpointing
-
-
-def estimate_vram_gb(s: TrainSettings) -> float:
-    """Rough peak GPU memory of a run, in GB (to pick a preset, not a promise).
-
-    ``BASE + motion + activations + CONTEXT`` where
-
-    * motion (full) = params x (4 weights + 4 grads + 8 AdamW, or 2 with 8-bit AdamW) bytes;
-      motion (lora) = params x 2 bytes (frozen, 16-bit) — the LoRA itself is tiny;
-    * activations = ACT_GB_256 x batch x frames/16 x (resolution/256)^2, x NO_CHECKPOINTING
-      without gradient checkpointing; cached latents drop the VAE encoder pass (-0.3 GB).
-    """
-    params = MOTION_PARAMS_M * 1e6
-    motion = params * 2 if s.mode == "lora" else params * (4 + 4 + (2 if s.adam_8bit else 8))
-    act = ACT_GB_256 * s.batch_size * (s.frames / 16) * (s.resolution / 256) ** 2
-    if not s.gradient_checkpointing:
-        act *= NO_CHECKPOINTING
-    total = BASE_GB + motion / 1e9 + act + CONTEXT_GB
-    if s.cache_latents:
-        total -= 0.3
-    return round(total, 1)
 
 
 # -- the child process ----------------------------------------------------------------------
