@@ -95,6 +95,7 @@ class SavedTensors:
         self.largest = 0
         self._call = 0
         self._seen: set[int] = set()
+        self._alive: list[torch.UntypedStorage] = []
         self._own = {_key(t) for t in [*model.parameters(), *model.buffers()]}
         self._depth = 0
         self._keep = list(keep_inputs_of)
@@ -103,11 +104,13 @@ class SavedTensors:
         self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
 
     def _add(self, t: torch.Tensor) -> None:
-        key = _key(t)
+        storage = t.untyped_storage()
+        key = int(storage._cdata)
         if key in self._seen or key in self._own:
             return
         self._seen.add(key)
-        n = t.untyped_storage().nbytes()
+        self._alive.append(storage)  # no counted storage is freed and its address reused
+        n = storage.nbytes()
         self.total += n
         if self._depth:
             self.inside += n
@@ -144,6 +147,7 @@ class SavedTensors:
 
     def __exit__(self, *exc: object) -> None:
         self._hooks.__exit__(*exc)
+        self._alive.clear()
         for h in self._handles:
             h.remove()
         self._handles.clear()
