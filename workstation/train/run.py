@@ -244,6 +244,7 @@ def train(
         trainable_params=sum(p.numel() for p in trainable),
         mode=s.mode,
         motion_module=described,
+        temporal_norm=models.TEMPORAL_NORM,
         mixed_precision=mp,
         device=str(device),
         processes=accelerator.num_processes,
