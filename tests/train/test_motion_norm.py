@@ -8,6 +8,12 @@ then ``ff(ff_norm(x))``, each with a residual; ``VersatileAttention.forward``: "
 (b d) f c", ``PositionalEncoding`` (sin on even, cos on odd channels), attention, back) and
 sd-webui-animatediff ``motion_module.py`` (the same classes and order). Both normalise each
 frame on its own; diffusers 0.42's ``AnimateDiffTransformer3D`` normalises across frames.
+
+For v1 the image UNet's resnets differ the other way: ``reference_resnet_v1`` follows the
+original AnimateDiff ``animatediff/models/resnet.py`` ``ResnetBlock3D.forward`` built without
+``use_inflated_groupnorm`` (v1's ``configs/inference/inference-v1.yaml``): ``torch.nn.GroupNorm``
+on (b, c, f, h, w), i.e. across frames, as sd-webui-animatediff's and AD-Evolved's v1 GroupNorm
+hacks reproduce.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import torch.nn.functional as F
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D, UNetMotionModel
 
 from workstation.train import models
-from workstation.train.motion_norm import FrameGroupNorm, use_per_frame_norm
+from workstation.train.motion_norm import (
+    AcrossFramesGroupNorm,
+    FrameGroupNorm,
+    describe_norms,
+    use_per_frame_norm,
+)
 
 CHANNELS, HEADS, GROUPS, MAX_LEN, LAYERS = 16, 2, 4, 32, 2
 
@@ -177,3 +188,72 @@ def test_matches_reference_for_other_frame_counts(frames):
             atol=1e-5,
             rtol=0,
         )
+
+
+def reference_resnet_v1(resnet, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+    """Original ``ResnetBlock3D.forward`` (non-inflated GroupNorm) on x: (b, c, f, h, w)."""
+
+    def norm(n: torch.nn.GroupNorm, v: torch.Tensor) -> torch.Tensor:
+        return F.group_norm(v, n.num_groups, n.weight, n.bias, n.eps)  # 5-D: across frames
+
+    def conv(c: torch.nn.Conv2d, v: torch.Tensor) -> torch.Tensor:  # InflatedConv3d: per frame
+        b, _, f, h, w = v.shape
+        out = c(v.transpose(1, 2).reshape(b * f, -1, h, w))
+        return out.reshape(b, f, *out.shape[1:]).transpose(1, 2)
+
+    hidden = conv(resnet.conv1, F.silu(norm(resnet.norm1, x)))
+    hidden = hidden + resnet.time_emb_proj(F.silu(temb))[:, :, None, None, None]
+    hidden = conv(resnet.conv2, F.silu(norm(resnet.norm2, hidden)))
+    shortcut = conv(resnet.conv_shortcut, x) if resnet.conv_shortcut is not None else x
+    return (shortcut + hidden) / resnet.output_scale_factor
+
+
+def run_capturing(unet, module, latents, frames):
+    """Run ``unet`` on ``latents``; ``module``'s (input, temb, output), input as (b, c, f, h, w)."""
+    seen = {}
+
+    def hook(_, args, kwargs, output):
+        seen["x"] = kwargs.get("input_tensor", args[0] if args else None)
+        seen["temb"] = kwargs.get("temb")
+        seen["out"] = output
+
+    handle = module.register_forward_hook(hook, with_kwargs=True)
+    context = torch.randn(latents.shape[0], 7, unet.config["cross_attention_dim"])
+    with torch.no_grad():
+        unet(
+            latents, torch.tensor([10]), encoder_hidden_states=context.repeat_interleave(frames, 0)
+        )
+    handle.remove()
+
+    def video(t):
+        return t.reshape(latents.shape[0], frames, *t.shape[1:]).transpose(1, 2)
+
+    return video(seen["x"]), seen["temb"], video(seen["out"])
+
+
+def test_v1_resnets_normalise_across_frames_like_the_original(tiny_models):
+    base = models.load_base(tiny_models["sd"])
+    adapter = models.fresh_adapter(base.unet, "v1")
+    assert "v1" in describe_norms(adapter.config)
+    plain = UNetMotionModel.from_unet2d(base.unet, adapter).eval()
+    unet = models.build_motion_unet(base.unet, adapter).eval()
+    assert list(unet.state_dict()) == list(plain.state_dict())
+    assert isinstance(unet.conv_norm_out, AcrossFramesGroupNorm)
+    frames = 6
+    torch.manual_seed(2)
+    picture = torch.randn(2, unet.config["in_channels"], 1, 8, 8)
+    latents = picture * torch.linspace(0.1, 2.0, frames).view(1, 1, frames, 1, 1)  # a fade
+    diffs = {}
+    for name, model in (("patched", unet), ("plain", plain)):
+        resnet = model.down_blocks[0].resnets[0]
+        x, temb, out = run_capturing(model, resnet, latents, frames)
+        with torch.no_grad():
+            expected = reference_resnet_v1(resnet, x, temb[::frames])
+        diffs[name] = (out - expected).abs().max().item()
+    assert diffs["patched"] < 1e-5, diffs
+    assert diffs["plain"] > 1e-3, diffs  # diffusers as shipped normalises per frame
+
+    norm = unet.conv_norm_out
+    x, _, out = run_capturing(unet, norm, latents, frames)
+    expected = F.group_norm(x, norm.num_groups, norm.weight, norm.bias, norm.eps)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)

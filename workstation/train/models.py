@@ -28,12 +28,9 @@ from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from workstation.core.errors import WorkstationError
-from workstation.train.motion_norm import PER_FRAME, use_per_frame_norm
+from workstation.train.motion_norm import match_ui_norms
 
 log = logging.getLogger("workstation.train")
-
-# The motion modules' GroupNorm as build_motion_unet sets it (the start event reports it).
-TEMPORAL_NORM = PER_FRAME
 
 MOTION_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 # The key both diffusers and ComfyUI recognise an AnimateDiff motion module by.
@@ -214,7 +211,7 @@ def build_motion_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNe
         )
     motion = UNetMotionModel.from_unet2d(unet, adapter)
     motion.freeze_unet2d_params()
-    use_per_frame_norm(motion)  # the function ComfyUI/A1111 run (see motion_norm.py)
+    match_ui_norms(motion, adapter.config)  # the function ComfyUI/A1111 run (motion_norm.py)
     return motion
 
 
