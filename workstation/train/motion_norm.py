@@ -19,8 +19,9 @@ v1 differs the other way round. The original AnimateDiff builds v2/v3 with
 image UNet's ``ResnetBlock3D.norm1/norm2`` and ``conv_norm_out`` are ``InflatedGroupNorm``
 (per frame, ``animatediff/models/resnet.py``). v1's config lacks the flag, so there they are a
 plain ``nn.GroupNorm`` on (b, c, f, h, w): across all frames. sd-webui-animatediff reproduces
-that for v1 only (``enable_gn_hack``; ``GroupNorm32.forward`` rearranged "(b f) c h w -> b c f h
-w"; GroupNorm32 is ldm's resnet and output norm), ComfyUI-AnimateDiff-Evolved too
+that for v1 only (``hack_groupnorm``: ``GroupNorm32.forward`` rearranged "(b f) c h w -> b c f h
+w"; GroupNorm32 is ldm's resnet and output norm; its Forge port only warns that it does not,
+``enable_gn_hack``), ComfyUI-AnimateDiff-Evolved too
 (``groupnorm_mm_factory``, which patches every ``torch.nn.GroupNorm`` of the model during
 sampling, so its spatial transformers' norms as well; the original and A1111 keep those per
 frame, and so does this module). diffusers normalises them per frame for every version;
