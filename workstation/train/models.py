@@ -28,6 +28,7 @@ from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from workstation.core.errors import WorkstationError
+from workstation.train.motion_norm import match_ui_norms
 
 log = logging.getLogger("workstation.train")
 
@@ -210,6 +211,7 @@ def build_motion_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNe
         )
     motion = UNetMotionModel.from_unet2d(unet, adapter)
     motion.freeze_unet2d_params()
+    match_ui_norms(motion, adapter.config)  # the function ComfyUI/A1111 run (motion_norm.py)
     return motion
 
 

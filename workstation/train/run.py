@@ -61,6 +61,7 @@ def train(
     from diffusers.training_utils import cast_training_params
 
     from workstation.train import data, models
+    from workstation.train.motion_norm import describe_norms
     from workstation.train.samples import render_validation, to_uint8, write_mp4
 
     output = Path(s.output)
@@ -244,6 +245,7 @@ def train(
         trainable_params=sum(p.numel() for p in trainable),
         mode=s.mode,
         motion_module=described,
+        group_norm=describe_norms(adapter_config),
         mixed_precision=mp,
         device=str(device),
         processes=accelerator.num_processes,
