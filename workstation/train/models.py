@@ -149,7 +149,7 @@ def add_missing_pe(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if ".attention_blocks." in key and key.endswith(".to_q.weight"):
             pe_key = key.removesuffix("to_q.weight") + "pos_encoder.pe"
             if pe_key not in out:
-                table = SinusoidalPositionalEmbedding(int(value.shape[1]), max_len).pe
+                table = SinusoidalPositionalEmbedding(int(value.shape[1]), max_len).get_buffer("pe")
                 out[pe_key] = table.to(value.dtype)
     return out
 
