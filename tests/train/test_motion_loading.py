@@ -1,13 +1,21 @@
-"""Motion modules saved by AnimateDiff's own train.py load through the real loading path.
+"""Motion files other tools made load here; motion LoRAs made here load in other tools.
+
+Motion modules saved by AnimateDiff's own train.py load through the real loading path.
 
 train.py saves ``{"epoch", "global_step", "state_dict": ddp_unet.state_dict()}``: every key
 carries DDP's ``module.`` prefix, the whole UNet is in it, and since AnimateDiff made
 ``pos_encoder.pe`` non-persistent there is no positional table. These tests build such files
 from a tiny MotionAdapter (its state converted to original keys with convert.py) and load
 them with ``models.load_motion_adapter``.
+
+The motion LoRA files are loaded with diffusers' own ``AnimateDiffPipeline.load_lora_weights``
+and with a re-implementation of sd-webui-animatediff's ``mm_load_network`` key mapping and
+A1111's LoRA arithmetic; both must give the weights training merged.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import torch
@@ -110,3 +118,112 @@ def test_a_model_wrapper_is_unwrapped_and_a_non_motion_file_is_refused(tmp_path)
     torch.save({"state_dict": {"module.conv_in.weight": torch.zeros(1)}}, path)
     with pytest.raises(WorkstationError, match=r"sd\.ckpt: not an AnimateDiff motion module"):
         models.load_motion_adapter(path, _unet_stub())
+
+
+# -- motion LoRA in other tools -------------------------------------------------------------
+SCALE = 0.5  # alpha 2 / rank 4
+
+
+@pytest.fixture(scope="module")
+def trained_lora(tiny_models):
+    """A tiny UNet with a motion LoRA whose up weights are non-zero (as after training):
+    (peft state dict, the merged motion weights, the base motion weights, the UNet, the
+    adapter's config)."""
+    from diffusers import MotionAdapter
+
+    base = models.load_base(tiny_models["sd"])
+    adapter = MotionAdapter.from_pretrained(tiny_models["adapter"])
+    unet = models.build_motion_unet(base.unet, adapter)
+    models.add_motion_lora(unet, rank=4, alpha=2.0)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for name, p in unet.named_parameters():
+            if ".lora_B." in name:
+                p.normal_(0, 0.05)
+    state = {k: v.detach().clone() for k, v in unet.state_dict().items()}
+    motion = {k: v for k, v in state.items() if ".motion_modules." in k}
+    merged = convert.merge_lora(motion, SCALE)
+    unmerged = convert.merge_lora(motion, 0.0)
+    return state, merged, unmerged, unet, dict(adapter.config)
+
+
+def test_diffusers_load_lora_weights_gives_the_merged_weights(tiny_models, trained_lora, tmp_path):
+    from diffusers import AnimateDiffPipeline, DDIMScheduler, MotionAdapter
+
+    state, merged, unmerged, *_ = trained_lora
+    convert.save_safetensors(
+        convert.lora_to_diffusers(state, SCALE), tmp_path / "motion_lora_diffusers.safetensors"
+    )
+    base = models.load_base(tiny_models["sd"])
+    pipe = AnimateDiffPipeline(
+        vae=base.vae,
+        text_encoder=base.text_encoder,
+        tokenizer=base.tokenizer,
+        unet=base.unet,
+        motion_adapter=MotionAdapter.from_pretrained(tiny_models["adapter"]),
+        scheduler=DDIMScheduler(),
+    )
+    pipe.load_lora_weights(str(tmp_path), weight_name="motion_lora_diffusers.safetensors")
+    lora_layers = [n for n, _ in pipe.unet.named_modules() if n.endswith(".lora_A")]
+    assert len(lora_layers) == 10 * 2 * 4  # motion modules x attention blocks x q/k/v/out
+    pipe.fuse_lora()
+    pipe.unload_lora_weights()
+    got = {k: v for k, v in pipe.unet.state_dict().items() if ".motion_modules." in k}
+    assert got.keys() == merged.keys()
+    changed = 0
+    for k in merged:
+        assert torch.allclose(got[k], merged[k], atol=1e-6), k
+        changed += not torch.equal(merged[k], unmerged[k])
+    assert changed == 10 * 2 * 4  # every LoRA'd projection moved, nothing else
+
+
+def _a1111_load_motion_lora(lora: dict[str, torch.Tensor], module_names: set[str]):
+    """sd-webui-animatediff's ``mm_load_network`` (scripts/animatediff_lora.py) key mapping and
+    A1111's LoRA module (``lora_up @ lora_down``, scale alpha/dim or 1.0 when there is no
+    alpha): {module name: weight delta}."""
+    assert "motion_modules" in next(iter(lora))  # how the extension tells a motion LoRA
+    weights: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in lora.items():
+        module, _, part = re.split(r"(_lora\.)", key)
+        module = module.replace("processor.", "").replace("to_out", "to_out.0")
+        assert module in module_names, f"Failed to find sd module for key {module}."
+        weights.setdefault(module, {})["lora_" + part] = value
+    deltas = {}
+    for module, w in weights.items():
+        up, down = w["lora_up.weight"], w["lora_down.weight"]
+        scale = w["alpha"].item() / down.shape[0] if "alpha" in w else 1.0
+        deltas[module] = (up @ down) * scale
+    return deltas
+
+
+def test_a1111_motion_lora_mapping_gives_the_merged_weights(trained_lora):
+    state, merged, unmerged, *_ = trained_lora
+    lora = convert.lora_to_original(state, SCALE)
+    base = convert.to_original(unmerged)
+    want = convert.to_original(merged)
+    # The extension loads the motion module file strictly, so its module names are the
+    # file's key prefixes.
+    module_names = {k.rsplit(".", 1)[0] for k in base}
+    deltas = _a1111_load_motion_lora(lora, module_names)
+    assert len(deltas) == 10 * 2 * 4
+    for module, delta in deltas.items():
+        key = f"{module}.weight"
+        assert torch.allclose(base[key] + delta, want[key], atol=1e-6), key
+        assert delta.abs().sum() > 0
+
+
+def test_a_lora_run_exports_both_lora_files(trained_lora, tmp_path):
+    from safetensors.torch import load_file
+
+    from workstation.train.outputs import export_outputs
+
+    state, _, _, unet, config = trained_lora
+    written = export_outputs(unet, config, tmp_path, "lora", SCALE, "tiny")
+    for name, want in (
+        ("motion_lora", convert.lora_to_original(state, SCALE)),
+        ("motion_lora_diffusers", convert.lora_to_diffusers(state, SCALE)),
+    ):
+        assert written[name] == str(tmp_path / f"{name}.safetensors")
+        got = load_file(written[name])
+        assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    assert not list(tmp_path.glob(".*tmp"))

@@ -300,6 +300,7 @@ class TrainResult:
     motion_module: Path | None = None
     motion_adapter: Path | None = None
     motion_lora: Path | None = None
+    motion_lora_diffusers: Path | None = None
     samples: list[Path] = field(default_factory=list)
 
 
@@ -383,7 +384,7 @@ def _follow_events(
             yield Progress("train", event.step, total, name, f"checkpoint {event.step}", event.data)
         elif event.kind == "done":
             result.step = event.step
-            for key in ("motion_module", "motion_adapter", "motion_lora"):
+            for key in ("motion_module", "motion_adapter", "motion_lora", "motion_lora_diffusers"):
                 if event.data.get(key):
                     setattr(result, key, Path(event.data[key]))
             yield Progress("train", event.step, total, name, "done", event.data)
