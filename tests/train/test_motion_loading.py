@@ -9,8 +9,9 @@ from a tiny MotionAdapter (its state converted to original keys with convert.py)
 them with ``models.load_motion_adapter``.
 
 The motion LoRA files are loaded with diffusers' own ``AnimateDiffPipeline.load_lora_weights``
-and with a re-implementation of sd-webui-animatediff's ``mm_load_network`` key mapping and
-A1111's LoRA arithmetic; both must give the weights training merged.
+and with re-implementations of sd-webui-animatediff's ``mm_load_network`` key mapping (with
+A1111's LoRA arithmetic) and of ComfyUI-AnimateDiff-Evolved's
+``load_motion_lora_as_patches``; each must give the weights training merged.
 """
 
 from __future__ import annotations
@@ -210,6 +211,38 @@ def test_a1111_motion_lora_mapping_gives_the_merged_weights(trained_lora):
         key = f"{module}.weight"
         assert torch.allclose(base[key] + delta, want[key], atol=1e-6), key
         assert delta.abs().sum() > 0
+
+
+def _ad_evolved_patches(lora: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """ComfyUI-AnimateDiff-Evolved's ``load_motion_lora_as_patches`` (model_injection.py):
+    {motion module weight key: up @ down}, added at the LoRA node's strength (1.0 here)."""
+    lora = {k: v for k, v in lora.items() if "temporal" in k}
+    assert lora, "contains no temporal keys; it is not a valid motion LoRA!"
+    patches = {}
+    for key in lora:
+        if "up." in key:
+            continue
+        up_key = key.replace(".down.", ".up.")
+        model_key = (
+            key.replace("processor.", "")
+            .replace("_lora", "")
+            .replace("down.", "")
+            .replace("up.", "")
+        )
+        model_key = model_key.replace("to_out.", "to_out.0.")
+        patches[model_key] = torch.mm(lora[up_key], lora[key])
+    return patches
+
+
+def test_ad_evolved_motion_lora_patches_give_the_merged_weights(trained_lora):
+    state, merged, unmerged, *_ = trained_lora
+    base = convert.to_original(unmerged)
+    want = convert.to_original(merged)
+    patches = _ad_evolved_patches(convert.lora_to_original(state, SCALE))
+    assert len(patches) == 10 * 2 * 4 and set(patches) <= set(base)
+    for key, patch in patches.items():
+        assert torch.allclose(base[key] + patch, want[key], atol=1e-6), key
+        assert patch.abs().sum() > 0
 
 
 def test_a_lora_run_exports_both_lora_files(trained_lora, tmp_path):
