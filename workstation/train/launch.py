@@ -85,7 +85,9 @@ class TrainSettings:
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
     cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")
-    hflip: bool = _opt(True, "random horizontal flips")
+    # Off by default: a flip turns a pan right into a pan left, so it teaches the wrong motion
+    # (musubi-tuner and diffusion-pipe have no flip at all). --hflip turns it on.
+    hflip: bool = _opt(False, "random horizontal flips (mirrors the motion too)")
     caption_dropout: float = _opt(0.1, "probability of training on an empty caption")
     seed: int = _opt(42, "random seed")
     checkpoint_every: int = _opt(500, "save checkpoint-N every N steps (0 = never)")
@@ -167,7 +169,7 @@ def _flag(name: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, for_child: bool = False) -> None:
-    """Declare every TrainSettings field as a flag (``--max-steps``, ``--no-hflip``...)."""
+    """Declare every TrainSettings field as a flag (``--max-steps``, ``--hflip``...)."""
     for f in dataclasses.fields(TrainSettings):
         if for_child and f.name in ("accelerate_config", "launcher"):
             continue
@@ -298,6 +300,7 @@ class TrainResult:
     motion_module: Path | None = None
     motion_adapter: Path | None = None
     motion_lora: Path | None = None
+    motion_lora_diffusers: Path | None = None
     samples: list[Path] = field(default_factory=list)
 
 
@@ -381,7 +384,7 @@ def _follow_events(
             yield Progress("train", event.step, total, name, f"checkpoint {event.step}", event.data)
         elif event.kind == "done":
             result.step = event.step
-            for key in ("motion_module", "motion_adapter", "motion_lora"):
+            for key in ("motion_module", "motion_adapter", "motion_lora", "motion_lora_diffusers"):
                 if event.data.get(key):
                     setattr(result, key, Path(event.data[key]))
             yield Progress("train", event.step, total, name, "done", event.data)
