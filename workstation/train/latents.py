@@ -25,26 +25,32 @@ def _cache_latents(clips, s: TrainSettings, encode_pixels):
                 continue
             latents[item["index"]] = encode_pixels(item["pixels"][None])[0].cpu()
     log.info("cached the latents of %d clips", len(latents))
-    return CachedLatents(clips, latents, s.caption_dropout)
+    return CachedLatents(clips, latents, s.caption_dropout, s.seed)
 
 
 class CachedLatents:
-    """Dataset over pre-encoded latents (caption dropout still applies)."""
+    """Dataset over pre-encoded latents (caption dropout still applies, drawn like
+    :class:`~workstation.train.data.ClipDataset`'s: from (seed, epoch, index))."""
 
-    def __init__(self, clips, latents, caption_dropout: float) -> None:
+    def __init__(self, clips, latents, caption_dropout: float, seed: int = 0) -> None:
         self.clips = clips
         self.latents = latents
         self.keys = sorted(latents)
         self.caption_dropout = caption_dropout
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def __getitem__(self, i: int) -> dict:
-        import torch
+        from workstation.train.data import window_rng
 
         index = self.keys[i]
         caption = self.clips[index].caption
-        if torch.rand(()).item() < self.caption_dropout:
+        if window_rng(self.seed, self.epoch, i).random() < self.caption_dropout:
             caption = ""
         return {"latents": self.latents[index], "caption": caption, "index": index}

@@ -66,6 +66,13 @@ class TrainSettings:
     resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
     frames: int = _opt(16, "frames per training clip")
     stride: int = _opt(4, "take every S-th source frame (lowered for short clips)")
+    # AnimateDiff's WebVid loader takes every 4th frame of ~25-30 fps sources (6-7.5 fps) and
+    # writes its samples at 8 fps; 8 fps is that motion speed, the same for every source.
+    target_fps: float = _opt(
+        8.0,
+        "take frames 1/FPS seconds apart by each clip's own frame rate (raised for short "
+        "clips); samples play at it; 0 = count --stride in source frames",
+    )
     batch_size: int = _opt(1, "clips per step on each GPU")
     grad_accum: int = _opt(1, "gradient accumulation steps (effective batch = batch x this)")
     learning_rate: float = _opt(

@@ -46,11 +46,12 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def train(
-    s: TrainSettings, emit: Emit, *, on_batch: Callable[[list[int]], None] | None = None
+    s: TrainSettings, emit: Emit, *, on_batch: Callable[[dict[str, list]], None] | None = None
 ) -> dict[str, Any]:
     """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
-    "done" event. ``on_batch`` gets the clip indices of each batch trained on (this process),
-    so tests can check that a resumed run sees the same data order as an uninterrupted one."""
+    "done" event. ``on_batch`` gets each batch trained on (this process) as ``{"index": clip
+    indices, "window": [start frame, crop x, crop y, flipped] per clip}``, so tests can check
+    that a resumed run sees the same data, crops included, as an uninterrupted one."""
     _check(s)
     _preflight(s)
     import torch
@@ -87,7 +88,7 @@ def train(
 
     # -- data ------------------------------------------------------------------------------
     entries = data.read_export(s.dataset)
-    usable, skipped = data.scan_clips(entries, s.frames, s.stride)
+    usable, skipped = data.scan_clips(entries, s.frames, s.stride, s.target_fps)
     if not usable:
         raise WorkstationError(
             f"{s.dataset}: none of the {len(entries)} clips can be used "
@@ -161,6 +162,7 @@ def train(
         resolution=s.resolution,
         hflip=s.hflip,
         caption_dropout=s.caption_dropout,
+        seed=s.seed,
     )
     if s.cache_latents:
         dataset = _cache_latents(usable, s, encode_pixels)
@@ -174,7 +176,9 @@ def train(
         num_workers=s.num_workers,
         collate_fn=data.collate,
         drop_last=len(dataset) >= s.batch_size,
-        persistent_workers=s.num_workers > 0,
+        # Fresh workers each epoch: they take the dataset's epoch (set below) with them, and
+        # the crops are a function of (seed, epoch, index), not of a worker's RNG.
+        persistent_workers=False,
     )
 
     # -- checkpoints hold the trainable weights only (not the frozen 2D UNet) ---------------
@@ -235,6 +239,7 @@ def train(
         save_settings(s, output / "train_settings.json")
     prompts = s.sample_prompts or _default_prompts(usable)
     samples_dir = output / "samples"
+    sample_fps = s.target_fps or 8.0
     event(
         "start",
         step=start_step,
@@ -288,6 +293,7 @@ def train(
                     device=device,
                     folder=samples_dir,
                     step=step,
+                    fps=sample_fps,
                 )
             for prompt, path in written:
                 event("sample", step=step, path=str(path), prompt=prompt)
@@ -305,6 +311,7 @@ def train(
     epoch, skip = resume_position(start_step, len(loader), s.grad_accum)
     while step < s.max_steps:
         loader.set_epoch(epoch)
+        dataset.set_epoch(epoch)
         batches = loader
         if skip:
             batches = accelerator.skip_first_batches(loader, skip)
@@ -313,7 +320,7 @@ def train(
         epoch += 1
         for batch in batches:
             if on_batch is not None:
-                on_batch(batch["index"].tolist())
+                on_batch({k: batch[k].tolist() for k in ("index", "window") if k in batch})
             with accelerator.accumulate(unet):
                 with torch.no_grad():
                     if "latents" in batch:
@@ -329,7 +336,9 @@ def train(
                     ).input_ids.to(device)
                     text = text_encoder(ids)[0]
                 if not sanity_done and main:
-                    _write_sanity(batch, latents, vae, samples_dir, event, to_uint8, write_mp4)
+                    _write_sanity(
+                        batch, latents, vae, samples_dir, event, to_uint8, write_mp4, sample_fps
+                    )
                 sanity_done = True
                 b, _, f = latents.shape[:3]
                 noise = torch.randn_like(latents)
@@ -424,7 +433,7 @@ def _default_prompts(clips) -> list[str]:
     return captions or ["a video"]
 
 
-def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4) -> None:
+def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4, fps) -> None:
     """The first training clip as the model gets it (after crop/flip): from the input frames,
     or decoded from cached latents (then it also shows what the VAE keeps)."""
     import torch
@@ -435,7 +444,7 @@ def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4)
         with torch.no_grad():
             lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
             pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
-    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4")
+    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4", fps)
     event(
         "sample",
         step=0,
