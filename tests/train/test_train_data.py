@@ -87,3 +87,47 @@ def test_windows_and_crops_follow_seed_epoch_and_index(tmp_path):
         start, x0, y0, _flip = ds[0]["window"].tolist()
         epochs.add((start, x0, y0))
     assert len(epochs) > 1  # another epoch, another window
+
+
+def test_cached_latents_live_on_disk_and_are_reused(tmp_path):
+    import os
+
+    from workstation.train.latents import CachedLatents, _cache_latents, cache_key
+    from workstation.train.launch import TrainSettings
+
+    entries = [_clip(tmp_path, f"{i}.mp4", 40 + 10 * i, 24, width=64) for i in range(3)]
+    clips, _ = data.scan_clips(entries, 8, 4, target_fps=8)
+    s = TrainSettings(
+        dataset=str(tmp_path), base_model="sd", output=str(tmp_path / "out"), resolution=32
+    )
+    s.frames, s.cache_windows = 8, 3
+    encoded: list[torch.Tensor] = []
+
+    def encode(pixels: torch.Tensor) -> torch.Tensor:  # (1, F, 3, H, W) -> (1, 4, F, 4, 4)
+        encoded.append(pixels)
+        return pixels.mean(dim=(2, 3, 4))[:, None, :, None, None].expand(1, 4, 8, 4, 4) * 1.0
+
+    first = _cache_latents(clips, s, encode)
+    assert isinstance(first, CachedLatents) and len(encoded) == 9
+    files = sorted((tmp_path / "out" / "latent-cache").glob("*.safetensors"))
+    assert len(files) == 3 and first.latents[0].shape == (3, 4, 8, 4, 4)
+    assert len({tuple(w[0, :, 0, 0].tolist()) for w in first.latents[0]}) == 3  # 3 windows
+
+    encoded.clear()
+    again = _cache_latents(clips, s, encode)  # another run: read back, nothing encoded
+    assert not encoded
+    assert all(torch.equal(first.latents[i], again.latents[i]) for i in range(3))
+
+    st = clips[1].path.stat()
+    os.utime(clips[1].path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the clip changed
+    damaged = tmp_path / "out" / "latent-cache" / f"{cache_key(clips[0], s, 'float32')}.safetensors"
+    damaged.write_bytes(b"not safetensors")  # and clip 0's cache file is damaged
+    _cache_latents(clips, s, encode)
+    assert len(encoded) == 6  # clip 1 (new key) and the damaged one, 3 windows each
+
+    # Each epoch takes one window per clip, by (seed, epoch, index).
+    taken = set()
+    for epoch in range(8):
+        again.set_epoch(epoch)
+        taken.add(int(again[0]["window"][0]))
+    assert taken == {0, 1, 2}

@@ -205,7 +205,9 @@ class ClipDataset(torch.utils.data.Dataset):
             if i in self._broken:
                 continue
             try:
-                pixels, window = self._load(self.clips[i], rng)
+                pixels, window = self._load(
+                    self.clips[i], rng, centre=self.deterministic, flip=self.hflip
+                )
             except Exception as exc:
                 self._broken.add(i)
                 log.warning("skipping %s: decoding failed (%s)", self.clips[i].path, exc)
@@ -221,9 +223,17 @@ class ClipDataset(torch.utils.data.Dataset):
             }
         raise WorkstationError("every clip in the dataset failed to decode")
 
-    def _load(self, clip: UsableClip, rng: random.Random) -> tuple[torch.Tensor, list[int]]:
+    def fixed_window(self, index: int, window: int, key: str) -> tuple[torch.Tensor, list[int]]:
+        """Cached window ``window`` of clip ``index`` (no flip): 0 is the first window with a
+        centre crop, the others random ones drawn from (``key``, ``window``) alone."""
+        rng = random.Random(f"{key}:{window}")
+        return self._load(self.clips[index], rng, centre=window == 0, flip=False)
+
+    def _load(
+        self, clip: UsableClip, rng: random.Random, *, centre: bool, flip: bool
+    ) -> tuple[torch.Tensor, list[int]]:
         last = frame_indices(0, self.frames, clip.distance)[-1]
-        start = 0 if self.deterministic else rng.randint(0, clip.frame_count - 1 - last)
+        start = 0 if centre else rng.randint(0, clip.frame_count - 1 - last)
         wanted = frame_indices(start, self.frames, clip.distance)
         r = self.resolution
         scale = r / min(clip.width, clip.height)
@@ -232,12 +242,12 @@ class ClipDataset(torch.utils.data.Dataset):
         images = decode_frames(clip, wanted, w, h)
         if len(images) < self.frames:
             raise ValueError(f"decoded {len(images)} of {self.frames} frames")
-        if self.deterministic:
+        if centre:
             x0, y0 = (w - r) // 2, (h - r) // 2
             flip = False
         else:
             x0, y0 = rng.randint(0, w - r), rng.randint(0, h - r)
-            flip = self.hflip and rng.random() < 0.5
+            flip = flip and rng.random() < 0.5
         stack = np.stack(images)[:, y0 : y0 + r, x0 : x0 + r]
         if flip:
             stack = stack[:, :, ::-1]

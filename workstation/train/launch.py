@@ -91,7 +91,10 @@ class TrainSettings:
     )
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
-    cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")
+    cache_latents: bool = _opt(
+        False, "encode windows of each clip once (no flip), kept on disk and reused across runs"
+    )
+    cache_windows: int = _opt(4, "windows per clip that --cache-latents encodes (first centred)")
     hflip: bool = _opt(True, "random horizontal flips")
     caption_dropout: float = _opt(0.1, "probability of training on an empty caption")
     seed: int = _opt(42, "random seed")

@@ -50,7 +50,8 @@ def train(
 ) -> dict[str, Any]:
     """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
     "done" event. ``on_batch`` gets each batch trained on (this process) as ``{"index": clip
-    indices, "window": [start frame, crop x, crop y, flipped] per clip}``, so tests can check
+    indices, "window": [start frame, crop x, crop y, flipped] per clip}`` (cached latents:
+    [window number, 0, 0, 0]), so tests can check
     that a resumed run sees the same data, crops included, as an uninterrupted one."""
     _check(s)
     _preflight(s)
@@ -165,7 +166,7 @@ def train(
         seed=s.seed,
     )
     if s.cache_latents:
-        dataset = _cache_latents(usable, s, encode_pixels)
+        dataset = _cache_latents(usable, s, encode_pixels, str(weight_dtype))
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=s.batch_size,
