@@ -16,6 +16,8 @@ examples); what stands apart from it lives beside it: ``checks`` (settings, erro
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import json
 import logging
 import math
@@ -63,15 +65,20 @@ def train(
     from diffusers.training_utils import cast_training_params
 
     from workstation.train import data, models
-    from workstation.train.samples import render_validation, to_uint8, write_mp4
+    from workstation.train.samples import render_validation, write_sanity
 
     output = Path(s.output)
     output.mkdir(parents=True, exist_ok=True)
     mp = _mixed_precision(s.mixed_precision)
+    # TensorBoard beside the JSON lines, through accelerate's tracker, when it is installed.
+    log_with = "tensorboard" if importlib.util.find_spec("tensorboard") else None
     accelerator = Accelerator(
         gradient_accumulation_steps=s.grad_accum,
         mixed_precision=mp,
-        project_config=ProjectConfiguration(project_dir=str(output)),
+        log_with=log_with,
+        project_config=ProjectConfiguration(
+            project_dir=str(output), logging_dir=str(output / "logs")
+        ),
         # The shuffle order is a function of (seed, epoch), the same on every process and
         # again after a resume (the sampler's generator is re-seeded seed + epoch).
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=s.seed),
@@ -238,6 +245,8 @@ def train(
 
     if main:
         save_settings(s, output / "train_settings.json")
+    if log_with:
+        accelerator.init_trackers("train", config=_tracker_config(s))
     prompts = s.sample_prompts or _default_prompts(usable)
     samples_dir = output / "samples"
     sample_fps = s.target_fps or 8.0
@@ -255,6 +264,7 @@ def train(
         processes=accelerator.num_processes,
         learning_rate=lr,
         resumed_from=str(resumed_from) if resumed_from else None,
+        tensorboard=str(output / "logs" / "train") if log_with else None,
         message=f"training {described} ({s.mode}) on {len(usable)} clips",
     )
 
@@ -337,9 +347,7 @@ def train(
                     ).input_ids.to(device)
                     text = text_encoder(ids)[0]
                 if not sanity_done and main:
-                    _write_sanity(
-                        batch, latents, vae, samples_dir, event, to_uint8, write_mp4, sample_fps
-                    )
+                    write_sanity(batch, latents, vae, samples_dir, event, sample_fps)
                 sanity_done = True
                 b, _, f = latents.shape[:3]
                 noise = torch.randn_like(latents)
@@ -385,6 +393,8 @@ def train(
                 eta_s=round(sec_per_step * (s.max_steps - step), 1),
                 **_gpu_memory(),
             )
+            if log_with:
+                accelerator.log({"loss": loss_value, "lr": lr_scheduler.get_last_lr()[0]}, step)
             if s.checkpoint_every and step % s.checkpoint_every == 0:
                 checkpoint(step)
             if s.sample_every and step % s.sample_every == 0:
@@ -424,6 +434,14 @@ def _gpu_memory() -> dict[str, float]:
     return {"gpu_peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
+def _tracker_config(s: TrainSettings) -> dict[str, Any]:
+    """The settings as TensorBoard's hyperparameters take them (scalars and text only)."""
+    out: dict[str, Any] = {}
+    for key, value in dataclasses.asdict(s).items():
+        out[key] = value if isinstance(value, int | float | str | bool) else json.dumps(value)
+    return out
+
+
 def _default_prompts(clips) -> list[str]:
     captions = []
     for c in clips:
@@ -432,28 +450,6 @@ def _default_prompts(clips) -> list[str]:
         if len(captions) == 2:
             break
     return captions or ["a video"]
-
-
-def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4, fps) -> None:
-    """The first training clip as the model gets it (after crop/flip): from the input frames,
-    or decoded from cached latents (then it also shows what the VAE keeps)."""
-    import torch
-
-    if "pixels" in batch:
-        pixels, source = batch["pixels"][0], "input frames"
-    else:
-        with torch.no_grad():
-            lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
-            pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
-    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4", fps)
-    event(
-        "sample",
-        step=0,
-        path=str(path),
-        prompt=batch["caption"][0],
-        source=source,
-        message=f"first training clip ({source})",
-    )
 
 
 def _event_stream() -> Emit:

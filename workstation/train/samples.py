@@ -110,3 +110,23 @@ def render_validation(
     finally:
         unet.train(was_training)
     return written
+
+
+def write_sanity(batch, latents, vae, folder: Path, event, fps: float) -> None:
+    """The first training clip as the model gets it (after crop/flip): from the input frames,
+    or decoded from cached latents (then it also shows what the VAE keeps)."""
+    if "pixels" in batch:
+        pixels, source = batch["pixels"][0], "input frames"
+    else:
+        with torch.no_grad():
+            lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
+            pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
+    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4", fps)
+    event(
+        "sample",
+        step=0,
+        path=str(path),
+        prompt=batch["caption"][0],
+        source=source,
+        message=f"first training clip ({source})",
+    )
