@@ -4,7 +4,11 @@ Reads either layout the exporter writes: ``metadata.jsonl`` (``{"video_path", "c
 line) or WebVid (``videos/<videoid>.mp4`` plus a CSV with ``videoid,...,name``), through
 :func:`workstation.train.folders.read_export` (the Train tab counts clips with it).  Every clip is
 opened once before training (:func:`scan_clips`) so broken or too-short clips are reported once
-and left out, instead of failing (or retrying forever) in the middle of a run.
+and left out, instead of failing (or retrying forever) in the middle of a run; the same pass
+reads each clip's frame rate and frame timestamps (packets only, no decoding).  Frames are
+taken by time (``--target-fps``), so every source moves at the same speed; a window is
+decoded from the keyframe before it (a seek), not from frame 0; its start, crop and flip come
+from (seed, epoch, index), so a resumed run with any number of workers sees the same crops.
 """
 
 from __future__ import annotations

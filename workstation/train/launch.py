@@ -65,7 +65,9 @@ class TrainSettings:
     max_steps: int = _opt(2000, "optimizer steps to train")
     resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
     frames: int = _opt(16, "frames per training clip")
-    stride: int = _opt(4, "take every S-th source frame (lowered for short clips)")
+    stride: int = _opt(
+        4, "with --target-fps 0: take every S-th source frame (lowered for short clips)"
+    )
     # AnimateDiff's WebVid loader takes every 4th frame of ~25-30 fps sources (6-7.5 fps) and
     # writes its samples at 8 fps; 8 fps is that motion speed, the same for every source.
     target_fps: float = _opt(
