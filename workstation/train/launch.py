@@ -65,7 +65,16 @@ class TrainSettings:
     max_steps: int = _opt(2000, "optimizer steps to train")
     resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
     frames: int = _opt(16, "frames per training clip")
-    stride: int = _opt(4, "take every S-th source frame (lowered for short clips)")
+    stride: int = _opt(
+        4, "with --target-fps 0: take every S-th source frame (lowered for short clips)"
+    )
+    # AnimateDiff's WebVid loader takes every 4th frame of ~25-30 fps sources (6-7.5 fps) and
+    # writes its samples at 8 fps; 8 fps is that motion speed, the same for every source.
+    target_fps: float = _opt(
+        8.0,
+        "take frames 1/FPS seconds apart by each clip's own frame rate (raised for short "
+        "clips); samples play at it; 0 = count --stride in source frames",
+    )
     batch_size: int = _opt(1, "clips per step on each GPU")
     grad_accum: int = _opt(1, "gradient accumulation steps (effective batch = batch x this)")
     learning_rate: float = _opt(
@@ -84,7 +93,10 @@ class TrainSettings:
     )
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
-    cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")
+    cache_latents: bool = _opt(
+        False, "encode windows of each clip once (no flip), kept on disk and reused across runs"
+    )
+    cache_windows: int = _opt(4, "windows per clip that --cache-latents encodes (first centred)")
     # Off by default: a flip turns a pan right into a pan left, so it teaches the wrong motion
     # (musubi-tuner and diffusion-pipe have no flip at all). --hflip turns it on.
     hflip: bool = _opt(False, "random horizontal flips (mirrors the motion too)")
