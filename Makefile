@@ -4,7 +4,7 @@ PY := .venv/bin/python
 XVFB := xvfb-run -a -s "-screen 0 1600x1000x24"
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup app lint format typecheck imports test-core test-ui test clean
+.PHONY: setup app lint format typecheck imports test-core test-ui test screenshots clean
 
 setup:            ## system packages, .venv and the project (idempotent)
 	bash scripts/setup.sh none
@@ -34,6 +34,9 @@ test-ui:          ## the GUI and training tests under Xvfb
 	QT_QPA_PLATFORM=xcb $(XVFB) $(PY) -m pytest -q tests/ui tests/train
 
 test: test-core test-ui  ## everything CI runs (the checks run inside tests/core/test_boundaries.py)
+
+screenshots:      ## docs/screenshots from the demo project (every view at 1280x800 and 1920x1080)
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(PY) scripts/screenshots.py docs/screenshots
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .import_linter_cache build dist

@@ -1,146 +1,98 @@
-"""Screenshots of the app on the demo project, for the docs (run under Xvfb).
+"""The README's and docs' screenshots, made from the demo project as a person sees it.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py [--out DIR]
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py [OUT]
 
-Builds the demo project (generated videos, cuts detected) in a temp folder, opens the real main
-window and saves PNGs: the welcome page, the Cut view on a video with a cut selected, and the
-jobs and log panels after a job that failed (so its error details show).
+OUT defaults to docs/screenshots.  The demo project (three generated videos, detected with the
+default detector, sliced) is built in a temporary folder; the window opens at 1280x800 and at
+1920x1080, and each view and the stage dialogs are grabbed as they are drawn (the player's GL
+picture shows in ``QWidget.grab()``, see ../shared/FACTS.md).  App settings go to a temporary
+folder too, so a person's own are never touched.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="shots-config-"))
+os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="shots-state-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SIZES = ((1280, 800), (1920, 1080))
 
 
-def wait_for(app, condition, timeout_s: float = 30.0) -> bool:
-    from PySide6.QtCore import QEventLoop
-
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-    return True
-
-
-def settle(app, seconds: float = 0.4) -> None:
-    end = time.monotonic() + seconds
-    wait_for(app, lambda: time.monotonic() > end, seconds + 1)
-
-
-def save(window, path: Path) -> None:
-    if not window.grab().save(str(path)):
-        raise OSError(f"{path}: could not write the screenshot")
-    print(path)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--size", default="640x360", help="demo video size")
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    width, height = (int(x) for x in args.size.split("x"))
+def main(out: Path) -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QWidget
 
     from workstation.core.demo import make_demo_project
     from workstation.core.progress import drive
-
-    tmp = Path(tempfile.mkdtemp(prefix="screens-"))
-    root = drive(make_demo_project(tmp / "demo", detect=True, width=width, height=height))
-
-    from PySide6.QtCore import Qt
-
     from workstation.core.settings import AppSettings
+    from workstation.core.slicing import split_project
+    from workstation.core.store import Project
     from workstation.ui.app import make_app
     from workstation.ui.main_window import MainWindow
 
-    app = make_app()
-    window = MainWindow(AppSettings(recent_projects=[str(root)]), persist=False, interactive=False)
-    window.resize(1440, 900)
+    app = make_app(theme="dark")
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="shots-")) / "demo"
+    drive(make_demo_project(root))
+    with Project.open(root) as project:
+        drive(split_project(project))
+
+    def wait(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def save(widget: QWidget, name: str) -> None:
+        path = out / f"{name}.png"
+        widget.grab().save(str(path))
+        print(path)
+
+    window = MainWindow(AppSettings(theme="dark"), persist=False, interactive=False)
     window.show()
-    settle(app, 1.0)
-    save(window, out / "welcome.png")
-
+    window.resize(*SIZES[0])
+    wait(400)
+    save(window, "welcome")
     window.open_project(root)
-    project = window.session.project
-    live = next(v for v in project.videos() if v.name == "demo_live.mp4")
-    window.video_list.select_video(live.id)
-    if not wait_for(app, lambda: window.player is not None and window.player.is_ready):
-        print("the player showed no frame", file=sys.stderr)
-        return 1
-    view = window.cut_view
-    cuts = [c.frame for c in project.cuts(live.id)]
-    if cuts and hasattr(view, "timeline"):
-        pick = cuts[min(2, len(cuts) - 1)]
-        view.timeline.select_cut(pick)
-        window.player.seek_frame(pick)
-        wait_for(app, lambda: window.player.current_frame == pick, 10)
-    settle(app, 1.0)
-    save(window, out / "cut-view.png")
-
-    # A failing job: the video file is gone, so detection names it and stops.
-    broken = next(v for v in project.videos() if v.name == "demo_anime.mp4")
-    hidden = broken.path.with_suffix(".moved")
-    broken.path.rename(hidden)
-    try:
-        window.video_list.table.clearSelection()
-        window.video_list.select_video(broken.id)
-        jobs = window.detect_selected()
-        wait_for(app, lambda: all(not j.is_running for j in jobs), 60)
-    finally:
-        hidden.rename(broken.path)
-    window.add_videos([tmp / "demo" / "videos" / "demo_live.mp4"])
-    wait_for(app, lambda: not window.jobs.running(), 60)
-    settle(app, 0.8)
-    window.resizeDocks([window.jobs_dock], [260], Qt.Orientation.Vertical)
-    window.jobs_dock.raise_()
-    settle(app, 0.5)
-    save(window, out / "jobs-panel.png")
-    window.log_dock.raise_()
-    settle(app, 0.5)
-    save(window, out / "log-panel.png")
-
-    # The Clips view: slice the demo, give a few clips tags and a caption, show the grid.
-    from workstation.core import review
-    from workstation.core.slicing import SliceSettings, split_project
-    from workstation.core.store import Project
-
-    with Project(root) as p:
-        drive(split_project(p, None, SliceSettings(min_frames=8)))
-        clips = p.clips()
-        review.add_tags(p, [c.id for c in clips[:6]], ["outdoors", "ball"])
-        review.set_auto_tags(
-            p,
-            clips[0].id,
-            [("1girl", 0.91, "general"), ("sky", 0.42, "general"), ("general", 0.88, "rating")],
-            model="wd-eva02-large-tagger-v3",
-            threshold=0.35,
-            aggregation="mean",
-        )
-        review.set_caption(
-            p, [clips[0].id], "Round shapes drift slowly across a pastel background."
-        )
-        review.mark_reviewed(p, [c.id for c in clips[:3]])
-    window.session.clipsChanged.emit()
-    window.jobs_dock.hide()
-    window.log_dock.hide()
+    wait(2500)
+    for width, height in SIZES:
+        window.resize(width, height)
+        for name, index in (("cut", 0), ("clips", window.clips_tab), ("train", window.train_tab)):
+            window.tabs.setCurrentIndex(index)
+            wait(1500)
+            save(window, f"{name}-view-{width}")
+    window.resize(*SIZES[0])
+    window.tabs.setCurrentIndex(0)
+    wait(800)
+    cut = window.cut_view
+    videos = [v.id for v in window.session.project.videos()] if window.session else []
+    dialog = cut.slice_dialog(videos) if hasattr(cut, "slice_dialog") else None
+    if isinstance(dialog, QWidget):
+        wait(800)
+        save(dialog, "slice-dialog")
+        dialog.close()
+    export = window.menus.open_export()
+    if export is not None:
+        wait(800)
+        save(export, "export-dialog")
+        export.close()
     window.tabs.setCurrentIndex(window.clips_tab)
-    clips_view = window.ensure_clips_view()
-    shown = []
-    clips_view.gridShown.connect(lambda: shown.append(True))
-    wait_for(app, lambda: bool(shown), 30)
-    settle(app, 1.5)
-    save(window, out / "clips-view.png")
+    wait(800)
+    autotag = getattr(window.clips_view, "autotag", None)
+    tag = autotag.open_tag_dialog() if autotag is not None else None
+    if isinstance(tag, QWidget):
+        wait(800)
+        save(tag, "tag-dialog")
+        tag.close()
     window.close()
+    app.processEvents()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    sys.exit(main(target))

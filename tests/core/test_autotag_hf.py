@@ -8,6 +8,7 @@ model loaded through the same ``from_pretrained`` path with HF_HUB_OFFLINE=1, cl
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from autotag_fixtures import add_clip, solid, write_clip
 from workstation import cli
 from workstation.core import review
 from workstation.core.autotag import CaptionerKind, CaptionSettings, ModelError
+from workstation.core.autotag.frames import SampledFrames, decode_frames, sample_numbers
 from workstation.core.autotag.hf_captioner import (
     HFCaptioner,
     caption_and_free,
@@ -24,6 +26,7 @@ from workstation.core.autotag.hf_captioner import (
     choose_device,
     load_device,
     save_device,
+    video_metadata,
 )
 from workstation.core.progress import drive
 
@@ -33,21 +36,13 @@ TEMPLATE = (
     "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+MESSAGES = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "x"}]}]
 
 
-def build_tiny_vlm(folder: Path) -> Path:
-    """A Qwen2.5-VL with one text and one vision layer (hidden 32), a byte-level tokenizer
-    (256 byte tokens + Qwen's special tokens) and the real Qwen2-VL image/video processors."""
-    import torch
+def tiny_tokenizer():
+    """A byte-level tokenizer: 256 byte tokens + Qwen's special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import (
-        PreTrainedTokenizerFast,
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
+    from transformers import PreTrainedTokenizerFast
 
     vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
@@ -67,7 +62,22 @@ def build_tiny_vlm(folder: Path) -> Path:
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
     )
     fast.chat_template = TEMPLATE
-    ids = {s: fast.convert_tokens_to_ids(s) for s in specials}
+    return fast, {s: fast.convert_tokens_to_ids(s) for s in specials}
+
+
+def build_tiny_vlm(folder: Path) -> Path:
+    """A Qwen2.5-VL with one text and one vision layer (hidden 32), a byte-level tokenizer
+    and the real Qwen2-VL image/video processors."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    fast, ids = tiny_tokenizer()
     px = {"min_pixels": 28 * 28 * 4, "max_pixels": 28 * 28 * 16}  # few video tokens: fast
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(**px),
@@ -229,3 +239,76 @@ def test_cli_caption_with_local_model(project, tiny_vlm, clip_files, offline, ca
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and out["captioned"] == [a]
     assert review.caption(project, a).source == "auto"
+
+
+# -- timing: the processor is told when the sampled frames were taken ---------------------------
+CLIP_FPS, CLIP_FRAMES = 24, 192  # an 8-second clip
+SAMPLE_FPS = 2.0
+
+
+def sampled_clip() -> SampledFrames:
+    """16 frames of the 8-second clip at 2 fps, as the captioning stage samples them."""
+    numbers = sample_numbers(CLIP_FRAMES, CLIP_FPS, SAMPLE_FPS, max_frames=16)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (56, 56, 3), dtype=np.uint8) for _ in numbers]
+    return SampledFrames(images, numbers, float(CLIP_FPS), CLIP_FRAMES)
+
+
+def test_qwen25_gets_the_clips_real_timing(tiny_vlm, offline):
+    cap = HFCaptioner.load(str(tiny_vlm), device="cpu", sample_fps=SAMPLE_FPS)
+    frames = sampled_clip()
+    assert len(frames) == 16 and frames.numbers[:2] == [6, 18]
+    inputs = cap._inputs([(frames, "x")])
+    # second_per_grid_ts = temporal_patch_size / sampled fps: 2 frames a grid at 2 fps = 1 s
+    grids = int(inputs["video_grid_thw"][0][0])
+    seconds = float(inputs["second_per_grid_ts"][0])
+    assert seconds == pytest.approx(1.0) and grids * seconds == pytest.approx(8.0)
+    # the old call (fps only, no metadata) took the frames as 24 fps: 16 frames = 0.67 s
+    old = cap.processor(
+        text=[cap.processor.apply_chat_template(MESSAGES, add_generation_prompt=True)],
+        videos=[np.stack(frames)],
+        return_tensors="pt",
+        videos_kwargs={"fps": SAMPLE_FPS, "do_sample_frames": False},
+    )
+    assert float(old["second_per_grid_ts"][0]) == pytest.approx(2 / 24)
+    # frames without their timing: consecutive frames at the sample rate
+    plain = cap._inputs([(list(frames), "x")])
+    assert float(plain["second_per_grid_ts"][0]) == pytest.approx(2 / SAMPLE_FPS)
+    cap.close()
+
+
+def test_decoded_frames_carry_the_clip_timing(tmp_path):
+    path = write_clip(tmp_path / "c.mp4", solid((90, 90, 90), n=48), fps=24)
+    numbers = sample_numbers(48, 24, SAMPLE_FPS, max_frames=8)
+    images = decode_frames(path, numbers).images
+    assert isinstance(images, SampledFrames)
+    assert images.numbers == numbers == [6, 18, 30, 42]
+    assert images.fps == pytest.approx(24.0) and images.frame_count == 48
+    meta = video_metadata(images, SAMPLE_FPS)
+    assert meta["duration"] == pytest.approx(2.0) and meta["frames_indices"] == numbers
+
+
+def test_qwen3_prompt_timestamps_are_the_clips_seconds():
+    """Qwen3-VL writes '<t seconds>' before each temporal patch (mean of its two frames)."""
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    fast, _ = tiny_tokenizer()
+    px = {"size": {"shortest_edge": 32 * 32 * 4, "longest_edge": 32 * 32 * 64}}
+    processor = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(),
+        tokenizer=fast,
+        video_processor=Qwen3VLVideoProcessor(**px),
+        chat_template=TEMPLATE,
+    )
+    cap = HFCaptioner(None, processor, model_id="tiny", device="cpu", dtype="float32")
+    text = fast.decode(cap._inputs([(sampled_clip(), "x")])["input_ids"][0])
+    stamps = [float(t) for t in re.findall(r"<([0-9.]+) seconds>", text)]
+    assert stamps == pytest.approx([0.5 + k for k in range(8)])  # 0.5 s ... 7.5 s
+    # without the metadata transformers assumes 24 fps: the 8 s clip ends at 0.6 s
+    old = processor(
+        text=[processor.apply_chat_template(MESSAGES, add_generation_prompt=True)],
+        videos=[np.stack(sampled_clip())],
+        videos_kwargs={"fps": SAMPLE_FPS, "do_sample_frames": False},
+    )
+    wrong = re.findall(r"<([0-9.]+) seconds>", fast.decode(old["input_ids"][0]))
+    assert float(wrong[-1]) == pytest.approx(0.6)

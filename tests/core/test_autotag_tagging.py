@@ -286,3 +286,21 @@ def test_a_failing_model_is_one_clear_error(project, clip_files, model_dir):
     with pytest.raises(ModelError, match="slow: the model failed on a batch of 4 frames: CUDA out"):
         drive(tag_clips(project, None, TagSettings(), tagger=broken))
     assert not [t for t in threading.enumerate() if t.name.startswith("autotag-")]
+
+
+def test_cli_mcut_cuts_each_clip_at_its_own_gap(tagged_project, model_dir, capsys):
+    from workstation import cli
+
+    project, ids = tagged_project
+    root = str(project.root)
+    args = ["-q", "tag", root, "--model", str(model_dir)]
+    assert cli.main([*args, "--mcut", "general"]) == 0, capsys.readouterr().err
+    red = clip_tags(project, ids["red"])
+    # red clip's general tags: red background 0.99, ^_^ 0.95, simple background 0.5, blue
+    # background low: the largest gap is under ^_^, so MCut drops simple background (0.5 is
+    # above the 0.35 threshold)
+    assert "simple background" not in red and "^_^" in red
+    assert red["^_^"]["threshold"] == pytest.approx((red["^_^"]["confidence"] + 0.5) / 2)
+    assert clip_tags(project, ids["blue"])["hatsune miku"]["threshold"] == 0.85
+    assert cli.main([*args, "--redo"]) == 0
+    assert "simple background" in clip_tags(project, ids["red"])

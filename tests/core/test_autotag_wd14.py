@@ -8,7 +8,7 @@ from autotag_fixtures import TAGS, write_tiny_model
 from PIL import Image
 
 from workstation.core.autotag import Aggregation, ModelError, TagSettings, create_tagger
-from workstation.core.autotag.tagging import aggregate
+from workstation.core.autotag.tagging import aggregate, mcut_threshold
 from workstation.core.autotag.wd14 import WD14Tagger, display_name, load_labels, resolve_model
 
 NAMES = [t[0] for t in TAGS]
@@ -265,3 +265,53 @@ def test_settings_round_trip_through_the_project(project):
         settings_from_dict(TagSettings, {**settings_to_dict(tag), "frames": "four"})
     with pytest.raises(WorkstationError, match="newer than this workstation"):
         settings_from_dict(TagSettings, {"version": 99})
+
+
+def test_a_tag_at_the_threshold_is_left_out():
+    """Strictly above, as SmilingWolf's wd-tagger app (``x[1] > general_thresh``)."""
+    frames = np.stack([_probs(red_background=0.5, hatsune_miku=0.75)] * 2)
+    for how in ("mean", "max", "vote"):
+        at = {
+            t.name
+            for t in aggregate(
+                frames, NAMES, CATS, TagSettings(general_threshold=0.5, aggregation=how)
+            )
+        }
+        assert "red background" not in at
+        s = TagSettings(general_threshold=0.49, character_threshold=0.75, aggregation=how)
+        above = {t.name for t in aggregate(frames, NAMES, CATS, s)}
+        assert "red background" in above and "hatsune miku" not in above
+
+
+def test_mcut_cuts_at_the_largest_gap():
+    assert mcut_threshold(np.array([0.2, 0.9, 0.4, 0.85])) == pytest.approx((0.85 + 0.4) / 2)
+    assert mcut_threshold(np.array([0.7])) is None
+    frame = _probs(
+        red_background=0.9, blue_background=0.85, simple_background=0.4, hatsune_miku=0.3
+    )
+    fixed = {t.name: t for t in aggregate(frame, NAMES, CATS, TagSettings())}
+    assert "simple background" in fixed and "hatsune miku" not in fixed  # 0.4 > 0.35; 0.3 < 0.85
+    cut = {t.name: t for t in aggregate(frame, NAMES, CATS, TagSettings(general_mcut=True))}
+    assert "simple background" not in cut and "blue background" in cut
+    assert cut["red background"].threshold == pytest.approx(0.625)
+    chars = {t.name: t for t in aggregate(frame, NAMES, CATS, TagSettings(character_mcut=True))}
+    # characters [0.3, 0.0]: cut at 0.15; the general tags keep their threshold
+    assert chars["hatsune miku"].threshold == pytest.approx(0.15)
+    assert "simple background" in chars
+    # the character cut never goes below 0.15: [0.14, 0.0] would cut at 0.07
+    low = aggregate(_probs(hatsune_miku=0.14), NAMES, CATS, TagSettings(character_mcut=True))
+    assert "hatsune miku" not in {t.name for t in low}
+    # vote: each frame cut on its own; kept when at least half the frames keep it
+    two = np.stack([frame, _probs(red_background=0.9, blue_background=0.2)])
+    vote = aggregate(two, NAMES, CATS, TagSettings(aggregation="vote", general_mcut=True))
+    assert {"red background", "blue background"} <= {t.name for t in vote}
+    assert "simple background" not in {t.name for t in vote}
+
+
+def test_mcut_settings_are_saved_and_read_back():
+    from workstation.core.autotag.base import settings_from_dict, settings_to_dict
+
+    s = TagSettings(general_mcut=True)
+    back = settings_from_dict(TagSettings, settings_to_dict(s))
+    assert back.general_mcut and not back.character_mcut
+    assert not TagSettings().general_mcut and not TagSettings().character_mcut

@@ -377,3 +377,17 @@ def test_child_prints_only_an_error_event_for_a_bad_path(tmp_path):
     event = launch.parse_event(line)
     assert event.kind == "error" and event.data["kind"] == "input"
     assert event.message == f"{tmp_path / 'missing'}: dataset folder not found"
+
+
+def test_horizontal_flip_is_off_unless_asked_for():
+    """A flip turns a pan right into a pan left: off by default and in every preset."""
+    from workstation.ui.train.run import PRESETS, apply_preset
+
+    assert launch.TrainSettings().hflip is False
+    for name in PRESETS:
+        assert apply_preset(launch.TrainSettings(), name).hflip is False, name
+    parser = argparse.ArgumentParser()
+    launch.add_arguments(parser)
+    paths = ["--dataset", "d", "--base-model", "b", "--output", "o"]
+    assert launch.settings_from_args(parser.parse_args(paths)).hflip is False
+    assert launch.settings_from_args(parser.parse_args([*paths, "--hflip"])).hflip is True

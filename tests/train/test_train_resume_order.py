@@ -2,7 +2,8 @@
 
 Checked on tiny random models: one run of 5 steps (3 clips, batch 1, gradient accumulation 2,
 so an epoch is 2 steps), then runs resumed from its checkpoints mid-epoch and exactly at an
-epoch's end. The timeline of batches (clip indices) and steps must match the original's tail.
+epoch's end. The timeline of batches (clip indices and windows: start frame, crop, flip) and
+steps (with their losses) must match the original's tail, with and without loader workers.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_resume_position_counts_accumulation_and_the_short_last_group():
 
 
 def _run(settings, **kw) -> list[tuple]:
-    """("batch", clip indices) and ("step", n, loss) in the order the loop did them."""
+    """("batch", clip indices, windows) and ("step", n, loss) in the order the loop did them."""
     timeline: list[tuple] = []
 
     def emit(event: dict) -> None:
@@ -36,7 +37,12 @@ def _run(settings, **kw) -> list[tuple]:
             timeline.append(("step", event["step"], event["loss"]))
 
     AcceleratorState._reset_state(reset_partial_state=True)
-    train(settings, emit, on_batch=lambda ids: timeline.append(("batch", tuple(ids))))
+
+    def on_batch(batch: dict) -> None:
+        windows = tuple(tuple(w) for w in batch["window"])
+        timeline.append(("batch", tuple(batch["index"]), windows))
+
+    train(settings, emit, on_batch=on_batch)
     return timeline
 
 
@@ -45,8 +51,12 @@ def _after_step(timeline: list[tuple], step: int) -> list[tuple]:
     return timeline[at + 1 :]
 
 
-def test_resume_continues_the_epochs_order(tiny_models, make_settings, tmp_path, fresh_accelerate):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_continues_the_epochs_order(
+    tiny_models, make_settings, tmp_path, fresh_accelerate, workers
+):
     common = dict(
+        num_workers=workers,
         motion_module=str(tiny_models["adapter"]),
         max_steps=5,
         grad_accum=2,
@@ -76,9 +86,7 @@ def test_resume_continues_the_epochs_order(tiny_models, make_settings, tmp_path,
             )
         )
         expected = _after_step(whole, stop)
-        assert [x[:2] for x in resumed] == [x[:2] for x in expected], f"resumed at {stop}"
-        if stop == 2:
-            # At an epoch's end the restored RNG gives the very same crops and noise: the same
-            # losses too. (Mid-epoch the loader had already fetched the next batch, drawing
-            # its crop, before the checkpoint saved the RNG, so only the order is the same.)
-            assert resumed == expected
+        assert [x[:2] for x in resumed] == [x[:2] for x in expected], f"order, from {stop}"
+        # The windows are drawn from (seed, epoch, index), not from any process's RNG: the
+        # same crops in any worker; the restored RNG gives the same noise: the same losses.
+        assert resumed == expected, f"resumed at {stop}"

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 
+import av
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -37,7 +38,11 @@ def test_train_two_steps_then_resume_to_four(
     out = tmp_path / "run"
     events: list[dict] = []
     first = make_settings(
-        out, motion_module=str(tiny_models["adapter"]), max_steps=2, sample_prompts=["red ball"]
+        out,
+        motion_module=str(tiny_models["adapter"]),
+        max_steps=2,
+        sample_prompts=["red ball"],
+        target_fps=6.0,
     )
     with caplog.at_level(logging.INFO, logger="workstation.train"):
         train(first, events.append)
@@ -54,6 +59,22 @@ def test_train_two_steps_then_resume_to_four(
     assert [c.name for c in checkpoints(out)] == ["checkpoint-2"]
     assert launch.load_settings(out / "train_settings.json") == first
     assert all(json.loads(json.dumps(e)) == e for e in events)  # JSON-safe as emitted
+    # Samples play at the training frame rate (not a fixed 8 fps).
+    for e in events:
+        if e["event"] == "sample":
+            with av.open(e["path"]) as video:
+                assert video.streams.video[0].average_rate == 6, e["path"]
+    # The loss goes to TensorBoard too (accelerate's tracker), one scalar a step.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert start["tensorboard"] == str(out / "logs" / "train")
+    board = EventAccumulator(start["tensorboard"])
+    board.Reload()
+    assert [x.step for x in board.Scalars("loss")] == [1, 2]
+    steps = [e for e in events if e["event"] == "step"]
+    assert [round(x.value, 4) for x in board.Scalars("loss")] == [
+        round(e["loss"], 4) for e in steps
+    ]
 
     from accelerate.state import AcceleratorState
 

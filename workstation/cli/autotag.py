@@ -62,6 +62,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
         general_threshold=args.general_threshold,
         character_threshold=args.character_threshold,
         aggregation=args.aggregation,
+        general_mcut="general" in (args.mcut or ()),
+        character_mcut="character" in (args.mcut or ()),
         exclude=exclude,
         underscores=args.underscores,
         include_rating=not args.no_rating,
@@ -190,6 +192,13 @@ def _register_tag(sub: Subcommands) -> None:
     p.add_argument("--character-threshold", type=float, default=d.character_threshold, metavar="T")
     p.add_argument(
         "--aggregation", choices=[a.value for a in Aggregation], default=d.aggregation.value
+    )
+    p.add_argument(
+        "--mcut",
+        action="append",
+        choices=("general", "character"),
+        help="cut that category at the largest gap between confidences (MCut) "
+        "instead of its threshold; repeatable",
     )
     p.add_argument(
         "--exclude",

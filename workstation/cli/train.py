@@ -22,7 +22,8 @@ def register(subparsers: Subcommands) -> None:
         help="train an AnimateDiff motion module (full finetune or motion LoRA)",
         description="Train an AnimateDiff motion module on a dataset export. Writes "
         "OUTPUT/motion_module.safetensors (original AnimateDiff keys), OUTPUT/motion_adapter/ "
-        "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors. Progress comes from "
+        "(diffusers) and, in lora mode, OUTPUT/motion_lora.safetensors (ComfyUI, A1111) and "
+        "OUTPUT/motion_lora_diffusers.safetensors (diffusers). Progress comes from "
         "the training process's JSON lines; its log is OUTPUT/train.log.",
     )
     add_arguments(p)
@@ -43,6 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         ("motion module", result.motion_module),
         ("motion adapter", result.motion_adapter),
         ("motion LoRA", result.motion_lora),
+        ("motion LoRA (diffusers)", result.motion_lora_diffusers),
     ):
         if path:
             print(f"{label}: {path}")

@@ -73,6 +73,7 @@ _REQUIRED = {
 _AT_LEAST_ONE = (
     "frames",
     "stride",
+    "cache_windows",
     "batch_size",
     "grad_accum",
     "max_steps",

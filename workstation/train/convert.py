@@ -5,18 +5,23 @@
   prefix, ``temporal_transformer.`` back in, ``attention_blocks.0/1``, ``norms.0/1``,
   ``ff_norm``, and the sinusoidal ``pos_encoder.pe`` buffer of BOTH attention blocks (diffusers
   keeps one ``pos_embed`` per transformer block and drops them on load).
-* a motion LoRA in the original ``processor.to_q_lora.down/up`` format with alpha folded into
-  the up weights (so loaders that ignore alpha get the trained scale).
+* ``motion_lora.safetensors``: the motion LoRA in the original ``processor.to_q_lora.down/up``
+  format (what AnimateDiff's motion LoRAs use, what ComfyUI-AnimateDiff-Evolved and A1111's
+  sd-webui-animatediff load), alpha folded into the up weights (those loaders read no alpha).
+* ``motion_lora_diffusers.safetensors``: the same LoRA as diffusers' ``load_lora_weights``
+  reads it on an ``AnimateDiffPipeline``: peft keys under ``unet.`` (``...attn1.to_q.lora_A.
+  weight``), alpha folded into ``lora_B`` (with no alpha in the file diffusers uses alpha = rank).
 
 This is the exact inverse of diffusers' ``convert_animatediff_checkpoint_to_diffusers``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from workstation.core import atomic
 
 _TO_ORIGINAL = {
     "norm1": "norms.0",
@@ -107,18 +112,35 @@ def lora_to_original(state: dict[str, torch.Tensor], scale: float) -> dict[str, 
     return out
 
 
+def lora_to_diffusers(state: dict[str, torch.Tensor], scale: float) -> dict[str, torch.Tensor]:
+    """peft ``...attn1.to_q.lora_A/B.default.weight`` -> ``unet....attn1.to_q.lora_A/B.weight``
+    (diffusers' LoRA file layout), ``lora_B`` multiplied by ``scale`` (= alpha / rank)."""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        for tag, name in (
+            (".lora_A.default.weight", "lora_A"),
+            (".lora_B.default.weight", "lora_B"),
+        ):
+            if key.endswith(tag) and ".motion_modules." in key:
+                v = _plain(value)
+                out[f"unet.{key.removesuffix(tag)}.{name}.weight"] = (
+                    v * scale if name == "lora_B" else v
+                )
+    return out
+
+
 def save_safetensors(
     state: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
 ) -> Path:
-    """Atomic write: a temp file in the same folder, then ``os.replace``."""
+    """Atomic write (:func:`workstation.core.atomic.replacing`): the final name only ever holds
+    a whole file."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        save_file(state, str(tmp), metadata=metadata or {})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic.replacing(path) as tmp:
+            save_file(state, str(tmp), metadata=metadata or {})
+    except OSError as exc:
+        raise atomic.write_error(path, exc) from None
     return path

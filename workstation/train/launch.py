@@ -65,7 +65,16 @@ class TrainSettings:
     max_steps: int = _opt(2000, "optimizer steps to train")
     resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
     frames: int = _opt(16, "frames per training clip")
-    stride: int = _opt(4, "take every S-th source frame (lowered for short clips)")
+    stride: int = _opt(
+        4, "with --target-fps 0: take every S-th source frame (lowered for short clips)"
+    )
+    # AnimateDiff's WebVid loader takes every 4th frame of ~25-30 fps sources (6-7.5 fps) and
+    # writes its samples at 8 fps; 8 fps is that motion speed, the same for every source.
+    target_fps: float = _opt(
+        8.0,
+        "take frames 1/FPS seconds apart by each clip's own frame rate (raised for short "
+        "clips); samples play at it; 0 = count --stride in source frames",
+    )
     batch_size: int = _opt(1, "clips per step on each GPU")
     grad_accum: int = _opt(1, "gradient accumulation steps (effective batch = batch x this)")
     learning_rate: float = _opt(
@@ -84,8 +93,13 @@ class TrainSettings:
     )
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")
-    cache_latents: bool = _opt(False, "encode each clip once (fixed crop, no flip) and reuse")
-    hflip: bool = _opt(True, "random horizontal flips")
+    cache_latents: bool = _opt(
+        False, "encode windows of each clip once (no flip), kept on disk and reused across runs"
+    )
+    cache_windows: int = _opt(4, "windows per clip that --cache-latents encodes (first centred)")
+    # Off by default: a flip turns a pan right into a pan left, so it teaches the wrong motion
+    # (musubi-tuner and diffusion-pipe have no flip at all). --hflip turns it on.
+    hflip: bool = _opt(False, "random horizontal flips (mirrors the motion too)")
     caption_dropout: float = _opt(0.1, "probability of training on an empty caption")
     seed: int = _opt(42, "random seed")
     checkpoint_every: int = _opt(500, "save checkpoint-N every N steps (0 = never)")
@@ -167,7 +181,7 @@ def _flag(name: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, for_child: bool = False) -> None:
-    """Declare every TrainSettings field as a flag (``--max-steps``, ``--no-hflip``...)."""
+    """Declare every TrainSettings field as a flag (``--max-steps``, ``--hflip``...)."""
     for f in dataclasses.fields(TrainSettings):
         if for_child and f.name in ("accelerate_config", "launcher"):
             continue
@@ -298,6 +312,7 @@ class TrainResult:
     motion_module: Path | None = None
     motion_adapter: Path | None = None
     motion_lora: Path | None = None
+    motion_lora_diffusers: Path | None = None
     samples: list[Path] = field(default_factory=list)
 
 
@@ -381,7 +396,7 @@ def _follow_events(
             yield Progress("train", event.step, total, name, f"checkpoint {event.step}", event.data)
         elif event.kind == "done":
             result.step = event.step
-            for key in ("motion_module", "motion_adapter", "motion_lora"):
+            for key in ("motion_module", "motion_adapter", "motion_lora", "motion_lora_diffusers"):
                 if event.data.get(key):
                     setattr(result, key, Path(event.data[key]))
             yield Progress("train", event.step, total, name, "done", event.data)

@@ -2,7 +2,8 @@
 
 Base model: a diffusers SD1.5 folder or a single-file checkpoint (loaded with the configs of a
 local diffusers folder, since ``from_single_file`` would otherwise fetch them from the Hub).
-Motion module: an original AnimateDiff file (v1/v2/v3 told apart by its keys), a diffusers
+Motion module: an original AnimateDiff file (v1/v2/v3 told apart by its keys; a released file
+or a checkpoint of AnimateDiff's own train.py, see :func:`motion_state`), a diffusers
 MotionAdapter folder, or nothing (a fresh module whose output projections start at zero, so the
 UNet starts out as the image model).
 """
@@ -28,6 +29,7 @@ from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from workstation.core.errors import WorkstationError
+from workstation.train.motion_norm import match_ui_norms
 
 log = logging.getLogger("workstation.train")
 
@@ -106,13 +108,51 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        sd = load_file(str(path))
+        loaded: Any = load_file(str(path))
     else:
         loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-        if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
-            loaded = loaded["state_dict"]
-        sd = loaded
-    return {k.removeprefix("module."): v for k, v in sd.items()}
+    return motion_state(loaded)
+
+
+def motion_state(loaded: Any) -> dict[str, torch.Tensor]:
+    """The motion-module weights of a loaded checkpoint, in the original AnimateDiff keys.
+
+    Reads what AnimateDiff's own ``train.py`` saves as well as the released files:
+    ``{"epoch", "global_step", "state_dict": ddp_unet.state_dict()}`` (a ``state_dict`` or
+    ``model`` wrapper), keys with DataParallel/DDP's ``module.`` prefix, the whole UNet (only
+    ``motion_modules`` keys are kept), and no ``pos_encoder.pe`` (AnimateDiff later made that
+    buffer non-persistent): the sinusoidal tables are put back (:func:`add_missing_pe`).
+    """
+    for wrapper in ("state_dict", "model"):
+        if isinstance(loaded, dict) and isinstance(loaded.get(wrapper), dict):
+            loaded = loaded[wrapper]
+    if not isinstance(loaded, dict):
+        raise ValueError("the file holds no state dict")
+    sd = {
+        k.removeprefix("module."): v
+        for k, v in loaded.items()
+        if isinstance(k, str) and isinstance(v, torch.Tensor)
+    }
+    motion = {k: v for k, v in sd.items() if ".motion_modules." in k}
+    return add_missing_pe(motion or sd)
+
+
+def add_missing_pe(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Put back every attention block's ``pos_encoder.pe`` ([1, max_len, C] sinusoidal table)
+    that a checkpoint lacks: max_len 32 (v2/v3; a file with no table and no mid block cannot
+    say v1's 24, and the table's values do not depend on its length), C from ``to_q``."""
+    from diffusers.models.embeddings import SinusoidalPositionalEmbedding
+
+    present = [v for k, v in sd.items() if k.endswith(".pos_encoder.pe")]
+    max_len = int(present[0].shape[1]) if present else 32
+    out = dict(sd)
+    for key, value in sd.items():
+        if ".attention_blocks." in key and key.endswith(".to_q.weight"):
+            pe_key = key.removesuffix("to_q.weight") + "pos_encoder.pe"
+            if pe_key not in out:
+                table = SinusoidalPositionalEmbedding(int(value.shape[1]), max_len).get_buffer("pe")
+                out[pe_key] = table.to(value.dtype)
+    return out
 
 
 def detect_version(sd: dict[str, torch.Tensor]) -> str:
@@ -174,12 +214,16 @@ def load_motion_adapter(
         raise WorkstationError(f"{p}: not an AnimateDiff motion module: {exc}") from None
     config = adapter_config_from_keys(sd, unet.config["norm_num_groups"])
     with tempfile.TemporaryDirectory(prefix="motion-config-") as tmp:
-        # from_single_file converts the keys with diffusers' own code; offline it needs a local
-        # config folder, which we write from what the keys say.
+        # from_single_file converts the keys with diffusers' own code (given the cleaned-up
+        # dict, not the file: it would re-read the raw keys); offline it needs a local config
+        # folder, which we write from what the keys say.
         (Path(tmp) / "config.json").write_text(
             json.dumps({"_class_name": "MotionAdapter", **config})
         )
-        adapter = MotionAdapter.from_single_file(str(p), config=tmp, local_files_only=True)
+        try:
+            adapter = MotionAdapter.from_single_file(sd, config=tmp, local_files_only=True)
+        except Exception as exc:
+            raise WorkstationError(f"{p}: cannot load the motion module: {exc}") from None
     return adapter, f"AnimateDiff {version} motion module {p.name}"
 
 
@@ -210,6 +254,7 @@ def build_motion_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNe
         )
     motion = UNetMotionModel.from_unet2d(unet, adapter)
     motion.freeze_unet2d_params()
+    match_ui_norms(motion, adapter.config)  # the function ComfyUI/A1111 run (motion_norm.py)
     return motion
 
 

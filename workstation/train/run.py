@@ -16,6 +16,8 @@ examples); what stands apart from it lives beside it: ``checks`` (settings, erro
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import json
 import logging
 import math
@@ -47,11 +49,13 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def train(
-    s: TrainSettings, emit: Emit, *, on_batch: Callable[[list[int]], None] | None = None
+    s: TrainSettings, emit: Emit, *, on_batch: Callable[[dict[str, list]], None] | None = None
 ) -> dict[str, Any]:
     """Train as ``s`` says, sending events to ``emit`` (main process only); returns the
-    "done" event. ``on_batch`` gets the clip indices of each batch trained on (this process),
-    so tests can check that a resumed run sees the same data order as an uninterrupted one."""
+    "done" event. ``on_batch`` gets each batch trained on (this process) as ``{"index": clip
+    indices, "window": [start frame, crop x, crop y, flipped] per clip}`` (cached latents:
+    [window number, 0, 0, 0]), so tests can check
+    that a resumed run sees the same data, crops included, as an uninterrupted one."""
     _check(s)
     _preflight(s)
     import torch
@@ -62,15 +66,21 @@ def train(
     from diffusers.training_utils import cast_training_params
 
     from workstation.train import data, models
-    from workstation.train.samples import render_validation, to_uint8, write_mp4
+    from workstation.train.motion_norm import describe_norms
+    from workstation.train.samples import render_validation, write_sanity
 
     output = Path(s.output)
     output.mkdir(parents=True, exist_ok=True)
     mp = _mixed_precision(s.mixed_precision)
+    # TensorBoard beside the JSON lines, through accelerate's tracker, when it is installed.
+    log_with = "tensorboard" if importlib.util.find_spec("tensorboard") else None
     accelerator = Accelerator(
         gradient_accumulation_steps=s.grad_accum,
         mixed_precision=mp,
-        project_config=ProjectConfiguration(project_dir=str(output)),
+        log_with=log_with,
+        project_config=ProjectConfiguration(
+            project_dir=str(output), logging_dir=str(output / "logs")
+        ),
         # The shuffle order is a function of (seed, epoch), the same on every process and
         # again after a resume (the sampler's generator is re-seeded seed + epoch).
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=s.seed),
@@ -88,7 +98,7 @@ def train(
 
     # -- data ------------------------------------------------------------------------------
     entries = data.read_export(s.dataset)
-    usable, skipped = data.scan_clips(entries, s.frames, s.stride)
+    usable, skipped = data.scan_clips(entries, s.frames, s.stride, s.target_fps)
     if not usable:
         raise WorkstationError(
             f"{s.dataset}: none of the {len(entries)} clips can be used "
@@ -163,9 +173,10 @@ def train(
         resolution=s.resolution,
         hflip=s.hflip,
         caption_dropout=s.caption_dropout,
+        seed=s.seed,
     )
     if s.cache_latents:
-        dataset = _cache_latents(usable, s, encode_pixels)
+        dataset = _cache_latents(usable, s, encode_pixels, str(weight_dtype))
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=s.batch_size,
@@ -176,7 +187,9 @@ def train(
         num_workers=s.num_workers,
         collate_fn=data.collate,
         drop_last=len(dataset) >= s.batch_size,
-        persistent_workers=s.num_workers > 0,
+        # Fresh workers each epoch: they take the dataset's epoch (set below) with them, and
+        # the crops are a function of (seed, epoch, index), not of a worker's RNG.
+        persistent_workers=False,
     )
 
     # -- checkpoints hold the trainable weights only (not the frozen 2D UNet) ---------------
@@ -235,8 +248,11 @@ def train(
 
     if main:
         save_settings(s, output / "train_settings.json")
+    if log_with:
+        accelerator.init_trackers("train", config=_tracker_config(s))
     prompts = s.sample_prompts or _default_prompts(usable)
     samples_dir = output / "samples"
+    sample_fps = s.target_fps or 8.0
     event(
         "start",
         step=start_step,
@@ -246,11 +262,13 @@ def train(
         trainable_params=sum(p.numel() for p in trainable),
         mode=s.mode,
         motion_module=described,
+        group_norm=describe_norms(adapter_config),
         mixed_precision=mp,
         device=str(device),
         processes=accelerator.num_processes,
         learning_rate=lr,
         resumed_from=str(resumed_from) if resumed_from else None,
+        tensorboard=str(output / "logs" / "train") if log_with else None,
         message=f"training {described} ({s.mode}) on {len(usable)} clips",
     )
 
@@ -290,6 +308,7 @@ def train(
                     device=device,
                     folder=samples_dir,
                     step=step,
+                    fps=sample_fps,
                 )
             for prompt, path in written:
                 event("sample", step=step, path=str(path), prompt=prompt)
@@ -307,6 +326,7 @@ def train(
     epoch, skip = resume_position(start_step, len(loader), s.grad_accum)
     while step < s.max_steps:
         loader.set_epoch(epoch)
+        dataset.set_epoch(epoch)
         batches = loader
         if skip:
             batches = accelerator.skip_first_batches(loader, skip)
@@ -315,7 +335,7 @@ def train(
         epoch += 1
         for batch in batches:
             if on_batch is not None:
-                on_batch(batch["index"].tolist())
+                on_batch({k: batch[k].tolist() for k in ("index", "window") if k in batch})
             with accelerator.accumulate(unet):
                 with torch.no_grad():
                     if "latents" in batch:
@@ -331,7 +351,7 @@ def train(
                     ).input_ids.to(device)
                     text = text_encoder(ids)[0]
                 if not sanity_done and main:
-                    _write_sanity(batch, latents, vae, samples_dir, event, to_uint8, write_mp4)
+                    write_sanity(batch, latents, vae, samples_dir, event, sample_fps)
                 sanity_done = True
                 b, _, f = latents.shape[:3]
                 noise = torch.randn_like(latents)
@@ -377,6 +397,8 @@ def train(
                 eta_s=round(sec_per_step * (s.max_steps - step), 1),
                 **_gpu_memory(),
             )
+            if log_with:
+                accelerator.log({"loss": loss_value, "lr": lr_scheduler.get_last_lr()[0]}, step)
             if s.checkpoint_every and step % s.checkpoint_every == 0:
                 checkpoint(step)
             if s.sample_every and step % s.sample_every == 0:
@@ -416,6 +438,14 @@ def _gpu_memory() -> dict[str, float]:
     return {"gpu_peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
 
 
+def _tracker_config(s: TrainSettings) -> dict[str, Any]:
+    """The settings as TensorBoard's hyperparameters take them (scalars and text only)."""
+    out: dict[str, Any] = {}
+    for key, value in dataclasses.asdict(s).items():
+        out[key] = value if isinstance(value, int | float | str | bool) else json.dumps(value)
+    return out
+
+
 def _default_prompts(clips) -> list[str]:
     captions = []
     for c in clips:
@@ -424,28 +454,6 @@ def _default_prompts(clips) -> list[str]:
         if len(captions) == 2:
             break
     return captions or ["a video"]
-
-
-def _write_sanity(batch, latents, vae, folder: Path, event, to_uint8, write_mp4) -> None:
-    """The first training clip as the model gets it (after crop/flip): from the input frames,
-    or decoded from cached latents (then it also shows what the VAE keeps)."""
-    import torch
-
-    if "pixels" in batch:
-        pixels, source = batch["pixels"][0], "input frames"
-    else:
-        with torch.no_grad():
-            lat = latents[:1].permute(0, 2, 1, 3, 4).flatten(0, 1) / vae.config.scaling_factor
-            pixels, source = vae.decode(lat).sample.float(), "decoded from cached latents"
-    path = write_mp4(to_uint8(pixels), folder / "step-000000-batch.mp4")
-    event(
-        "sample",
-        step=0,
-        path=str(path),
-        prompt=batch["caption"][0],
-        source=source,
-        message=f"first training clip ({source})",
-    )
 
 
 def _event_stream() -> Emit:

@@ -84,6 +84,8 @@ class TagSettings:
     general_threshold: float = 0.35
     character_threshold: float = 0.85
     aggregation: Aggregation = Aggregation.MEAN
+    general_mcut: bool = False  # cut general tags at the largest gap (MCut), not the threshold
+    character_mcut: bool = False  # the same for characters (never below 0.15)
     exclude: tuple[str, ...] = ()
     underscores: bool = False  # False: "long hair" (what captions/trainers want); True: long_hair
     include_rating: bool = True

@@ -29,9 +29,31 @@ SCORE_HEIGHT = 90
 EDGE_FRACTION = 0.05
 
 
+class SampledFrames(list[np.ndarray]):
+    """RGB frames sampled from a clip, with where they came from: their 0-based ``numbers`` in
+    the clip, the clip's frame rate ``fps`` and its length ``frame_count`` (None when unknown).
+
+    A plain list to every captioner; a video model that places frames in time (Qwen2.5-VL's
+    ``second_per_grid_ts``, Qwen3-VL's timestamps) reads the timing from it.
+    """
+
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        numbers: list[int],
+        fps: float | None = None,
+        frame_count: int | None = None,
+    ) -> None:
+        super().__init__(images)
+        self.numbers = list(numbers)
+        self.fps = fps
+        self.frame_count = frame_count
+
+
 @dataclass(frozen=True)
 class ClipFrames:
-    """Decoded frames of one clip: their 0-based numbers in the clip and RGB uint8 images."""
+    """Decoded frames of one clip: their 0-based numbers in the clip and RGB uint8 images
+    (a :class:`SampledFrames` carrying the timing when :func:`decode_frames` made them)."""
 
     numbers: list[int]
     images: list[np.ndarray]
@@ -170,7 +192,11 @@ def sample_numbers(
 
 
 def decode_frames(path: str | Path, numbers: list[int], max_side: int | None = None) -> ClipFrames:
-    """Decode the given frame numbers (one pass), scaled so the longer side is <= max_side."""
+    """Decode the given frame numbers (one pass), scaled so the longer side is <= max_side.
+
+    The images come as :class:`SampledFrames` with the stream's frame rate and frame count
+    (from the header, else its duration), so a video model is told the clip's real timing.
+    """
     path = Path(path)
     wanted = set(numbers)
     last = max(wanted) if wanted else -1
@@ -179,6 +205,7 @@ def decode_frames(path: str | Path, numbers: list[int], max_side: int | None = N
     try:
         stream = _video_stream(path, container)
         stream.thread_type = "AUTO"
+        fps, frame_count = _timing(stream)
         for i, frame in enumerate(container.decode(stream)):
             if i > last:
                 break
@@ -196,4 +223,14 @@ def decode_frames(path: str | Path, numbers: list[int], max_side: int | None = N
     if not out:
         raise MediaError(path, "no frame could be decoded")
     got = sorted(out)
-    return ClipFrames(got, [out[i] for i in got])
+    return ClipFrames(got, SampledFrames([out[i] for i in got], got, fps, frame_count))
+
+
+def _timing(stream: av.video.stream.VideoStream) -> tuple[float | None, int | None]:
+    """The stream's frame rate and frame count (None for what the file does not say)."""
+    rate = stream.average_rate or stream.guessed_rate
+    fps = float(rate) if rate else None
+    count = int(stream.frames or 0)
+    if count <= 0 and fps and stream.duration and stream.time_base:
+        count = round(float(stream.duration * stream.time_base) * fps)
+    return fps, (count if count > 0 else None)

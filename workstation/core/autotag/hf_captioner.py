@@ -206,6 +206,7 @@ class HFCaptioner:
         proc = self.processor
         texts: list[str] = []
         videos: list[np.ndarray] = []
+        metadata: list[dict[str, Any]] = []
         for frames, prompt in items:
             if not frames:
                 raise WorkstationError("no frames to caption")
@@ -217,6 +218,7 @@ class HFCaptioner:
             )
             # Same-size frames: the sampler scales every frame of a clip alike.
             videos.append(np.stack(frames))
+            metadata.append(video_metadata(frames, self.sample_fps))
         if len(items) > 1:
             proc.tokenizer.padding_side = "left"  # generation continues every row at its end
         batch: BatchFeature = proc(
@@ -224,7 +226,9 @@ class HFCaptioner:
             videos=videos,
             padding=True,
             return_tensors="pt",
-            videos_kwargs={"fps": float(self.sample_fps), "do_sample_frames": False},
+            # The frames are already sampled; the metadata says when they were taken (without
+            # it transformers assumes 24 fps and an 8 s clip reads as a third of a second).
+            videos_kwargs={"do_sample_frames": False, "video_metadata": metadata},
         )
         return batch
 
@@ -289,6 +293,33 @@ class HFCaptioner:
         self.model = None
         self.processor = None
         free_gpu()
+
+
+def video_metadata(frames: Sequence[np.ndarray], sample_fps: float) -> dict[str, Any]:
+    """transformers' ``VideoMetadata`` fields for frames sampled from a clip.
+
+    The video processors place frames in time from it: Qwen2.5-VL's ``second_per_grid_ts``
+    is ``temporal_patch_size / sampled_fps`` with ``sampled_fps = len(frames_indices) /
+    total_num_frames * fps``; Qwen3-VL and SmolVLM2 write ``frames_indices / fps`` seconds
+    into the prompt.  So ``fps`` is the clip's own rate and ``frames_indices`` the clip frames
+    taken.  Frames without their timing (a plain list) are taken as consecutive frames of a
+    video at ``sample_fps``.
+    """
+    n = len(frames)
+    numbers = getattr(frames, "numbers", None)
+    fps = getattr(frames, "fps", None)
+    if not numbers or len(numbers) != n or not fps or fps <= 0:
+        numbers, fps, total = list(range(n)), float(sample_fps), n
+    else:
+        numbers = [int(i) for i in numbers]
+        total = getattr(frames, "frame_count", None) or numbers[-1] + 1
+        total = max(int(total), numbers[-1] + 1)
+    return {
+        "total_num_frames": total,
+        "fps": float(fps),
+        "frames_indices": numbers,
+        "duration": total / float(fps),
+    }
 
 
 def free_gpu() -> None:

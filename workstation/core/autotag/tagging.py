@@ -41,25 +41,57 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace(" ", "_")
 
 
+CHARACTER_MCUT_FLOOR = 0.15  # SmilingWolf's wd-tagger app: character MCut never below this
+
+
+def mcut_threshold(probs: np.ndarray) -> float | None:
+    """Maximum Cut Thresholding (Largeron et al. 2012), as SmilingWolf's wd-tagger app does
+    it: sort descending and cut in the middle of the largest gap between neighbours.
+    None when there are fewer than two values (no gap to cut)."""
+    ranked = np.sort(np.asarray(probs, dtype=np.float64).ravel())[::-1]
+    if len(ranked) < 2:
+        return None
+    t = int(np.argmax(ranked[:-1] - ranked[1:]))
+    return float((ranked[t] + ranked[t + 1]) / 2)
+
+
+def thresholds_for(conf: np.ndarray, categories: np.ndarray, settings: TagSettings) -> np.ndarray:
+    """Each label's cut-off for one row of confidences: its category's threshold, or the
+    MCut of that category's confidences when the settings ask for it (characters: at least
+    :data:`CHARACTER_MCUT_FLOOR`)."""
+    general, character = settings.general_threshold, settings.character_threshold
+    is_char = categories == CHARACTER
+    is_general = ~is_char & (categories != RATING)
+    if settings.general_mcut:
+        cut = mcut_threshold(conf[is_general])
+        general = general if cut is None else cut
+    if settings.character_mcut:
+        cut = mcut_threshold(conf[is_char])
+        character = character if cut is None else max(CHARACTER_MCUT_FLOOR, cut)
+    return np.where(is_char, character, general)  # float64: stored exactly as given
+
+
 def aggregate(
     probs: np.ndarray, names: Sequence[str], categories: np.ndarray, settings: TagSettings
 ) -> list[TagResult]:
     """Per-frame probabilities (frames x labels) -> the clip's tags, best first.
 
-    mean/max: a tag is kept when the mean (max) over frames reaches its category's threshold.
-    vote: kept when at least half the frames reach the threshold; its confidence is the mean,
-    so confidences compare across aggregations.  The top rating is always a tag.
+    mean/max: a tag is kept when the mean (max) over frames is above its category's threshold
+    (strictly, as SmilingWolf's wd-tagger app: ``x[1] > general_thresh``).
+    vote: kept when at least half the frames are above it; its confidence is the mean,
+    so confidences compare across aggregations.  With MCut the threshold is cut from the
+    confidences themselves (per frame for vote).  The top rating is always a tag.
     """
     probs = np.atleast_2d(np.asarray(probs, dtype=np.float32))
     mean = probs.mean(axis=0)
     conf = probs.max(axis=0) if settings.aggregation is Aggregation.MAX else mean
-    thresholds = np.where(
-        categories == CHARACTER, settings.character_threshold, settings.general_threshold
-    )  # float64: stored exactly as given
     if settings.aggregation is Aggregation.VOTE:
-        keep = (probs >= thresholds).mean(axis=0) >= 0.5
+        per_frame = np.stack([thresholds_for(row, categories, settings) for row in probs])
+        keep = (probs > per_frame).mean(axis=0) >= 0.5
+        thresholds = per_frame.mean(axis=0)
     else:
-        keep = conf >= thresholds
+        thresholds = thresholds_for(conf, categories, settings)
+        keep = conf > thresholds
     excluded = {_norm(x) for x in settings.exclude}
     out: list[TagResult] = []
     ratings = np.flatnonzero(categories == RATING)

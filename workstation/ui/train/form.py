@@ -67,6 +67,8 @@ LABELS = {
     "lr_warmup_steps": "Warm-up steps",
     "lora_rank": "LoRA rank",
     "lora_alpha": "LoRA alpha",
+    "target_fps": "Frame rate (fps)",
+    "cache_windows": "Cached windows per clip",
     "mixed_precision": "Mixed precision",
     "gradient_checkpointing": "Gradient checkpointing",
     "adam_8bit": "8-bit AdamW",
