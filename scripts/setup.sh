@@ -62,7 +62,9 @@ fi
 if [ ! -f .venv/opt/transnetv2/transnetv2.onnx ]; then
   # The default cut detector runs TransNetV2's network through onnxruntime: export it once.
   echo "setup: exporting TransNetV2 to ONNX (.venv/opt/transnetv2/transnetv2.onnx)" >&2
-  .venv/bin/python -m workstation.core.detect.transnet_onnx .venv/opt/transnetv2/transnetv2.onnx >&2
+  # (-c, not -m: the package imports the module, and runpy would warn about it)
+  .venv/bin/python -c 'import sys; from workstation.core.detect.transnet_onnx import main; sys.exit(main())' \
+    .venv/opt/transnetv2/transnetv2.onnx >&2
 fi
 
 case "$MODE" in
