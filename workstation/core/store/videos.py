@@ -26,45 +26,53 @@ FROM videos v
 """
 
 
+#: What a probe tells of a video file, in the order :func:`_probe_values` gives them.
+_PROBE_COLUMNS = (
+    "content_id, size_bytes, fps_num, fps_den, frame_count, duration, width, height, "
+    "rotation, vfr, codec, pix_fmt, tb_num, tb_den, has_audio, frame_pts, keyframes"
+)
+_PROBE_SETS = ", ".join(f"{c.strip()}=?" for c in _PROBE_COLUMNS.split(","))
+
+
+def _probe_values(info: VideoInfo) -> tuple[object, ...]:
+    pts = np.asarray(info.index.pts, dtype=np.int64).tobytes() if info.index else None
+    keys = np.asarray(info.keyframes, dtype=np.int32).tobytes()
+    return (
+        info.content_id,
+        info.size_bytes,
+        info.fps.numerator,
+        info.fps.denominator,
+        info.frame_count,
+        info.duration,
+        info.width,
+        info.height,
+        info.rotation,
+        int(info.vfr),
+        info.codec,
+        info.pix_fmt,
+        info.time_base.numerator,
+        info.time_base.denominator,
+        int(info.has_audio),
+        pts,
+        keys,
+    )
+
+
 class VideoTables(ProjectDatabase):
     """The videos of a project (mixed into :class:`Project`)."""
 
     # -- videos ----------------------------------------------------------------------------
     def add_video(self, info: VideoInfo) -> int:
         """Record a probed video; re-adding the same path refreshes its probe info."""
-        pts = np.asarray(info.index.pts, dtype=np.int64).tobytes() if info.index else None
-        keys = np.asarray(info.keyframes, dtype=np.int32).tobytes()
+        values = _probe_values(info)
         with self.transaction():
             row = self.db.execute("SELECT id FROM videos WHERE path=?", (info.path,)).fetchone()
-            values = (
-                info.content_id,
-                info.size_bytes,
-                info.fps.numerator,
-                info.fps.denominator,
-                info.frame_count,
-                info.duration,
-                info.width,
-                info.height,
-                info.rotation,
-                int(info.vfr),
-                info.codec,
-                info.pix_fmt,
-                info.time_base.numerator,
-                info.time_base.denominator,
-                int(info.has_audio),
-                pts,
-                keys,
-            )
-            cols = (
-                "content_id, size_bytes, fps_num, fps_den, frame_count, duration, width, height, "
-                "rotation, vfr, codec, pix_fmt, tb_num, tb_den, has_audio, frame_pts, keyframes"
-            )
             if row:
-                sets = ", ".join(f"{c.strip()}=?" for c in cols.split(","))
-                self.db.execute(f"UPDATE videos SET {sets} WHERE id=?", (*values, row[0]))
+                self.db.execute(f"UPDATE videos SET {_PROBE_SETS} WHERE id=?", (*values, row[0]))
                 return int(row[0])
             cur = self.db.execute(
-                f"INSERT INTO videos(path, {cols}, added_at) VALUES (?{', ?' * len(values)}, ?)",
+                f"INSERT INTO videos(path, {_PROBE_COLUMNS}, added_at) "
+                f"VALUES (?{', ?' * len(values)}, ?)",
                 (info.path, *values, time.time()),
             )
             return inserted_id(cur)
@@ -143,31 +151,10 @@ class VideoTables(ProjectDatabase):
         ).fetchone()
         if other is not None:
             raise ProjectError(f"{new}: is already another video of this project")
-        pts = np.asarray(info.index.pts, dtype=np.int64).tobytes() if info.index else None
-        keys = np.asarray(info.keyframes, dtype=np.int32).tobytes()
         with self.transaction():
             self.db.execute(
-                "UPDATE videos SET path=?, content_id=?, size_bytes=?, duration=?, width=?, "
-                "height=?, rotation=?, vfr=?, codec=?, pix_fmt=?, tb_num=?, tb_den=?, "
-                "has_audio=?, frame_pts=?, keyframes=? WHERE id=?",
-                (
-                    info.path,
-                    info.content_id,
-                    info.size_bytes,
-                    info.duration,
-                    info.width,
-                    info.height,
-                    info.rotation,
-                    int(info.vfr),
-                    info.codec,
-                    info.pix_fmt,
-                    info.time_base.numerator,
-                    info.time_base.denominator,
-                    int(info.has_audio),
-                    pts,
-                    keys,
-                    video_id,
-                ),
+                f"UPDATE videos SET path=?, {_PROBE_SETS} WHERE id=?",
+                (info.path, *_probe_values(info), video_id),
             )
         return self.video(video_id)
 
