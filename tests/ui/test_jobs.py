@@ -55,6 +55,7 @@ def test_progress_reaches_panel_and_result_arrives(qtbot, controller, session):
     assert len(seen) < 500  # throttled
     row = panel.row_for(job)
     assert row.bar.value() == row.bar.maximum()
+    assert row.bar.format() == "500 / 500"  # the final count, never the last one drawn
     assert "done" in row.status.text()
     rows = session.project.jobs()
     assert rows[0]["stage"] == "count" and rows[0]["state"] == "done"

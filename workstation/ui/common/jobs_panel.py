@@ -72,6 +72,9 @@ class ProgressLine(QWidget):
     def maximum(self) -> int:
         return self._max
 
+    def format(self) -> str:
+        return self._format
+
     def minimum(self) -> int:
         return self._min
 
@@ -141,12 +144,14 @@ class JobRow(QFrame):
         layout.addLayout(line)
         layout.addWidget(self.details)
 
+        self._last: Progress | None = None
         job.progress.connect(self._on_progress)
         job.stateChanged.connect(self._on_state)
         self._on_state(job.state)
 
     def _on_progress(self, p: Progress) -> None:
         self._pending = p
+        self._last = p
         if not self._refresh.isActive():
             self._refresh.start()
 
@@ -172,6 +177,13 @@ class JobRow(QFrame):
         if state == JobState.DONE:
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)
+            # The last count the stage reported, not the last one the throttled refresh showed
+            # (a finished job read "0 / 244").
+            last = self._last
+            if last is not None and last.total:
+                self.bar.setFormat(f"{last.total} / {last.total}")
+            elif last is not None:
+                self.bar.setFormat(f"{last.done}")
             took = (self.job.finished_at or 0) - self.job.started_at
             self.status.setText(f"done in {took:.1f} s")
         elif state == JobState.CANCELLED:
