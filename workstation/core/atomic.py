@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,36 +105,58 @@ def write_text_if_changed(
     return True
 
 
-def _alive(pid: int) -> bool:
+#: Temp names of older versions, ``.NAME.PID.SUFFIX``: ``.tmp`` (sidecars, exports) and
+#: ``.part`` (the slicer); swept only where a caller names the suffix (``legacy``).
+LEGACY_TEMP_RE = re.compile(r"^\..+\.(\d+)\.(tmp|part)$")
+
+
+def _stale(pid: int, path: Path) -> bool:
+    """Whether the temp ``path`` written by process ``pid`` is left over (its writer is gone)."""
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there: go by age instead
+        return time.time() - path.stat().st_mtime > 600
     if pid == os.getpid():
-        return False  # our own temps are never in use between two writes
+        return True  # our own temps are never in use between two writes
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return True
     except PermissionError:
-        return True  # someone else's live process
-    return True
+        return False  # someone else's live process
+    return False
 
 
-def sweep_temps(folder: str | Path, *, recursive: bool = False) -> list[Path]:
+def _leftover_pid(name: str, legacy: tuple[str, ...]) -> int | None:
+    """The writer's pid in a temp name this sweep may remove, else None."""
+    if m := TEMP_RE.match(name):
+        return int(m.group(1))
+    if (m := LEGACY_TEMP_RE.match(name)) and f".{m.group(2)}" in legacy:
+        return int(m.group(1))
+    return None
+
+
+def sweep_temps(
+    folder: str | Path, *, recursive: bool = False, legacy: tuple[str, ...] = ()
+) -> list[Path]:
     """Remove the temp files a killed writer left in ``folder``; returns what was removed.
 
-    Only files named like :func:`temp_path` whose process is gone; nothing else is touched.
-    A folder that does not exist or cannot be listed is left as it is.
+    Only files named like :func:`temp_path` (and the ``.NAME.PID.SUFFIX`` names older versions
+    used, for the suffixes in ``legacy``: :data:`LEGACY_TEMP_RE`) whose process is gone;
+    nothing else is touched.  A folder that does not exist or cannot be listed is left as it is.
     """
     folder = Path(folder)
     removed: list[Path] = []
-    try:
-        entries = folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp")
+    for suffix in dict.fromkeys((".tmp", *legacy)):
+        try:
+            found = folder.rglob(f".*{suffix}") if recursive else folder.glob(f".*{suffix}")
+            entries = list(found)
+        except OSError:
+            continue
         for p in entries:
-            m = TEMP_RE.match(p.name)
-            if m and not _alive(int(m.group(1))) and p.is_file() and not p.is_symlink():
-                with contextlib.suppress(OSError):
+            pid = _leftover_pid(p.name, legacy)
+            with contextlib.suppress(OSError):
+                if pid is not None and p.is_file() and not p.is_symlink() and _stale(pid, p):
                     p.unlink()
                     removed.append(p)
-    except OSError:
-        pass
     return removed
 
 

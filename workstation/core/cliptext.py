@@ -12,7 +12,7 @@ compare the files with the database and rewrite those that differ (creating none
 empty): re-running the command repairs what the crash left.  That pass reads every sidecar once
 (0.6 s for 10,000 clips, all up to date, on the 2-core test machine); later syncs only
 touch the edited clips.  Temp files a killed writer left beside the clips are removed on the
-way (:func:`sweep_leftovers`).
+way (:func:`atomic.sweep_temps`, with the names older versions used).
 
 Which tags are written: every tag that is not rejected (auto tags a person has not looked at yet
 included, unless ``include_auto`` is off), in the clip's tag order.
@@ -20,10 +20,7 @@ included, unless ``include_auto`` is off), in the clip's tag order.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import re
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -147,38 +144,6 @@ def sidecar_texts(
     }
 
 
-# Older versions named their temps ``.NAME.PID.tmp`` (the sidecars and the export).
-LEGACY_TEMP_RE = re.compile(r"^\..+\.(\d+)\.tmp$")
-
-
-def _dead(pid: int) -> bool:
-    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return pid == os.getpid()  # this version never writes that name: an earlier process's
-
-
-def sweep_leftovers(folder: str | Path, *, recursive: bool = False) -> list[Path]:
-    """Remove the temps killed writers left in ``folder``: ``.NAME.ws-PID.tmp``
-    (:func:`atomic.sweep_temps`) and the ``.NAME.PID.tmp`` of older versions, only those whose
-    process is gone; returns what was removed.  Nothing else is touched."""
-    removed = atomic.sweep_temps(folder, recursive=recursive)
-    folder = Path(folder)
-    with contextlib.suppress(OSError):
-        for p in folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp"):
-            m = LEGACY_TEMP_RE.match(p.name)
-            if m and _dead(int(m.group(1))) and p.is_file() and not p.is_symlink():
-                with contextlib.suppress(OSError):
-                    p.unlink()
-                    removed.append(p)
-    return removed
-
-
 def write_sidecars(
     project: Project,
     clip_ids: Iterable[int] | None = None,
@@ -216,7 +181,7 @@ def _write(
             swept.add(folder)
             if not folder.is_dir():
                 continue
-            sweep_leftovers(folder)
+            atomic.sweep_temps(folder, legacy=(".tmp",))
         elif not folder.is_dir():
             continue
         todo.append((path, text))

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import av
 
 from workstation.core import atomic
-from workstation.core.cliptext import sidecar_texts, sweep_leftovers
+from workstation.core.cliptext import sidecar_texts
 from workstation.core.errors import WorkstationError
 from workstation.core.export import pairs, webdataset, webvid
 from workstation.core.export.files import DecodedCheck, OutFiles, WriteFailed, decode_back
@@ -88,7 +88,7 @@ def export_dataset(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise atomic.write_error(out, exc) from None
-    sweep_leftovers(out, recursive=True)
+    atomic.sweep_temps(out, recursive=True, legacy=(".tmp",))
     result = ExportResult(out, settings.format.value)
     usable = _usable(select_clips(project, settings.selection), result)
     keys = clip_keys(usable)

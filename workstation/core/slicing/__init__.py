@@ -264,27 +264,10 @@ def _existing_clip(project: Project, path: Path, params: str) -> int | None:
 
 def _remove_stale_parts(folder: Path) -> None:
     """Temp files of a slicer that died are removed: this version's ``.NAME.ws-PID.tmp``
-    (:func:`atomic.sweep_temps`, also the sidecars'), and the ``.NAME.PID.part`` and
-    ``.NAME.PID.tmp`` older versions wrote (pid gone, or 10 min untouched on Windows)."""
-    if not folder.is_dir():
-        return
-    cliptext.sweep_leftovers(folder)
-    for p in folder.glob(f".*{PART_SUFFIX}"):
-        try:
-            if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there
-                stale = time.time() - p.stat().st_mtime > 600
-            else:
-                pid = int(p.name[: -len(PART_SUFFIX)].rsplit(".", 1)[1])
-                try:
-                    os.kill(pid, 0)
-                    stale = False
-                except ProcessLookupError:
-                    stale = True
-        except (ValueError, IndexError, OSError):
-            continue
-        if stale:
-            with contextlib.suppress(OSError):
-                p.unlink()
+    (also the sidecars'), and the ``.NAME.PID.part`` and ``.NAME.PID.tmp`` older versions
+    wrote (:func:`atomic.sweep_temps`)."""
+    if folder.is_dir():
+        atomic.sweep_temps(folder, legacy=(".tmp", PART_SUFFIX))
 
 
 def split_project(
