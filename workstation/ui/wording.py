@@ -4,5 +4,6 @@ from __future__ import annotations
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` and the noun in the number it needs: ``counted(1, "clip")`` is "1 clip"."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+    """``n`` and the noun in the number it needs: ``counted(1, "clip")`` is "1 clip",
+    ``counted(10000, "clip")`` "10,000 clips"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

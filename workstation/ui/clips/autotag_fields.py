@@ -38,10 +38,6 @@ SCOPE_LABELS = {
 }
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 class ClipScopeChooser(QGroupBox):
     """Selected / filtered as shown / all, each with how many clips it is."""
 

@@ -48,7 +48,8 @@ from workstation.core.autotag.models import captioner_problem, list_models, serv
 from workstation.core.errors import WorkstationError
 from workstation.core.store import DEVICES
 from workstation.ui.clips.all_tags_panel import Scope
-from workstation.ui.clips.autotag_fields import ClipScopeChooser, ModelPicker, plural
+from workstation.ui.clips.autotag_fields import ClipScopeChooser, ModelPicker
+from workstation.ui.clips.wording import n_clips
 
 DEVICE_TEXT = {"auto": "Auto (GPU when there is one)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
@@ -260,7 +261,7 @@ class CaptionDialog(QDialog):
             problem = captioner_problem(model) if model else "Choose a model, or add one in Models…"
         self.local_problem.setText(problem or "")
         self.local_problem.setVisible(bool(problem))
-        self.ok_button.setText(f"Caption {plural(self.scope.count, 'clip')}")
+        self.ok_button.setText(f"Caption {n_clips(self.scope.count)}")
         self.ok_button.setEnabled(self.scope.count > 0 and not problem)
 
     def _take_credentials(self) -> None:

@@ -32,7 +32,8 @@ from workstation.core.autotag.base import WD14_MODELS, Aggregation, TagSettings
 from workstation.core.autotag.models import list_models, tagger_problem
 from workstation.core.errors import WorkstationError
 from workstation.ui.clips.all_tags_panel import Scope
-from workstation.ui.clips.autotag_fields import ClipScopeChooser, ModelPicker, plural
+from workstation.ui.clips.autotag_fields import ClipScopeChooser, ModelPicker
+from workstation.ui.clips.wording import n_clips
 
 AGGREGATION_TEXT = {
     Aggregation.MEAN: "Mean: a tag must be seen through most of the clip",
@@ -170,7 +171,7 @@ class TagDialog(QDialog):
 
     def _update_ok(self) -> None:
         n = self.scope.count
-        self.ok_button.setText(f"Tag {plural(n, 'clip')}")
+        self.ok_button.setText(f"Tag {n_clips(n)}")
         self.ok_button.setEnabled(n > 0 and not self._problem)
 
     def settings(self) -> TagSettings:

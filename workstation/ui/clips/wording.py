@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from workstation.ui.wording import counted
+
 
 def n_clips(n: int) -> str:
     """ "1 clip", "2 clips", "10,000 clips"."""
-    return f"{n:,} clip" if n == 1 else f"{n:,} clips"
+    return counted(n, "clip")
 
 
 def bulk_question(op: str, tag: str, n: int, new: str = "") -> str:

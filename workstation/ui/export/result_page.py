@@ -38,16 +38,13 @@ from workstation.core.export.trainers import (
 )
 from workstation.ui.export.form import selection_query
 from workstation.ui.session import ProjectSession
+from workstation.ui.wording import counted
 
 #: The filter term that selects a group's clips by their length, where there is one.
 _TERMS = {
     (ANIMATEDIFF, Effect.STRETCH): f"frames>={ANIMATEDIFF_FRAMES} frames<{ANIMATEDIFF_SPAN}",
     (ANIMATEDIFF, Effect.REPEAT): f"frames<{ANIMATEDIFF_FRAMES}",
 }
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class ExportResultPage(QWidget):
@@ -110,7 +107,7 @@ class ExportResultPage(QWidget):
     def show_result(self, result: ExportResult, selection: str = "all") -> None:
         self.result, self.selection = result, selection
         self.summary.setText(
-            f"Exported {_plural(len(result.clips), 'clip')} to {result.out} ({result.format}): "
+            f"Exported {counted(len(result.clips), 'clip')} to {result.out} ({result.format}): "
             f"{result.train:,} for training, {result.val:,} for validation; "
             f"{result.encoded:,} written, {result.reused:,} unchanged, "
             f"{result.removed:,} removed. The per-clip details are in report.json."
