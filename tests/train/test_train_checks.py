@@ -77,6 +77,16 @@ def test_numbers_are_checked_field_by_field_and_the_child_names_the_flag():
     with pytest.raises(WorkstationError, match=r"^--resolution 250: must be a multiple of 8"):
         checks._check(s)
     assert checks.field_of_error("--frames 40: too many", s) == "frames"
+    # Aspect buckets: sides step by --bucket-step, so the base size must be a multiple of it.
+    assert checks.number_problems(TrainSettings(resolution=288)) == {
+        "resolution": "must be a multiple of --bucket-step (64) with aspect buckets "
+        "(or --no-aspect-buckets)"
+    }
+    assert checks.number_problems(TrainSettings(resolution=288, aspect_buckets=False)) == {}
+    assert checks.number_problems(TrainSettings(resolution=288, bucket_step=32)) == {}
+    assert checks.number_problems(TrainSettings(bucket_step=12)) == {
+        "bucket_step": "must be a multiple of 8 (the VAE's factor), >= 8"
+    }
     s = TrainSettings(dataset="/d/x")
     assert checks.field_of_error("/d/x: none of the 2 clips can be used", s) == "dataset"
     assert checks.field_of_error("the GPU ran out of memory", s) is None

@@ -51,12 +51,23 @@ def test_frames_are_taken_by_time_whatever_the_source_fps(tmp_path):
     assert times[0] == [n / 24 for n in range(0, 24, 3)]
 
 
-def test_a_short_clip_raises_the_frame_rate_and_stride_zero_counts_frames(tmp_path):
+def test_a_short_clip_goes_to_a_shorter_bucket_or_is_skipped_or_sped_up(tmp_path):
     entry = _clip(tmp_path, "short.mp4", 36, 60)  # 0.6 s: 8 frames at 8 fps need 0.875 s
+    # Default: the longest frame bucket it fills at the true speed (4 frames: 0.375 s).
     (clip,), _ = data.scan_clips([entry], 8, 4, target_fps=8)
-    assert clip.step == pytest.approx(5.0)  # (36 - 1) / (8 - 1): the whole clip
+    assert (clip.frames, clip.step) == (4, 7.5)
+    assert clip.bucket(8, 48) == (48, 48, 4)
+    ds = data.ClipDataset([clip], frames=8, resolution=48, deterministic=True)
+    assert ds[0]["pixels"].shape == (4, 3, 48, 48)
+    assert _numbers(ds[0]["pixels"]) == [0, 8, 15, 23]  # 7.5 source frames apart
+    none, (skip,) = data.scan_clips([entry], 8, 4, target_fps=8, short_clips="skip")
+    assert not none and skip.problem == "only 0.60 s, 8 frames at 8 fps needed"
+    (fast,), _ = data.scan_clips([entry], 8, 4, target_fps=8, short_clips="faster")
+    assert (fast.frames, fast.step) == (0, pytest.approx(5.0))  # (36 - 1) / (8 - 1)
     (old,), _ = data.scan_clips([entry], 8, 4, target_fps=0)
-    assert (old.step, old.stride) == (0.0, 4)
+    assert (old.frames, old.step, old.stride) == (0, 0.0, 4)  # 8 x 4 frames fit in 36
+    tiny = _clip(tmp_path, "tiny.mp4", 10, 60)  # fills no bucket at 8 fps: skipped
+    assert data.scan_clips([tiny], 8, 4, target_fps=8)[0] == []
 
 
 @pytest.mark.parametrize("fps", [24, Fraction(30000, 1001)])

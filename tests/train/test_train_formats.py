@@ -96,7 +96,7 @@ def test_scan_reports_each_bad_clip_once(tiny_export, caplog):
     entries = data.read_export(tiny_export)
     assert len(entries) == 5 and entries[0].caption == "red ball moves left"
     with caplog.at_level(logging.INFO, logger="workstation.train"):
-        usable, skipped = data.scan_clips(entries, 8, 4)
+        usable, skipped = data.scan_clips(entries, 8, 4, short_clips="faster")
     assert [c.path.name for c in usable] == ["a.mp4", "b.mp4", "c.mp4"]
     assert [c.stride for c in usable] == [4, 4, 2]
     problems = {s.path.name: s.problem for s in skipped}
@@ -104,6 +104,9 @@ def test_scan_reports_each_bad_clip_once(tiny_export, caplog):
     assert problems["broken.mp4"].startswith("cannot be read")
     assert sum("broken.mp4" in r.getMessage() for r in caplog.records) == 1
     assert any("stride lowered from 4 to 2" in r.getMessage() for r in caplog.records)
+    # By default the 20-frame clip keeps stride 4 and trains with 4 frames (13 of 20).
+    shorter, _ = data.scan_clips(entries, 8, 4)
+    assert [(c.stride, c.frames) for c in shorter] == [(4, 0), (4, 0), (4, 4)]
 
 
 def test_clip_dataset_takes_every_stride_th_frame(tmp_path):
@@ -121,8 +124,11 @@ def test_clip_dataset_takes_every_stride_th_frame(tmp_path):
     assert item["pixels"].min() >= -1.0 and item["pixels"].max() <= 1.0
     images = ((item["pixels"] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
     assert [synth.read_frame_number(img) for img in images] == list(range(0, 29, 4))
-    short = data.scan_clips([data.ClipEntry(path, "a cat")], 8, 8)[0][0]
+    entry = data.ClipEntry(path, "a cat")
+    short = data.scan_clips([entry], 8, 8, short_clips="faster")[0][0]
     assert short.stride == 4  # asked 8, lowered to what the clip allows
+    short = data.scan_clips([entry], 8, 8)[0][0]
+    assert (short.stride, short.frames) == (8, 4)  # or kept, with 4 frames (25 of 30)
 
 
 def test_read_export_webvid_and_bad_lines(tmp_path):

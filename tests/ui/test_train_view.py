@@ -315,3 +315,15 @@ def test_a_sample_plays_inline_and_loops(qtbot, view):
     wrapped = lambda: any(b < a for a, b in zip(seen, seen[1:], strict=False))  # noqa: E731
     qtbot.waitUntil(wrapped, timeout=10000)
     view.player.unload()
+
+
+def test_the_start_line_says_how_many_clips_went_to_which_bucket(qtbot):
+    from workstation.train.launch import parse_event
+    from workstation.ui.train.run import TrainingRun
+
+    run = TrainingRun()
+    summary = "64x64, 16 frames: 3 clips; 80x48, 16 frames: 1 clip"
+    line = json.dumps({"event": "start", "max_steps": 9, "bucket_summary": summary})
+    with qtbot.waitSignal(run.statusChanged) as status:
+        run._handle(parse_event(line))
+    assert status.args == [f"run: started at step 0 of 9; {summary}"]

@@ -106,6 +106,13 @@ def number_problems(s: TrainSettings) -> dict[str, str]:
     for name in _AT_LEAST_ZERO:
         if getattr(s, name) < 0:
             problems[name] = "must be >= 0"
+    if s.bucket_step % 8 or s.bucket_step < 8:
+        problems["bucket_step"] = "must be a multiple of 8 (the VAE's factor), >= 8"
+    elif s.aspect_buckets and s.resolution % s.bucket_step and "resolution" not in problems:
+        problems["resolution"] = (
+            f"must be a multiple of --bucket-step ({s.bucket_step}) with aspect buckets "
+            "(or --no-aspect-buckets)"
+        )
     if not 0 <= s.caption_dropout <= 1:
         problems["caption_dropout"] = "must be within 0..1"
     if s.mode == "lora" and s.lora_rank < 1:
@@ -115,9 +122,31 @@ def number_problems(s: TrainSettings) -> dict[str, str]:
     return problems
 
 
+_ATTENTION_PACKAGES = {
+    "xformers": ("xformers", "pip install xformers; NVIDIA GPUs"),
+    "flash": ("flash_attn", "pip install flash-attn; NVIDIA Ampere or newer"),
+}
+
+
+def attention_problem(choice: str) -> str:
+    """What ``--attention CHOICE`` needs and is not installed ("" when it can run); checked
+    by the package's presence only (no import: the form checks it as a person types)."""
+    import importlib.util
+
+    if choice not in _ATTENTION_PACKAGES:
+        return ""
+    module, how = _ATTENTION_PACKAGES[choice]
+    if importlib.util.find_spec(module) is not None:
+        return ""
+    return f"needs the {module} package, which is not installed ({how})"
+
+
 def _check(s: TrainSettings) -> None:
     for name, problem in number_problems(s).items():
         raise WorkstationError(f"{flag(name)} {getattr(s, name):g}: {problem}")
+    problem = attention_problem(s.attention)
+    if problem:
+        raise WorkstationError(f"--attention {s.attention}: {problem}")
 
 
 def check_output(output: str, dataset: str = "") -> str:
@@ -182,6 +211,8 @@ def check_form(s: TrainSettings) -> dict[str, FieldCheck]:
             checks[name] = FieldCheck(info=info)
     for name, problem in number_problems(s).items():
         checks[name] = FieldCheck(problem)
+    if attention_problem(s.attention):
+        checks["attention"] = FieldCheck(attention_problem(s.attention))
     return checks
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
@@ -48,11 +48,18 @@ class UsableClip:
     step: float = 0.0
     fps: float = 0.0
     pts: tuple[int, ...] = ()
+    frames: int = 0  # frames this clip trains with (its frame bucket); 0: the run's
+    size: tuple[int, int] = (0, 0)  # (width, height) it trains at; (0, 0): R x R
 
     @property
     def distance(self) -> float:
         """Source frames between two taken frames."""
         return self.step or float(self.stride)
+
+    def bucket(self, frames: int, resolution: int) -> tuple[int, int, int]:
+        """(width, height, frames) this clip trains at, given the run's frames and size."""
+        w, h = self.size if self.size[0] else (resolution, resolution)
+        return (w, h, self.frames or frames)
 
 
 @dataclass(frozen=True)
@@ -109,15 +116,30 @@ def frame_indices(start: int, frames: int, step: float) -> list[int]:
     return [start + math.floor(k * step + 0.5) for k in range(frames)]
 
 
+def _fits(frame_count: int, frames: int, step: float) -> bool:
+    """Whether ``frames`` frames ``step`` source frames apart fit in the clip."""
+    return frames >= 1 and frame_indices(0, frames, step)[-1] <= frame_count - 1
+
+
 def scan_clips(
-    entries: list[ClipEntry], frames: int, stride: int, target_fps: float = 0.0
+    entries: list[ClipEntry],
+    frames: int,
+    stride: int,
+    target_fps: float = 0.0,
+    short_clips: str = "shorter",
 ) -> tuple[list[UsableClip], list[SkippedClip]]:
-    """Open every clip once: keep those that give ``frames`` frames (lowering the stride when
-    needed, logged), report the rest once (missing, unreadable, too short).
+    """Open every clip once: keep those that give ``frames`` frames, report the rest once
+    (missing, unreadable, too short).
 
     With ``target_fps`` the frames are taken ``1 / target_fps`` seconds apart by each clip's
     own frame rate (a 60 fps and a 24 fps clip then move at the same speed); ``stride`` only
-    counts source frames when ``target_fps`` is 0 or a clip's frame rate is unknown."""
+    counts source frames when ``target_fps`` is 0 or a clip's frame rate is unknown.  A clip
+    too short for ``frames`` frames at that distance goes, by ``short_clips``
+    (:data:`workstation.train.buckets.SHORT_CLIPS`), to the longest shorter frame bucket it
+    fills ("shorter"), is left out ("skip"), or has its frames taken closer together
+    ("faster": the distance lowered, logged)."""
+    from workstation.train.buckets import frame_buckets
+
     usable, skipped = [], []
     for e in entries:
         if not e.path.exists():
@@ -129,31 +151,68 @@ def scan_clips(
             skipped.append(SkippedClip(e.path, f"cannot be read ({exc})"))
             continue
         n = p.frames
-        if target_fps > 0 and p.fps > 0:
-            asked = p.fps / target_fps
-            step = fit_step(n, frames, asked)
-            if step is not None and step < max(asked, 1.0) - 1e-9:
-                log.info(
-                    "%s: %d frames at %.3g fps, %g fps raised to %.3g fps",
-                    e.path.name,
-                    n,
-                    p.fps,
-                    target_fps,
-                    p.fps / step,
-                )
-            s = None if step is None else max(1, round(step))
-        else:
-            step = 0.0
-            s = fit_stride(n, frames, stride)
-            if s is not None and s < stride:
-                log.info("%s: %d frames, stride lowered from %d to %d", e.path.name, n, stride, s)
-        if s is None or step is None:
-            skipped.append(SkippedClip(e.path, f"only {n} frames, {frames} needed"))
+        by_time = target_fps > 0 and p.fps > 0
+        asked = max(p.fps / target_fps, 1.0) if by_time else float(stride)
+        taken = next((f for f in frame_buckets(frames) if _fits(n, f, asked)), 0)
+        if taken == frames or (taken and short_clips == "shorter"):
+            step = asked if by_time else 0.0
+            clip = UsableClip(
+                e.path, e.caption, n, max(1, round(asked)), p.width, p.height, step, p.fps, p.pts
+            )
+            usable.append(clip if taken == frames else replace(clip, frames=taken))
             continue
+        fitted = None
+        if short_clips == "faster":
+            fitted = _fit_faster(e.path.name, n, frames, stride, target_fps, p.fps, by_time)
+        if fitted is None:
+            why = f"only {n} frames, {frames} needed"
+            if short_clips != "faster" and by_time:
+                why = f"only {n / p.fps:.2f} s, {frames} frames at {target_fps:g} fps needed"
+            skipped.append(SkippedClip(e.path, why))
+            continue
+        s, step = fitted
         usable.append(UsableClip(e.path, e.caption, n, s, p.width, p.height, step, p.fps, p.pts))
     for skip in skipped:
         log.warning("skipping %s: %s", skip.path, skip.problem)
     return usable, skipped
+
+
+def _fit_faster(
+    name: str, n: int, frames: int, stride: int, target_fps: float, fps: float, by_time: bool
+) -> tuple[int, float] | None:
+    """``--short-clips faster``: (stride, step) that give ``frames`` frames from ``n`` by
+    taking them closer together (logged), or None when the clip has fewer frames than that."""
+    if by_time:
+        step = fit_step(n, frames, fps / target_fps)
+        if step is None:
+            return None
+        log.info(
+            "%s: %d frames at %.3g fps, %g fps raised to %.3g fps",
+            name,
+            n,
+            fps,
+            target_fps,
+            fps / step,
+        )
+        return max(1, round(step)), step
+    s = fit_stride(n, frames, stride)
+    if s is None:
+        return None
+    log.info("%s: %d frames, stride lowered from %d to %d", name, n, stride, s)
+    return s, 0.0
+
+
+def assign_sizes(
+    clips: list[UsableClip], resolution: int, step: int, enabled: bool
+) -> list[UsableClip]:
+    """Each clip with the aspect bucket it trains at (:func:`workstation.train.buckets.
+    aspect_buckets`); ``enabled`` False: all at ``resolution`` squared, as before buckets."""
+    from workstation.train.buckets import aspect_buckets, nearest_size
+
+    if not enabled:
+        return [replace(c, size=(0, 0)) for c in clips]
+    sizes = aspect_buckets(resolution, step)
+    return [replace(c, size=nearest_size(c.width, c.height, sizes)) for c in clips]
 
 
 def window_rng(seed: int, epoch: int, index: int) -> random.Random:
@@ -163,9 +222,11 @@ def window_rng(seed: int, epoch: int, index: int) -> random.Random:
 
 
 class ClipDataset(torch.utils.data.Dataset):
-    """Random ``frames``-frame windows of the clips, cropped to ``resolution`` squared.
+    """Random windows of the clips: each clip's own bucket (:meth:`UsableClip.bucket`: its
+    frame count and size; without buckets ``frames`` frames, ``resolution`` squared), scaled
+    to cover it and cropped.
 
-    Items are dicts: ``pixels`` (F, 3, R, R) in [-1, 1], ``caption`` (after dropout),
+    Items are dicts: ``pixels`` (F, 3, H, W) in [-1, 1], ``caption`` (after dropout),
     ``index`` and ``window`` (start frame, crop x, crop y, flipped).  The draws come from
     :func:`window_rng` with the epoch set by :meth:`set_epoch` (before the loader's workers
     start: the loader must not keep persistent workers).  ``deterministic`` (latent caching)
@@ -202,6 +263,11 @@ class ClipDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
+    def buckets(self) -> list[tuple[int, int, int]]:
+        """(width, height, frames) of each item, for :class:`~workstation.train.buckets.
+        BucketBatches`."""
+        return [c.bucket(self.frames, self.resolution) for c in self.clips]
+
     def __getitem__(self, index: int) -> dict:
         rng = window_rng(self.seed, self.epoch, index)
         for attempt in range(len(self.clips)):
@@ -236,23 +302,24 @@ class ClipDataset(torch.utils.data.Dataset):
     def _load(
         self, clip: UsableClip, rng: random.Random, *, centre: bool, flip: bool
     ) -> tuple[torch.Tensor, list[int]]:
-        last = frame_indices(0, self.frames, clip.distance)[-1]
+        bw, bh, frames = clip.bucket(self.frames, self.resolution)
+        last = frame_indices(0, frames, clip.distance)[-1]
         start = 0 if centre else rng.randint(0, clip.frame_count - 1 - last)
-        wanted = frame_indices(start, self.frames, clip.distance)
-        r = self.resolution
-        scale = r / min(clip.width, clip.height)
-        w = max(r, round(clip.width * scale / 2) * 2)
-        h = max(r, round(clip.height * scale / 2) * 2)
+        wanted = frame_indices(start, frames, clip.distance)
+        # Scaled to cover the bucket (the short side fits), then cropped to it.
+        scale = max(bw / clip.width, bh / clip.height)
+        w = max(bw, round(clip.width * scale / 2) * 2)
+        h = max(bh, round(clip.height * scale / 2) * 2)
         images = decode_frames(clip, wanted, w, h)
-        if len(images) < self.frames:
-            raise ValueError(f"decoded {len(images)} of {self.frames} frames")
+        if len(images) < frames:
+            raise ValueError(f"decoded {len(images)} of {frames} frames")
         if centre:
-            x0, y0 = (w - r) // 2, (h - r) // 2
+            x0, y0 = (w - bw) // 2, (h - bh) // 2
             flip = False
         else:
-            x0, y0 = rng.randint(0, w - r), rng.randint(0, h - r)
+            x0, y0 = rng.randint(0, w - bw), rng.randint(0, h - bh)
             flip = flip and rng.random() < 0.5
-        stack = np.stack(images)[:, y0 : y0 + r, x0 : x0 + r]
+        stack = np.stack(images)[:, y0 : y0 + bh, x0 : x0 + bw]
         if flip:
             stack = stack[:, :, ::-1]
         t = torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float()

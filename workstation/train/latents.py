@@ -2,9 +2,10 @@
 time are not spent on each step.
 
 Each clip gets ``cache_windows`` windows (the first: frame 0, centre crop; the others: random
-starts and crops; none flipped), stored as one safetensors file per clip under the run's
-``latent-cache/`` folder.  The file's name is a key of what made it (the clip's path, size
-and modification time, and every setting that changes the pixels or the VAE), so a resumed or
+starts and crops; none flipped), at the clip's bucket (size and frame count), stored as one
+safetensors file per clip under the run's ``latent-cache/`` folder.  The file's name is a key
+of what made it (the clip's path, size and modification time, its bucket, and every setting
+that changes the pixels or the VAE), so a resumed or
 repeated run reuses it and any change makes a new one.  Each epoch takes one of the windows,
 drawn from (seed, epoch, index) like the uncached loader's crops.
 """
@@ -30,14 +31,13 @@ def cache_key(clip, s: TrainSettings, dtype: str) -> str:
         "clip": str(clip.path.resolve()),
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
-        "frames": s.frames,
-        "resolution": s.resolution,
+        "bucket": list(clip.bucket(s.frames, s.resolution)),
         "step": clip.distance,
         "windows": s.cache_windows,
         "base_model": str(Path(s.base_model).resolve()),
         "base_config": s.base_config,
         "dtype": dtype,
-        "version": 1,
+        "version": 2,
     }
     return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -86,7 +86,7 @@ def _cache_latents(clips, s: TrainSettings, encode_pixels, dtype: str = "float32
         folder,
         len(latents) - reused,
     )
-    return CachedLatents(clips, latents, s.caption_dropout, s.seed)
+    return CachedLatents(clips, latents, s.caption_dropout, s.seed, source.buckets())
 
 
 class CachedLatents:
@@ -94,10 +94,11 @@ class CachedLatents:
     still applies.  Both are drawn like :class:`~workstation.train.data.ClipDataset`'s: from
     (seed, epoch, index)."""
 
-    def __init__(self, clips, latents, caption_dropout: float, seed: int = 0) -> None:
+    def __init__(self, clips, latents, caption_dropout: float, seed: int = 0, sizes=None) -> None:
         self.clips = clips
         self.latents = latents
         self.keys = sorted(latents)
+        self._buckets = [sizes[i] for i in self.keys] if sizes else [(0, 0, 0)] * len(self.keys)
         self.caption_dropout = caption_dropout
         self.seed = seed
         self.epoch = 0
@@ -107,6 +108,10 @@ class CachedLatents:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def buckets(self) -> list[tuple[int, int, int]]:
+        """Each item's (width, height, frames): its latents' shape, one bucket per batch."""
+        return self._buckets
 
     def __getitem__(self, i: int) -> dict:
         import torch

@@ -63,8 +63,20 @@ class TrainSettings:
         choices=("full", "lora"),
     )
     max_steps: int = _opt(2000, "optimizer steps to train")
-    resolution: int = _opt(256, "square training size in pixels (256, 384, 512)")
+    resolution: int = _opt(
+        256, "training size in pixels: R x R, or about R x R pixels by aspect bucket (256-512)"
+    )
+    aspect_buckets: bool = _opt(
+        True, "train each clip at the bucket size nearest its aspect ratio (off: square crops)"
+    )
+    bucket_step: int = _opt(64, "bucket sides are multiples of this (64 for SD1.5)")
     frames: int = _opt(16, "frames per training clip")
+    short_clips: str = _opt(
+        "shorter",
+        "a clip too short for --frames at the target fps: shorter = train it with 3/4 or 1/2 "
+        "of the frames; skip = leave it out; faster = take its frames closer together",
+        choices=("shorter", "skip", "faster"),
+    )
     stride: int = _opt(
         4, "with --target-fps 0: take every S-th source frame (lowered for short clips)"
     )
@@ -90,6 +102,12 @@ class TrainSettings:
         "auto = bf16 where supported, else fp16 on GPU, fp32 on "
         "CPU (this flag wins over an accelerate config file)",
         choices=("auto", "no", "fp16", "bf16"),
+    )
+    attention: str = _opt(
+        "auto",
+        "attention kernel: auto/sdpa = PyTorch's scaled_dot_product_attention (diffusers' "
+        "default); xformers and flash need those packages; math = plain matmul + softmax",
+        choices=("auto", "sdpa", "xformers", "flash", "math"),
     )
     gradient_checkpointing: bool = _opt(True, "recompute activations (less memory, ~30%% slower)")
     adam_8bit: bool = _opt(False, "8-bit AdamW from bitsandbytes (less optimizer memory)")

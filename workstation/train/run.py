@@ -32,6 +32,7 @@ from typing import Any
 
 from workstation.core.errors import WorkstationError
 from workstation.train import checkpointing
+from workstation.train.buckets import BucketBatches, counts, describe
 from workstation.train.checks import _check, _mixed_precision, _preflight, error_event
 from workstation.train.latents import _cache_latents
 from workstation.train.launch import (
@@ -61,11 +62,12 @@ def train(
     import torch
     import torch.nn.functional as F
     from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+    from accelerate.utils import ProjectConfiguration, set_seed
     from diffusers.optimization import get_scheduler
     from diffusers.training_utils import cast_training_params
 
     from workstation.train import data, models
+    from workstation.train.attention import use_attention
     from workstation.train.motion_norm import describe_norms
     from workstation.train.samples import render_validation, write_sanity
 
@@ -81,9 +83,6 @@ def train(
         project_config=ProjectConfiguration(
             project_dir=str(output), logging_dir=str(output / "logs")
         ),
-        # The shuffle order is a function of (seed, epoch), the same on every process and
-        # again after a resume (the sampler's generator is re-seeded seed + epoch).
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=s.seed),
     )
     main = accelerator.is_main_process
     device = accelerator.device
@@ -98,7 +97,8 @@ def train(
 
     # -- data ------------------------------------------------------------------------------
     entries = data.read_export(s.dataset)
-    usable, skipped = data.scan_clips(entries, s.frames, s.stride, s.target_fps)
+    usable, skipped = data.scan_clips(entries, s.frames, s.stride, s.target_fps, s.short_clips)
+    usable = data.assign_sizes(usable, s.resolution, s.bucket_step, s.aspect_buckets)
     if not usable:
         raise WorkstationError(
             f"{s.dataset}: none of the {len(entries)} clips can be used "
@@ -120,6 +120,7 @@ def train(
     lora_scale = s.lora_alpha / s.lora_rank
     if s.mode == "lora":
         models.add_motion_lora(unet, s.lora_rank, s.lora_alpha)
+    use_attention(unet, s.attention)  # spatial and motion attention alike
     vae, text_encoder, tokenizer = base.vae, base.text_encoder, base.tokenizer
     vae.requires_grad_(False)
     text_encoder.requires_grad_(False)
@@ -177,16 +178,18 @@ def train(
     )
     if s.cache_latents:
         dataset = _cache_latents(usable, s, encode_pixels, str(weight_dtype))
+    # Batches of one bucket each, in an order drawn from (seed, epoch) alone, the same on
+    # every process and again after a resume.
+    batches_of = BucketBatches(dataset.buckets(), s.batch_size, s.seed)
     loader = torch.utils.data.DataLoader(
         dataset,
-        batch_size=s.batch_size,
-        shuffle=True,
-        # Its own generator: creating an iterator (e.g. the resumed, skipping one) then draws
-        # nothing from the global RNG, whose restored state drives crops and noise.
+        batch_sampler=batches_of,
+        # Its own generator (the workers' base seed): creating an iterator (e.g. the resumed,
+        # skipping one) then draws nothing from the global RNG, whose restored state drives
+        # crops and noise.
         generator=torch.Generator().manual_seed(s.seed),
         num_workers=s.num_workers,
         collate_fn=data.collate,
-        drop_last=len(dataset) >= s.batch_size,
         # Fresh workers each epoch: they take the dataset's epoch (set below) with them, and
         # the crops are a function of (seed, epoch, index), not of a worker's RNG.
         persistent_workers=False,
@@ -258,12 +261,15 @@ def train(
         step=start_step,
         max_steps=s.max_steps,
         clips=len(usable),
+        buckets=counts(dataset.buckets()),
+        bucket_summary=describe(dataset.buckets()),
         skipped=[{"path": str(x.path), "problem": x.problem} for x in skipped],
         trainable_params=sum(p.numel() for p in trainable),
         mode=s.mode,
         motion_module=described,
         group_norm=describe_norms(adapter_config),
         mixed_precision=mp,
+        attention=s.attention,
         device=str(device),
         processes=accelerator.num_processes,
         learning_rate=lr,
@@ -327,6 +333,7 @@ def train(
     while step < s.max_steps:
         loader.set_epoch(epoch)
         dataset.set_epoch(epoch)
+        batches_of.set_epoch(epoch)
         batches = loader
         if skip:
             batches = accelerator.skip_first_batches(loader, skip)

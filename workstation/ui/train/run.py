@@ -271,7 +271,10 @@ class TrainingRun(QObject):
         name = self.output.name if self.output else "run"
         if ev.kind == "start":
             self.max_steps = int(ev.data.get("max_steps") or self.max_steps)
-            self.statusChanged.emit(f"{name}: started at step {ev.step} of {self.max_steps}")
+            text = f"{name}: started at step {ev.step} of {self.max_steps}"
+            if ev.data.get("bucket_summary"):  # how many clips train at which size
+                text += f"; {ev.data['bucket_summary']}"
+            self.statusChanged.emit(text)
         elif ev.kind == "step":
             loss = ev.data.get("loss")
             if isinstance(loss, (int, float)):
