@@ -23,8 +23,6 @@ from collections.abc import Iterator, Sequence
 
 Bucket = tuple[int, int, int]  # (width, height, frames)
 
-SHORT_CLIPS = ("shorter", "skip", "faster")
-
 
 def aspect_buckets(resolution: int, step: int) -> list[tuple[int, int]]:
     """(width, height) pairs of about ``resolution``² pixels, sides multiples of ``step``,

@@ -9,6 +9,8 @@ reads each clip's frame rate and frame timestamps (packets only, no decoding).  
 taken by time (``--target-fps``), so every source moves at the same speed; a window is
 decoded from the keyframe before it (a seek), not from frame 0; its start, crop and flip come
 from (seed, epoch, index), so a resumed run with any number of workers sees the same crops.
+Each clip trains at its bucket (:mod:`workstation.train.buckets`): the size nearest its aspect
+ratio and, when it is too short for the run's frame count, fewer frames.
 """
 
 from __future__ import annotations
@@ -134,8 +136,8 @@ def scan_clips(
     With ``target_fps`` the frames are taken ``1 / target_fps`` seconds apart by each clip's
     own frame rate (a 60 fps and a 24 fps clip then move at the same speed); ``stride`` only
     counts source frames when ``target_fps`` is 0 or a clip's frame rate is unknown.  A clip
-    too short for ``frames`` frames at that distance goes, by ``short_clips``
-    (:data:`workstation.train.buckets.SHORT_CLIPS`), to the longest shorter frame bucket it
+    too short for ``frames`` frames at that distance goes, by ``short_clips`` (the choices of
+    ``TrainSettings.short_clips``), to the longest shorter frame bucket it
     fills ("shorter"), is left out ("skip"), or has its frames taken closer together
     ("faster": the distance lowered, logged)."""
     from workstation.train.buckets import frame_buckets
@@ -370,6 +372,29 @@ def _decode(path: Path, wanted: set[int], end: int, width: int, height: int) -> 
             if n in wanted:
                 images.append(frame.to_ndarray(width=width, height=height, format="rgb24"))
     return images
+
+
+def bucket_loader(dataset, batch_size: int, seed: int, workers: int):
+    """(DataLoader, its :class:`~workstation.train.buckets.BucketBatches`) over ``dataset``
+    (a ClipDataset or cached latents): batches of one bucket each, in an order drawn from
+    (seed, epoch) alone, the same on every process and again after a resume."""
+    from workstation.train.buckets import BucketBatches
+
+    batches = BucketBatches(dataset.buckets(), batch_size, seed)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=batches,
+        # Its own generator (the workers' base seed): creating an iterator (e.g. the resumed,
+        # skipping one) then draws nothing from the global RNG, whose restored state drives
+        # crops and noise.
+        generator=torch.Generator().manual_seed(seed),
+        num_workers=workers,
+        collate_fn=collate,
+        # Fresh workers each epoch: they take the dataset's epoch (set by the loop) with
+        # them, and the crops are a function of (seed, epoch, index), not of a worker's RNG.
+        persistent_workers=False,
+    )
+    return loader, batches
 
 
 def collate(items: list[dict]) -> dict:

@@ -32,7 +32,7 @@ from typing import Any
 
 from workstation.core.errors import WorkstationError
 from workstation.train import checkpointing
-from workstation.train.buckets import BucketBatches, counts, describe
+from workstation.train.buckets import counts, describe
 from workstation.train.checks import _check, _mixed_precision, _preflight, error_event
 from workstation.train.latents import _cache_latents
 from workstation.train.launch import (
@@ -178,22 +178,7 @@ def train(
     )
     if s.cache_latents:
         dataset = _cache_latents(usable, s, encode_pixels, str(weight_dtype))
-    # Batches of one bucket each, in an order drawn from (seed, epoch) alone, the same on
-    # every process and again after a resume.
-    batches_of = BucketBatches(dataset.buckets(), s.batch_size, s.seed)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=batches_of,
-        # Its own generator (the workers' base seed): creating an iterator (e.g. the resumed,
-        # skipping one) then draws nothing from the global RNG, whose restored state drives
-        # crops and noise.
-        generator=torch.Generator().manual_seed(s.seed),
-        num_workers=s.num_workers,
-        collate_fn=data.collate,
-        # Fresh workers each epoch: they take the dataset's epoch (set below) with them, and
-        # the crops are a function of (seed, epoch, index), not of a worker's RNG.
-        persistent_workers=False,
-    )
+    loader, batches_of = data.bucket_loader(dataset, s.batch_size, s.seed, s.num_workers)
 
     # -- checkpoints hold the trainable weights only (not the frozen 2D UNet) ---------------
     def save_hook(models_, weights, output_dir):
