@@ -178,34 +178,50 @@ def test_diffusers_load_lora_weights_gives_the_merged_weights(tiny_models, train
     assert changed == 10 * 2 * 4  # every LoRA'd projection moved, nothing else
 
 
-def _a1111_load_motion_lora(lora: dict[str, torch.Tensor], module_names: set[str]):
-    """sd-webui-animatediff's ``mm_load_network`` (scripts/animatediff_lora.py) key mapping and
-    A1111's LoRA module (``lora_up @ lora_down``, scale alpha/dim or 1.0 when there is no
-    alpha): {module name: weight delta}."""
-    assert "motion_modules" in next(iter(lora))  # how the extension tells a motion LoRA
+def _a1111_load_motion_lora(path, module_names: set[str], strength: float = 1.0):
+    """sd-webui-animatediff's ``mm_load_network`` (scripts/animatediff_lora.py: the file read
+    as ``sd_models.read_state_dict`` reads a .safetensors, a motion LoRA told by its FIRST key,
+    ``convert_mm_name_to_compvis``, the module looked up in ``network_layer_mapping``, which
+    ``animatediff_mm._set_layer_mapping`` fills with the motion module's ``named_modules()``)
+    and A1111's ``NetworkModuleLora`` (``ModuleTypeLora`` needs ``lora_up/down.weight``;
+    ``finalize_updown``: ``up @ down * calc_scale() * multiplier()``, ``calc_scale`` = scale,
+    else alpha / dim, else 1.0): {module name: weight delta}."""
+    from safetensors.torch import load_file
+
+    sd = load_file(str(path))
+    assert "motion_modules" in list(sd.keys())[0]  # else A1111's own LoRA loader takes it
     weights: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in lora.items():
-        module, _, part = re.split(r"(_lora\.)", key)
+    for key_network, weight in sd.items():
+        module, _, part = re.split(r"(_lora\.)", key_network)
         module = module.replace("processor.", "").replace("to_out", "to_out.0")
         assert module in module_names, f"Failed to find sd module for key {module}."
-        weights.setdefault(module, {})["lora_" + part] = value
+        weights.setdefault(module, {})["lora_" + part] = weight
     deltas = {}
     for module, w in weights.items():
+        assert all(x in w for x in ["lora_up.weight", "lora_down.weight"]), module
         up, down = w["lora_up.weight"], w["lora_down.weight"]
-        scale = w["alpha"].item() / down.shape[0] if "alpha" in w else 1.0
-        deltas[module] = (up @ down) * scale
+        dim = down.shape[0]
+        if "scale" in w:
+            scale = w["scale"].item()
+        elif "alpha" in w:
+            scale = w["alpha"].item() / dim
+        else:
+            scale = 1.0
+        deltas[module] = (up.reshape(up.shape[0], -1) @ down.reshape(dim, -1)) * scale * strength
     return deltas
 
 
-def test_a1111_motion_lora_mapping_gives_the_merged_weights(trained_lora):
+def test_a1111_motion_lora_mapping_gives_the_merged_weights(trained_lora, tmp_path):
     state, merged, unmerged, *_ = trained_lora
-    lora = convert.lora_to_original(state, SCALE)
+    path = convert.save_safetensors(
+        convert.lora_to_original(state, SCALE), tmp_path / "motion_lora.safetensors"
+    )
     base = convert.to_original(unmerged)
     want = convert.to_original(merged)
-    # The extension loads the motion module file strictly, so its module names are the
-    # file's key prefixes.
+    # The extension loads the motion module file strictly, so the names of its modules that
+    # hold weights are the file's key prefixes.
     module_names = {k.rsplit(".", 1)[0] for k in base}
-    deltas = _a1111_load_motion_lora(lora, module_names)
+    deltas = _a1111_load_motion_lora(path, module_names)
     assert len(deltas) == 10 * 2 * 4
     for module, delta in deltas.items():
         key = f"{module}.weight"
