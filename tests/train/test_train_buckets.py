@@ -52,6 +52,26 @@ def test_batches_hold_one_bucket_and_follow_seed_and_epoch():
     assert not hasattr(sampler, "batch_size")  # accelerate then never tops a batch up
 
 
+@pytest.mark.parametrize("processes", [2, 3])
+def test_accelerates_sharding_keeps_batches_whole(processes):
+    """Multi-GPU: accelerate's BatchSamplerShard evens the processes out by repeating whole
+    batches (the sampler has no batch_size), never by topping one up from another bucket."""
+    from accelerate.data_loader import BatchSamplerShard
+
+    keys = [(64, 64, 8)] * 5 + [(80, 48, 8)] * 3 + [(64, 64, 4)] * 1
+    sampler = BucketBatches(keys, 2, seed=0)
+    shards = [
+        list(BatchSamplerShard(sampler, num_processes=processes, process_index=p))
+        for p in range(processes)
+    ]
+    assert len({len(b) for b in shards}) == 1  # every process takes as many steps
+    seen = [i for shard in shards for b in shard for i in b]
+    assert set(seen) == set(range(len(keys)))
+    for shard in shards:
+        assert all(len({keys[i] for i in b}) == 1 for b in shard)
+        assert all(b in sampler.batches() for b in shard)  # whole batches of this epoch
+
+
 def _export(root, clips) -> None:
     lines = []
     for name, frames, width, height in clips:
