@@ -317,8 +317,9 @@ def test_a_sample_plays_inline_and_loops(qtbot, view):
     view.player.unload()
 
 
-def test_the_start_line_says_how_many_clips_went_to_which_bucket(qtbot):
+def test_the_start_line_and_the_run_details_say_which_bucket_the_clips_went_to(qtbot, tmp_path):
     from workstation.train.launch import parse_event
+    from workstation.ui.train.history import describe, read_run
     from workstation.ui.train.run import TrainingRun
 
     run = TrainingRun()
@@ -327,3 +328,5 @@ def test_the_start_line_says_how_many_clips_went_to_which_bucket(qtbot):
     with qtbot.waitSignal(run.statusChanged) as status:
         run._handle(parse_event(line))
     assert status.args == [f"run: started at step 0 of 9; {summary}"]
+    (tmp_path / "events.jsonl").write_text(line + "\n")
+    assert describe(read_run(tmp_path)).splitlines()[1] == f"buckets: {summary}"

@@ -144,6 +144,9 @@ def log_text(folder: Path) -> str:
 def describe(record: RunRecord) -> str:
     """The details pane: how the run ended, the settings that differ from the defaults."""
     lines = [f"{record.state}: {record.message}" if record.message else record.state]
+    starts = [r for r in read_events(record.folder) if r["event"] == "start"]
+    if starts and starts[-1].get("bucket_summary"):  # how many clips trained at which size
+        lines.append(f"buckets: {starts[-1]['bucket_summary']}")
     s = record.settings
     if s is not None:
         defaults = TrainSettings()
