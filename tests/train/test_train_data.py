@@ -142,3 +142,23 @@ def test_cached_latents_live_on_disk_and_are_reused(tmp_path):
         again.set_epoch(epoch)
         taken.add(int(again[0]["window"][0]))
     assert taken == {0, 1, 2}
+
+
+def test_cached_windows_sit_where_the_extraction_says(tmp_path):
+    assert data.window_starts(40, 21, 3, "uniform") == [0, 9, 18]
+    assert data.window_starts(100, 21, 4, "slide") == [0, 22, 44, 66]  # back to back
+    assert data.window_starts(100, 21, 9, "slide") == [0, 22, 44, 66]  # no more fit
+    assert data.window_starts(100, 21, 4, "head") == [0]
+    assert data.window_starts(22, 21, 4, "uniform") == [0]  # exactly one window long
+    assert data.window_starts(25, 21, 8, "uniform") == [0, 1, 2, 3]  # no start twice
+    (clip,), _ = data.scan_clips([_clip(tmp_path, "c.mp4", 40, 24)], 8, 4, target_fps=8)
+    ds = data.ClipDataset([clip], frames=8, resolution=48, deterministic=True)
+    for how, firsts in (("uniform", [0, 9, 18]), ("slide", [0]), ("head", [0])):
+        windows = ds.cache_windows(0, 3, how, "key")
+        assert [_numbers(w)[0] for w in windows] == firsts, how
+        assert _numbers(windows[-1]) == [firsts[-1] + 3 * k for k in range(8)]
+    randoms = ds.cache_windows(0, 3, "random", "key")
+    assert len(randoms) == 3 and _numbers(randoms[0])[0] == 0
+    assert [w.tolist() for w in ds.cache_windows(0, 3, "random", "key")] == [
+        w.tolist() for w in randoms
+    ]  # drawn from the key alone

@@ -295,18 +295,38 @@ class ClipDataset(torch.utils.data.Dataset):
             }
         raise WorkstationError("every clip in the dataset failed to decode")
 
-    def fixed_window(self, index: int, window: int, key: str) -> tuple[torch.Tensor, list[int]]:
-        """Cached window ``window`` of clip ``index`` (no flip): 0 is the first window with a
-        centre crop, the others random ones drawn from (``key``, ``window``) alone."""
-        rng = random.Random(f"{key}:{window}")
-        return self._load(self.clips[index], rng, centre=window == 0, flip=False)
+    def cache_windows(self, index: int, count: int, how: str, key: str) -> list[torch.Tensor]:
+        """The windows ``--cache-latents`` encodes for clip ``index`` (none flipped), as
+        musubi-tuner's ``frame_extraction``: "uniform" = ``count`` starts spread evenly from
+        frame 0 to the last possible start, "slide" = up to ``count`` windows back to back from
+        frame 0, "head" = the first window only, each with a centre crop; "random" = the first
+        (centre crop), then random starts and crops drawn from (``key``, window) alone."""
+        clip = self.clips[index]
+        if how == "random":
+            return [
+                self._load(clip, random.Random(f"{key}:{w}"), centre=w == 0, flip=False)[0]
+                for w in range(count)
+            ]
+        starts = window_starts(clip.frame_count, self._span(clip), count, how)
+        rng = random.Random(0)  # not drawn from: fixed starts, centre crops
+        return [self._load(clip, rng, centre=True, flip=False, start=n)[0] for n in starts]
+
+    def _span(self, clip: UsableClip) -> int:
+        """Source frames from a window's first frame to its last."""
+        return frame_indices(0, clip.bucket(self.frames, self.resolution)[2], clip.distance)[-1]
 
     def _load(
-        self, clip: UsableClip, rng: random.Random, *, centre: bool, flip: bool
+        self,
+        clip: UsableClip,
+        rng: random.Random,
+        *,
+        centre: bool,
+        flip: bool,
+        start: int | None = None,
     ) -> tuple[torch.Tensor, list[int]]:
         bw, bh, frames = clip.bucket(self.frames, self.resolution)
-        last = frame_indices(0, frames, clip.distance)[-1]
-        start = 0 if centre else rng.randint(0, clip.frame_count - 1 - last)
+        if start is None:
+            start = 0 if centre else rng.randint(0, clip.frame_count - 1 - self._span(clip))
         wanted = frame_indices(start, frames, clip.distance)
         # Scaled to cover the bucket (the short side fits), then cropped to it.
         scale = max(bw / clip.width, bh / clip.height)
@@ -326,6 +346,18 @@ class ClipDataset(torch.utils.data.Dataset):
             stack = stack[:, :, ::-1]
         t = torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float()
         return t / 127.5 - 1.0, [start, x0, y0, int(flip)]
+
+
+def window_starts(frame_count: int, span: int, count: int, how: str) -> list[int]:
+    """First frames of the cached windows (see :meth:`ClipDataset.cache_windows`) of a clip of
+    ``frame_count`` frames whose windows reach ``span`` frames past their start; no start
+    twice."""
+    last = frame_count - 1 - span
+    if how == "head" or count == 1 or last <= 0:
+        return [0]
+    if how == "slide":
+        return list(range(0, last + 1, span + 1))[:count]
+    return sorted({round(k * last / (count - 1)) for k in range(count)})  # uniform
 
 
 def decode_frames(clip: UsableClip, wanted: list[int], width: int, height: int) -> list[np.ndarray]:

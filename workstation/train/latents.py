@@ -1,8 +1,10 @@
 """``--cache-latents``: windows of every clip encoded by the VAE once, so the VAE's memory and
 time are not spent on each step.
 
-Each clip gets ``cache_windows`` windows (the first: frame 0, centre crop; the others: random
-starts and crops; none flipped), at the clip's bucket (size and frame count), stored as one
+Each clip gets up to ``cache_windows`` windows placed by ``cache_extraction`` (musubi-tuner's
+``frame_extraction``: uniform, slide or head with centre crops; or random starts and crops
+after a first centred one; none flipped, see :meth:`~workstation.train.data.ClipDataset.
+cache_windows`), at the clip's bucket (size and frame count), stored as one
 safetensors file per clip under the run's ``latent-cache/`` folder.  The file's name is a key
 of what made it (the clip's path, size and modification time, its bucket, and every setting
 that changes the pixels or the VAE), so a resumed or
@@ -34,6 +36,7 @@ def cache_key(clip, s: TrainSettings, dtype: str) -> str:
         "bucket": list(clip.bucket(s.frames, s.resolution)),
         "step": clip.distance,
         "windows": s.cache_windows,
+        "extraction": s.cache_extraction,
         "base_model": str(Path(s.base_model).resolve()),
         "base_config": s.base_config,
         "dtype": dtype,
@@ -69,7 +72,7 @@ def _cache_latents(clips, s: TrainSettings, encode_pixels, dtype: str = "float32
                 except (SafetensorError, KeyError, OSError) as exc:
                     log.warning("%s: unreadable latent cache, encoding again (%s)", path, exc)
             try:
-                windows = [source.fixed_window(i, w, key)[0] for w in range(s.cache_windows)]
+                windows = source.cache_windows(i, s.cache_windows, s.cache_extraction, key)
             except Exception as exc:
                 log.warning("skipping %s: decoding failed (%s)", clip.path, exc)
                 continue

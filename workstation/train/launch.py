@@ -114,7 +114,14 @@ class TrainSettings:
     cache_latents: bool = _opt(
         False, "encode windows of each clip once (no flip), kept on disk and reused across runs"
     )
-    cache_windows: int = _opt(4, "windows per clip that --cache-latents encodes (first centred)")
+    cache_windows: int = _opt(4, "windows per clip that --cache-latents encodes (at most)")
+    cache_extraction: str = _opt(
+        "uniform",
+        "where those windows sit (musubi-tuner's frame_extraction): uniform = spread evenly "
+        "over the clip; slide = back to back from the start; head = the first only; random = "
+        "the first, then random starts and crops",
+        choices=("uniform", "slide", "head", "random"),
+    )
     # Off by default: a flip turns a pan right into a pan left, so it teaches the wrong motion
     # (musubi-tuner and diffusion-pipe have no flip at all). --hflip turns it on.
     hflip: bool = _opt(False, "random horizontal flips (mirrors the motion too)")

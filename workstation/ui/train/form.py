@@ -73,6 +73,7 @@ LABELS = {
     "lora_alpha": "LoRA alpha",
     "target_fps": "Frame rate (fps)",
     "cache_windows": "Cached windows per clip",
+    "cache_extraction": "Cached windows at",
     "mixed_precision": "Mixed precision",
     "gradient_checkpointing": "Gradient checkpointing",
     "adam_8bit": "8-bit AdamW",
