@@ -112,3 +112,20 @@ def test_a_kernel_that_is_not_installed_is_refused_by_name(monkeypatch, choice, 
     assert checks.check_form(s)["attention"].problem.startswith(f"needs the {package} package")
     for fine in ("auto", "sdpa", "math"):
         checks._check(TrainSettings(dataset="d", base_model="b", output="o", attention=fine))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal needs a machine without CUDA")
+def test_a_gpu_only_kernel_is_refused_on_another_device(
+    make_settings, tmp_path, monkeypatch, fresh_accelerate
+):
+    from workstation.train.run import train
+
+    monkeypatch.setattr(checks, "attention_problem", lambda choice: "")  # as if installed
+    events: list[dict] = []
+    with pytest.raises(WorkstationError) as err:
+        train(make_settings(tmp_path / "run", attention="flash"), events.append)
+    assert str(err.value) == (
+        "--attention flash: runs on an NVIDIA GPU only, and this run's device is cpu; "
+        "use --attention sdpa"
+    )
+    assert not events  # refused before the models load and the run starts

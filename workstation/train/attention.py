@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from diffusers.models.attention_processor import Attention, AttnProcessor, AttnProcessor2_0
 
+from workstation.core.errors import WorkstationError
+
 
 class FlashAttnProcessor:
     """Attention through ``flash_attn.flash_attn_func`` ((batch, tokens, heads, head_dim)
@@ -74,6 +76,16 @@ class FlashAttnProcessor:
         if attn.residual_connection:
             out = out + residual
         return out / attn.rescale_output_factor
+
+
+def check_device(choice: str, device: torch.device) -> None:
+    """xformers' and flash-attn's kernels run on NVIDIA GPUs only: refuse them elsewhere before
+    the models load, naming the device."""
+    if choice in ("xformers", "flash") and device.type != "cuda":
+        raise WorkstationError(
+            f"--attention {choice}: runs on an NVIDIA GPU only, and this run's device is "
+            f"{device.type}; use --attention sdpa"
+        )
 
 
 def processor_for(choice: str) -> Any:

@@ -67,7 +67,7 @@ def train(
     from diffusers.training_utils import cast_training_params
 
     from workstation.train import data, models
-    from workstation.train.attention import use_attention
+    from workstation.train.attention import check_device, use_attention
     from workstation.train.motion_norm import describe_norms
     from workstation.train.samples import render_validation, write_sanity
 
@@ -86,6 +86,7 @@ def train(
     )
     main = accelerator.is_main_process
     device = accelerator.device
+    check_device(s.attention, device)
 
     def event(kind: str, **fields: Any) -> dict[str, Any]:
         record = {"event": kind, **fields}
