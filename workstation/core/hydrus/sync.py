@@ -22,13 +22,34 @@ returning a :class:`SyncResult`; cancellable between yields, a cancelled sync lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
-from workstation.core.progress import Stage
+from workstation.core.errors import WorkstationError
+from workstation.core.hydrus import plan as planning
+from workstation.core.hydrus.client import HydrusClient
+from workstation.core.hydrus.errors import HydrusError
+from workstation.core.hydrus.link import read_key, require_link
+from workstation.core.hydrus.pull import pull as pull_edits
+from workstation.core.hydrus.push import push as push_outbox
+from workstation.core.hydrus.session import STAGE, TRANSIENT, Session
+from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project
 
-STAGE = "hydrus"
+__all__ = [
+    "STAGE",
+    "Choice",
+    "Conflict",
+    "OpenResult",
+    "SyncOptions",
+    "SyncResult",
+    "conflicts",
+    "open_in_hydrus",
+    "queue_changes",
+    "resolve_conflict",
+    "status",
+    "sync",
+]
 
 Choice = Literal["hydrus", "ours", "merged"]
 
@@ -78,14 +99,53 @@ class Conflict:
 def sync(project: Project, options: SyncOptions | None = None) -> Stage[SyncResult]:
     """Pull, queue and push (see the module docstring).  Raises
     :class:`~workstation.core.hydrus.errors.NotConnected` when the project has no link."""
-    raise NotImplementedError
-    yield  # pragma: no cover
+    opts = options or SyncOptions()
+    project.require_writable()
+    link = require_link(project)
+    client = HydrusClient(link.url, read_key(project), timeout_s=opts.timeout_s)
+    session = Session(project, link, client, opts.retries, opts.backoff_s)
+    stopped: str | None = None
+    try:
+        yield Progress(STAGE, 0, None, message=f"Syncing with Hydrus at {link.url}")
+        states = planning.local_states(project, link)
+        session.failed.extend(planning.hash_clips(project, states))
+        try:
+            if opts.pull:
+                yield from pull_edits(session, states)
+                states = planning.local_states(project, link)
+            _, notes = planning.plan(project, link, states, write=True)
+            session.failed.extend(notes)
+            if opts.push:
+                yield from push_outbox(session, opts.batch_size)
+        except TRANSIENT as exc:
+            stopped = str(exc)
+        else:
+            with project.transaction():
+                project.set_hydrus_contact("ok", None, synced=True)
+    finally:
+        client.close()
+    return _result(session, project, stopped)
+
+
+def _result(session: Session, project: Project, stopped: str | None) -> SyncResult:
+    names = {f.name for f in fields(SyncResult)}
+    counts = {k: v for k, v in session.counts.items() if k in names}
+    return SyncResult(
+        **counts,
+        failed=tuple(session.failed),
+        pending=project.hydrus_outbox_count(),
+        stopped=stopped,
+    )
 
 
 def queue_changes(project: Project) -> int:
     """Turn local changes into outbox rows now (the window calls this after edits, also while
     Hydrus is down); returns the number of rows waiting."""
-    raise NotImplementedError
+    link = require_link(project)
+    states = planning.local_states(project, link)
+    planning.hash_clips(project, states)
+    planning.plan(project, link, states, write=True)
+    return project.hydrus_outbox_count()
 
 
 def status(project: Project) -> dict[str, object]:
@@ -98,12 +158,49 @@ def status(project: Project) -> dict[str, object]:
     ``refused``, ``error``: how the last contact went), ``last_error`` (its sentence or None),
     ``conflicts`` (how many are open).
     """
-    raise NotImplementedError
+    row = project.hydrus_link_row()
+    out: dict[str, object] = {
+        "connected": row is not None,
+        "url": None,
+        "tag_service_key": None,
+        "tag_service_name": None,
+        "file_service_key": None,
+        "note_name": None,
+        "pending": 0,
+        "mirrored": project.hydrus_mirrored_count(),
+        "clips": len(project.hydrus_sources()),
+        "last_sync": None,
+        "state": "never",
+        "last_error": None,
+        "conflicts": len(project.hydrus_conflict_rows()),
+    }
+    link = require_link(project) if row is not None else None
+    if row is None or link is None:
+        return out
+    for key in ("url", "tag_service_key", "tag_service_name", "file_service_key", "note_name"):
+        out[key] = row[key]
+    out.update(last_sync=row["last_sync"], state=row["state"], last_error=row["last_error"])
+    keys, _ = planning.plan(project, link, planning.local_states(project, link), write=False)
+    queued = {(r["clip_id"], r["kind"]) for r in project.hydrus_outbox()}
+    out["pending"] = len(keys | queued)
+    return out
 
 
 def conflicts(project: Project) -> list[Conflict]:
     """The open conflicts, oldest first."""
-    raise NotImplementedError
+    return [
+        Conflict(
+            r["id"],
+            r["clip_id"],
+            r["path"],
+            r["kind"],
+            r["base"],
+            r["ours"],
+            r["theirs"],
+            r["found_at"],
+        )
+        for r in project.hydrus_conflict_rows()
+    ]
 
 
 def resolve_conflict(
@@ -113,7 +210,26 @@ def resolve_conflict(
     hydrus), ``ours`` keeps the workstation's (sent at the next push), ``merged`` sets
     ``merged`` (a text the person wrote) on both sides at the next push.  The change is a
     normal undoable caption edit."""
-    raise NotImplementedError
+    from workstation.core import review
+
+    row = project.hydrus_conflict_row(conflict_id)
+    if row is None:
+        raise WorkstationError(f"no open Hydrus conflict with id {conflict_id}.")
+    if choice not in ("hydrus", "ours", "merged"):
+        raise WorkstationError(f"conflict choice {choice!r}: must be hydrus, ours or merged.")
+    if choice == "merged" and merged is None:
+        raise WorkstationError("a merged resolution needs the merged text.")
+    cid, theirs = row["clip_id"], row["theirs"]
+    if choice == "hydrus":
+        review.set_caption(project, [cid], theirs or "")
+    elif choice == "merged":
+        review.set_caption(project, [cid], merged or "")
+    with project.transaction():
+        if choice == "hydrus":
+            project.mark_caption_origin(cid, "hydrus")
+        # Hydrus's text is now the state as last synced: the next push sends ours if it differs.
+        project.set_hydrus_state(cid, note=theirs, set_note=True)
+        project.delete_hydrus_conflict(conflict_id)
 
 
 @dataclass(frozen=True)
@@ -130,4 +246,35 @@ def open_in_hydrus(project: Project, clip_id: int, *, timeout_s: float = 10.0) -
     one) and focus that page (``/manage_pages/add_files``, ``/manage_pages/focus_page``;
     permission "manage pages").  Raises a :class:`~workstation.core.hydrus.errors.HydrusError`
     when the clip is not mirrored yet, Hydrus has no media page open, or it is down."""
-    raise NotImplementedError
+    link = require_link(project)
+    row = project.hydrus_clip_rows().get(clip_id)
+    if row is None or row["state"] != "mirrored":
+        raise HydrusError(f"clip {clip_id} is not in Hydrus yet: sync first.")
+    client = HydrusClient(link.url, read_key(project), timeout_s=timeout_s)
+    try:
+        page = _media_page(client.get_pages().get("pages") or {})
+        if page is None:
+            raise HydrusError(
+                f"Hydrus at {link.url} has no file page open: open one (file > new page), "
+                "then try again."
+            )
+        client.show_files(str(page["page_key"]), [row["sha256"]])
+    finally:
+        client.close()
+    return OpenResult(str(page.get("name", "")), str(page["page_key"]), row["sha256"])
+
+
+def _media_page(tree: dict[str, object]) -> dict[str, object] | None:
+    """The focused media page of Hydrus's page tree, else the first one."""
+    found: list[dict[str, object]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop(0)
+        if node.get("is_media_page"):
+            if node.get("focused") or node.get("selected"):
+                return node
+            found.append(node)
+        kids = node.get("pages")
+        if isinstance(kids, list):
+            stack.extend(k for k in kids if isinstance(k, dict))
+    return found[0] if found else None

@@ -1,0 +1,191 @@
+"""The Hydrus mirror against the in-process fake: push, pull, conflicts, the outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from fractions import Fraction
+
+import pytest
+
+from tests.core.hydrus_fake import DL_KEY, KEY, TAG_KEY, FakeHydrus
+from workstation.core import hydrus, review
+from workstation.core.errors import WorkstationError
+from workstation.core.progress import drive
+from workstation.core.store import Project
+
+FAST = hydrus.SyncOptions(retries=1, backoff_s=0.01, batch_size=2, timeout_s=5)
+
+
+def make_clips(project: Project, n: int = 3) -> list[int]:
+    ids = []
+    for i in range(n):
+        path = project.root / "clips" / f"clip_{i:03d}.mp4"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(os.urandom(64) + bytes([i]))
+        ids.append(
+            project.upsert_clip(
+                path,
+                video_id=None,
+                start_frame=None,
+                end_frame=None,
+                fps=Fraction(24),
+                frame_count=24,
+                width=64,
+                height=64,
+            )
+        )
+    return ids
+
+
+@pytest.fixture()
+def fake():
+    server = FakeHydrus().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def linked(project, fake):
+    ids = make_clips(project)
+    review.add_tags(project, ids, ["Blue Sky"])
+    review.add_tags(project, [ids[0]], ["alice"], category="character")
+    review.add_tags(project, ids, ["general"], category="rating")
+    review.set_caption(project, [ids[0]], "A girl under a blue sky.")
+    hydrus.connect(project, fake.url, KEY)
+    return project, ids
+
+
+def sha(project: Project, clip_id: int) -> str:
+    return project.hydrus_clip_rows()[clip_id]["sha256"]
+
+
+def run(project: Project, **kw: object) -> hydrus.SyncResult:
+    opts = hydrus.SyncOptions(**{**FAST.__dict__, **kw})
+    return drive(hydrus.sync(project, opts))
+
+
+def test_push_mirrors_every_clip_once_with_tags_and_caption(linked, fake):
+    project, ids = linked
+    result = run(project)
+    assert result.files_added == 3 and result.pending == 0 and not result.failed
+    assert len(fake.committed.files) == 3
+    first = sha(project, ids[0])
+    assert fake.committed.tags[(first, TAG_KEY)] == {
+        "blue sky",
+        "character:alice",
+        "rating:general",
+    }
+    assert fake.committed.notes[first] == {"caption": "A girl under a blue sky."}
+    assert all(body.get("delete_after_successful_import") is None for body in fake.bodies)
+    again = run(project)
+    assert again.files_added == 0 and again.tag_writes == 0 and again.pending == 0
+    assert len(fake.committed.files) == 3
+    st = hydrus.status(project)
+    assert st["pending"] == 0 and st["mirrored"] == 3 and st["state"] == "ok"
+    assert st["tag_service_key"] == TAG_KEY and st["note_name"] == "caption"
+
+
+def test_a_lowercased_tag_does_not_come_back_as_a_second_tag(linked, fake):
+    project, ids = linked
+    run(project)
+    run(project, push=False)
+    names = [t.name for t in project.clip_tags_many([ids[0]])[ids[0]]]
+    assert names.count("Blue Sky") == 1 and "blue sky" not in names
+
+
+def test_edits_in_hydrus_come_back_as_manual_edits_from_hydrus(linked, fake, capsys):
+    project, ids = linked
+    run(project)
+    first = sha(project, ids[0])
+    fake.set_tags_as_person(first, add=["kitty", "character:bob"], delete=["blue sky"])
+    fake.set_note_as_person(first, "A girl and a cat.")
+    result = run(project)
+    assert result.pulled_tags == 3 and result.pulled_captions == 1
+    tags = {t.name: t for t in project.clip_tags_many([ids[0]])[ids[0]]}
+    assert "Blue Sky" not in tags and tags["kitty"].origin == "hydrus"
+    assert tags["bob"].category == "character" and tags["bob"].source == "manual"
+    assert "cat" not in tags and "animal" not in tags  # display tags never come back
+    assert project.caption_texts([ids[0]])[ids[0]] == "A girl and a cat."
+    # nothing pulled is pushed back as a change, and the other clips are untouched
+    assert result.tag_writes == 0 and result.note_writes == 0
+    assert {t.name for t in project.clip_tags_many([ids[1]])[ids[1]]} == {"Blue Sky", "general"}
+    from workstation.cli import main
+
+    assert main(["clips", str(project.root), "--json"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    clip = next(c for c in out if c["id"] == ids[0])
+    assert clip["caption"]["source"] == "hydrus"
+    assert {t["name"]: t["source"] for t in clip["tags"]}["kitty"] == "hydrus"
+
+
+def test_edits_on_both_sides_merge_per_tag_and_notes_conflict(linked, fake):
+    project, ids = linked
+    run(project)
+    first = sha(project, ids[0])
+    fake.set_tags_as_person(first, add=["sunset"])
+    fake.set_note_as_person(first, "Theirs.")
+    review.add_tags(project, [ids[0]], ["outdoors"])
+    review.set_caption(project, [ids[0]], "Ours.")
+    result = run(project)
+    assert result.new_conflicts == 1
+    assert fake.committed.tags[(first, TAG_KEY)] >= {"sunset", "outdoors", "blue sky"}
+    assert "sunset" in {t.name for t in project.clip_tags_many([ids[0]])[ids[0]]}
+    assert fake.note(first) == "Theirs." and project.caption_texts([ids[0]])[ids[0]] == "Ours."
+    [conflict] = hydrus.conflicts(project)
+    assert (conflict.base, conflict.ours, conflict.theirs) == (
+        "A girl under a blue sky.",
+        "Ours.",
+        "Theirs.",
+    )
+    assert hydrus.status(project)["conflicts"] == 1
+    hydrus.resolve_conflict(project, conflict.id, "merged", "Ours and theirs.")
+    run(project)
+    assert fake.committed.notes[first]["caption"] == "Ours and theirs."
+    assert project.caption_texts([ids[0]])[ids[0]] == "Ours and theirs."
+    assert hydrus.conflicts(project) == [] and hydrus.status(project)["pending"] == 0
+
+
+@pytest.mark.parametrize("choice", ["hydrus", "ours"])
+def test_a_conflict_resolved_either_way(linked, fake, choice):
+    project, ids = linked
+    run(project)
+    first = sha(project, ids[0])
+    fake.set_note_as_person(first, "Theirs.")
+    review.set_caption(project, [ids[0]], "Ours.")
+    run(project)
+    [conflict] = hydrus.conflicts(project)
+    hydrus.resolve_conflict(project, conflict.id, choice)  # type: ignore[arg-type]
+    run(project)
+    want = "Theirs." if choice == "hydrus" else "Ours."
+    assert fake.committed.notes[first]["caption"] == want
+    assert project.caption_texts([ids[0]])[ids[0]] == want
+
+
+def test_whitespace_the_note_editor_strips_is_not_an_edit(linked, fake):
+    project, ids = linked
+    review.set_caption(project, [ids[1]], "line one  \n  line two")
+    run(project)
+    second = sha(project, ids[1])
+    assert fake.note(second) == "line one  \n  line two"  # byte for byte
+    fake.set_note_as_person(second, "line one  \n  line two")  # opened and saved in Hydrus
+    result = run(project)
+    assert result.pulled_captions == 0 and result.new_conflicts == 0 and result.note_writes == 0
+    assert project.caption_texts([ids[1]])[ids[1]] == "line one  \n  line two"
+
+
+def test_the_key_file_is_owner_only_and_never_in_the_database(linked):
+    project, _ = linked
+    path = hydrus.key_path(project)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_text() == KEY
+    assert KEY.encode() not in (project.root / "project.wsdb").read_bytes()
+
+
+def test_services_are_chosen_by_name_or_key(project, fake):
+    make_clips(project, 1)
+    link, report = hydrus.connect(project, fake.url, KEY, tag_service="downloader tags")
+    assert link.tag_service_key == DL_KEY and report.ok
+    assert {s.name for s in report.tag_services} == {"my tags", "downloader tags"}
+    with pytest.raises(WorkstationError, match="no such tag service"):
+        hydrus.connect(project, fake.url, KEY, tag_service="nope")
