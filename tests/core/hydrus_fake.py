@@ -418,3 +418,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+
+if __name__ == "__main__":  # python -m tests.core.hydrus_fake [PORT]: a fake to try the CLI on
+    import sys
+
+    server = FakeHydrus()
+    server.port = int(sys.argv[1]) if len(sys.argv) > 1 else 45869
+    server.start()
+    print(f"fake Hydrus at {server.url}, access key {KEY}", flush=True)
+    threading.Event().wait()
