@@ -26,6 +26,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import pickle
 import re
 import threading
 import time
@@ -420,11 +422,33 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
 
-if __name__ == "__main__":  # python -m tests.core.hydrus_fake [PORT]: a fake to try the CLI on
+class _Persistent(FakeHydrus):
+    """The fake as its own process: what it commits is kept in a file, so killing the
+    process (SIGKILL) loses only what was not committed, as with a real client."""
+
+    def __init__(self, state_file: str) -> None:
+        super().__init__()
+        self.state_file = state_file
+        try:
+            with open(state_file, "rb") as f:
+                self.committed = pickle.load(f)
+            self.live = copy.deepcopy(self.committed)
+        except FileNotFoundError:
+            pass
+
+    def commit(self) -> None:
+        super().commit()
+        with open(self.state_file + ".tmp", "wb") as f:
+            pickle.dump(self.committed, f)
+        os.replace(self.state_file + ".tmp", self.state_file)
+
+
+if __name__ == "__main__":  # python -m tests.core.hydrus_fake [PORT [STATE_FILE]]: try the CLI
     import sys
 
-    server = FakeHydrus()
-    server.port = int(sys.argv[1]) if len(sys.argv) > 1 else 45869
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 45869
+    server = _Persistent(sys.argv[2]) if len(sys.argv) > 2 else FakeHydrus()
+    server.port = port
     server.start()
     print(f"fake Hydrus at {server.url}, access key {KEY}", flush=True)
     threading.Event().wait()

@@ -29,6 +29,25 @@ def _key(args: argparse.Namespace) -> str:
     return key
 
 
+def _namespaces(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--namespace CATEGORY=NAMESPACE`` (empty = bare) over the default mapping."""
+    from workstation.core import hydrus
+    from workstation.core.review import CATEGORIES
+
+    if not pairs:
+        return None
+    out = dict(hydrus.DEFAULT_NAMESPACES)
+    for pair in pairs:
+        category, sep, space = pair.partition("=")
+        if not sep or category not in CATEGORIES or ":" in space:
+            raise WorkstationError(
+                f"--namespace {pair!r}: expected CATEGORY=NAMESPACE with CATEGORY one of "
+                f"{', '.join(CATEGORIES)} and no colon in NAMESPACE."
+            )
+        out[category] = space.strip()
+    return out
+
+
 def cmd_connect(args: argparse.Namespace) -> int:
     from workstation.core import hydrus
 
@@ -45,6 +64,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
             tag_service=args.tag_service,
             file_service=args.file_service,
             note_name=args.note_name,
+            namespaces=_namespaces(args.namespace),
             source_tags=args.source_tags,
         )
     optional = [f"{p.name} (to {p.needed_for})" for p in report.missing]
@@ -160,6 +180,13 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--tag-service", metavar="NAME_OR_KEY", help="default: my tags")
     p.add_argument("--file-service", metavar="NAME_OR_KEY", help="default: Hydrus's own")
     p.add_argument("--note-name", default="caption")
+    p.add_argument(
+        "--namespace",
+        action="append",
+        metavar="CATEGORY=NS",
+        help="the Hydrus namespace of a tag category (default: character, rating, meta; "
+        "general bare); repeatable",
+    )
     p.add_argument(
         "--source-tags", action="store_true", help="also tag source:VIDEO and frames:START-END"
     )

@@ -233,6 +233,13 @@ def connect(
     except OSError as exc:
         raise atomic.write_error(path, exc) from None
     with project.transaction():
+        old = load_link(project)
+        if old is not None:  # another client, service or note: what was synced is not there
+            project.reset_hydrus_state(
+                files=old.url != link.url or old.file_service_key != link.file_service_key,
+                tags=old.url != link.url or old.tag_service_key != link.tag_service_key,
+                notes=old.url != link.url or old.note_name != link.note_name,
+            )
         project.put_hydrus_link(
             {
                 "url": link.url,

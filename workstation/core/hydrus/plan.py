@@ -139,6 +139,10 @@ def plan(
                 keys.add((cid, kind))
         if write:
             _write(project, cid, wanted, queued)
+    if write:  # rows of clips rejected (or removed) since they were queued
+        with project.transaction():
+            for cid in {c for c, _ in queued} - set(states):
+                project.unqueue_hydrus(cid, KINDS)
     return keys, notes
 
 

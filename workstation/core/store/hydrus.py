@@ -107,6 +107,17 @@ class HydrusTables(ProjectDatabase):
             f"UPDATE hydrus_clips SET {', '.join(sets)} WHERE clip_id=?", [*args, clip_id]
         )
 
+    def reset_hydrus_state(self, *, files: bool, tags: bool, notes: bool) -> None:
+        """Forget what was last synced (another client, tag service or note name): the next
+        push sends it all again.  Outbox rows and conflicts go too; they are re-planned."""
+        sets = [
+            s for s, on in (("state='new'", files), ("tags='[]'", tags), ("note=NULL", notes)) if on
+        ]
+        if sets:
+            self.db.execute(f"UPDATE hydrus_clips SET {', '.join(sets)}")
+            self.db.execute("DELETE FROM hydrus_outbox")
+            self.db.execute("DELETE FROM hydrus_conflicts")
+
     def hydrus_mirrored_count(self) -> int:
         return int(
             self.db.execute("SELECT COUNT(*) FROM hydrus_clips WHERE state='mirrored'").fetchone()[
