@@ -89,6 +89,7 @@ class FakeHydrus:
         self.busy = False
         self.slow_s = 0.0
         self.kill_after_writes: int | None = None
+        self.commit_before_kill = False  # its 30 s timer ran just before the kill
         self.writes = 0
         self.ffmpeg = True
         self.vetoed: set[str] = set()
@@ -401,6 +402,8 @@ class _Handler(BaseHTTPRequestHandler):
             code, answer = fake.handle(method, parsed.path, query, body, key)
         except _Crash as crash:
             if not crash.drop_only:
+                if fake.commit_before_kill:
+                    fake.commit()
                 with fake.lock:
                     fake.live = copy.deepcopy(fake.committed)
                 fake.stop()

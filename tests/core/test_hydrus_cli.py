@@ -82,3 +82,16 @@ def test_conflicts_listed_and_resolved_from_the_cli(project, fake, capsys):
         project.caption_texts(ids)[ids[0]] == "Theirs."
         and fake.committed.notes[h]["caption"] == "Theirs."
     )
+
+
+def test_the_internal_error_log_masks_the_key():
+    from workstation.cli import _without_secrets
+
+    assert _without_secrets(["hydrus", "connect", "D", "--key", KEY, "--key=" + KEY]) == [
+        "hydrus",
+        "connect",
+        "D",
+        "--key",
+        "***",
+        "--key=***",
+    ]

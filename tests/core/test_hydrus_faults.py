@@ -83,6 +83,25 @@ def test_killed_mid_push_then_restarted_ends_with_every_clip_once(linked, fake, 
     assert_mirrored(project, ids, fake)
 
 
+def test_a_write_hydrus_kept_without_saying_so_is_not_read_as_an_edit(linked, fake):
+    """Hydrus's own 30 s commit saved a tag write just before the kill, so the workstation
+    does not know it is durable; a person removed that tag here meanwhile.  The pull must not
+    bring the tag back as an edit made in Hydrus, and the push must delete it there."""
+    project, ids = linked
+    fake.kill_after_writes = 4  # files 1-3, the tags of clip 1, then the kill
+    fake.commit_before_kill = True
+    result = drive(hydrus.sync(project, hydrus.SyncOptions(batch_size=3, retries=0)))
+    assert result.stopped
+    first = sha(project, ids[0])
+    assert "blue sky" in fake.committed.tags[(first, TAG_KEY)]
+    review.remove_tags(project, [ids[0]], ["Blue Sky"])
+    fake.start()
+    result = run(project)
+    assert result.pulled_tags == 0
+    assert "Blue Sky" not in {t.name for t in project.clip_tags_many([ids[0]])[ids[0]]}
+    assert_mirrored(project, ids, fake)
+
+
 def test_a_cancelled_sync_loses_nothing(linked, fake):
     project, ids = linked
     stage = hydrus.sync(project, hydrus.SyncOptions(batch_size=1))

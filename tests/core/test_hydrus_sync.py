@@ -139,3 +139,33 @@ def test_services_are_chosen_by_name_or_key(project, fake):
     assert {s.name for s in report.tag_services} == {"my tags", "downloader tags"}
     with pytest.raises(WorkstationError, match="no such tag service"):
         hydrus.connect(project, fake.url, KEY, tag_service="nope")
+
+
+def test_tag_writes_use_one_form_and_never_add_and_delete_one_tag(linked, fake):
+    project, ids = linked
+    run(project)
+    review.remove_tags(project, ids, ["Blue Sky"])
+    review.add_tags(project, ids, ["blue  SKY", "night"])  # the same Hydrus tag, re-added
+    run(project)
+    writes = [b for b in fake.bodies if "service_keys_to_actions_to_tags" in b]
+    assert writes and not any("service_keys_to_tags" in b for b in fake.bodies)
+    for body in writes:
+        for actions in body["service_keys_to_actions_to_tags"].values():
+            assert not set(actions.get("0", [])) & set(actions.get("1", []))
+    assert fake.committed.tags[(sha(project, ids[1]), TAG_KEY)] == {
+        "blue sky",
+        "night",
+        "rating:general",
+    }
+
+
+def test_a_later_edit_here_is_no_longer_from_hydrus(linked, fake):
+    project, ids = linked
+    run(project)
+    fake.set_note_as_person(sha(project, ids[0]), "From Hydrus.")
+    run(project)
+    assert project.captions_many([ids[0]])[ids[0]].origin == "hydrus"
+    review.set_caption(project, [ids[0]], "Mine again.")
+    assert project.captions_many([ids[0]])[ids[0]].origin is None
+    run(project)
+    assert fake.committed.notes[sha(project, ids[0])]["caption"] == "Mine again."

@@ -137,6 +137,18 @@ def _report(exc: Exception, args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_INTERNAL
 
 
+def _without_secrets(argv: list[str]) -> list[str]:
+    """``argv`` with the value of ``--key`` (a Hydrus access key) masked, for the log."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--key":
+            arg = "***"
+        elif arg.startswith("--key="):
+            arg = "--key=***"
+        out.append(arg)
+    return out
+
+
 def _log_internal_error(exc: Exception, argv: list[str]) -> Path | None:
     """Append ``exc``'s traceback to the internal-error log; its path (None: not writable)."""
     import time
@@ -146,7 +158,8 @@ def _log_internal_error(exc: Exception, argv: list[str]) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} workstation {' '.join(argv)}\n")
+            shown = " ".join(_without_secrets(argv))
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} workstation {shown}\n")
             log.write(text)
     except OSError:
         return None

@@ -118,7 +118,11 @@ def sync(project: Project, options: SyncOptions | None = None) -> Stage[SyncResu
             if opts.push:
                 yield from push_outbox(session, opts.batch_size)
         except TRANSIENT as exc:
+            stopped = str(exc)  # the contact state was recorded where it failed
+        except HydrusError as exc:  # an answer the mirror cannot use: the outbox waits too
             stopped = str(exc)
+            with project.transaction():
+                project.set_hydrus_contact(exc.state, stopped)
         else:
             with project.transaction():
                 project.set_hydrus_contact("ok", None, synced=True)
