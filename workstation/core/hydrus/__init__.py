@@ -7,7 +7,10 @@ Pure Python (no Qt); the SQL is in :mod:`workstation.core.store.hydrus`.  Module
   API 92, raises on today's ``/get_services``, sets no timeout and maps 409 wrongly);
 - ``tagmap``: Hydrus's tag cleaning rules and categories <-> namespaces;
 - ``link``: connecting (check the key, choose services, request access, store the key 0600);
-- ``sync``: the sync stage (pull, queue, push with the outbox), status, conflicts, open in Hydrus.
+- ``session``: one sync's context and the retry with backoff;
+- ``plan`` (what the workstation has, in Hydrus's terms; queuing the outbox), ``pull`` (edits
+  made in Hydrus) and ``push`` (the outbox, force-committed per batch);
+- ``sync``: the sync stage (pull, queue, push), status, conflicts, open in Hydrus.
 
 Use the names re-exported here: ``from workstation.core import hydrus; hydrus.sync(project)``.
 """
