@@ -99,6 +99,11 @@ class FakeHydrus:
         self.requests: list[tuple[str, str]] = []
         self.bodies: list[dict[str, Any]] = []
         self.pages: dict[str, list[str]] = {"p1": []}
+        self.services: dict[str, dict[str, Any]] = {
+            TAG_KEY: {"name": "my tags", "type": 5, "type_pretty": "local tag service"},
+            DL_KEY: {"name": "downloader tags", "type": 5, "type_pretty": "local tag service"},
+            FILE_KEY: {"name": "my files", "type": 2, "type_pretty": "local file domain"},
+        }
         self.focused: str | None = None
         self.clock_offset = 0.0
         self.last_commit = self._now()
@@ -221,17 +226,7 @@ class FakeHydrus:
                 "permits_everything": False,
             }
         if path == "/get_services":
-            return 200, {
-                "services": {
-                    TAG_KEY: {"name": "my tags", "type": 5, "type_pretty": "local tag service"},
-                    DL_KEY: {
-                        "name": "downloader tags",
-                        "type": 5,
-                        "type_pretty": "local tag service",
-                    },
-                    FILE_KEY: {"name": "my files", "type": 2, "type_pretty": "local file domain"},
-                }
-            }
+            return 200, {"services": copy.deepcopy(self.services)}
         if path in WRITES and self.kill_after_writes is not None:
             if self.writes >= self.kill_after_writes:
                 self.kill_after_writes = None

@@ -111,3 +111,14 @@ def test_a_rejected_clip_is_not_mirrored(linked, fake):
     review.reject_clips(project, [ids[2]])
     run(project)
     assert len(fake.committed.files) == 2 and hydrus.status(project)["pending"] == 0
+
+
+def test_a_tag_service_deleted_in_hydrus_stops_the_pull_before_it_deletes_anything(linked, fake):
+    project, ids = linked
+    run(project)
+    del fake.services[TAG_KEY]
+    with fake.lock:
+        fake.live.tags.clear()
+    result = run(project)
+    assert result.stopped and "no tag service 'my tags'" in result.stopped
+    assert {t.name for t in project.clip_tags_many([ids[1]])[ids[1]]} == {"Blue Sky", "general"}

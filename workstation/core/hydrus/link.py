@@ -111,7 +111,7 @@ def check_access(url: str, key: str, *, timeout_s: float = 10.0) -> AccessReport
     try:
         version = client.api_version()
         verified = client.verify_access_key()
-        services = _services(client.get_services(), client.url)
+        services = services_of(client.get_services(), client.url)
     finally:
         client.close()
     ids = set(verified.get("basic_permissions") or [])
@@ -128,7 +128,7 @@ def check_access(url: str, key: str, *, timeout_s: float = 10.0) -> AccessReport
     )
 
 
-def _services(answer: Mapping[str, Any], url: str) -> list[Service]:
+def services_of(answer: Mapping[str, Any], url: str) -> list[Service]:
     """The services of ``/get_services``, by key (the ``services`` object of API 95; older
     clients list them by type)."""
     table = answer.get("services") or answer.get("services_v2")

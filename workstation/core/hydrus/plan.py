@@ -87,9 +87,11 @@ def _tags_row(
     wanted: frozenset[str], base: set[str], old: sqlite3.Row | None
 ) -> dict[str, list[str]] | None:
     add, delete = wanted - base, base - wanted
-    if old is not None and old["sent"]:
+    if old is not None and old["sent"]:  # it may have reached Hydrus: undo what is unwanted
         before = json.loads(old["payload"])
-        delete |= set(before.get("add", [])) - wanted
+        touched = set(before.get("add", [])) | set(before.get("delete", []))
+        delete |= touched - wanted
+        add |= touched & wanted
     if not add and not delete:
         return None
     return {"add": sorted(add), "delete": sorted(delete), "result": sorted(wanted)}
@@ -108,11 +110,20 @@ def _note_row(
 
 
 def plan(
-    project: Project, link: HydrusLink, states: dict[int, Local], *, write: bool
+    project: Project, states: dict[int, Local], *, write: bool
 ) -> tuple[set[tuple[int, str]], list[str]]:
     """The (clip id, kind) rows that bring Hydrus to ``states``; ``write`` queues them (and
-    drops rows no longer needed).  Clips sharing one file with an earlier clip are left out,
-    each with a sentence saying so."""
+    drops rows no longer needed) in one transaction.  Clips sharing one file with an earlier
+    clip are left out, each with a sentence saying so."""
+    if not write:
+        return _plan(project, states, write=False)
+    with project.transaction():
+        return _plan(project, states, write=True)
+
+
+def _plan(
+    project: Project, states: dict[int, Local], *, write: bool
+) -> tuple[set[tuple[int, str]], list[str]]:
     mirror = project.hydrus_clip_rows()
     queued = {(r["clip_id"], r["kind"]): r for r in project.hydrus_outbox()}
     held = project.hydrus_conflict_clips("note")
@@ -140,9 +151,8 @@ def plan(
         if write:
             _write(project, cid, wanted, queued)
     if write:  # rows of clips rejected (or removed) since they were queued
-        with project.transaction():
-            for cid in {c for c, _ in queued} - set(states):
-                project.unqueue_hydrus(cid, KINDS)
+        for cid in {c for c, _ in queued} - set(states):
+            project.unqueue_hydrus(cid, KINDS)
     return keys, notes
 
 
@@ -152,14 +162,13 @@ def _write(
     wanted: dict[str, object | None],
     queued: dict[tuple[int, str], sqlite3.Row],
 ) -> None:
-    with project.transaction():
-        for kind in KINDS:
-            payload = wanted.get(kind)
-            old = queued.get((cid, kind))
-            if payload is None:
-                if old is not None and kind in wanted:
-                    project.unqueue_hydrus(cid, [kind])
-                continue
-            text = json.dumps(payload, sort_keys=True)
-            if old is None or old["payload"] != text:
-                project.queue_hydrus(cid, kind, text, sent=bool(old and old["sent"]))
+    for kind in KINDS:
+        payload = wanted.get(kind)
+        old = queued.get((cid, kind))
+        if payload is None:
+            if old is not None and kind in wanted:
+                project.unqueue_hydrus(cid, [kind])
+            continue
+        text = json.dumps(payload, sort_keys=True)
+        if old is None or old["payload"] != text:
+            project.queue_hydrus(cid, kind, text, sent=bool(old and old["sent"]))

@@ -21,6 +21,8 @@ from workstation.core import review
 from workstation.core.errors import WorkstationError
 from workstation.core.hydrus import tagmap
 from workstation.core.hydrus.client import METADATA_BATCH
+from workstation.core.hydrus.errors import HydrusError
+from workstation.core.hydrus.link import services_of
 from workstation.core.hydrus.plan import Local
 from workstation.core.hydrus.session import STAGE, Session
 from workstation.core.progress import Progress
@@ -38,6 +40,8 @@ def pull(session: Session, states: dict[int, Local]) -> Generator[Progress, None
         for cid, row in project.hydrus_clip_rows().items()
         if row["state"] == "mirrored" and cid in states
     ]
+    if mirror:
+        yield from _check_service(session)
     sent = {(r["clip_id"], r["kind"]): r for r in project.hydrus_outbox() if r["sent"]}
     spelled = tagmap.spelled(((t.name, t.category) for t in project.tag_counts()), link.namespaces)
     for start in range(0, len(mirror), METADATA_BATCH):
@@ -55,6 +59,18 @@ def pull(session: Session, states: dict[int, Local]) -> Generator[Progress, None
             _pull_tags(session, states[cid], row, meta, sent.get((cid, "tags")), spelled)
             _pull_note(session, states[cid], row, meta, sent.get((cid, "note")))
         yield Progress(STAGE, start + len(batch), len(mirror), message="Reading Hydrus")
+
+
+def _check_service(session: Session) -> Generator[Progress, None, None]:
+    """Stop before reading tags from a tag service Hydrus no longer has: every tag would look
+    deleted there."""
+    client, link = session.client, session.link
+    answer = yield from session.retrying(client.get_services)
+    if link.tag_service_key not in {s.key for s in services_of(answer, client.url)}:
+        raise HydrusError(
+            f"Hydrus at {client.url} has no tag service {link.tag_service_name!r} any more: "
+            "run workstation hydrus connect again and choose one."
+        )
 
 
 def _present(meta: dict[str, Any] | None) -> bool:

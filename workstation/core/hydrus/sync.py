@@ -10,7 +10,7 @@ returning a :class:`SyncResult`; cancellable between yields, a cancelled sync lo
    :class:`Conflict` the person resolves (:func:`resolve_conflict`); tags merge per tag (a
    tag added or removed on one side is applied on the other; a set has no contradicting edits).
    A clip whose file Hydrus no longer has is pushed again.
-2. **queue**: every difference between a clip's local state and its state as last synced
+2. **queue** (also before the pull, so nothing waits outside the outbox): every difference between a clip's local state and its state as last synced
    becomes an outbox row (file, tags, note), in order.
 3. **push** (when asked): send the outbox in batches, ``force_commit`` after each batch, and
    only then drop the batch's rows and record the new state as last synced.  Hydrus down, busy
@@ -109,11 +109,13 @@ def sync(project: Project, options: SyncOptions | None = None) -> Stage[SyncResu
         yield Progress(STAGE, 0, None, message=f"Syncing with Hydrus at {link.url}")
         states = planning.local_states(project, link)
         session.failed.extend(planning.hash_clips(project, states))
+        # Queued first, so the changes wait in the outbox even when Hydrus cannot be reached.
+        _, notes = planning.plan(project, states, write=True)
         try:
             if opts.pull:
                 yield from pull_edits(session, states)
                 states = planning.local_states(project, link)
-            _, notes = planning.plan(project, link, states, write=True)
+                _, notes = planning.plan(project, states, write=True)
             session.failed.extend(notes)
             if opts.push:
                 yield from push_outbox(session, opts.batch_size)
@@ -148,7 +150,7 @@ def queue_changes(project: Project) -> int:
     link = require_link(project)
     states = planning.local_states(project, link)
     planning.hash_clips(project, states)
-    planning.plan(project, link, states, write=True)
+    planning.plan(project, states, write=True)
     return project.hydrus_outbox_count()
 
 
@@ -184,7 +186,7 @@ def status(project: Project) -> dict[str, object]:
     for key in ("url", "tag_service_key", "tag_service_name", "file_service_key", "note_name"):
         out[key] = row[key]
     out.update(last_sync=row["last_sync"], state=row["state"], last_error=row["last_error"])
-    keys, _ = planning.plan(project, link, planning.local_states(project, link), write=False)
+    keys, _ = planning.plan(project, planning.local_states(project, link), write=False)
     queued = {(r["clip_id"], r["kind"]) for r in project.hydrus_outbox()}
     out["pending"] = len(keys | queued)
     return out
