@@ -169,3 +169,15 @@ def test_a_later_edit_here_is_no_longer_from_hydrus(linked, fake):
     assert project.captions_many([ids[0]])[ids[0]].origin is None
     run(project)
     assert fake.committed.notes[sha(project, ids[0])]["caption"] == "Mine again."
+
+
+def test_a_tag_added_in_hydrus_reuses_the_projects_spelling(linked, fake):
+    project, ids = linked
+    review.remove_tags(project, [ids[2]], ["Blue Sky"])
+    run(project)
+    fake.set_tags_as_person(sha(project, ids[2]), add=["blue sky"])
+    run(project)
+    names = [t.name for t in project.clip_tags_many([ids[2]])[ids[2]]]
+    assert "Blue Sky" in names and "blue sky" not in names
+    assert [t.name for t in project.tag_counts()].count("Blue Sky") == 1
+    assert "blue sky" not in [t.name for t in project.tag_counts()]
