@@ -21,6 +21,7 @@ One module per command group, each with ``register(subcommands)`` and its ``cmd_
 - :mod:`~workstation.cli.autotag`: ``tag``, ``caption``, ``motion``
 - :mod:`~workstation.cli.export`: ``export``
 - :mod:`~workstation.cli.train`: ``train``
+- :mod:`~workstation.cli.hydrus`: ``hydrus connect|sync|status|conflicts|resolve``
 
 :mod:`~workstation.cli.common` holds what they share (running a stage, ``--set``, JSON output).
 Heavy libraries are imported inside the commands: the desktop app starts through :func:`main`.
@@ -35,7 +36,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from workstation.cli import autotag, cuts, export, gui, project, recover, review, train
+from workstation.cli import autotag, cuts, export, gui, hydrus, project, recover, review, train
 from workstation.cli.common import DETECTOR_NAMES
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Cancelled
@@ -44,7 +45,7 @@ from workstation.core.settings import state_dir
 __all__ = ["DETECTOR_NAMES", "build_parser", "main"]
 
 # In the order `workstation --help` lists their commands.
-COMMAND_GROUPS = (project, recover, cuts, gui, review, autotag, export, train)
+COMMAND_GROUPS = (project, recover, cuts, gui, review, autotag, export, train, hydrus)
 
 #: The exit code of an internal error (a bug): sysexits.h's EX_SOFTWARE.
 EXIT_INTERNAL = 70
@@ -136,6 +137,18 @@ def _report(exc: Exception, args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_INTERNAL
 
 
+def _without_secrets(argv: list[str]) -> list[str]:
+    """``argv`` with the value of ``--key`` (a Hydrus access key) masked, for the log."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--key":
+            arg = "***"
+        elif arg.startswith("--key="):
+            arg = "--key=***"
+        out.append(arg)
+    return out
+
+
 def _log_internal_error(exc: Exception, argv: list[str]) -> Path | None:
     """Append ``exc``'s traceback to the internal-error log; its path (None: not writable)."""
     import time
@@ -145,7 +158,8 @@ def _log_internal_error(exc: Exception, argv: list[str]) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} workstation {' '.join(argv)}\n")
+            shown = " ".join(_without_secrets(argv))
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} workstation {shown}\n")
             log.write(text)
     except OSError:
         return None

@@ -135,13 +135,13 @@ def clip_records(project: Project, ids: list[int]) -> list[dict[str, Any]]:
                 "size": [c.width, c.height],
                 "caption": None
                 if cap is None
-                else {"text": cap.text, "source": cap.source, "model": cap.model},
+                else {"text": cap.text, "source": cap.origin or cap.source, "model": cap.model},
                 "tags": [
                     {
                         "name": t.name,
                         "category": t.category,
                         "confidence": t.confidence,
-                        "source": t.source,
+                        "source": t.origin or t.source,
                         "state": t.state,
                     }
                     for t in tags.get(c.id, [])

@@ -48,6 +48,7 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("tqdm", "CLI progress bars", "MPL-2.0 AND MIT"),
     ("onnxruntime", "WD14 tagger, the default cut detector's network", "MIT"),
     ("huggingface_hub", "model download and cache", "Apache-2.0"),
+    ("requests", "the Hydrus Client API (`core/hydrus`)", "Apache-2.0"),
     ("pyqtgraph", "the training loss plot", "MIT"),
     ("torch, torchvision (`train` extra)", "training, video captioning", "BSD-3-Clause"),
     (

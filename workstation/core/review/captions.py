@@ -27,13 +27,14 @@ def set_caption(project: Project, clip_ids: Iterable[int], text: str) -> Edit:
             "source": "manual",
             "model": None,
             "prompt": None,
+            "origin": None,  # a person's edit here (a Hydrus pull marks its own)
             "updated_at": now,
         }
         for cid in ids:
             row = project.caption_row(cid)
             if row is None:
                 rec.insert("captions", {"clip_id": cid, **values})
-            elif row["text"] != text or row["source"] != "manual":
+            elif row["text"] != text or row["source"] != "manual" or row["origin"]:
                 rec.update("captions", {"clip_id": cid}, values, row)
 
     return run_edit(project, "set caption", body)

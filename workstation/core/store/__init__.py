@@ -17,7 +17,7 @@ project-setting key, typed)
 and one module of methods per table group (``videos``, ``cuts``, ``clips``, ``runs``, ``tags``,
 ``captions``, ``clip_rows`` for bulk reads, ``edit_rows`` for the row writes of undoable edits,
 ``clip_query`` for the clip filter language compiled to SQL, ``written`` for the files it
-wrote beside videos and clips), all combined into :class:`Project`.
+wrote beside videos and clips, ``hydrus`` for the Hydrus mirror), all combined into :class:`Project`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutRows, CutTables
 from workstation.core.store.edit_rows import EditRowTables
 from workstation.core.store.faults import DamagedProjectError, ReadOnlyProjectError, database_error
+from workstation.core.store.hydrus import HydrusTables
 from workstation.core.store.records import Clip, Cut, Segment, Video
 from workstation.core.store.recovery import RecoveryReport, recover_project
 from workstation.core.store.runs import RunTables
@@ -99,5 +100,6 @@ class Project(
     EditRowTables,
     ClipQueryTables,
     WrittenFileTables,
+    HydrusTables,
 ):
     """An open project folder.  Not thread-safe: open one per thread."""

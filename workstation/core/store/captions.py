@@ -19,6 +19,7 @@ class Caption:
     source: str
     model: str | None = None
     prompt: str | None = None
+    origin: str | None = None  # 'hydrus' when a Hydrus pull wrote it
 
 
 class CaptionTables(ProjectDatabase):
@@ -37,7 +38,7 @@ class CaptionTables(ProjectDatabase):
 
     def captions_many(self, clip_ids: Iterable[int]) -> dict[int, Caption]:
         return {
-            r["clip_id"]: Caption(r["text"], r["source"], r["model"], r["prompt"])
+            r["clip_id"]: Caption(r["text"], r["source"], r["model"], r["prompt"], r["origin"])
             for r in self.db.execute(
                 "SELECT * FROM captions WHERE clip_id IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(clip_ids)),),

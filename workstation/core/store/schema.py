@@ -173,6 +173,59 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE clips ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4 -> 5: the Hydrus mirror (core/hydrus, issue 16): the link (one row; the access key is
+    # a file, never here), each clip's state as last synced, the outbox of changes not yet
+    # durable in Hydrus, open conflicts; ``origin`` marks tags and captions a pull wrote.
+    """
+    CREATE TABLE hydrus_link (
+        id                INTEGER PRIMARY KEY CHECK (id = 1),
+        url               TEXT NOT NULL,
+        tag_service_key   TEXT NOT NULL,
+        tag_service_name  TEXT NOT NULL DEFAULT '',
+        file_service_key  TEXT,
+        file_service_name TEXT,
+        note_name         TEXT NOT NULL DEFAULT 'caption',
+        namespaces        TEXT NOT NULL DEFAULT '{}',   -- category -> namespace (JSON)
+        source_tags       INTEGER NOT NULL DEFAULT 0,
+        last_sync         REAL,
+        state             TEXT NOT NULL DEFAULT 'never',  -- how the last contact went
+        last_error        TEXT
+    );
+    CREATE TABLE hydrus_clips (
+        clip_id       INTEGER PRIMARY KEY REFERENCES clips(id) ON DELETE CASCADE,
+        sha256        TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        mtime_ns      INTEGER NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'mirrored', 'deleted')),
+        tags          TEXT NOT NULL DEFAULT '[]',   -- storage tags as last synced (JSON)
+        note          TEXT,                         -- the note as last synced
+        synced_at     REAL
+    );
+    CREATE INDEX hydrus_clips_sha ON hydrus_clips(sha256);
+    CREATE TABLE hydrus_outbox (
+        id            INTEGER PRIMARY KEY,
+        clip_id       INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        kind          TEXT NOT NULL CHECK (kind IN ('file', 'tags', 'note')),
+        payload       TEXT NOT NULL,                -- JSON
+        sent          INTEGER NOT NULL DEFAULT 0,   -- answered 200, not force-committed yet
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        queued_at     REAL NOT NULL,
+        UNIQUE (clip_id, kind)
+    );
+    CREATE TABLE hydrus_conflicts (
+        id            INTEGER PRIMARY KEY,
+        clip_id       INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        kind          TEXT NOT NULL CHECK (kind IN ('tags', 'note')),
+        base          TEXT,
+        ours          TEXT,
+        theirs        TEXT,
+        found_at      REAL NOT NULL,
+        UNIQUE (clip_id, kind)
+    );
+    ALTER TABLE clip_tags ADD COLUMN origin TEXT;
+    ALTER TABLE captions ADD COLUMN origin TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

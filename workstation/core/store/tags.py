@@ -24,6 +24,7 @@ class ClipTag:
     confidence: float | None
     model: str | None
     position: int
+    origin: str | None = None  # 'hydrus' when a Hydrus pull wrote it
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class TagTables(ProjectDatabase):
                     r["confidence"],
                     r["model"],
                     r["position"],
+                    r["origin"],
                 )
             )
         return out
