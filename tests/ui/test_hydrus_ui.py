@@ -171,3 +171,19 @@ def test_open_in_hydrus_from_the_clips_context_menu(qtbot, window, fake):
     with qtbot.waitSignal(w.hydrus.mirror.opened, timeout=10000) as blocker:
         w.hydrus.open_action.trigger()
     assert blocker.args[0].sha256 == w.session.project.hydrus_clip_rows()[ids[1]]["sha256"]
+
+
+def test_a_pull_refreshes_the_views_without_starting_another_sync(qtbot, window, fake):
+    w, ids = window
+    _connect(w, fake)
+    mirror = w.hydrus.mirror
+    _sync(qtbot, mirror)
+    sha = w.session.project.hydrus_clip_rows()[ids[1]]["sha256"]
+    fake.set_tags_as_person(sha, add=["sunset"])
+    with qtbot.waitSignal(w.session.clipsChanged):
+        assert _sync(qtbot, mirror).pulled_tags
+    assert not mirror.timer.isActive()
+    tags = {t.name for t in w.session.project.clip_tags_many([ids[1]])[ids[1]]}
+    assert "sunset" in tags
+    w.session.clipsChanged.emit()  # e.g. new clips sliced in the Cut view
+    assert mirror.timer.isActive()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core import hydrus
 from workstation.core.errors import WorkstationError
+from workstation.ui.wording import counted
 
 if TYPE_CHECKING:
     from workstation.core.store import Project
@@ -115,7 +116,7 @@ class ConflictsDialog(QDialog):
         self.summary.setText(
             "No conflicts: every caption agrees with Hydrus or changed on one side only."
             if n == 0
-            else f"{n} caption(s) changed both here and in Hydrus since the last sync. "
+            else f"{counted(n, 'caption')} changed both here and in Hydrus since the last sync. "
             "Choose for each; the choice is sent with the next sync."
         )
 

@@ -2,14 +2,17 @@
 
 The indicator reads :func:`workstation.core.hydrus.status` (the project database, no network),
 so it answers while Hydrus is down; while a sync waits for Hydrus it shows the stage's
-"retrying in N s".  Edits restart a single-shot timer; when it fires a sync job runs (the core
-queues the changes before any network call, so nothing is lost when Hydrus is away).  A sync
-asked for while one runs starts after it ends.
+"retrying in N s".  Edits (the Clips view's ``ClipEditor.edited``; the session's
+``clipsChanged`` after slicing or auto-tagging) restart a single-shot timer; when it fires a
+sync job runs (the core queues the changes before any network call, so nothing is lost when
+Hydrus is away).  A sync asked for while one runs starts after it ends.  What a sync pulls in
+announces ``clipsChanged`` too, without starting another sync.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -76,6 +79,8 @@ class HydrusMirror(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
         self.timer.timeout.connect(self.sync_now)
+        self.pulling = False  # True while this mirror announces clips it changed itself
+        session.clipsChanged.connect(self._clips_changed)  # new clips, auto-tag results
         self.refresh()
 
     def connected(self) -> bool:
@@ -93,6 +98,10 @@ class HydrusMirror(QObject):
         """An edit happened (ClipEditor.edited): sync a little later, once the edits stop."""
         if self.connected():
             self.timer.start()
+
+    def _clips_changed(self) -> None:
+        if not self.pulling:
+            self.edited()
 
     def sync_now(self, push: bool = True, pull: bool = True) -> Job | None:
         self.timer.stop()
@@ -119,14 +128,18 @@ class HydrusMirror(QObject):
         if "waiting" in data:
             words = {"down": "down", "busy": "busy", "refused": "wrong key"}
             state = words.get(str(data.get("state")), str(data.get("state")))
-            self.label.setText(f"Hydrus: {state} · retrying in {int(data['waiting'])} s")
+            self.label.setText(f"Hydrus: {state} · retrying in {math.ceil(data['waiting'])} s")
             self.label.setToolTip(record.message or "")
             self.changed.emit(self.label.text())
 
     def _done(self, result: object) -> None:
         assert isinstance(result, hydrus.SyncResult)
         if result.pulled_tags or result.pulled_captions:
-            self.session.clipsChanged.emit()
+            self.pulling = True
+            try:
+                self.session.clipsChanged.emit()
+            finally:
+                self.pulling = False
             self.pulled.emit()
         if result.stopped:
             self.message.emit(result.stopped)

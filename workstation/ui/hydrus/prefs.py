@@ -35,12 +35,6 @@ if TYPE_CHECKING:
     from workstation.ui.common.jobs import JobsController
     from workstation.ui.session import ProjectSession
 
-REQUEST_HELP = (
-    "In Hydrus open <b>services &gt; review services &gt; client api</b>, press <b>add</b> and "
-    "choose <b>from api request</b>; then press “Request access” here again and accept the "
-    "request in Hydrus."
-)
-
 
 def report_html(report: hydrus.AccessReport) -> str:
     """What the key may do and what is missing, as a short HTML list."""
@@ -179,17 +173,13 @@ class HydrusPage(QWidget):
             "Request a Hydrus key",
             lambda: as_stage(lambda: hydrus.request_access(url)),
             on_done=self._granted,
-            on_error=self._request_failed,
+            on_error=self._say,  # the sentence names the Hydrus dialog to open
             stage_name="hydrus-request",
         )
 
     def _granted(self, key: object) -> None:
         self.key.setText(str(key))
         self._say("Hydrus gave a new key; press Verify, then Save.")
-
-    def _request_failed(self, message: str) -> None:
-        self._say(message)
-        self.answer.setText(f"{html.escape(message)}<br>{REQUEST_HELP}")
 
     def forget(self) -> None:
         """Disconnect: the link and the stored key go."""
