@@ -187,3 +187,18 @@ def test_a_pull_refreshes_the_views_without_starting_another_sync(qtbot, window,
     assert "sunset" in tags
     w.session.clipsChanged.emit()  # e.g. new clips sliced in the Cut view
     assert mirror.timer.isActive()
+
+
+def test_another_project_gets_its_own_indicator(qtbot, window, fake, tmp_path):
+    w, _ids = window
+    _connect(w, fake)
+    first = w.hydrus.mirror
+    assert first.label.text().startswith("Hydrus: ")
+    assert first.label.text() != "Hydrus: not connected"
+    assert w.open_project(tmp_path / "other", create=True)
+    second = w.hydrus.mirror
+    assert second is not first and second.label.text() == "Hydrus: not connected"
+    labels = [lab.text() for lab in w.statusBar().findChildren(type(second.label))]
+    assert labels.count("Hydrus: not connected") == 1
+    assert w.close_project() and w.hydrus.mirror is None
+    assert not w.hydrus.sync_action.isEnabled()

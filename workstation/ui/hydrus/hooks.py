@@ -64,11 +64,13 @@ class HydrusHooks(QObject):
                 f"Shown in Hydrus on the page “{r.page_name}”.", 8000
             )
         )
+        self.window.jobs.jobFinished.connect(self._refresh)  # e.g. a slice added clips
         self._enable(True)
 
     def detach(self) -> None:
         if self.mirror is not None:
             self.mirror.timer.stop()
+            self.window.jobs.jobFinished.disconnect(self._refresh)
             self.window.statusBar().removeWidget(self.mirror.label)
             self.mirror.label.deleteLater()
             self.mirror.deleteLater()
