@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+import pytest
+
 from tests.core import hydrus_fixtures as hf
 from tests.core.hydrus_fake import KEY, TAG_KEY
 from workstation.cli import main
@@ -57,8 +59,11 @@ def test_bad_usage_and_errors_are_one_sentence(project, fake, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "403" in err and "Traceback" not in err
     assert main(["hydrus", "connect", root, "--url", fake.url, "--key", KEY]) == 0
-    assert main(["hydrus", "sync", root, "--push", "--pull"]) == 1
-    assert "--push and --pull" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["hydrus", "sync", root, "--push", "--pull"])
+    assert usage.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    assert main(["hydrus", "connect", root, "--url", "localhost:45869", "--key", KEY]) == 1
+    assert "must start with http://" in capsys.readouterr().err
 
 
 def test_conflicts_listed_and_resolved_from_the_cli(project, fake, capsys):
@@ -75,7 +80,7 @@ def test_conflicts_listed_and_resolved_from_the_cli(project, fake, capsys):
     assert main(["hydrus", "conflicts", root, "--json"]) == 0
     [conflict] = json.loads(capsys.readouterr().out)
     assert (conflict["ours"], conflict["theirs"]) == ("Ours.", "Theirs.")
-    assert main(["hydrus", "resolve", root, str(conflict["id"]), "merged"]) == 1
+    assert main(["hydrus", "resolve", root, str(conflict["id"]), "merged"]) == 2
     assert main(["hydrus", "resolve", root, str(conflict["id"]), "hydrus"]) == 0
     assert main(["hydrus", "sync", root, "-q"]) == 0
     assert (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from fractions import Fraction
 
 import pytest
 
@@ -169,3 +170,39 @@ def test_a_later_edit_here_is_no_longer_from_hydrus(linked, fake):
     assert project.captions_many([ids[0]])[ids[0]].origin is None
     run(project)
     assert fake.committed.notes[sha(project, ids[0])]["caption"] == "Mine again."
+
+
+def test_a_tag_added_in_hydrus_reuses_the_projects_spelling(linked, fake):
+    project, ids = linked
+    review.remove_tags(project, [ids[2]], ["Blue Sky"])
+    run(project)
+    fake.set_tags_as_person(sha(project, ids[2]), add=["blue sky"])
+    run(project)
+    names = [t.name for t in project.clip_tags_many([ids[2]])[ids[2]]]
+    assert "Blue Sky" in names and "blue sky" not in names
+    assert [t.name for t in project.tag_counts()].count("Blue Sky") == 1
+    assert "blue sky" not in [t.name for t in project.tag_counts()]
+
+
+def test_queue_changes_needs_no_hydrus_and_two_identical_clips_are_one_file(linked, fake):
+    project, ids = linked
+    fake.stop()
+    twin = project.root / "clips" / "twin.mp4"
+    twin.write_bytes(project.clip_path(project.stored_clip_paths([ids[0]])[ids[0]]).read_bytes())
+    twin_id = project.upsert_clip(
+        twin,
+        video_id=None,
+        start_frame=None,
+        end_frame=None,
+        fps=Fraction(24),
+        frame_count=24,
+        width=64,
+        height=64,
+    )
+    review.add_tags(project, [twin_id], ["twin only"])
+    assert hydrus.queue_changes(project) == hydrus.status(project)["pending"] > 0
+    fake.start()
+    result = run(project)
+    assert any("the same file as clip" in msg for msg in result.failed)
+    assert len(fake.committed.files) == 3
+    assert "twin only" not in fake.committed.tags[(sha(project, ids[0]), TAG_KEY)]

@@ -91,8 +91,6 @@ def cmd_connect(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from workstation.core import hydrus
 
-    if args.push and args.pull:
-        raise WorkstationError("--push and --pull: give one of them, or neither for both.")
     options = hydrus.SyncOptions(
         push=not args.pull,
         pull=not args.push,
@@ -156,7 +154,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from workstation.core import hydrus
 
     if (args.choice == "merged") != (args.text is not None):
-        raise WorkstationError("--text: give it with 'merged', and only then.")
+        print("error: --text: give it with 'merged', and only then.", file=sys.stderr)
+        return 2
     with open_project(args.dir) as project:
         hydrus.resolve_conflict(project, args.id, args.choice, args.text)
     emit(args, {"resolved": args.id}, f"Conflict {args.id} resolved; sync to send it.")
@@ -195,8 +194,9 @@ def register(sub: Subcommands) -> None:
 
     p = cmds.add_parser("sync", help="pull edits made in Hydrus, then push the outbox")
     p.add_argument("dir")
-    p.add_argument("--push", action="store_true", help="only push")
-    p.add_argument("--pull", action="store_true", help="only pull")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--push", action="store_true", help="only push")
+    only.add_argument("--pull", action="store_true", help="only pull")
     p.add_argument("--retries", type=int, default=3, help="per request while Hydrus is down")
     p.add_argument("--backoff", type=float, default=1.0, help="first wait in seconds (doubles)")
     p.add_argument("--timeout", type=float, default=30.0, help="per request, in seconds")

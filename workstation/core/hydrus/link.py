@@ -204,6 +204,8 @@ def connect(
     stored then.
     """
     project.require_writable()
+    if not url.startswith(("http://", "https://")):
+        raise WorkstationError(f"--url {url!r}: must start with http:// or https://.")
     if not note_name.strip():
         raise WorkstationError("--note-name: the note name is empty.")
     report = check_access(url, key, timeout_s=timeout_s)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from workstation.core.hydrus import tagmap
 from workstation.core.hydrus.link import HydrusLink
+from workstation.core.hydrus.session import STAGE
+from workstation.core.progress import Progress, Stage
 from workstation.core.store import Project
 
 KINDS = ("file", "tags", "note")
@@ -65,22 +68,30 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def hash_clips(project: Project, states: dict[int, Local]) -> list[str]:
-    """Record each clip file's sha256 (hashing only files whose size or mtime changed);
-    returns a sentence per clip that cannot be mirrored (a missing file, a duplicate)."""
+def hash_clips(project: Project, states: dict[int, Local], failed: list[str]) -> Stage[None]:
+    """Record each clip file's sha256, hashing only files whose size or mtime changed (a
+    progress record per file hashed); a sentence per clip that cannot be mirrored (a missing
+    file) goes to ``failed``."""
     known = project.hydrus_clip_rows()
-    failed: list[str] = []
+    todo: list[tuple[int, Local, os.stat_result]] = []
     for cid, local in states.items():
         try:
             st = local.path.stat()
-            row = known.get(cid)
-            if row is None or (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
-                digest = sha256_of(local.path)
-                with project.transaction():
-                    project.put_hydrus_clip(cid, digest, st.st_size, st.st_mtime_ns)
         except OSError as exc:
             failed.append(f"{local.path}: cannot read the clip file ({exc.strerror}).")
-    return failed
+            continue
+        row = known.get(cid)
+        if row is None or (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+            todo.append((cid, local, st))
+    for n, (cid, local, st) in enumerate(todo):
+        yield Progress(STAGE, n, len(todo), item=local.path.name, message="Hashing clips")
+        try:
+            digest = sha256_of(local.path)
+        except OSError as exc:
+            failed.append(f"{local.path}: cannot read the clip file ({exc.strerror}).")
+            continue
+        with project.transaction():
+            project.put_hydrus_clip(cid, digest, st.st_size, st.st_mtime_ns)
 
 
 def _tags_row(
@@ -136,6 +147,8 @@ def _plan(
             other = first_of.setdefault(m["sha256"], cid)
             if other != cid:
                 notes.append(f"{local.path}: the same file as clip {other}; mirrored once.")
+                if write:
+                    project.unqueue_hydrus(cid, KINDS)
                 continue
         wanted: dict[str, object | None] = {}
         if m is None or m["state"] != "mirrored":

@@ -108,7 +108,7 @@ def sync(project: Project, options: SyncOptions | None = None) -> Stage[SyncResu
     try:
         yield Progress(STAGE, 0, None, message=f"Syncing with Hydrus at {link.url}")
         states = planning.local_states(project, link)
-        session.failed.extend(planning.hash_clips(project, states))
+        yield from planning.hash_clips(project, states, session.failed)
         # Queued first, so the changes wait in the outbox even when Hydrus cannot be reached.
         _, notes = planning.plan(project, states, write=True)
         try:
@@ -146,11 +146,10 @@ def _result(session: Session, project: Project, stopped: str | None) -> SyncResu
 
 def queue_changes(project: Project) -> int:
     """Turn local changes into outbox rows now (the window calls this after edits, also while
-    Hydrus is down); returns the number of rows waiting."""
+    Hydrus is down); returns the number of rows waiting.  No network and no file hashing
+    (a clip not hashed yet is queued now and hashed by the next sync), so it is quick."""
     link = require_link(project)
-    states = planning.local_states(project, link)
-    planning.hash_clips(project, states)
-    planning.plan(project, states, write=True)
+    planning.plan(project, planning.local_states(project, link), write=True)
     return project.hydrus_outbox_count()
 
 
