@@ -51,6 +51,7 @@ from workstation.ui.common.jobs import Job, JobsController
 from workstation.ui.common.jobs_panel import JobsPanel
 from workstation.ui.common.log_panel import LogPanel
 from workstation.ui.cut.video_list import VideoList
+from workstation.ui.hydrus.hooks import HydrusHooks
 from workstation.ui.menus import WindowMenus
 from workstation.ui.project_opening import (
     APP_TITLE,
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         self.edit_lock = QActionGroup(self)
         self.edit_lock.setExclusionPolicy(QActionGroup.ExclusionPolicy.None_)
         self._lock(self.menus.editing_actions())
+        self.hydrus = HydrusHooks(self)  # Hydrus menu, status indicator, open in Hydrus (issue 16)
         self.video_list.selectionChanged.connect(self.menus.update_actions)
         self.setAcceptDrops(True)  # drop video files or folders to add them
         self._restore_window_state()
@@ -394,6 +396,7 @@ class MainWindow(QMainWindow):
                 self.session, self.jobs, self.clips_holder, loader=self.thumbs
             )
             restore_splitters("clips", view, self.settings.splitter_states)
+            self.hydrus.adopt_clips_view(view)
             self._lock([*view.binder.editing_actions(), *view.autotag.actions.values()])
         self.clips_holder_layout.addWidget(self.clips_view)
         return self.clips_view
