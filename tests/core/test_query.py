@@ -49,6 +49,9 @@ def clips(project):
     review.set_auto_caption(project, ids["c"], "Two people dance AND laugh", "florence")
     review.mark_reviewed(project, [ids["a"], ids["c"]])
     review.set_caption(project, [ids["e"]], "")  # cleared by a person: no caption
+    # as a Hydrus pull leaves them: a's caption and c's tag were edited in Hydrus
+    project.db.execute("UPDATE captions SET origin='hydrus' WHERE clip_id=?", (ids["a"],))
+    project.db.execute("UPDATE clip_tags SET origin='hydrus' WHERE clip_id=?", (ids["c"],))
     return ids
 
 
@@ -98,6 +101,8 @@ def _names(project, ids, query):
         ("reviewed:yes", "ac"),
         ("source:auto", "cd"),  # c has an auto caption, d auto tags (b's auto tag is rejected)
         ("source:manual", "abce"),
+        ("source:hydrus", "ac"),
+        ("source:hydrus -caption:dog", "c"),
         ("confidence<0.5", "d"),
         ("confidence>0.5", "d"),
         ("motion<0.1", "ae"),

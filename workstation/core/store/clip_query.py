@@ -19,6 +19,7 @@ Terms (implicit AND between them; ``AND``, ``OR``, ``NOT``/``-`` and parentheses
                                      leaves them out: they are hidden unless asked for)
     stale:yes                        out of date: a cut now lies inside the clip's source range
     source:auto  source:manual       the clip has a tag or caption from this source
+    source:hydrus                    ... or one a Hydrus pull brought back (an edit made there)
     state:rejected                   the clip has a tag in this state (active|accepted|rejected)
     dog                              a bare word: a tag with this name or a caption containing it
 
@@ -160,6 +161,15 @@ def _leaf(t: Term) -> tuple[str, Params]:
         sql, params = f"c.{f} = ?", [CHOICES[f][v.lower()]]
     elif f == "stale":
         sql, params = (STALE_SQL if CHOICES[f][v.lower()] else f"NOT {STALE_SQL}"), []
+    elif f == "source" and v.lower() == "hydrus":  # a person's edit a Hydrus pull brought back
+        sql, params = (
+            (
+                "(c.id IN (SELECT clip_id FROM clip_tags WHERE origin = 'hydrus' "
+                "AND state != 'rejected') OR c.id IN (SELECT clip_id FROM captions "
+                "WHERE origin = 'hydrus'))"
+            ),
+            [],
+        )
     elif f == "source":
         sql = (
             "(c.id IN (SELECT clip_id FROM clip_tags WHERE source = ? AND state != 'rejected') "

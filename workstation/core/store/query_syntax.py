@@ -94,7 +94,7 @@ CHOICES: dict[str, dict[str, str | int]] = {  # a field's words and what each st
     "reviewed": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
     "rejected": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
     "stale": {"yes": 1, "true": 1, "1": 1, "no": 0, "false": 0, "0": 0},
-    "source": {"auto": "auto", "manual": "manual"},
+    "source": {"auto": "auto", "manual": "manual", "hydrus": "hydrus"},
     "state": {"active": "active", "accepted": "accepted", "rejected": "rejected"},
 }
 _OPS = ("<=", ">=", "!=", "=", "<", ">", ":")
