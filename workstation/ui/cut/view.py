@@ -396,14 +396,21 @@ class CutView(QWidget):
     def detect_videos(self, video_ids: list[int]) -> object | None:
         return self.video_jobs.detect(video_ids)
 
-    def edit_detection_settings(self) -> bool:
-        """The detector and settings the next detections use (saved in the app settings)."""
+    def edit_detection_settings(self, every: list[int] | None = None) -> bool:
+        """The Detect dialog: the detector and settings (remembered per project), then detect
+        the selected or all videos (``every``: the project's; the video list's by default)."""
         from workstation.ui.cut.detect_settings import ask_detection_settings
 
-        said = ask_detection_settings(self)
-        if said is None:
+        if every is None:
+            every = [v.id for v in self.project.videos()]
+        answer = ask_detection_settings(
+            self, project=self.project, selected=self.selected_video_ids(), every=every
+        )
+        if answer is None:
             return False
-        self.status.setText(said)
+        self.status.setText(answer.said)
+        if answer.run_on:
+            self.detect_videos(answer.run_on)
         return True
 
     def replaced_outside_undo(self, vid: int, what: str) -> None:
