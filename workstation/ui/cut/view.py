@@ -59,10 +59,14 @@ from workstation.ui.cut.stages import (
 )
 from workstation.ui.cut.timeline.widget import Timeline
 from workstation.ui.cut.video_jobs import VideoJobs
+from workstation.ui.cut.video_list import NO_VIDEOS
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CutView", "detection_stage"]  # detection_stage: for the main window
+
+
+NO_VIDEO_SHOWN = "No video shown: pick one in the Videos list to review its cuts"
 
 
 class CutView(QWidget):
@@ -142,6 +146,7 @@ class CutView(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.flush)
         self.update_enabled()
+        self.status.setText(NO_VIDEO_SHOWN if session.project.videos() else NO_VIDEOS)
 
     def _lay_out(self) -> None:
         """Toolbar; player and controls over timeline and review strip (a splitter); status."""
