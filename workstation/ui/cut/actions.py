@@ -28,7 +28,9 @@ class CutActions:
         self.detect.setToolTip(
             "Find the cuts of the selected videos (a job each; cuts appear as they are found)"
         )
-        self.detect_settings = tb.addAction("Detect…", lambda: view.edit_detection_settings())
+        self.detect_settings = tb.addAction(
+            "Detect with settings…", lambda: view.edit_detection_settings()
+        )
         self.detect_settings.setToolTip(
             "Choose the detector and its settings (kept per project), then detect the selected "
             "or all videos"

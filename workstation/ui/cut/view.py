@@ -25,6 +25,7 @@ from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
+    QSizePolicy,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -160,11 +161,15 @@ class CutView(QWidget):
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(self.timeline)
         bottom_layout.addWidget(self.strip)
+        # The player takes the height the timeline and review strip do not need (at 1280x800
+        # a 2:3 share left the strip's area half empty and the picture small).
+        bottom.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.toolbar)
