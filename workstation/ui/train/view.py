@@ -43,6 +43,7 @@ from workstation.ui.train.form import (
     PathField,
     RememberedForm,
     label_of,
+    no_dataset_hint,
     set_text_color,
 )
 from workstation.ui.train.history import EVENTS_FILE, SETTINGS_FILE, RunRecord, RunsPanel
@@ -313,16 +314,7 @@ class TrainView(QWidget):
 
     def update_dataset_hint(self) -> str:
         """With no dataset chosen, say how to make one (none when one is); returns the text."""
-        text = ""
-        if not self.dataset.text():
-            total = self.session.project.clip_counts()[0]
-            text = (
-                "No dataset yet: press Export now to export the clips the filter selects; "
-                "its folder fills Dataset (File ▸ Export… has every format)."
-                if total
-                else "No dataset yet, and no clips: slice a video in Cut first, then Export now "
-                "makes the dataset."
-            )
+        text = "" if self.dataset.text() else no_dataset_hint(self.session.project.clip_counts()[0])
         self.dataset_hint.setText(text)
         self.dataset_hint.setVisible(bool(text))
         return text
