@@ -70,6 +70,16 @@ def main(out: Path) -> int:
     wait(800)
     cut = window.cut_view
     videos = [v.id for v in window.session.project.videos()] if window.session else []
+    if window.session is not None:
+        from workstation.ui.cut.detect_settings import DetectSettingsDialog
+
+        detect = DetectSettingsDialog(
+            window, project=window.session.project, selected=videos[:1], every=videos
+        )
+        detect.show()
+        wait(500)
+        save(detect, "detect-dialog")
+        detect.close()
     dialog = cut.slice_dialog(videos) if hasattr(cut, "slice_dialog") else None
     if isinstance(dialog, QWidget):
         wait(800)

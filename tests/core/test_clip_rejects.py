@@ -133,3 +133,36 @@ def test_out_of_date_after_a_cut_is_added_inside_a_clip(clips):
     p.add_cut(vid, Cut(100))  # on a boundary: nothing inside a clip
     p.remove_cut(vid, 150)
     assert filter_clip_ids(p, "stale:yes") == []
+
+
+def test_out_of_date_after_a_cut_that_bounded_its_segment_is_removed(clips):
+    """A clip records the segment it was cut from; removing (or moving) one of that segment's
+    cuts makes the clip out of date, as adding a cut inside it does.  The video's own start
+    and end are not cuts; a clip without a recorded segment is checked by the first rule."""
+    p, ids, vid = clips
+    cliptext.update_settings(p, enabled=False)
+    for frame in (100, 200):
+        p.add_cut(vid, Cut(frame))
+    for i, segment in ((0, [0, 100]), (1, [100, 200])):
+        p.upsert_clip(
+            p.clips_dir / f"c{i}.mp4",
+            video_id=vid,
+            start_frame=segment[0] + 2,  # trimmed: the clip starts inside its segment
+            end_frame=segment[1] - 2,
+            fps=Fraction(24),
+            frame_count=96,
+            width=64,
+            height=64,
+            settings={"trim": 2, "segment": segment},
+        )
+    assert filter_clip_ids(p, "stale:yes") == []
+    p.remove_cut(vid, 200)  # clip 1's end: its segment is now [100, video end)
+    assert filter_clip_ids(p, "stale:yes") == [ids[1]]
+    p.remove_cut(vid, 100)  # between clips 0 and 1
+    assert filter_clip_ids(p, "stale:yes") == ids[:2]
+    assert p.stale_clip_ids() == set(ids[:2])
+    rows = {r[0]: r for r in p.grid_rows()}
+    assert rows[ids[0]][11] and rows[ids[1]][11] and not rows[ids[2]][11]
+    p.add_cut(vid, Cut(100))
+    p.add_cut(vid, Cut(200))  # put back: nothing is out of date
+    assert filter_clip_ids(p, "stale:yes") == []

@@ -52,6 +52,7 @@ def test_every_key_is_declared_once():
         "export.dialog",
         "ui.last_video",
         "train.form",
+        "detect",
     }
 
 

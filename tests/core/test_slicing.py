@@ -334,3 +334,19 @@ def test_in_process_mode_reports_frames_and_cancels(demo_project):
     stage.close()
     assert _no_temp_files(demo_project)
     assert not list(demo_project.clips_dir.rglob("*.mp4"))
+
+
+def test_clips_of_a_removed_cut_are_out_of_date_and_others_reused(demo_project):
+    """Removing a cut joins two shots: both clips it bounded are out of date (they record the
+    segment they were cut from), the other clips are not and a re-slice reuses them."""
+    _truth_cuts(demo_project)
+    vid = _video(demo_project, "demo_anime.mp4").id
+    first = drive(split_video(demo_project, vid, workers=0))
+    assert len(first.written) == 6 and demo_project.stale_clip_ids() == set()
+    recipe = demo_project.clip_recipe(first.clips[1].path)
+    assert recipe is not None and recipe[0]["segment"] == [first.clips[1].start, 84]
+    demo_project.remove_cut(vid, 84)
+    stale = {c.clip_id for c in first.clips if c.start == 84 or c.end == 84}
+    assert len(stale) == 2 and demo_project.stale_clip_ids() == stale
+    again = drive(split_video(demo_project, vid, workers=0))
+    assert len(again.reused) == 4 and len(again.written) == 1

@@ -385,7 +385,7 @@ def test_slice_kept_segments_as_a_job(qtbot, setup):
             p.set_segment_keep(vid, s.start, False)
     dialog = view.slice()  # the Slice dialog, for the shown video
     assert dialog.windowTitle() == "Slice demo_live.mp4"
-    assert dialog.preview_label.text() == "1 clip from 1 video"
+    qtbot.waitUntil(lambda: dialog.preview_label.text() == "1 clip from 1 video")
     with qtbot.waitSignal(session.clipsChanged, timeout=60000):
         dialog.ok_button.click()
     clips = p.clips(vid)

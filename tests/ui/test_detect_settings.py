@@ -1,4 +1,4 @@
-"""The Detection settings dialog: lists every detector, disables those that can't run (saying why),
+"""The Detect dialog: lists every detector, disables those that can't run (saying why),
 saves the choice, and the Cut view's detection job runs what was saved.  No player: offscreen."""
 
 from __future__ import annotations
@@ -98,6 +98,9 @@ def test_detection_job_runs_the_saved_choice(monkeypatch, tmp_path):
 
     class FakeProject:
         root = tmp_path
+
+        def get(self, setting):
+            return setting.default  # no choice of its own: the app settings' is used
 
     detection_stage(FakeProject(), 7, restart=True)
     func, args, kwargs = seen["call"]

@@ -108,13 +108,45 @@ def test_preview_counts_what_the_planner_plans(qtbot, transitions):
     project, vid = transitions
     d = SliceDialog(project, [vid])
     qtbot.addWidget(d)
-    assert d.preview_label.text() == "2 clips from 1 video"
+    qtbot.waitUntil(lambda: d.preview_label.text() == "2 clips from 1 video")
     d.fields["min_frames"].setValue(30)  # the kept parts are 27 and 29 frames long
-    d.update_preview()
+    with qtbot.waitSignal(d.previewReady):
+        d.update_preview()
     plans, skipped = plan_video(project, project.video(vid), SliceSettings(min_frames=30))
     assert (len(plans), len(skipped)) == (0, 2)
     assert d.preview_label.text() == "0 clips from 1 video (2 segments too short)"
     assert preview(project, [vid], SliceSettings(max_frames=10)).clips == 5
+
+
+def test_the_preview_is_planned_off_the_gui_thread_and_arrives_by_signal(
+    qtbot, transitions, monkeypatch
+):
+    """The planner reads frame indexes (long videos: a while): it runs on a worker thread's
+    own connection; a newer request supersedes an older one still running."""
+    import threading
+
+    from workstation.ui.cut import slice_dialog
+
+    project, vid = transitions
+    threads = []
+    real = slice_dialog.preview
+
+    def spy(p, ids, settings):
+        threads.append((threading.get_ident(), p is project))
+        return real(p, ids, settings)
+
+    monkeypatch.setattr(slice_dialog, "preview", spy)
+    d = SliceDialog(project, [vid])
+    qtbot.addWidget(d)
+    d.fields["min_frames"].setValue(30)
+    with qtbot.waitSignal(d.previewReady) as ready:
+        d.update_preview()
+        d.fields["min_frames"].setValue(8)
+        d.update_preview()  # supersedes the one before
+    qtbot.waitUntil(lambda: not d._reader.busy())
+    assert d.preview_label.text() == "2 clips from 1 video"
+    assert ready.args == ["2 clips from 1 video"]  # never the superseded "0 clips" answer
+    assert threads and all(t != threading.get_ident() and not same for t, same in threads)
 
 
 def test_dialog_sets_fps_and_keep_transitions_and_the_clips_match(qtbot, view):
@@ -193,7 +225,7 @@ def test_several_selected_videos_are_all_sliced_one_job_each(qtbot, demo_project
     w.menus.slice_action.trigger()
     d = w.cut_view.findChild(SliceDialog)
     assert d is not None and d.windowTitle() == "Slice 2 videos"
-    assert d.preview_label.text() == "2 clips from 2 videos"
+    qtbot.waitUntil(lambda: d.preview_label.text() == "2 clips from 2 videos")
     with qtbot.waitSignal(w.cut_view.video_jobs.batchFinished, timeout=120000) as blocker:
         d.ok_button.click()
     batch = blocker.args[0]

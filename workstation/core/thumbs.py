@@ -104,7 +104,7 @@ class ThumbCache:
                 self._swept.add(p.parent)
             if fresh:
                 atomic.sweep_temps(p.parent)
-            atomic.write_bytes(p, buf.getvalue())
+            atomic.write_bytes(p, buf.getvalue(), durable=False)  # a cache: rebuilt if lost
         except OSError as exc:
             log.warning("%s", atomic.write_error(p, exc))
         return p

@@ -126,9 +126,12 @@ class WindowMenus(QObject):
         self.detect_action, self.slice_action = self.video_actions.detect, self.video_actions.slice
         self.video_list.context_actions = self.video_actions.context_actions
         self.detect_settings_action = videos.addAction(
-            "Detection se&ttings…", self.edit_detection_settings
+            "Detec&t with settings…", self.edit_detection_settings
         )
-        self.detect_settings_action.setToolTip("Which detector Detect cuts runs, and its settings")
+        self.detect_settings_action.setToolTip(
+            "Choose the detector and its settings (kept per project), then detect the selected "
+            "or all videos"
+        )
         self.models_action = videos.addAction("Auto-tagging &models…", self.open_models)
         self.models_action.setToolTip("Tagger and captioner models on this machine; device")
 
@@ -309,13 +312,17 @@ class WindowMenus(QObject):
         return folder
 
     def edit_detection_settings(self) -> bool:
-        """The app-wide detector choice (the same dialog as the Cut view's toolbar)."""
+        """The Detect dialog (the Cut view's, for the selected or all videos); with no
+        project open, the app-wide detector choice only."""
+        edit = getattr(self.cut_view, "edit_detection_settings", None)
+        if self.session is not None and edit is not None:
+            return bool(edit(self.video_actions.all_ids()))
         from workstation.ui.cut.detect_settings import ask_detection_settings
 
-        said = ask_detection_settings(self.window)
-        if said is None:
+        answer = ask_detection_settings(self.window)
+        if answer is None:
             return False
-        self._status(said, 8000)
+        self._status(answer.said, 8000)
         return True
 
     def open_models(self) -> ModelsDialog | None:

@@ -83,7 +83,7 @@ from workstation.core.slicing.plan import (
 from workstation.core.slicing.settings import SETTINGS_VERSION, SliceSettings, SliceSettingsError
 from workstation.core.slicing.upright import quarter_turns, upright_rgb
 from workstation.core.slicing.verify import Verification, _check_clip, match_tolerance, verify_clip
-from workstation.core.store import DB_NAME, Project, database_error
+from workstation.core.store import CLIP_SEGMENT_KEY, DB_NAME, Project, database_error
 
 __all__ = [
     "PART_SUFFIX",
@@ -257,6 +257,7 @@ def _existing_clip(project: Project, path: Path, params: str) -> int | None:
     if made is None or not made[1] or not path.is_file() or path.stat().st_size == 0:
         return None
     settings, _verified, frame_count = made
+    settings = {k: v for k, v in settings.items() if k != CLIP_SEGMENT_KEY}
     if json.dumps(settings, sort_keys=True) != params:
         return None
     return frame_count
@@ -502,7 +503,7 @@ class _Recorder:
             frame_count=outcome["frames"],
             width=plan.width,
             height=plan.height,
-            settings=self.params,
+            settings={**self.params, CLIP_SEGMENT_KEY: list(plan.segment)},
             verified=verified,
             verify_error=error,
         )

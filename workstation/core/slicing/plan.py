@@ -59,6 +59,7 @@ class ClipPlan:
     threads: int
     tolerance: float
     quarter_turns: int = 0  # counter-clockwise turns that make the source upright
+    segment: tuple[int, int] = (0, 0)  # the segment [start, end) the clip was cut from
 
     @property
     def name(self) -> str:
@@ -169,6 +170,7 @@ def plan_video(
                     threads=threads,
                     tolerance=tolerance if tolerance is not None else match_tolerance(settings.crf),
                     quarter_turns=turns,
+                    segment=(seg.start, seg.end),
                 )
             )
     return plans, skipped

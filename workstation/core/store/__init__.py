@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from workstation.core.store.captions import CaptionTables
 from workstation.core.store.clip_query import ClipQueryTables
-from workstation.core.store.clip_rows import ClipRowTables
+from workstation.core.store.clip_rows import CLIP_SEGMENT_KEY, ClipRowTables
 from workstation.core.store.clips import ClipTables
 from workstation.core.store.cuts import CutRows, CutTables
 from workstation.core.store.edit_rows import EditRowTables
@@ -39,6 +39,7 @@ from workstation.core.store.settings import (
     AUTOTAG_DEVICE,
     AUTOTAG_TAG,
     CLIP_SIDECARS,
+    DETECT,
     DEVICES,
     EXPORT_DIALOG,
     LAST_VIDEO,
@@ -59,8 +60,10 @@ __all__ = [
     "AUTOTAG_CAPTION",
     "AUTOTAG_DEVICE",
     "AUTOTAG_TAG",
+    "CLIP_SEGMENT_KEY",
     "CLIP_SIDECARS",
     "DB_NAME",
+    "DETECT",
     "DEVICES",
     "EXPORT_DIALOG",
     "LAST_VIDEO",

@@ -14,12 +14,30 @@ from collections.abc import Iterable
 
 from workstation.core.store.database import ProjectDatabase, inserted_id
 
-# A clip is out of date when a cut (not removed) now lies inside the source frame range it was
-# cut from: the cuts were edited after it was sliced, and it spans two shots.  (Uses the
-# cuts(video_id, frame) index: one seek per clip.)
-STALE_SQL = """(c.video_id IS NOT NULL AND EXISTS (SELECT 1 FROM cuts k
+#: The key of a sliced clip's settings that records the segment ``[start, end)`` it was cut
+#: from (written by the slicer, left out when it compares settings to reuse a clip).
+CLIP_SEGMENT_KEY = "segment"
+
+_SEG = f"json_extract(c.settings, '$.{CLIP_SEGMENT_KEY}[{{i}}]')"
+_LIVE_CUT_AT = """EXISTS (SELECT 1 FROM cuts k2 WHERE k2.video_id = c.video_id AND k2.deleted = 0
+      AND k2.frame = {seg})"""
+
+# A clip is out of date when the cuts were edited after it was sliced so that slicing again
+# would not give it:
+# - a cut (not removed) now lies inside the source frame range it was cut from: it spans two
+#   shots (the cuts(video_id, frame) index: one seek per clip);
+# - a cut that bounded the segment it was cut from was removed (or moved): its segment grew,
+#   so the clip no longer starts or ends where the shot does.  Either end is checked unless it
+#   is the video's start or end.  Clips sliced before the segment was recorded are checked
+#   by the first rule only.  (IFNULL: a clip with no segment recorded is never NULL here, so
+#   NOT of the rule, "stale:no", holds for it.)
+STALE_SQL = f"""(c.video_id IS NOT NULL AND (EXISTS (SELECT 1 FROM cuts k
     WHERE k.video_id = c.video_id AND k.deleted = 0
-      AND k.frame > c.start_frame AND k.frame < c.end_frame))"""
+      AND k.frame > c.start_frame AND k.frame < c.end_frame)
+  OR IFNULL(json_type(c.settings, '$.{CLIP_SEGMENT_KEY}') = 'array' AND (
+    ({_SEG.format(i=0)} > 0 AND NOT {_LIVE_CUT_AT.format(seg=_SEG.format(i=0))})
+    OR ({_SEG.format(i=1)} < (SELECT v.frame_count FROM videos v WHERE v.id = c.video_id)
+        AND NOT {_LIVE_CUT_AT.format(seg=_SEG.format(i=1))})), 0)))"""
 
 _GRID_COLUMNS = f"""c.id, c.path, c.frame_count, c.duration, c.fps_num, c.fps_den, c.width, c.height,
        c.reviewed, c.motion, c.rejected, {STALE_SQL}"""

@@ -94,6 +94,9 @@ LAST_VIDEO: Setting[int | None] = Setting("ui.last_video", None, _video_id, leni
 """The id of the video shown last; the window shows it again when the project opens."""
 TRAIN_FORM: Setting[JsonObject] = Setting("train.form", _EMPTY, _json_object, lenient=True)
 """The Train tab's form (``{"preset", "settings"}``, the run's TrainSettings less its output)."""
+DETECT: Setting[JsonObject] = Setting("detect", _EMPTY, _json_object, lenient=True)
+"""The project's detector choice (``{"detector": name, "settings": DetectSettings params}``);
+empty: the app settings' choice."""
 
 PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     CLIP_SIDECARS,
@@ -105,6 +108,7 @@ PROJECT_SETTINGS: tuple[Setting[Any], ...] = (
     EXPORT_DIALOG,
     LAST_VIDEO,
     TRAIN_FORM,
+    DETECT,
 )
 
 

@@ -51,8 +51,11 @@ class FilterBar(QWidget):
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_PAUSE_MS)
         self._filter_timer.timeout.connect(self.filterRequested)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText(
-            'Filter: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no rejected:yes stale:yes …'
+        # Short enough to show whole at 1280 px; every field is in the tooltip.
+        self.filter_edit.setPlaceholderText("Filter, e.g. tag:dog -tag:cat reviewed:no")
+        self.filter_edit.setToolTip(
+            'Filter the clips: tag:dog -tag:cat caption:"a dog" frames>=48 reviewed:no '
+            "rejected:yes stale:yes video:NAME … (AND by default; OR and -NOT work)"
         )
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())

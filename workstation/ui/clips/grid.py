@@ -7,11 +7,12 @@ that means for the panels is the view's business.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
+from PySide6.QtGui import QMouseEvent, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from workstation.ui.clips.model import ClipIdRole, ClipModel
+from workstation.ui.common.empty_hint import paint_empty_hint
 
 HOVER_DELAY_MS = 300  # the mouse rests this long on a clip before it animates
 HOVER_FRAME_MS = 180  # one frame of the animation
@@ -50,16 +51,7 @@ class ClipGrid(QListView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        text = self.empty_text
-        if text:
-            p = QPainter(self.viewport())
-            p.setPen(self.palette().placeholderText().color())
-            font = p.font()
-            font.setPointSizeF(font.pointSizeF() * 1.2)
-            p.setFont(font)
-            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-            p.drawText(self.viewport().rect().adjusted(24, 24, -24, -24), flags, text)
-            p.end()
+        paint_empty_hint(self, self.empty_text)
 
     def visible_rows(self) -> list[int]:
         """Rows whose cell intersects the viewport (from the grid geometry, no scan)."""

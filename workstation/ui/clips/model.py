@@ -68,6 +68,7 @@ class ClipModel(QStringListModel):
     """
 
     filterChanged = Signal()  # the visible set changed (count, query)
+    coversAsked = Signal()  # the covers wanted on screen were just asked of the loader
 
     def __init__(self, project: Project, loader: ThumbLoader, parent: QObject | None = None):
         super().__init__(parent)
@@ -367,6 +368,7 @@ class ClipModel(QStringListModel):
                 continue
             self._requested.add(cid)
             self.loader.request(f"clip:{cid}", src, [0], self.thumb_height)
+        self.coversAsked.emit()
 
     def stop_requests(self) -> None:
         """Drop the covers noted as wanted and not yet asked for (the project closed)."""

@@ -8,6 +8,10 @@ worker stops iterating and closes the generator, so the stage's ``finally`` bloc
 Each job records itself in the project's ``jobs`` table from the worker thread, so the main
 thread never waits on a database lock held by a worker.  The panel that shows the jobs is in
 :mod:`workstation.ui.common.jobs_panel`.
+
+:class:`LatestRead` is the quiet kind: a function on the worker's own connection that no
+person started and that is not listed as a job (the Slice dialog's preview as you type, the
+first sidecar check when the Clips view opens); only the newest request's answer is delivered.
 """
 
 from __future__ import annotations
@@ -231,6 +235,86 @@ class Job(QObject):
         self._set_state(JobState.CANCELLED)
         log.info("%s cancelled", self.title)
         self.cancelled.emit()
+
+
+# Reads still running after their LatestRead went (a dialog closed): kept until they end, as a
+# QThread must not be destroyed while it runs.
+_LIVE_READS: set[_ReadThread] = set()
+
+
+class _ReadThread(QThread):
+    answered = Signal(int, object, str)  # request number, result, error ("" when none)
+
+    def __init__(self, root: Path, fn: Callable[[Project], object], number: int) -> None:
+        super().__init__()
+        self._root, self._fn, self._number = root, fn, number
+
+    def run(self) -> None:
+        from workstation.core.store import Project
+
+        result: object = None
+        error = ""
+        try:
+            project = Project(self._root)
+            try:
+                result = self._fn(project)
+            finally:
+                project.close()
+        except Exception as exc:  # a help the dialog shows, never a crash
+            log.warning("background read failed", exc_info=True)
+            error = str(exc) or type(exc).__name__
+        self.answered.emit(self._number, result, error)
+
+
+class LatestRead(QObject):
+    """Runs ``fn(project)`` on a worker thread's own connection to the project at ``root``,
+    one at a time; a request made while one runs replaces any waiting one, and only the
+    newest request's answer is emitted (``ready(result)`` or ``failed(message)``)."""
+
+    ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, root: str | Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.root = Path(root)
+        self._number = 0
+        self._thread: _ReadThread | None = None
+        self._waiting: Callable[[Project], object] | None = None
+
+    def request(self, fn: Callable[[Project], object]) -> None:
+        self._number += 1
+        if self._thread is not None:
+            self._waiting = fn  # runs when the current one ends
+            return
+        self._start(fn)
+
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def wait(self, msecs: int = 10000) -> bool:
+        """Wait for the running read (closing a dialog, tests)."""
+        thread = self._thread
+        return thread is None or thread.wait(msecs)
+
+    def _start(self, fn: Callable[[Project], object]) -> None:
+        thread = self._thread = _ReadThread(self.root, fn, self._number)
+        thread.answered.connect(self._answered)
+        _LIVE_READS.add(thread)
+        thread.finished.connect(lambda: _LIVE_READS.discard(thread))
+        thread.start()
+
+    def _answered(self, number: int, result: object, error: str) -> None:
+        self._thread = None
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self._start(waiting)
+            return  # a newer request is on its way: this answer is out of date
+        if number != self._number:
+            return
+        if error:
+            self.failed.emit(error)
+        else:
+            self.ready.emit(result)
 
 
 class JobsController(QObject):

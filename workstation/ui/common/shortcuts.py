@@ -11,6 +11,9 @@ while the widget carrying it is visible, i.e. while its tab is current.  So a cl
 dock, the jobs panel or on the picture does not take the keys away; a text field still gets the
 keys it types.  ``EDITING`` names the actions that change the project (disabled on a read-only
 one).
+
+Buttons: :class:`~workstation.ui.common.button_keys.ButtonKeys`, installed with the first
+binder, keeps a clicked button from taking Space away from playback.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from workstation.ui.common.button_keys import ButtonKeys
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "shortcuts"
@@ -300,6 +305,7 @@ class ActionBinder:
         self.shortcuts = shortcuts
         self.actions: dict[str, QAction] = {}
         shortcuts.changed.connect(self.refresh)
+        ButtonKeys.install()
 
     def bind(self, sid: str, handler: Callable[[], object]) -> QAction:
         action = QAction(self.shortcuts.label(sid), self.widget)

@@ -28,8 +28,13 @@ class CutActions:
         self.detect.setToolTip(
             "Find the cuts of the selected videos (a job each; cuts appear as they are found)"
         )
-        self.detect_settings = tb.addAction("Detection settings…", view.edit_detection_settings)
-        self.detect_settings.setToolTip("Choose the detector Detect cuts runs, and its settings")
+        self.detect_settings = tb.addAction(
+            "Detect with settings…", lambda: view.edit_detection_settings()
+        )
+        self.detect_settings.setToolTip(
+            "Choose the detector and its settings (kept per project), then detect the selected "
+            "or all videos"
+        )
         self.import_ = tb.addAction("Import cuts…", view.import_cuts)
         self.import_.setToolTip(
             "Replace this video's cuts with a cut file's "

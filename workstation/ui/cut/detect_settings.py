@@ -1,20 +1,27 @@
-"""The "Detection settings…" dialog: which detector "Detect cuts" runs, and the ensemble's settings.
+"""The "Detect…" dialog: which detector "Detect cuts" runs, the ensemble's settings (the CLI's
+``--set`` keys, read from :class:`DetectSettings` itself), and the videos to run it on now.
 
-The choice is saved in the app settings (:func:`workstation.core.detect.registry.save_choice`);
-detection jobs read it when they start.  Detectors that cannot run here are listed but disabled,
-with the reason as their tooltip, so a person sees what exists and what to install.  Imported
-only when the dialog opens: it loads the detector registry, never a model.
+The choice is remembered per project (the ``DETECT`` project setting) and also saved in the app
+settings (:func:`workstation.core.detect.registry.save_choice`) as the choice of projects that
+have none yet; detection jobs read it when they start
+(:func:`~workstation.ui.cut.stages.project_detect_choice`).  Detectors that
+cannot run here are listed but disabled, with the reason as their tooltip, so a person sees
+what exists and what to install.  "Detect" saves and runs the chosen detector on the selected
+or on all videos (through the Cut view's job queue); "Save" only saves.  Imported only when the
+dialog opens: it loads the detector registry, never a model.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -32,9 +39,33 @@ from workstation.core.detect.registry import (
     DEFAULT,
     DETECTORS,
     DetectorKind,
+    chosen_values,
     save_choice,
     usable_choice,
 )
+from workstation.core.store import DETECT
+from workstation.ui.cut.stages import project_detect_choice
+
+if TYPE_CHECKING:
+    from workstation.core.store import Project
+
+
+def _usable(
+    project: Project | None, settings_path: str | Path | None
+) -> tuple[DetectorKind, DetectSettings, str | None]:
+    """The project's choice (else the app settings') as it can run here; see usable_choice."""
+    saved = project_detect_choice(project)
+    if saved is None:
+        return usable_choice(settings_path)
+    kind, settings = chosen_values(*saved)
+    reason = DETECTORS[kind].why_unavailable()
+    if reason is None:
+        return kind, settings, None
+    note = (
+        f"The project's detector, {DETECTORS[kind].label}, cannot run here: "
+        f"{reason}. The ensemble is selected instead."
+    )
+    return DetectorKind.ENSEMBLE, settings, note
 
 
 class DetectorComboBox(QEnumComboBox):
@@ -77,16 +108,29 @@ class DetectorComboBox(QEnumComboBox):
 
 
 class DetectSettingsDialog(QDialog):
-    """Pick the detector; tune the ensemble (the others run with their own defaults)."""
+    """Pick the detector; tune the ensemble (the others run with their own defaults); run it.
+
+    ``selected`` and ``every`` are the video ids "Detect" may run on (the selected ones, all of
+    the project's); with neither, the dialog only saves.  After "Detect", :attr:`run_on` holds
+    the ids to detect."""
 
     def __init__(
-        self, parent: QWidget | None = None, *, settings_path: str | Path | None = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        settings_path: str | Path | None = None,
+        project: Project | None = None,
+        selected: list[int] | None = None,
+        every: list[int] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Detection settings")
+        self.setWindowTitle("Detect cuts")
         self.settings_path = settings_path
+        self.project = project
+        self.run_on: list[int] = []
+        self._scopes = [ids for ids in (selected or [], every or []) if ids]
         # the saved choice as it can run here (with a note when it had to fall back)
-        kind, settings, fallback_note = usable_choice(settings_path)
+        kind, settings, fallback_note = _usable(project, settings_path)
 
         self.detector = DetectorComboBox(self)
         self.description = QLabel()
@@ -103,9 +147,18 @@ class DetectSettingsDialog(QDialog):
         self.error.setStyleSheet("color: #e06c6c")
         self.error.hide()
 
+        self.scope = QComboBox()
+        if selected:
+            n = len(selected)
+            self.scope.addItem("The selected video" if n == 1 else f"The {n:,} selected videos")
+        if every:
+            self.scope.addItem(f"All videos ({len(every):,})")
+
         layout = QVBoxLayout(self)
         top = QFormLayout()
         top.addRow("Detector", self.detector)
+        if self._scopes:
+            top.addRow("Run on", self.scope)
         layout.addLayout(top)
         layout.addWidget(self.description)
         layout.addWidget(self.note)
@@ -158,14 +211,18 @@ class DetectSettingsDialog(QDialog):
         return box
 
     def _build_buttons(self) -> QDialogButtonBox:
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok
-            | QDialogButtonBox.StandardButton.Cancel
-            | QDialogButtonBox.StandardButton.RestoreDefaults
-        )
-        buttons.accepted.connect(self.accept)
+        Std = QDialogButtonBox.StandardButton
+        buttons = QDialogButtonBox(Std.Save | Std.Cancel | Std.RestoreDefaults)
+        self.save_button = buttons.button(Std.Save)
+        self.save_button.setToolTip("Remember these settings for this project; detect nothing now")
+        self.save_button.clicked.connect(self.accept)
+        self.detect_button = buttons.addButton("Detect", QDialogButtonBox.ButtonRole.ActionRole)
+        self.detect_button.setToolTip("Save, then detect the cuts of the videos chosen above")
+        self.detect_button.clicked.connect(self.detect)
+        self.detect_button.setVisible(bool(self._scopes))
+        self.detect_button.setDefault(bool(self._scopes))
         buttons.rejected.connect(self.reject)
-        self.defaults_button = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        self.defaults_button = buttons.button(Std.RestoreDefaults)
         self.defaults_button.clicked.connect(self.restore_defaults)
         return buttons
 
@@ -207,21 +264,52 @@ class DetectSettingsDialog(QDialog):
         self.ensemble_box.setEnabled(kind == DetectorKind.ENSEMBLE)
 
     # -- saving ------------------------------------------------------------------------------
+    def detect(self) -> None:
+        """Save, then close with :attr:`run_on` set to the videos chosen in "Run on"."""
+        i = self.scope.currentIndex()
+        run_on = list(self._scopes[i]) if 0 <= i < len(self._scopes) else []
+        if self._save():
+            self.run_on = run_on
+            super().accept()
+
     def accept(self) -> None:
         """Save, then close; a settings file that cannot be written keeps the dialog open."""
+        if self._save():
+            self.run_on = []
+            super().accept()
+
+    def _save(self) -> bool:
+        kind, settings = self.kind(), self.settings()
+        params = {k: v for k, v in settings.to_params().items() if k != "version"}
         try:
-            save_choice(self.kind(), self.settings(), self.settings_path)
+            if self.project is not None:
+                self.project.put(DETECT, {"detector": kind.value, "settings": params})
+            save_choice(kind, settings, self.settings_path)  # for projects with no choice yet
         except (OSError, ValueError) as exc:
             self.error.setText(f"Could not save the detection settings: {exc}")
             self.error.show()
-            return
-        super().accept()
+            return False
+        return True
 
 
-def ask_detection_settings(parent: QWidget | None = None) -> str | None:
-    """Show the dialog; on OK the choice is saved and a sentence saying what Detect cuts will
-    use is returned (None when cancelled)."""
-    dialog = DetectSettingsDialog(parent)
+@dataclass
+class DetectAnswer:
+    """What the dialog's OK meant: a sentence for the status bar, the videos to detect now."""
+
+    said: str
+    run_on: list[int] = field(default_factory=list)
+
+
+def ask_detection_settings(
+    parent: QWidget | None = None,
+    *,
+    project: Project | None = None,
+    selected: list[int] | None = None,
+    every: list[int] | None = None,
+) -> DetectAnswer | None:
+    """Show the dialog; on Save or Detect the choice is saved and a sentence saying what Detect
+    cuts will use is returned with the videos to detect (None when cancelled)."""
+    dialog = DetectSettingsDialog(parent, project=project, selected=selected, every=every)
     if not dialog.exec():
         return None
-    return f"Detect cuts will use {dialog.detector_label()}."
+    return DetectAnswer(f"Detect cuts will use {dialog.detector_label()}.", dialog.run_on)

@@ -6,8 +6,10 @@ refuse the same values with the same reason (the message names the field by its 
 The last settings OK'd are remembered per project (:data:`workstation.core.store.SLICING`).
 
 The preview line ("12 clips from 3 videos (2 segments too short)") runs the core's planner
-(:func:`workstation.core.slicing.plan_video`) on the main-thread project: it reads the stored
-cuts and frame index only, encodes nothing, and is recomputed shortly after a field changes.
+(:func:`workstation.core.slicing.plan_video`) on a worker thread's own connection
+(:class:`~workstation.ui.common.jobs.LatestRead`: frame indexes of long videos take a while to
+read): it reads the stored cuts and frame index only, encodes nothing, is recomputed shortly
+after a field changes, and arrives by :attr:`SliceDialog.previewReady`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +38,7 @@ from workstation.core.slicing import SliceSettings, SliceSettingsError, plan_vid
 from workstation.core.slicing.settings import X264_PRESETS
 from workstation.core.store import SLICING, Project
 from workstation.core.values import convert_value
+from workstation.ui.common.jobs import LatestRead
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,8 @@ def preview(project: Project, video_ids: list[int], settings: SliceSettings) -> 
 class SliceDialog(QDialog):
     """Choose how the chosen videos are sliced; OK saves the choice and returns the settings."""
 
+    previewReady = Signal(str)  # the preview line, once the planner answered
+
     def __init__(
         self, project: Project, video_ids: list[int], parent: QWidget | None = None
     ) -> None:
@@ -155,6 +160,9 @@ class SliceDialog(QDialog):
         )
         self.fields: dict[str, QWidget] = {}
         self._build()
+        self._reader = LatestRead(project.root, self)
+        self._reader.ready.connect(self._show_preview)
+        self._reader.failed.connect(lambda message: self._show_preview(None, message))
         self.set_settings(settings_for(project))
         self._timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self.update_preview)
@@ -277,11 +285,15 @@ class SliceDialog(QDialog):
             self.preview_label.setText("")
             return
         self._show_error(None)
-        try:
-            self.preview_label.setText(preview(self.project, self.video_ids, s).text())
-        except Exception as exc:  # the preview is a help: never let it stop the dialog
-            log.warning("slice preview failed", exc_info=True)
-            self.preview_label.setText(f"No preview: {exc}")
+        ids = list(self.video_ids)
+        self.preview_label.setText("Counting the clips…")
+        self._reader.request(lambda project: preview(project, ids, s))
+
+    def _show_preview(self, result: object, error: str = "") -> None:
+        """The planner's answer (off the GUI thread); a failure is said, never raised."""
+        text = result.text() if isinstance(result, SlicePreview) else f"No preview: {error}"
+        self.preview_label.setText(text)
+        self.previewReady.emit(text)
 
     def _show_error(self, message: str | None) -> None:
         self.error.setText(message or "")

@@ -29,24 +29,42 @@ EXPORT_FILTERS = {
 }
 
 
+def project_detect_choice(project: Project | None) -> tuple[str, dict[str, Any]] | None:
+    """The project's saved (detector name, ensemble settings), or None when it has none."""
+    from workstation.core.store import DETECT
+
+    if project is None:
+        return None
+    saved = project.get(DETECT)
+    name, values = saved.get("detector"), saved.get("settings")
+    if not isinstance(name, str) or not isinstance(values, dict):
+        return None
+    return name, values
+
+
 def detection_stage(project: Project, video_id: int, *, restart: bool = False) -> Stage[Any]:
     """Cut detection in a child process at lower priority, so the window stays responsive
     (see workstation.core.isolate); the Cut view and the main window both use it.
 
-    It runs the detector chosen in "Detection settings…": read here from the app settings as
-    plain values, turned into a detector in the child, so the window imports none."""
+    It runs the detector chosen in the Detect dialog: the project's choice (the ``DETECT``
+    project setting), else the app settings', read here as plain values and turned into a
+    detector in the child, so the window imports none."""
     from workstation.core import settings as app_settings
     from workstation.core.isolate import in_child_process, project_stage
 
-    saved = app_settings.load()
+    saved = project_detect_choice(project)
+    if saved is None:
+        app = app_settings.load()
+        saved = app.detector, app.detect_settings
+    name, values = saved
     return in_child_process(
         project_stage,
         str(project.root),
         "workstation.core.detect.registry",
         "detect_video_as_saved",
         video_id,
-        saved.detector,
-        saved.detect_settings,
+        name,
+        values,
         restart=restart,
     )
 

@@ -150,7 +150,7 @@ class VideoActions(QObject):
             return None
         return view
 
-    def _all_ids(self) -> list[int]:
+    def all_ids(self) -> list[int]:
         return [r.id for r in self.video_list.model.rows]
 
     def detect_selected(self) -> object | None:
@@ -159,7 +159,7 @@ class VideoActions(QObject):
 
     def detect_every(self) -> object | None:
         view = self._view()
-        return view.detect_videos(self._all_ids()) if view else None
+        return view.detect_videos(self.all_ids()) if view else None
 
     def slice_selected(self) -> object | None:
         """The Slice dialog for the selected videos (shown, not waited for)."""
@@ -170,7 +170,7 @@ class VideoActions(QObject):
         view = self._view()
         if view is None:
             return None
-        ids = self._all_ids()
+        ids = self.all_ids()
         return view.slice_dialog(ids) if ids else None
 
     # -- remove ------------------------------------------------------------------------------

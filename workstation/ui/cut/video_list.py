@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtGui import QAction, QColor, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from workstation.ui.common.empty_hint import paint_empty_hint
 
 if TYPE_CHECKING:
     from workstation.core.store import Project
@@ -191,6 +193,26 @@ class VideoListModel(QAbstractTableModel):
         return None
 
 
+NO_VIDEOS = "No videos yet: File ▸ Add videos… (or drop video files on the window)"
+
+
+class VideoTable(QTableView):
+    """The table, saying what to do when it shows no video (none yet, or none matches)."""
+
+    def empty_text(self) -> str:
+        proxy = self.model()
+        if not isinstance(proxy, QSortFilterProxyModel) or proxy.rowCount() > 0:
+            return ""
+        source = proxy.sourceModel()
+        if source is None or source.rowCount() == 0:
+            return NO_VIDEOS
+        return f"No video names contain “{proxy.filterRegularExpression().pattern()}”"
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        paint_empty_hint(self, self.empty_text())
+
+
 class VideoList(QWidget):
     """Filter box + sortable table; emits the video the person picked."""
 
@@ -209,8 +231,9 @@ class VideoList(QWidget):
         self.filter.setPlaceholderText("Filter videos by name")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
-        self.table = QTableView()
+        self.table: VideoTable = VideoTable()
         self.table.setModel(self.proxy)
+        self.filter.textChanged.connect(lambda _t: self.table.viewport().update())
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
@@ -219,7 +242,8 @@ class VideoList(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Names share their end (".mp4"), not their start: elide the end; the tooltip has it all.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in range(1, len(VideoListModel.COLUMNS)):

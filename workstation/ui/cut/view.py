@@ -25,6 +25,7 @@ from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
+    QSizePolicy,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -59,10 +60,14 @@ from workstation.ui.cut.stages import (
 )
 from workstation.ui.cut.timeline.widget import Timeline
 from workstation.ui.cut.video_jobs import VideoJobs
+from workstation.ui.cut.video_list import NO_VIDEOS
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CutView", "detection_stage"]  # detection_stage: for the main window
+
+
+NO_VIDEO_SHOWN = "No video shown: pick one in the Videos list to review its cuts"
 
 
 class CutView(QWidget):
@@ -142,6 +147,7 @@ class CutView(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.flush)
         self.update_enabled()
+        self.status.setText(NO_VIDEO_SHOWN if session.project.videos() else NO_VIDEOS)
 
     def _lay_out(self) -> None:
         """Toolbar; player and controls over timeline and review strip (a splitter); status."""
@@ -155,11 +161,15 @@ class CutView(QWidget):
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(self.timeline)
         bottom_layout.addWidget(self.strip)
+        # The player takes the height the timeline and review strip do not need (at 1280x800
+        # a 2:3 share left the strip's area half empty and the picture small).
+        bottom.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.toolbar)
@@ -396,14 +406,21 @@ class CutView(QWidget):
     def detect_videos(self, video_ids: list[int]) -> object | None:
         return self.video_jobs.detect(video_ids)
 
-    def edit_detection_settings(self) -> bool:
-        """The detector and settings the next detections use (saved in the app settings)."""
+    def edit_detection_settings(self, every: list[int] | None = None) -> bool:
+        """The Detect dialog: the detector and settings (remembered per project), then detect
+        the selected or all videos (``every``: the project's; the video list's by default)."""
         from workstation.ui.cut.detect_settings import ask_detection_settings
 
-        said = ask_detection_settings(self)
-        if said is None:
+        if every is None:
+            every = [v.id for v in self.project.videos()]
+        answer = ask_detection_settings(
+            self, project=self.project, selected=self.selected_video_ids(), every=every
+        )
+        if answer is None:
             return False
-        self.status.setText(said)
+        self.status.setText(answer.said)
+        if answer.run_on:
+            self.detect_videos(answer.run_on)
         return True
 
     def replaced_outside_undo(self, vid: int, what: str) -> None:

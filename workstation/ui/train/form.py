@@ -374,3 +374,13 @@ class RememberedForm:
             log.warning("the Train form is not remembered: %s", exc)
             return
         self._saved = state
+
+
+def no_dataset_hint(clips: int) -> str:
+    """What the Train tab says while its Dataset field is empty: how to get a dataset."""
+    if clips:
+        return (
+            "No dataset yet: press Export now to export the clips the filter selects; its "
+            "folder fills Dataset (File ▸ Export… has every format)."
+        )
+    return "No dataset yet, and no clips: slice a video in Cut first, then Export now makes the dataset."

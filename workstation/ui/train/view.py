@@ -43,6 +43,7 @@ from workstation.ui.train.form import (
     PathField,
     RememberedForm,
     label_of,
+    no_dataset_hint,
     set_text_color,
 )
 from workstation.ui.train.history import EVENTS_FILE, SETTINGS_FILE, RunRecord, RunsPanel
@@ -152,6 +153,11 @@ class TrainView(QWidget):
         export_row.addWidget(self.export_filter, 1)
         export_row.addWidget(self.export_button)
         data.addRow("Clips", export_row)
+        self.dataset_hint = QLabel()  # the empty state: how to get a dataset
+        self.dataset_hint.setWordWrap(True)
+        data.addRow(self.dataset_hint)
+        self.dataset.textChanged.connect(lambda _t: self.update_dataset_hint())
+        self.update_dataset_hint()
         self.base_model = PathField(
             "SD1.5 diffusers folder or .safetensors", "either", "Checkpoints (*.safetensors *.ckpt)"
         )
@@ -305,6 +311,13 @@ class TrainView(QWidget):
         self.memory.save(self.preset.currentText(), s)
         self.validated.emit()
         return self.checks
+
+    def update_dataset_hint(self) -> str:
+        """With no dataset chosen, say how to make one (none when one is); returns the text."""
+        text = "" if self.dataset.text() else no_dataset_hint(self.session.project.clip_counts()[0])
+        self.dataset_hint.setText(text)
+        self.dataset_hint.setVisible(bool(text))
+        return text
 
     def problems(self) -> list[str]:
         """What stops a run, one "Field: problem" a line (empty: it can start)."""
