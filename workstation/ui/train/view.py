@@ -62,7 +62,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORM_WIDTH = 380  # px: the form's fields with their notes and Browse buttons
+FORM_WIDTH = 380  # px: the form's fields with their notes and Browse buttons (its minimum)
+FORM_PREFERRED = 540  # px at first: paths and placeholders whole at 1280 px, the plot still wide
 CHECK_DELAY_MS = 150  # the form is checked this long after the last keystroke
 FORM_LABELS = {"dataset": "Dataset", "base_model": "Base model", "output": "Output"}
 
@@ -94,7 +95,7 @@ class TrainView(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setCollapsible(0, False)
-        split.setSizes([FORM_WIDTH, 840])
+        split.setSizes([FORM_PREFERRED, 740])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(split)
