@@ -24,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -61,6 +63,7 @@ LIBRARIES = (
 MIN_DRIVER = {"cu130": (580, 65), "cu128": (570, 26), "cu126": (560, 28)}
 TORCH_INDEX = "https://download.pytorch.org/whl/{variant}"
 STAGE = "training components"
+HEARTBEAT_S = 0.5  # longest wait for uv output before a yield (cancel is checked at yields)
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,15 @@ def folder_size(folder: Path) -> int:
     return total
 
 
+def _pump(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    """Forward the process's non-empty output lines, then None at its end."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip():
+            lines.put(line.strip())
+    lines.put(None)
+
+
 def _run(label: str, argv: Sequence[str], step: int, total: int) -> Iterator[Progress]:
     """Run one command, yielding a Progress per output line; killed when the stage is closed."""
     try:
@@ -270,14 +282,20 @@ def _run(label: str, argv: Sequence[str], step: int, total: int) -> Iterator[Pro
         )
     except OSError as exc:
         raise WorkstationError(f"{argv[0]}: cannot start: {atomic.os_problem(exc)}.") from exc
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc, lines), daemon=True).start()
     tail: list[str] = []
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.strip()
-            if line:
-                tail = [*tail[-9:], line]
-                yield Progress(STAGE, step, total, item=label, message=line)
+        while True:
+            try:
+                line = lines.get(timeout=HEARTBEAT_S)
+            except queue.Empty:  # uv is silent (a download): a yield, so a cancel is seen
+                yield Progress(STAGE, step, total, item=label)
+                continue
+            if line is None:
+                break
+            tail = [*tail[-9:], line]
+            yield Progress(STAGE, step, total, item=label, message=line)
         code = proc.wait()
     finally:
         if proc.poll() is None:
