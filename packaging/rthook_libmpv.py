@@ -11,7 +11,10 @@ import os
 import sys
 
 _bundle = getattr(sys, "_MEIPASS", os.path.dirname(sys.executable))
-_names = sorted(glob.glob(os.path.join(_bundle, "libmpv.so*")) + glob.glob(os.path.join(_bundle, "libmpv-2.dll")))
+_names = sorted(
+    glob.glob(os.path.join(_bundle, "libmpv.so*"))
+    + glob.glob(os.path.join(_bundle, "libmpv-2.dll"))
+)
 if _names:
     _system_find = ctypes.util.find_library
 

@@ -40,7 +40,7 @@ class SetupTrainingDialog(QDialog):
         self.detected = training_env.variant_for_driver(training_env.detect_driver())
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Training, video captioning and the TransNetV2 detector need PyTorch (2-6 GB). "
+            "Training motion modules needs PyTorch (2-6 GB, the build for this computer's GPU). "
             f"It is installed once into {training_env.env_dir()}."
         )
         intro.setWordWrap(True)
