@@ -96,8 +96,11 @@ build_deb() {
   find "$root$opt/_internal" -type f -name '*.so*' -exec chmod a-x {} +
   local depends
   depends=$(shlib_depends "$root$opt")
+  # One entry per package: dpkg-shlibdeps' (versioned) first, then the run-time ones it missed.
+  depends=$(echo "${depends:+$depends, }$RUNTIME_DEPENDS" | awk -v RS=', ' -v ORS=', ' \
+    '{ sub(/\n$/, ""); split($0, w, " "); if (!seen[w[1]]++) print }' | sed 's/, $//')
   sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$(du -sk --exclude=DEBIAN "$root" | cut -f1)/" \
-    -e "s/@DEPENDS@/${depends:+$depends, }$RUNTIME_DEPENDS/" packaging/debian/control > "$root/DEBIAN/control"
+    -e "s/@DEPENDS@/$depends/" packaging/debian/control > "$root/DEBIAN/control"
   (cd "$root" && find opt usr -type f -print0 | sort -z | xargs -0 md5sum > DEBIAN/md5sums)
   local deb=dist/${NAME}_${VERSION}_amd64.deb
   # xz or gzip: lintian >= 2.116 rejects zstd-compressed packages.

@@ -87,20 +87,27 @@ smoke=$(as_user xvfb-run -a -s "-screen 0 1280x800x24" workstation --smoke --pro
 log "smoke in the chroot: $smoke"
 cp "$C/tmp/smoke.png" "$WORK/chroot-smoke.png"
 
-# Text rendered = the menu bar's labels have anti-aliased glyphs: many shades, ink in many columns.
-# Without fonts Qt draws no glyphs or hollow boxes (two or three colours).
-"$PY" - "$WORK/chroot-smoke.png" <<'EOF'
+# The same smoke run with fontconfig given no fonts: every label becomes a row of empty boxes.
+printf '<?xml version="1.0"?>\n<fontconfig></fontconfig>\n' > "$C/tmp/no-fonts.conf"
+as_user env FONTCONFIG_FILE=/tmp/no-fonts.conf xvfb-run -a -s "-screen 0 1280x800x24" workstation \
+  --smoke --project /home/tester/demo --screenshot /tmp/no-fonts.png >/dev/null 2>>"$WORK/smoke.log"
+cp "$C/tmp/no-fonts.png" "$WORK/chroot-no-fonts.png"
+
+# Text rendered = the menu bar's labels (rows 2-17) have anti-aliased glyphs: many shades. Empty
+# boxes have three (measured: 192 vs 3); the no-fonts render must fail the same check.
+"$PY" - "$WORK/chroot-smoke.png" "$WORK/chroot-no-fonts.png" <<'EOF'
 import sys
-from collections import Counter
 from PIL import Image
-bar = Image.open(sys.argv[1]).convert("RGB").crop((0, 0, 240, 22))
-pixels = list(bar.getdata())
-background = Counter(pixels).most_common(1)[0][0]
-shades = len(set(pixels))
-columns = {i % bar.width for i, p in enumerate(pixels) if p != background}
-print(f"ci_package: menu bar text: {shades} colours, ink in {len(columns)} columns", file=sys.stderr)
-if shades < 8 or len(columns) < 40:
+
+def shades(path):
+    return len(Image.open(path).convert("RGB").crop((0, 2, 240, 17)).getcolors(1 << 16) or [])
+
+real, boxes = shades(sys.argv[1]), shades(sys.argv[2])
+print(f"ci_package: menu bar text: {real} shades (without fonts: {boxes})", file=sys.stderr)
+if real < 20:
     sys.exit(f"ci_package: {sys.argv[1]}: the menu bar shows no rendered text (fonts missing?)")
+if boxes >= 20:
+    sys.exit("ci_package: the text check cannot tell a render without fonts from one with them")
 EOF
 
 {
