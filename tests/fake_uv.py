@@ -31,6 +31,7 @@ if os.environ.get("FAKE_UV_HANG"):
 fail = os.environ.get("FAKE_UV_FAIL")
 if fail and any(fail in a for a in args):
     print("error: No solution found when resolving dependencies", flush=True)
+    print("hint: Consider enabling use of system TLS certificates", flush=True)
     sys.exit(1)
 print("Installed 3 packages in 2ms")
 """

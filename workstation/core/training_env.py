@@ -302,7 +302,8 @@ def _run(label: str, argv: Sequence[str], step: int, total: int) -> Iterator[Pro
             proc.kill()
             proc.wait()
     if code != 0:
-        detail = tail[-1] if tail else "no output"
+        errors = [t for t in tail if t.lower().startswith(("error", "×"))]
+        detail = (errors or tail or ["no output"])[-1]  # uv's own error, not a closing hint
         raise WorkstationError(f"Installing training components failed while {label}: {detail}")
 
 
