@@ -2,7 +2,9 @@
 # Set up everything the workstation needs on Debian/Ubuntu, then open the app or run the tests.
 #
 #   bash scripts/setup.sh app    # system packages, .venv, the project; opens the demo project
-#   bash scripts/setup.sh test   # the same set-up, then every test (core without Qt, then all under Xvfb)
+#   bash scripts/setup.sh test   # the same set-up, then every test (core without Qt, then all under Xvfb);
+#                                # with CI=true (as root) first the package check (scripts/ci_package.sh:
+#                                # the .deb in a clean Debian 12 chroot); WORKSTATION_PACKAGE_CHECK=0|1 forces it
 #   bash scripts/setup.sh none   # only the set-up (`make setup`)
 #
 # Idempotent: packages already present and an up-to-date .venv are skipped, so a second run is quick.
@@ -82,6 +84,10 @@ case "$MODE" in
     ;;
   test)
     export HF_HUB_OFFLINE=1 QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-xcb}
+    if [ "${WORKSTATION_PACKAGE_CHECK:-${CI:-false}}" = 1 ] || [ "${WORKSTATION_PACKAGE_CHECK:-${CI:-false}}" = true ]; then
+      echo "setup: the package check (build the .deb, install it into a clean chroot, run it there)" >&2
+      $SUDO env PYTHON="$ROOT/.venv/bin/python" bash scripts/ci_package.sh
+    fi
     echo "setup: core tests with Qt blocked" >&2
     WORKSTATION_BLOCK_QT=1 .venv/bin/python -m pytest -q -p no:pytest-qt tests/core "$@"
     echo "setup: the whole suite under Xvfb" >&2

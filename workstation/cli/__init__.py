@@ -22,6 +22,7 @@ One module per command group, each with ``register(subcommands)`` and its ``cmd_
 - :mod:`~workstation.cli.export`: ``export``
 - :mod:`~workstation.cli.train`: ``train``
 - :mod:`~workstation.cli.hydrus`: ``hydrus connect|sync|status|conflicts|resolve``
+- :mod:`~workstation.cli.setup_training`: ``setup-training`` (the managed training environment)
 
 :mod:`~workstation.cli.common` holds what they share (running a stage, ``--set``, JSON output).
 Heavy libraries are imported inside the commands: the desktop app starts through :func:`main`.
@@ -36,7 +37,18 @@ import sys
 import traceback
 from pathlib import Path
 
-from workstation.cli import autotag, cuts, export, gui, hydrus, project, recover, review, train
+from workstation.cli import (
+    autotag,
+    cuts,
+    export,
+    gui,
+    hydrus,
+    project,
+    recover,
+    review,
+    setup_training,
+    train,
+)
 from workstation.cli.common import DETECTOR_NAMES
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Cancelled
@@ -45,7 +57,18 @@ from workstation.core.settings import state_dir
 __all__ = ["DETECTOR_NAMES", "build_parser", "main"]
 
 # In the order `workstation --help` lists their commands.
-COMMAND_GROUPS = (project, recover, cuts, gui, review, autotag, export, train, hydrus)
+COMMAND_GROUPS = (
+    project,
+    recover,
+    cuts,
+    gui,
+    review,
+    autotag,
+    export,
+    train,
+    setup_training,
+    hydrus,
+)
 
 #: The exit code of an internal error (a bug): sysexits.h's EX_SOFTWARE.
 EXIT_INTERNAL = 70

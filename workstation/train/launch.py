@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workstation.core import training_env
 from workstation.core.errors import WorkstationError
 from workstation.core.progress import Progress, Stage
 
@@ -268,9 +268,11 @@ def build_command(settings: TrainSettings, python: str | None = None) -> list[st
     """The child process's command line: ``accelerate launch`` (multi-GPU) or plain Python.
 
     ``accelerate launch`` costs ~10 s of start-up, so a single-device run skips it; the child
-    builds its ``Accelerator`` either way.
+    builds its ``Accelerator`` either way.  The Python is the managed training environment's
+    when it is installed (:func:`workstation.core.training_env.training_python`; never the
+    packaged app itself).
     """
-    python = python or sys.executable
+    python = python or training_env.training_python()
     module = ["-m", "workstation.train.run", *child_argv(settings)]
     if not uses_accelerate(settings):
         return [python, *module]
@@ -295,6 +297,9 @@ def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for the child: unbuffered, offline-friendly, quiet progress bars."""
     env = dict(os.environ if base is None else base)
     env["PYTHONUNBUFFERED"] = "1"
+    source = training_env.child_pythonpath()  # this tree's code, also in the managed env
+    if source:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env
 

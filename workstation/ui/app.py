@@ -15,6 +15,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 VIEWS = ("cut", "clips")
+#: The desktop file's and AppStream's id (workstation/resources/APP_ID.desktop, .metainfo.xml).
+APP_ID = "org.motiondataset.Workstation"
+ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_app(argv: list[str] | None = None, *, theme: str = "system"):
     """The QApplication (created once), with the C numeric locale libmpv needs."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -46,7 +50,8 @@ def make_app(argv: list[str] | None = None, *, theme: str = "system"):
         app = QApplication([sys.argv[0] if sys.argv else "workstation", *(argv or [])])
         app.setApplicationName("Motion Dataset Workstation")
         app.setOrganizationName("motion-dataset-workstation")
-        app.setDesktopFileName("motion-dataset-workstation")
+        app.setDesktopFileName(APP_ID)  # = workstation/resources/APP_ID.desktop (Wayland icon)
+        app.setWindowIcon(QIcon(str(ICONS / f"{APP_ID}-256.png")))
         apply_style(app, theme)
     locale.setlocale(locale.LC_NUMERIC, "C")
     # Workers run Python stages in threads; with the default 5 ms GIL switch interval the GUI

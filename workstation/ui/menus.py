@@ -170,6 +170,9 @@ class WindowMenus(QObject):
         self.shortcuts_help_action.setIconText("Shortcuts")
         self.log_folder_action = menu.addAction("Open the &log folder", self.open_log_folder)
         self.log_folder_action.setToolTip("Where internal errors are written (internal-errors.log)")
+        self.setup_training_action = menu.addAction(
+            "Install &training components…", self.open_setup_training
+        )
         menu.addSeparator()
         self.about_action = menu.addAction("&About Motion Dataset Workstation", self.show_about)
 
@@ -301,6 +304,12 @@ class WindowMenus(QObject):
         from workstation.ui.about import show_about
 
         self._about = show_about(self.window)
+
+    def open_setup_training(self) -> None:
+        from workstation.ui.setup_training import SetupTrainingDialog
+
+        self._setup_training = SetupTrainingDialog(self.jobs, self.window)
+        self._setup_training.show()
 
     def open_log_folder(self) -> Path:
         from workstation.ui.about import open_log_folder
