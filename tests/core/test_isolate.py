@@ -68,3 +68,34 @@ def test_project_stage_in_child(demo_project):
     )
     assert [c.frame for c in demo_project.cuts(vid)] == [c.frame for c in result.cuts]
     assert result.cuts
+
+
+def _no_shared_memory(monkeypatch):
+    """As in a container or chroot without a writable /dev/shm: every lock creation fails."""
+    import multiprocessing as mp
+    import multiprocessing.synchronize as sync
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sync.SemLock, "__init__", refuse)
+    return mp
+
+
+def test_no_shared_memory_is_one_sentence_for_a_child_stage(monkeypatch):
+    _no_shared_memory(monkeypatch)
+    with pytest.raises(WorkstationError) as caught:
+        drive(in_child_process(counting, 2))
+    message = str(caught.value)
+    assert "/dev/shm" in message and "--jobs 1" in message
+    assert "permission" in message.lower() and "Errno" not in message
+
+
+def test_no_shared_memory_is_one_sentence_for_the_slicers_pool(monkeypatch):
+    from workstation.core.slicing import _start_pool
+
+    _no_shared_memory(monkeypatch)
+    with pytest.raises(WorkstationError, match=r"/dev/shm.*--jobs 1"):
+        _start_pool(2)
+    pool, _submit, _cancel, _counter = _start_pool(0)  # one thread in this process still works
+    pool.shutdown()

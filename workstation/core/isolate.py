@@ -27,6 +27,27 @@ JOIN_TIMEOUT_S = 30.0
 NICENESS = 10
 
 
+def cannot_start_workers(exc: OSError) -> WorkstationError:
+    """The one sentence for a system that refuses the shared memory worker processes need
+    (a container or chroot without a writable ``/dev/shm``), instead of a bare errno."""
+    from workstation.core.atomic import os_problem
+
+    where = exc.filename or "/dev/shm"
+    return WorkstationError(
+        f"cannot start worker processes: {where} (shared memory for their locks) refused: "
+        f"{os_problem(exc)}; make /dev/shm writable or run with --jobs 1"
+    )
+
+
+def spawn_event(ctx: Any) -> Event:
+    """``ctx.Event()``, with :func:`cannot_start_workers`'s message when the system refuses."""
+    try:
+        event: Event = ctx.Event()
+    except OSError as exc:
+        raise cannot_start_workers(exc) from None
+    return event
+
+
 class _EventToken:
     """A CancelToken backed by a multiprocessing event (what drive() checks)."""
 
@@ -73,8 +94,8 @@ def in_child_process(func: Callable[..., Stage[Any]], *args: Any, **kwargs: Any)
     :class:`WorkstationError` in the child is raised here with the same message.
     """
     ctx = mp.get_context("spawn")
+    cancel = spawn_event(ctx)
     receiver, sender = ctx.Pipe(duplex=False)
-    cancel = ctx.Event()
     proc = ctx.Process(
         target=_child, args=(sender, cancel, func, args, kwargs, NICENESS), daemon=True
     )

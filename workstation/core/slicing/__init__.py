@@ -65,7 +65,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from workstation.core import atomic, cliptext
+from workstation.core import atomic, cliptext, isolate
 from workstation.core.errors import MediaError, WorkstationError
 from workstation.core.progress import Progress, Stage
 from workstation.core.slicing.encode import _encode, _Interrupted
@@ -411,14 +411,17 @@ def _start_pool(
         )
     else:
         ctx = multiprocessing.get_context("spawn")  # fork is unsafe from a threaded (Qt) process
-        cancel = ctx.Event()
-        counter = ctx.Value("q", 0)
-        pool = ProcessPoolExecutor(
-            n_workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(cancel, counter, os.getpid()),
-        )
+        try:  # each needs a lock in shared memory (/dev/shm)
+            cancel = ctx.Event()
+            counter = ctx.Value("q", 0)
+            pool = ProcessPoolExecutor(
+                n_workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(cancel, counter, os.getpid()),
+            )
+        except OSError as exc:
+            raise isolate.cannot_start_workers(exc) from None
         submit = encode_clip
     return pool, submit, cancel, counter
 
