@@ -70,6 +70,9 @@ WINDOW, STEP, PAD = 100, 50, 25  # TransNetV2's own windowing (its predict_frame
 #: 1, 2 and 4 on a loaded 2-core machine) and holds more: peak RSS 0.48 GB at 1, 0.85 at 2,
 #: 1.6 at 4 (onnxruntime's arena keeps the largest activations).
 BATCH = 1
+#: ... on a GPU (onnxruntime-gpu's CUDA provider), where a batch is what makes it fast; the
+#: activations of 8 windows are ~1 GB of GPU memory, none of the host's.
+GPU_BATCH = 8
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 #: The per-frame outputs of the pass, in the order they are stored with a project run;
 #: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it.
@@ -207,6 +210,11 @@ def _session() -> onnxruntime.InferenceSession:
     return transnet_onnx.session(threads=max(1, (os.cpu_count() or 2) - 1))
 
 
+def batch_size(sess: onnxruntime.InferenceSession | None) -> int:
+    """Windows per network call: :data:`GPU_BATCH` on a GPU, :data:`BATCH` otherwise."""
+    return GPU_BATCH if sess is not None and transnet_onnx.on_gpu(sess) else BATCH
+
+
 def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread (std) of each kept frame's luma, ``[batch, STEP]`` each."""
     y = batch[:, PAD : PAD + STEP].astype(np.float32) @ _LUMA
@@ -229,7 +237,12 @@ def score_pass(
     the frames scored so far (a project run saves them).  ``predict`` stands in for the
     network in tests.  With ``gate`` the network skips the windows :func:`still` passes.
     """
-    run = predict or functools.partial(transnet_onnx.predict, _session())
+    run: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+    if predict is None:
+        sess = _session()
+        run, size = functools.partial(transnet_onnx.predict, sess), batch_size(sess)
+    else:
+        run, size = predict, BATCH
     name = reader.path.name
     seen = start
     done = start
@@ -256,7 +269,7 @@ def score_pass(
         for first, window, frames_seen in windows(iter(reader), start):
             seen = frames_seen
             pending.append((first, window))
-            if len(pending) == BATCH:
+            if len(pending) == size:
                 flush(pending)
                 pending = []
                 if on_batch is not None:
