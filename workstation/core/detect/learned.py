@@ -12,7 +12,12 @@ the transition frames around it (``many`` above the threshold) become the cut's 
 they are more than a hard cut's :data:`GRADUAL_FRAMES`, and then the cut is a ``fade`` when
 a frame of the span is a plain colour, otherwise a ``dissolve``.  Each cut keeps the peak
 probability as its ``score`` and is ``uncertain`` below :data:`UNCERTAIN_BELOW`, so review
-can start with the doubtful ones.  No hand threshold overrules the network.
+can start with the doubtful ones.  No hand threshold overrules the network, with one
+exception of structure, not of level (:func:`flash`): a hard cut across which the picture
+leaves for 1-3 frames and comes back (the frames either side of the departure closer than a
+quarter of the jump) is a flash, not a shot change.  The network marks such flashes about half
+the time (on the other generator's flash traps its probability was 0.52-0.64 at the last
+flash frame, ``bench/detect_events.py``), and a person never wants a clip to start there.
 
 The gate skips the network where a window clearly holds no cut or transition
 (:func:`still`): no frame of its 100 differs from its first by more than :data:`GATE_MEAN`
@@ -38,6 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import av
 import numpy as np
 
 from workstation.core.detect import transnet_onnx
@@ -75,8 +81,15 @@ BATCH = 1
 GPU_BATCH = 8
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 #: The per-frame outputs of the pass, in the order they are stored with a project run;
-#: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it.
-OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored")
+#: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it; ``back1``
+#: to ``back4``: the frame's mean absolute difference (grey levels, 48x27 RGB) to the frame
+#: 1 to 4 before it (:func:`flash`).
+OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored", "back1", "back2", "back3", "back4")
+#: A hard cut is a flash (a departure of 1-3 frames from a picture that then comes back: a
+#: photo flash, a strobe, a frame of lightning) when the pictures either side of the departure
+#: differ by less than this share of the cut's own jump (:func:`flash`).
+FLASH_RETURN = 0.25
+FLASH_FRAMES = 3
 #: The gate (:func:`still`): mean absolute difference from the window's first frame, in grey
 #: levels of 255 over the 48x27 RGB frame.  Under a third of the smallest hard cut the network
 #: was seen to react to (see the module doc); a still picture's compression noise at this
@@ -96,7 +109,8 @@ def params(gate: bool = True) -> dict[str, Any]:
         "threshold": THRESHOLD,
         "uncertain_below": UNCERTAIN_BELOW,
         "gate": ({"mean": GATE_MEAN, "pixel": GATE_PIXEL, "share": GATE_SHARE} if gate else None),
-        "version": 2,
+        "flash_return": FLASH_RETURN,
+        "version": 3,
     }
 
 
@@ -121,7 +135,9 @@ class NetReader(FrameReader):
     """:class:`FrameReader`'s threaded, seekable decode, scaled to 48x27 RGB by swscale.
 
     Every frame is decoded in full (the ensemble's reader skips B-frames' loop filter): the
-    network sees what TransNetV2's own decoding gives it.
+    network sees what TransNetV2's own decoding gives it.  The scaling runs in the decoding
+    thread (the other thread runs the network), so the queue between them holds 48x27 frames,
+    not decoded ones (~200 MB fewer at 1080p: 64 frames of 3 MB).
     """
 
     def __init__(self, path: Path, *, first: int = 0, index: FrameIndex | None = None) -> None:
@@ -130,13 +146,16 @@ class NetReader(FrameReader):
         ctx.options = {k: v for k, v in ctx.options.items() if k != "skip_loop_filter"}
         self.size = (48, 27)
 
+    def _prepare(self, frame: av.VideoFrame) -> tuple[np.ndarray, int | None]:
+        rgb = self._reformatter.reformat(
+            frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
+        ).to_ndarray()
+        return rgb, frame.pts
+
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         for batch in self._batches():
-            for n, frame in batch:
-                rgb = self._reformatter.reformat(
-                    frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
-                ).to_ndarray()
-                self.pts = frame.pts
+            for n, (rgb, pts) in batch:
+                self.pts = pts
                 yield n, rgb
 
 
@@ -221,6 +240,19 @@ def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.mean(axis=(2, 3)), y.std(axis=(2, 3))
 
 
+def _backs(batch: np.ndarray) -> np.ndarray:
+    """``back1..back4`` of each kept frame, ``[4, batch, STEP]`` (the window holds the frames
+    before its kept ones: :data:`PAD` of them)."""
+    x = batch.astype(np.int16)
+    kept = x[:, PAD : PAD + STEP]
+    return np.stack(
+        [
+            np.abs(kept - x[:, PAD - k : PAD - k + STEP]).mean(axis=(2, 3, 4))
+            for k in range(1, FLASH_FRAMES + 2)
+        ]
+    ).astype(np.float32)
+
+
 def score_pass(
     reader: FrameReader,
     outputs: Outputs,
@@ -256,10 +288,13 @@ def score_pass(
         if scored.any():
             single[scored], many[scored] = run(stack[scored])
         mean, spread = _luma(stack)
+        backs = _backs(stack)
         for k, (first, _) in enumerate(batch):
             keep = slice(PAD, PAD + STEP)
             flag = np.full(STEP, float(scored[k]), np.float32)
-            block = np.stack([single[k, keep], many[k, keep], mean[k], spread[k], flag])
+            block = np.stack(
+                [single[k, keep], many[k, keep], mean[k], spread[k], flag, *backs[:, k]]
+            )
             outputs.put(first, block)
         done = min(seen, batch[-1][0] + STEP)
 
@@ -348,18 +383,58 @@ def _transitions(single: np.ndarray, many: np.ndarray, mean: np.ndarray) -> list
             found.append((peak + 1, score, "dissolve", (lo, hi)))
         else:  # several cuts in one marked stretch (short shots): hard cuts
             found.append((peak + 1, score, "cut", None))
+    return found + _unpeaked_fades(single, mean, marked, runs)
+
+
+def _unpeaked_fades(
+    single: np.ndarray, mean: np.ndarray, marked: list[tuple[int, int]], runs: list[tuple[int, int]]
+) -> list[_Found]:
+    """Fades the network marks as transition frames (``many``) through black or white, but
+    whose "ends a shot" probability stays under the threshold: each is a fade, uncertain
+    (its score is that probability's peak).  The network's own evidence, in the structure
+    of a fade; seen missing on 2 of the other generator's 16 fades (``bench/detect_events.py``)."""
+    found: list[_Found] = []
+    for lo, hi in marked:
+        if hi - lo + 1 <= GRADUAL_FRAMES or any(a <= hi + 1 and b >= lo - 1 for a, b in runs):
+            continue
+        dark = _fade_frame(mean, lo, hi)
+        if dark is not None:
+            found.append((dark + 1, float(single[lo : hi + 1].max()), "fade", (lo, hi)))
     return found
 
 
+def flash(backs: np.ndarray, frame: int) -> bool:
+    """Whether a hard cut at ``frame`` (the first frame after the jump) is a flash: a picture
+    that leaves for 1 to :data:`FLASH_FRAMES` frames and comes back, the frames ``a`` before
+    and ``b`` after the departure (``a < frame <= b``, ``b - a - 1`` frames apart) closer than
+    :data:`FLASH_RETURN` of the cut's own jump.  ``backs``: ``back1..back4`` (``[4, frames]``).
+
+    A flash changes the picture as much as a cut, but the shot before it goes on after it; a
+    cut leaves the old picture for good (across a cut the picture a few frames back differs as
+    much as the one just before, or more when things move)."""
+    n = backs.shape[1]
+    jump = float(backs[0, frame]) if frame < n else 0.0
+    if jump <= 0:
+        return False
+    for b in range(frame, min(n, frame + FLASH_FRAMES + 1)):
+        for k in range(2, FLASH_FRAMES + 2):  # b - k = a, the frame before the departure
+            if b - k < frame <= b and b - k >= 0 and backs[k - 1, b] < FLASH_RETURN * jump:
+                return True
+    return False
+
+
 def decide(outputs: Outputs, frames: int, *, gate: bool = True) -> list[Cut]:
-    """The cuts: one per transition the network finds (see the module doc)."""
+    """The cuts: one per transition the network finds, but flashes (see the module doc)."""
     single = outputs.curve("single", frames)
     many = outputs.curve("many", frames)
     mean = outputs.curve("luma_mean", frames)
+    backs = np.stack([outputs.curve(f"back{k}", frames) for k in range(1, FLASH_FRAMES + 2)])
     p = params(gate)
     cuts: list[Cut] = []
-    for frame, score, kind, span in _transitions(single, many, mean):
+    for frame, score, kind, span in sorted(_transitions(single, many, mean)):
         if not 0 < frame < frames:
+            continue
+        if kind == "cut" and flash(backs, frame):
             continue
         cuts.append(
             Cut(
