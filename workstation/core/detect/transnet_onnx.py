@@ -39,8 +39,6 @@ MODEL_FILE = "transnetv2.onnx"
 SHIPPED = neural.PRIVATE_DIR / MODEL_FILE
 OPSET = 17
 WINDOW = 100  # frames per window (TransNetV2's own)
-#: onnxruntime's "allow spinning" for the network's threads ("1": its default).
-SPINNING = "1"
 
 
 def cache_path() -> Path:
@@ -110,8 +108,7 @@ def session(
 ) -> onnxruntime.InferenceSession:
     """An onnxruntime session on the model: on the GPU when onnxruntime-gpu is installed and
     CUDA loads (:func:`providers`), otherwise on the CPU with ``threads`` threads (one per
-    core by default).  The threads do not spin while they wait: the decoding thread beside
-    them gets the core (``bench/learned_speed.py``)."""
+    core by default)."""
     import onnxruntime as ort
 
     path = path or ensure_model()
@@ -120,7 +117,6 @@ def session(
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # its warnings are for developers
-    options.add_session_config_entry("session.intra_op.allow_spinning", SPINNING)
     try:
         return ort.InferenceSession(str(path), options, providers=providers(available))
     except Exception as exc:  # onnxruntime's own exception types (a damaged file)
