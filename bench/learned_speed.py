@@ -108,7 +108,7 @@ def worker(method: str, path: Path) -> dict[str, Any]:
     return {
         "seconds": time.perf_counter() - start,
         "cpu": cpu_seconds() - cpu,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": _own_peak_mb(),
         "cuts": found,
         "skipped": skipped,
         "frames": frames,
@@ -132,6 +132,15 @@ def _scale_in_consumer() -> None:
 
     learned.NetReader._prepare = prepare  # type: ignore[method-assign]
     learned.NetReader.__iter__ = frames  # type: ignore[method-assign]
+
+
+def _own_peak_mb() -> float:
+    """This process's peak RSS (VmHWM).  Not ``ru_maxrss``: Linux keeps that across exec, so a
+    worker would report the parent's size at fork (which renders the files in memory)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_worker(method: str, path: Path) -> dict[str, Any]:
