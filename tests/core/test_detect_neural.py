@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workstation.core import synth
-from workstation.core.detect import neural
+from workstation.core.detect import flashes, neural
 from workstation.core.progress import drive
 
 
@@ -252,7 +252,7 @@ def test_a_flash_is_no_cut_whichever_end_the_network_marks(length):
     outputs = learned.Outputs(n)
     for first, window, _ in learned.windows(iter(enumerate(frames))):
         block = np.zeros((len(learned.OUTPUTS), learned.STEP), np.float32)
-        block[5:] = learned._backs(window[None])[:, 0]
+        block[5:] = flashes.backs(window[None], learned.PAD, learned.STEP)[:, 0]
         block[2] = 120
         outputs.put(first, block[:, : max(0, min(learned.STEP, n - first))])
     single = np.zeros(n)

@@ -47,6 +47,8 @@ import av
 import numpy as np
 
 from workstation.core.detect import transnet_onnx
+from workstation.core.detect.flashes import FLASH_FRAMES, FLASH_RETURN, flash
+from workstation.core.detect.flashes import backs as _backs
 from workstation.core.detect.reader import FrameReader
 from workstation.core.detect.stage import CHUNK, DetectionResult
 from workstation.core.errors import MediaError
@@ -85,11 +87,6 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 #: to ``back4``: the frame's mean absolute difference (grey levels, 48x27 RGB) to the frame
 #: 1 to 4 before it (:func:`flash`).
 OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored", "back1", "back2", "back3", "back4")
-#: A hard cut is a flash (a departure of 1-3 frames from a picture that then comes back: a
-#: photo flash, a strobe, a frame of lightning) when the pictures either side of the departure
-#: differ by less than this share of the cut's own jump (:func:`flash`).
-FLASH_RETURN = 0.25
-FLASH_FRAMES = 3
 #: The gate (:func:`still`): mean absolute difference from the window's first frame, in grey
 #: levels of 255 over the 48x27 RGB frame.  Under a third of the smallest hard cut the network
 #: was seen to react to (see the module doc); a still picture's compression noise at this
@@ -240,19 +237,6 @@ def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.mean(axis=(2, 3)), y.std(axis=(2, 3))
 
 
-def _backs(batch: np.ndarray) -> np.ndarray:
-    """``back1..back4`` of each kept frame, ``[4, batch, STEP]`` (the window holds the frames
-    before its kept ones: :data:`PAD` of them)."""
-    x = batch.astype(np.int16)
-    kept = x[:, PAD : PAD + STEP]
-    return np.stack(
-        [
-            np.abs(kept - x[:, PAD - k : PAD - k + STEP]).mean(axis=(2, 3, 4))
-            for k in range(1, FLASH_FRAMES + 2)
-        ]
-    ).astype(np.float32)
-
-
 def score_pass(
     reader: FrameReader,
     outputs: Outputs,
@@ -288,7 +272,7 @@ def score_pass(
         if scored.any():
             single[scored], many[scored] = run(stack[scored])
         mean, spread = _luma(stack)
-        backs = _backs(stack)
+        backs = _backs(stack, PAD, STEP)
         for k, (first, _) in enumerate(batch):
             keep = slice(PAD, PAD + STEP)
             flag = np.full(STEP, float(scored[k]), np.float32)
@@ -401,26 +385,6 @@ def _unpeaked_fades(
         if dark is not None:
             found.append((dark + 1, float(single[lo : hi + 1].max()), "fade", (lo, hi)))
     return found
-
-
-def flash(backs: np.ndarray, frame: int) -> bool:
-    """Whether a hard cut at ``frame`` (the first frame after the jump) is a flash: a picture
-    that leaves for 1 to :data:`FLASH_FRAMES` frames and comes back, the frames ``a`` before
-    and ``b`` after the departure (``a < frame <= b``, ``b - a - 1`` frames apart) closer than
-    :data:`FLASH_RETURN` of the cut's own jump.  ``backs``: ``back1..back4`` (``[4, frames]``).
-
-    A flash changes the picture as much as a cut, but the shot before it goes on after it; a
-    cut leaves the old picture for good (across a cut the picture a few frames back differs as
-    much as the one just before, or more when things move)."""
-    n = backs.shape[1]
-    jump = float(backs[0, frame]) if frame < n else 0.0
-    if jump <= 0:
-        return False
-    for b in range(frame, min(n, frame + FLASH_FRAMES + 1)):
-        for k in range(2, FLASH_FRAMES + 2):  # b - k = a, the frame before the departure
-            if b - k < frame <= b and b - k >= 0 and backs[k - 1, b] < FLASH_RETURN * jump:
-                return True
-    return False
 
 
 def decide(outputs: Outputs, frames: int, *, gate: bool = True) -> list[Cut]:
