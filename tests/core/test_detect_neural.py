@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workstation.core import synth
-from workstation.core.detect import neural
+from workstation.core.detect import flashes, neural
 from workstation.core.progress import drive
 
 
@@ -191,10 +191,13 @@ def test_windows_keep_every_frame_once_and_resume_on_the_same_windows(n):
             assert a == b and np.array_equal(wa, wb)
 
 
-def _outputs(single, many, mean):
+def _outputs(single, many, mean, backs=None):
+    """Outputs with ``backs`` (``[4, n]``; default: every frame 30 levels from each before it)."""
     n = len(single)
     out = learned.Outputs(n)
-    out.put(0, np.stack([single, many, mean, np.full(n, 30.0), np.ones(n)]).astype(np.float32))
+    backs = np.full((4, n), 30.0) if backs is None else backs
+    rows = [single, many, mean, np.full(n, 30.0), np.ones(n), *backs]
+    out.put(0, np.stack(rows).astype(np.float32))
     return out
 
 
@@ -225,3 +228,58 @@ def test_missing_model_is_one_message_naming_what_to_run(tmp_path, monkeypatch, 
     with pytest.raises(WorkstationError, match=r"TransNetV2's model is missing.*scripts/setup\.sh"):
         drive(learned.learned_stage(three_shots))
     assert DETECTORS[DEFAULT].why_unavailable() is not None
+
+
+def _flash_frames(n: int, flash: tuple[int, int], cut: int) -> np.ndarray:
+    """48x27 frames of a smooth picture drifting a pixel a frame, with a bright ``flash`` (first, last) and a cut."""
+    y, x = np.mgrid[0:27, 0:96]
+    a, b = (
+        np.stack([110 + 70 * np.sin(x / f + y / 7 + c) for c in range(3)], -1).astype(np.uint8)
+        for f in (9.0, 4.0)
+    )
+    frames = np.stack([(a if i < cut else b)[:, i % 48 : i % 48 + 48] for i in range(n)])
+    frames[flash[0] : flash[1] + 1] = np.clip(frames[flash[0] : flash[1] + 1] + 90, 0, 255)
+    return frames
+
+
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_a_flash_is_no_cut_whichever_end_the_network_marks(length):
+    """A picture that leaves for 1-3 frames and comes back (the other generator's flash traps,
+    where TransNetV2 gave 0.52-0.64 at the last flash frame) is not a shot change; a real cut
+    next to it still is, and so is a short shot that does not return."""
+    n = 150
+    frames = _flash_frames(n, (50, 49 + length), 100)
+    outputs = learned.Outputs(n)
+    for first, window, _ in learned.windows(iter(enumerate(frames))):
+        block = np.zeros((len(learned.OUTPUTS), learned.STEP), np.float32)
+        block[5:] = flashes.backs(window[None], learned.PAD, learned.STEP)[:, 0]
+        block[2] = 120
+        outputs.put(first, block[:, : max(0, min(learned.STEP, n - first))])
+    single = np.zeros(n)
+    single[49 + length] = 0.6  # the flash's end (the cut would be on the next frame)
+    single[49] = 0.55  # and its start
+    single[99] = 0.9  # the real cut at 100
+    for name, values in (("single", single), ("many", np.zeros(n))):
+        outputs.set(name, values.astype(np.float32))
+    backs = np.stack([outputs.curve(f"back{k}", n) for k in range(1, 5)])
+    assert learned.flash(backs, 50 + length) and learned.flash(backs, 50)
+    assert not learned.flash(backs, 100)
+    assert [c.frame for c in learned.decide(outputs, n)] == [100]
+
+    other = _flash_frames(n, (50, 49 + length), 50 + length)  # the "flash" opens a new shot
+    backs = np.stack([np.zeros(n)] + [np.zeros(n)] * 3)
+    for k in range(1, 5):
+        backs[k - 1, k:] = np.abs(other[k:].astype(int) - other[:-k]).mean(axis=(1, 2, 3))
+    assert not learned.flash(backs, 50 + length)
+
+
+def test_a_fade_the_network_marks_but_does_not_peak_on_is_an_uncertain_fade():
+    n = 200
+    single, many, mean = np.zeros(n), np.zeros(n), np.full(n, 120.0)
+    many[100:121] = 0.8  # transition frames through black, frames 100..120
+    mean[100:121] = 120 - 110 * (1 - np.abs(np.arange(21) - 10) / 10)
+    single[100:121] = 0.2  # "ends a shot" never passes the threshold
+    many[150:161] = 0.9  # transition frames where the luma stays: no cut (no evidence of one)
+    (cut,) = learned.decide(_outputs(single, many, mean), n)
+    assert (cut.frame, cut.kind, cut.span_start, cut.span_end) == (111, "fade", 100, 120)
+    assert cut.uncertain and cut.score == 0.2

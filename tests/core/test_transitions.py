@@ -5,6 +5,7 @@ them, as an option), and ``scenes --json``'s format."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 
 import av
@@ -121,6 +122,42 @@ def test_two_fades_around_a_short_hold_are_one_transition():
     (one,) = drive(refine(cuts, read, Fraction(FPS)))
     assert (one.frame, one.kind, one.span_start, one.span_end) == (53, "fade", 41, 66)
     assert one.score == 0.9 and HOLD_PARAM not in one.params
+
+
+@pytest.mark.parametrize(("hold", "kinds"), [(0, "dissolve"), (7, "dissolve"), (0, "mixed")])
+def test_two_transitions_around_black_are_one_fade_whatever_the_detector_called_them(hold, kinds):
+    """TransNetV2 reports a fade's halves as dissolves when its output dips in the black."""
+    read, _ = _reads(_luma_video(hold))
+    a = Cut(45, "auto", "net", 0.9, "dissolve", 41, 48)  # black: 49..49+hold
+    c = Cut(55 + hold, "auto", "net", 0.7, "dissolve", 50 + hold, 59 + hold)
+    if kinds == "mixed":
+        a = replace(a, kind="fade")
+    (one,) = drive(refine([a, c], read, Fraction(FPS)))
+    assert (one.kind, one.span_start, one.span_end) == ("fade", 41, 59 + hold)
+    assert one.frame == (99 + hold) // 2 and HOLD_PARAM not in one.params
+
+
+def test_two_dissolves_around_a_long_black_hold_are_two_fades_and_a_hold():
+    read, _ = _reads(_luma_video(24))  # black: frames 50..73
+    cuts = [
+        Cut(45, "auto", "n", 0.9, "dissolve", 41, 49),
+        Cut(79, "auto", "n", 0.8, "dissolve", 74, 83),
+    ]
+    out = drive(refine(cuts, read, Fraction(FPS)))
+    assert [(c.frame, c.kind) for c in out] == [(45, "fade"), (79, "fade")]
+    assert out[0].params[HOLD_PARAM] == [50, 74]
+
+
+def test_two_dissolves_around_a_picture_stay_two_dissolves():
+    luma = _luma_video(0)
+    luma[50:60] = luma[20]  # a textured picture between them: a short shot
+    read, _ = _reads(luma)
+    cuts = [
+        Cut(45, "auto", "n", 0.9, "dissolve", 41, 49),
+        Cut(64, "auto", "n", 0.9, "dissolve", 60, 68),
+    ]
+    out = drive(refine(cuts, read, Fraction(FPS)))
+    assert [(c.frame, c.kind) for c in out] == [(45, "dissolve"), (64, "dissolve")]
 
 
 def test_hard_cuts_alone_read_nothing():

@@ -12,7 +12,12 @@ the transition frames around it (``many`` above the threshold) become the cut's 
 they are more than a hard cut's :data:`GRADUAL_FRAMES`, and then the cut is a ``fade`` when
 a frame of the span is a plain colour, otherwise a ``dissolve``.  Each cut keeps the peak
 probability as its ``score`` and is ``uncertain`` below :data:`UNCERTAIN_BELOW`, so review
-can start with the doubtful ones.  No hand threshold overrules the network.
+can start with the doubtful ones.  No hand threshold overrules the network, with one
+exception of structure, not of level (:func:`flash`): a hard cut across which the picture
+leaves for 1-3 frames and comes back (the frames either side of the departure closer than a
+quarter of the jump) is a flash, not a shot change.  The network marks such flashes about half
+the time (on the other generator's flash traps its probability was 0.52-0.64 at the last
+flash frame, ``bench/detect_events.py``), and a person never wants a clip to start there.
 
 The gate skips the network where a window clearly holds no cut or transition
 (:func:`still`): no frame of its 100 differs from its first by more than :data:`GATE_MEAN`
@@ -38,9 +43,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import av
 import numpy as np
 
 from workstation.core.detect import transnet_onnx
+from workstation.core.detect.flashes import FLASH_FRAMES, FLASH_RETURN, flash
+from workstation.core.detect.flashes import backs as _backs
 from workstation.core.detect.reader import FrameReader
 from workstation.core.detect.stage import CHUNK, DetectionResult
 from workstation.core.errors import MediaError
@@ -70,10 +78,15 @@ WINDOW, STEP, PAD = 100, 50, 25  # TransNetV2's own windowing (its predict_frame
 #: 1, 2 and 4 on a loaded 2-core machine) and holds more: peak RSS 0.48 GB at 1, 0.85 at 2,
 #: 1.6 at 4 (onnxruntime's arena keeps the largest activations).
 BATCH = 1
+#: ... on a GPU (onnxruntime-gpu's CUDA provider), where a batch is what makes it fast; the
+#: activations of 8 windows are ~1 GB of GPU memory, none of the host's.
+GPU_BATCH = 8
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 #: The per-frame outputs of the pass, in the order they are stored with a project run;
-#: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it.
-OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored")
+#: ``scored`` is 1 where the network scored the frame, 0 where the gate skipped it; ``back1``
+#: to ``back4``: the frame's mean absolute difference (grey levels, 48x27 RGB) to the frame
+#: 1 to 4 before it (:func:`flash`).
+OUTPUTS = ("single", "many", "luma_mean", "luma_std", "scored", "back1", "back2", "back3", "back4")
 #: The gate (:func:`still`): mean absolute difference from the window's first frame, in grey
 #: levels of 255 over the 48x27 RGB frame.  Under a third of the smallest hard cut the network
 #: was seen to react to (see the module doc); a still picture's compression noise at this
@@ -93,7 +106,8 @@ def params(gate: bool = True) -> dict[str, Any]:
         "threshold": THRESHOLD,
         "uncertain_below": UNCERTAIN_BELOW,
         "gate": ({"mean": GATE_MEAN, "pixel": GATE_PIXEL, "share": GATE_SHARE} if gate else None),
-        "version": 2,
+        "flash_return": FLASH_RETURN,
+        "version": 3,
     }
 
 
@@ -118,7 +132,9 @@ class NetReader(FrameReader):
     """:class:`FrameReader`'s threaded, seekable decode, scaled to 48x27 RGB by swscale.
 
     Every frame is decoded in full (the ensemble's reader skips B-frames' loop filter): the
-    network sees what TransNetV2's own decoding gives it.
+    network sees what TransNetV2's own decoding gives it.  The scaling runs in the decoding
+    thread (the other thread runs the network), so the queue between them holds 48x27 frames,
+    not decoded ones (~200 MB fewer at 1080p: 64 frames of 3 MB).
     """
 
     def __init__(self, path: Path, *, first: int = 0, index: FrameIndex | None = None) -> None:
@@ -127,13 +143,16 @@ class NetReader(FrameReader):
         ctx.options = {k: v for k, v in ctx.options.items() if k != "skip_loop_filter"}
         self.size = (48, 27)
 
+    def _prepare(self, frame: av.VideoFrame) -> tuple[np.ndarray, int | None]:
+        rgb = self._reformatter.reformat(
+            frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
+        ).to_ndarray()
+        return rgb, frame.pts
+
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         for batch in self._batches():
-            for n, frame in batch:
-                rgb = self._reformatter.reformat(
-                    frame, width=48, height=27, format="rgb24", interpolation="AREA", threads=1
-                ).to_ndarray()
-                self.pts = frame.pts
+            for n, (rgb, pts) in batch:
+                self.pts = pts
                 yield n, rgb
 
 
@@ -207,6 +226,11 @@ def _session() -> onnxruntime.InferenceSession:
     return transnet_onnx.session(threads=max(1, (os.cpu_count() or 2) - 1))
 
 
+def batch_size(sess: onnxruntime.InferenceSession | None) -> int:
+    """Windows per network call: :data:`GPU_BATCH` on a GPU, :data:`BATCH` otherwise."""
+    return GPU_BATCH if sess is not None and transnet_onnx.on_gpu(sess) else BATCH
+
+
 def _luma(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread (std) of each kept frame's luma, ``[batch, STEP]`` each."""
     y = batch[:, PAD : PAD + STEP].astype(np.float32) @ _LUMA
@@ -229,7 +253,12 @@ def score_pass(
     the frames scored so far (a project run saves them).  ``predict`` stands in for the
     network in tests.  With ``gate`` the network skips the windows :func:`still` passes.
     """
-    run = predict or functools.partial(transnet_onnx.predict, _session())
+    run: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+    if predict is None:
+        sess = _session()
+        run, size = functools.partial(transnet_onnx.predict, sess), batch_size(sess)
+    else:
+        run, size = predict, BATCH
     name = reader.path.name
     seen = start
     done = start
@@ -243,10 +272,13 @@ def score_pass(
         if scored.any():
             single[scored], many[scored] = run(stack[scored])
         mean, spread = _luma(stack)
+        backs = _backs(stack, PAD, STEP)
         for k, (first, _) in enumerate(batch):
             keep = slice(PAD, PAD + STEP)
             flag = np.full(STEP, float(scored[k]), np.float32)
-            block = np.stack([single[k, keep], many[k, keep], mean[k], spread[k], flag])
+            block = np.stack(
+                [single[k, keep], many[k, keep], mean[k], spread[k], flag, *backs[:, k]]
+            )
             outputs.put(first, block)
         done = min(seen, batch[-1][0] + STEP)
 
@@ -256,7 +288,7 @@ def score_pass(
         for first, window, frames_seen in windows(iter(reader), start):
             seen = frames_seen
             pending.append((first, window))
-            if len(pending) == BATCH:
+            if len(pending) == size:
                 flush(pending)
                 pending = []
                 if on_batch is not None:
@@ -335,18 +367,38 @@ def _transitions(single: np.ndarray, many: np.ndarray, mean: np.ndarray) -> list
             found.append((peak + 1, score, "dissolve", (lo, hi)))
         else:  # several cuts in one marked stretch (short shots): hard cuts
             found.append((peak + 1, score, "cut", None))
+    return found + _unpeaked_fades(single, mean, marked, runs)
+
+
+def _unpeaked_fades(
+    single: np.ndarray, mean: np.ndarray, marked: list[tuple[int, int]], runs: list[tuple[int, int]]
+) -> list[_Found]:
+    """Fades the network marks as transition frames (``many``) through black or white, but
+    whose "ends a shot" probability stays under the threshold: each is a fade, uncertain
+    (its score is that probability's peak).  The network's own evidence, in the structure
+    of a fade; seen missing on 2 of the other generator's 16 fades (``bench/detect_events.py``)."""
+    found: list[_Found] = []
+    for lo, hi in marked:
+        if hi - lo + 1 <= GRADUAL_FRAMES or any(a <= hi + 1 and b >= lo - 1 for a, b in runs):
+            continue
+        dark = _fade_frame(mean, lo, hi)
+        if dark is not None:
+            found.append((dark + 1, float(single[lo : hi + 1].max()), "fade", (lo, hi)))
     return found
 
 
 def decide(outputs: Outputs, frames: int, *, gate: bool = True) -> list[Cut]:
-    """The cuts: one per transition the network finds (see the module doc)."""
+    """The cuts: one per transition the network finds, but flashes (see the module doc)."""
     single = outputs.curve("single", frames)
     many = outputs.curve("many", frames)
     mean = outputs.curve("luma_mean", frames)
+    backs = np.stack([outputs.curve(f"back{k}", frames) for k in range(1, FLASH_FRAMES + 2)])
     p = params(gate)
     cuts: list[Cut] = []
-    for frame, score, kind, span in _transitions(single, many, mean):
+    for frame, score, kind, span in sorted(_transitions(single, many, mean)):
         if not 0 < frame < frames:
+            continue
+        if kind == "cut" and flash(backs, frame):
             continue
         cuts.append(
             Cut(

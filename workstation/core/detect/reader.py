@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -22,8 +23,10 @@ from workstation.core import media
 from workstation.core.errors import MediaError
 from workstation.core.media import FrameIndex
 
-#: Frames decoded in this order, handed from the decoding thread to the reader in one piece.
-_Batch = list[tuple[int, av.VideoFrame]]
+#: Frames decoded in this order, handed from the decoding thread to the reader in one piece:
+#: each a decoded ``av.VideoFrame``, or what a reader's :meth:`FrameReader._prepare` made of it
+#: in the decoding thread.
+_Batch = list[tuple[int, Any]]
 #: What the decoding thread hands over: a batch, the error that stopped it, or None at the end.
 _Item = _Batch | BaseException | None
 _BATCH = 8
@@ -177,13 +180,17 @@ class FrameReader:
         except av.error.FFmpegError as exc:
             raise MediaError(self.path, f"decoding failed: {exc}") from None
 
+    def _prepare(self, frame: av.VideoFrame) -> Any:
+        """What the decoding thread hands over for a frame (the frame itself here)."""
+        return frame
+
     def _run(self) -> None:
         try:
             batch: _Batch = []  # fewer hand-overs between threads
-            for item in self._decoded():
+            for n, frame in self._decoded():
                 if self._stop.is_set():
                     return
-                batch.append(item)
+                batch.append((n, self._prepare(frame)))
                 if len(batch) >= _BATCH:
                     if not self._put(batch):
                         return
@@ -196,8 +203,8 @@ class FrameReader:
 
     def _batches(self) -> Iterator[_Batch]:
         if not self._threaded:
-            for decoded in self._decoded():
-                yield [decoded]
+            for n, frame in self._decoded():
+                yield [(n, self._prepare(frame))]
             return
         while True:
             item = self._queue.get()

@@ -30,6 +30,12 @@ Rules (``fps`` turns :data:`HOLD_SECONDS` into frames):
    are one transition, its cut in the middle of the hold; separated by a longer solid hold, the
    segment between them is marked as a hold.  (A still picture between two separate
    transitions is a shot: a title card, a photo of a slideshow; it stays.)
+3. two transitions of other kinds (a detector may call a fade's two halves dissolves: each
+   half alone does not pass through black) with only solid frames between them (each nearly
+   one colour; still or not) are a fade out and a fade in: both become fades, joined as in
+   rule 2 (one fade when the plain frames do not hold :data:`HOLD_SECONDS`, else two with the
+   hold between).  Seen on the other generator's set (``bench/detect_events.py``): TransNetV2
+   split 3 fades so, because its "in a transition" output dips in the black between them.
 
 :func:`refine_result` refines a detector's result; :func:`store_cuts` stores refined cuts in a
 project and rejects the hold segments, unless the person already decided about them.
@@ -107,6 +113,12 @@ def luma_reader(path: str | Path, index: FrameIndex | None) -> ReadLuma:
     return read
 
 
+def solid(frame: np.ndarray) -> bool:
+    """Whether a frame's luma is (nearly) one colour: half its pixels within
+    :data:`FLAT_LEVELS` of its median level."""
+    return float(np.median(np.abs(frame - np.median(frame)))) <= FLAT_LEVELS
+
+
 def holds_in(luma: np.ndarray, first: int = 0) -> list[Hold]:
     """The runs of at least two unchanged frames in ``luma`` (frame ``first`` on), in order."""
     holds: list[Hold] = []
@@ -116,9 +128,7 @@ def holds_in(luma: np.ndarray, first: int = 0) -> list[Hold]:
         if j < k and float(np.median(np.abs(luma[j] - luma[r]))) <= STILL_LEVELS:
             continue
         if j - r >= 2:
-            ref = luma[r]
-            solid = float(np.median(np.abs(ref - np.median(ref)))) <= FLAT_LEVELS
-            holds.append(Hold(first + r, first + j, solid))
+            holds.append(Hold(first + r, first + j, solid(luma[r])))
         r = j
     return holds
 
@@ -188,16 +198,41 @@ def _merged(a: Cut, b: Cut, frame: int) -> Cut:
     )
 
 
+def _through_plain(
+    a: Cut, c: Cut, read: ReadLuma, hold_frames: int, max_gap: int
+) -> list[Cut] | None:
+    """Rule 3: two transitions of any kind with only plain frames between them are a fade
+    out and a fade in (what else goes down to one colour and comes up from it): one fade
+    when the frames between them do not hold still for ``hold_frames``, otherwise two with
+    the hold between them.  None when the frames between are not all plain."""
+    g0, g1 = _span(a)[1] + 1, _span(c)[0]
+    if g1 <= g0 or g1 - g0 > max_gap:
+        return None
+    luma = read(g0, g1 - 1)
+    if len(luma) != g1 - g0 or not all(solid(f) for f in luma):
+        return None
+    a, c = replace(a, kind="fade"), replace(c, kind="fade")
+    longest = max((h.length for h in holds_in(luma, g0)), default=0)
+    if longest >= hold_frames:
+        return [replace(a, params={**a.params, HOLD_PARAM: [g0, g1]}), c]
+    return [_merged(a, c, (g0 + g1) // 2)]
+
+
 def _join_pairs(
     cuts: list[Cut], read: ReadLuma, hold_frames: int, max_gap: int
 ) -> Stage[list[Cut]]:
-    """Rule 2 over neighbouring fades (no cut between them)."""
+    """Rules 2 and 3 over neighbouring transitions (no cut between them)."""
     out: list[Cut] = []
     for c in cuts:
         a = out[-1] if out else None
-        pair = a is not None and a.kind == c.kind == "fade" and _is_transition(a)
-        if not pair or a is None or HOLD_PARAM in a.params or not _is_transition(c):
+        pair = a is not None and _is_transition(a) and _is_transition(c)
+        if not pair or a is None or HOLD_PARAM in a.params:
             out.append(c)
+            continue
+        if not a.kind == c.kind == "fade":
+            joined = _through_plain(a, c, read, hold_frames, max_gap)
+            yield Progress("detect", len(out), len(cuts), "", "looking for holds in fades")
+            out[-1:] = joined or [a, c]
             continue
         g0, g1 = _span(a)[1] + 1, _span(c)[0]  # the gap [g0, g1) between the two spans
         if g1 - g0 > max_gap:

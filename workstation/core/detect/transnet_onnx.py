@@ -82,8 +82,33 @@ def ensure_model() -> Path:
     return target
 
 
-def session(path: Path | None = None, threads: int | None = None) -> onnxruntime.InferenceSession:
-    """An onnxruntime CPU session on the model (``threads``: one per core by default)."""
+#: Execution providers in order of preference: onnxruntime-gpu's CUDA one when it is there,
+#: onnxruntime's CPU one always (also the fallback onnxruntime takes when CUDA fails to load).
+PREFERRED = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def providers(available: list[str] | None = None) -> list[str]:
+    """The providers a session asks for: those of :data:`PREFERRED` onnxruntime has
+    (``available``: ``onnxruntime.get_available_providers()`` by default), CPU at least."""
+    if available is None:
+        import onnxruntime as ort
+
+        available = list(ort.get_available_providers())
+    chosen = [p for p in PREFERRED if p in available]
+    return chosen if "CPUExecutionProvider" in chosen else [*chosen, "CPUExecutionProvider"]
+
+
+def on_gpu(sess: onnxruntime.InferenceSession) -> bool:
+    """Whether the session really runs on the GPU (CUDA can be listed yet fail to load)."""
+    return bool(sess.get_providers()) and sess.get_providers()[0] == "CUDAExecutionProvider"
+
+
+def session(
+    path: Path | None = None, threads: int | None = None, *, available: list[str] | None = None
+) -> onnxruntime.InferenceSession:
+    """An onnxruntime session on the model: on the GPU when onnxruntime-gpu is installed and
+    CUDA loads (:func:`providers`), otherwise on the CPU with ``threads`` threads (one per
+    core by default)."""
     import onnxruntime as ort
 
     path = path or ensure_model()
@@ -93,7 +118,7 @@ def session(path: Path | None = None, threads: int | None = None) -> onnxruntime
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # its warnings are for developers
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=providers(available))
     except Exception as exc:  # onnxruntime's own exception types (a damaged file)
         raise WorkstationError(
             f"{path}: TransNetV2's model cannot be loaded ({exc}); delete it and run "

@@ -11,6 +11,8 @@ thread).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -89,6 +91,8 @@ class ReviewStrip(QWidget):
         self.loader = loader
         self.source: ThumbSource | None = None
         self.cut: Cut | None = None
+        #: Whether the shown detection scored a frame (None: it scored them all).
+        self.is_scored: Callable[[int], bool] | None = None
         self.tiles = [_Tile(self) for _ in range(BEFORE + AFTER)]
         for tile in self.tiles:
             tile.clicked.connect(self.seekRequested)
@@ -158,6 +162,10 @@ class ReviewStrip(QWidget):
                 out[t.frame] = pm.toImage()
         return out
 
+    def set_scored(self, is_scored: Callable[[int], bool] | None) -> None:
+        """Which frames the latest detection scored (its gate left the rest unscored)."""
+        self.is_scored = is_scored
+
     def set_cut(self, source: ThumbSource | None, cut: Cut | None) -> None:
         self.source, self.cut = source, cut
         enabled = cut is not None and source is not None
@@ -175,7 +183,7 @@ class ReviewStrip(QWidget):
         head = why.what(cut) + (f", {evidence}" if evidence else "")
         flag = "  — <span style='color:#ff8228'>uncertain</span>" if cut.uncertain else ""
         self.title.setText(f"Cut at frame <b>{n}</b>: {head}{flag}")
-        details = [why.doubt(cut), *why.notes(cut)]
+        details = [why.gate(cut, self.is_scored), why.doubt(cut), *why.notes(cut)]
         if cut.detector and cut.source == "auto":
             details.append(f"by {cut.detector}")
         self.why.setText("; ".join(d for d in details if d))

@@ -237,8 +237,12 @@ class CutView(QWidget):
         det = self.project.latest_detection(self.video_id)
         if det is None:
             self.timeline.set_scores(None)
+            self.strip.set_scored(None)
             return
-        self.timeline.set_scores(self.project.scores(det["id"], "score"), det["threshold"])
+        scored = self.project.scores(det["id"], "scored")  # (empty: its detector scores all)
+        self.timeline.set_scores(self.project.scores(det["id"], "score"), det["threshold"], scored)
+        self.strip.set_scored(self.timeline.is_scored if len(scored) else None)
+        self._refresh_strip()
 
     def _refresh_strip(self) -> None:
         sel = self.timeline.selected_cut

@@ -8,7 +8,12 @@ line); other scores are their detector's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from workstation.core.store import Cut
+
+#: A stretch the detector never ran its network on: its gate found no change there.
+NOT_SCORED = "not scored: no change"
 
 #: Kinds of cut as a person reads them.
 KINDS = {"cut": "hard cut", "fade": "fade", "dissolve": "dissolve"}
@@ -48,6 +53,14 @@ def doubt(cut: Cut) -> str:
     if detector.startswith("ensemble"):
         return "uncertain: close to the line, or its measures disagree"
     return "uncertain"
+
+
+def gate(cut: Cut, is_scored: Callable[[int], bool] | None) -> str:
+    """'' unless the network never ran on the frames either side of the cut (TransNetV2's
+    gate found no change there: it gave no probability, not a probability of 0)."""
+    if is_scored is None or is_scored(cut.frame) or is_scored(max(0, cut.frame - 1)):
+        return ""
+    return f"{NOT_SCORED} (the picture holds still here, so the network never ran)"
 
 
 def notes(cut: Cut) -> list[str]:

@@ -33,6 +33,8 @@ class TimelineData:
         self.flags: dict[int, bool] = {}
         self.live = np.zeros(0, dtype=np.int64)
         self.scores: np.ndarray | None = None
+        #: (start, end) of each stretch the detector never scored (its gate found no change).
+        self.unscored = np.zeros((0, 2), dtype=np.int64)
         self.threshold: float | None = None
         self.score_top = 1.0
 
@@ -75,8 +77,19 @@ class TimelineData:
         if pad > 0:
             self.rejected_cum = np.pad(self.rejected_cum, (0, pad), mode="edge")
 
-    def set_scores(self, scores: np.ndarray | None, threshold: float | None = None) -> None:
+    def set_scores(
+        self,
+        scores: np.ndarray | None,
+        threshold: float | None = None,
+        scored: np.ndarray | None = None,
+    ) -> None:
+        """The score curve; ``scored`` (0 where the detector's gate skipped a frame, as
+        TransNetV2's run saves it) marks the stretches that are not scored rather than 0."""
         self.scores = None if scores is None or len(scores) == 0 else np.asarray(scores, np.float32)
+        self.unscored = np.zeros((0, 2), dtype=np.int64)
+        if self.scores is not None and scored is not None and len(scored) == len(self.scores):
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], scored == 0, [0]]).astype(np.int8)))
+            self.unscored = edges.reshape(-1, 2).astype(np.int64)
         self.threshold = threshold
         top = float(np.nanmax(self.scores)) if self.scores is not None else 1.0
         if threshold:
@@ -86,6 +99,11 @@ class TimelineData:
     def set_live_cuts(self, frames: Iterable[int]) -> None:
         """Cuts a running detection has found so far (drawn faintly until it finishes)."""
         self.live = np.unique(np.asarray(list(frames), dtype=np.int64))
+
+    def is_scored(self, frame: int) -> bool:
+        """False when ``frame`` lies in a stretch the detector never scored."""
+        i = int(np.searchsorted(self.unscored[:, 0], frame, side="right")) - 1
+        return not (i >= 0 and frame < self.unscored[i, 1])
 
     def cut_at_frame(self, frame: int) -> Cut | None:
         i = int(np.searchsorted(self.frames, frame))

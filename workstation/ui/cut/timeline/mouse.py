@@ -107,6 +107,8 @@ class TimelineMouse:
         score = ""
         if data.scores is not None and frame < len(data.scores):
             score = f", score {float(data.scores[frame]):.3g}"
+            if not data.is_scored(frame):
+                score = f", {why.NOT_SCORED}"
         return (
             f"Frame {frame} ({_timecode(frame, float(data.fps))}{score})\n"
             f"Segment {start}–{end - 1}: {state}. Double-click to add a cut here"

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 )
 
 from workstation.core.store import Cut
+from workstation.ui.cut import why
 from workstation.ui.cut.timeline.data import TimelineData
 from workstation.ui.cut.timeline.geometry import (
     CURVE_H,
@@ -48,6 +49,7 @@ C_REJECT = QColor(190, 60, 60)
 C_CURVE = QColor(120, 200, 255, 200)
 C_THRESH = QColor(255, 90, 90)
 C_PLAYHEAD = QColor(255, 60, 60)
+C_UNSCORED = QColor(110, 112, 120)
 
 
 def _rgb(color: QColor) -> tuple[int, int, int]:
@@ -129,10 +131,31 @@ class TimelinePainter:
         p.fillPath(path, QColor(C_CURVE.red(), C_CURVE.green(), C_CURVE.blue(), 90))
         p.setPen(QPen(C_CURVE, 1))
         p.drawPath(path)
+        self._paint_unscored(p, f0, f1)
         if d.threshold is not None:
             ty = float(y(d.threshold))
             p.setPen(QPen(C_THRESH, 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(0, ty), QPointF(g.width, ty))
+
+    def _paint_unscored(self, p: QPainter, f0: int, f1: int) -> None:
+        """Stretches the detector never scored (its gate found no change): hatched and, where
+        there is room, labelled, not drawn as a probability of 0."""
+        g, runs = self.geometry, self.data.unscored
+        r = g.curve_rect
+        runs = runs[(runs[:, 1] > f0) & (runs[:, 0] < f1)]
+        if not len(runs):
+            return
+        metrics = p.fontMetrics()
+        label = why.NOT_SCORED
+        for a, b in runs:
+            xa, xb = max(-1.0, g.x_of(int(a))), min(g.width + 1.0, g.x_of(int(b)))
+            if xb - xa < 1:
+                continue
+            band = QRectF(xa, r.top(), xb - xa, r.height())
+            p.fillRect(band, QBrush(C_UNSCORED, Qt.BrushStyle.BDiagPattern))
+            if xb - xa > metrics.horizontalAdvance(label) + 8:
+                p.setPen(C_RULER)
+                p.drawText(band, Qt.AlignmentFlag.AlignCenter, label)
 
     def _paint_segments(self, p: QPainter, f0: int, f1: int) -> None:
         g, d = self.geometry, self.data

@@ -125,8 +125,13 @@ class Timeline(QWidget):
             self.cutSelected.emit(None)
         self.update()
 
-    def set_scores(self, scores: np.ndarray | None, threshold: float | None = None) -> None:
-        self.data.set_scores(scores, threshold)
+    def set_scores(
+        self,
+        scores: np.ndarray | None,
+        threshold: float | None = None,
+        scored: np.ndarray | None = None,
+    ) -> None:
+        self.data.set_scores(scores, threshold, scored)
         self.update()
 
     def set_live_cuts(self, frames: Iterable[int]) -> None:
@@ -145,6 +150,10 @@ class Timeline(QWidget):
     @property
     def source(self) -> ThumbSource | None:
         return self.thumbs.source
+
+    def is_scored(self, frame: int) -> bool:
+        """False when the detector's gate left ``frame`` unscored (it found no change there)."""
+        return self.data.is_scored(frame)
 
     @property
     def scores(self) -> np.ndarray | None:
