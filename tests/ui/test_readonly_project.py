@@ -65,6 +65,9 @@ def test_a_read_only_project_shows_the_banner_and_refuses_edits_in_words(
             view.add_cut(frame)  # refused in words, no exception
         assert "is read-only" in said.args[0]
         assert [c.frame for c in window.session.project.cuts(view.video_id)] == cuts_before
+        hydrus = window.hydrus  # linking, syncing and resolving would write the project
+        assert not any(a.isEnabled() for a in hydrus.writing_actions())
+        assert hydrus.open_action.isEnabled()  # only reads the project
         window.close_project()
         assert not window.read_only_banner.isVisible()
     finally:

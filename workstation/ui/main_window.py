@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.edit_lock.setExclusionPolicy(QActionGroup.ExclusionPolicy.None_)
         self._lock(self.menus.editing_actions())
         self.hydrus = HydrusHooks(self)  # Hydrus menu, status indicator, open in Hydrus (issue 16)
+        self._lock(self.hydrus.writing_actions())  # a sync or a new link writes the project
         self.video_list.selectionChanged.connect(self.menus.update_actions)
         self.setAcceptDrops(True)  # drop video files or folders to add them
         self._restore_window_state()

@@ -50,6 +50,11 @@ class HydrusHooks(QObject):
         window.projectClosed.connect(self.detach)
         self._enable(False)
 
+    def writing_actions(self) -> list[QAction]:
+        """The actions that write the project (the link, a sync, a resolved conflict): the
+        window keeps them off while a read-only project is open."""
+        return [self.prefs_action, self.sync_action, self.conflicts_action]
+
     def _enable(self, on: bool) -> None:
         for a in self.actions:
             a.setEnabled(on)
