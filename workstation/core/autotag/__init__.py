@@ -52,21 +52,13 @@ def _openai(settings: CaptionSettings) -> Captioner:
 
 
 def _transformers(settings: CaptionSettings) -> Captioner:
-    import importlib.util
+    from workstation.core.autotag.caption_child import local_captioner
+    from workstation.core.autotag.hf_captioner import DEFAULT_HF_CAPTION_MODEL
 
-    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ModelError(
-            settings.model or "transformers captioner",
-            f"needs {' and '.join(missing)}, which are not installed; install them "
-            "(pip install torch transformers) or use an OpenAI-compatible server "
-            "(LM Studio, Ollama, vLLM) with the openai backend",
-        )
-    from workstation.core.autotag.hf_captioner import DEFAULT_HF_CAPTION_MODEL, HFCaptioner
-
-    # The device comes from the project's autotag settings where a caller has the project
-    # (hf_captioner.caption_and_free); this registry path picks the best one.
-    return HFCaptioner.load(
+    # In this process when torch is here, else in the managed environment's Python (the
+    # packaged app). The device comes from the project's autotag settings where a caller has
+    # the project (hf_captioner.caption_and_free); this registry path picks the best one.
+    return local_captioner(
         settings.model or DEFAULT_HF_CAPTION_MODEL,
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,

@@ -345,12 +345,16 @@ def caption_and_free(
     device: str = "auto",
 ) -> Stage[CaptionSummary]:
     """The captioning stage with a local model that is freed when the stage ends (done,
-    failed or cancelled), so a later tagging or training job gets the GPU memory."""
+    failed or cancelled), so a later tagging or training job gets the GPU memory.  Without
+    torch in this process (the packaged app) the model runs in a child process of the
+    managed training environment (:mod:`~workstation.core.autotag.caption_child`)."""
+    from workstation.core.autotag.caption_child import local_captioner
     from workstation.core.autotag.captioning import caption_clips
 
     model = settings.model or DEFAULT_HF_CAPTION_MODEL
     yield Progress("caption", 0, 0, "", f"loading {model}")
-    captioner = HFCaptioner.load(
+    # In this process, or in the managed environment's Python when torch is not here.
+    captioner = local_captioner(
         model,
         device=device,
         max_tokens=settings.max_tokens,
