@@ -246,3 +246,22 @@ def test_development_without_torch_or_environment_says_both_ways(choice):
     with pytest.raises(ModelError, match=r"needs torch and transformers.*setup-training"):
         create_captioner(CaptionSettings(backend=CaptionerKind.TRANSFORMERS, model="owner/vlm"))
     assert choice.made == []
+
+
+def test_checking_a_local_captioner_in_the_packaged_app_goes_through_the_child(
+    child_path, monkeypatch
+):
+    """The Models dialog's "Check it loads" runs where captioning will run: in the packaged
+    app, the training components' Python (here the stand-in through a real child)."""
+    from workstation.core.autotag.models import check_stage
+
+    monkeypatch.setattr(training_env, "is_frozen", lambda: True)
+    monkeypatch.setattr(training_env, "installed", lambda folder=None: Env())
+    real = cc.ChildCaptioner.start
+
+    def with_stand_in(model, **options):
+        return real(model, factory=FACTORY, python=sys.executable, **options)
+
+    monkeypatch.setattr(cc.ChildCaptioner, "start", staticmethod(with_stand_in))
+    said = drive(check_stage("owner/vlm", "captioner", "cpu"))
+    assert said == "owner/vlm loads on cpu in the training components' Python"

@@ -224,10 +224,13 @@ def check_stage(name: str, kind: str, device: str) -> Stage[str]:
         where = tagger.provider
         del tagger
     else:
-        from workstation.core.autotag.hf_captioner import HFCaptioner
+        from workstation.core.autotag.caption_child import local_captioner
 
-        cap = HFCaptioner.load(name, device=device)
-        where = f"{cap.device} ({cap.dtype})"
+        cap = local_captioner(name, device=device)  # in the training environment when frozen
+        if hasattr(cap, "dtype"):
+            where = f"{getattr(cap, 'device', device)} ({cap.dtype})"
+        else:
+            where = f"{device} in the training components' Python"
         cap.close()
     yield Progress("check", 1, 1, name, "loaded")
     return f"{name} loads on {where}"
