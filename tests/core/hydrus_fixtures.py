@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 
 import pytest
 
+from tests.core.autotag_fixtures import add_clip
 from tests.core.hydrus_fake import KEY, FakeHydrus
 from workstation.core import hydrus, review
 from workstation.core.progress import drive
@@ -21,18 +21,7 @@ def make_clips(project: Project, n: int = 3) -> list[int]:
         path = project.root / "clips" / f"clip_{i:03d}.mp4"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(os.urandom(64) + str(i).encode())
-        ids.append(
-            project.upsert_clip(
-                path,
-                video_id=None,
-                start_frame=None,
-                end_frame=None,
-                fps=Fraction(24),
-                frame_count=24,
-                width=64,
-                height=64,
-            )
-        )
+        ids.append(add_clip(project, path, 24, w=64, h=64))
     return ids
 
 

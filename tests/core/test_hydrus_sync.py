@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
-from fractions import Fraction
 
 import pytest
+from autotag_fixtures import add_clip
 
 from tests.core import hydrus_fixtures as hf
 from tests.core.hydrus_fake import DL_KEY, KEY, TAG_KEY
@@ -189,16 +189,7 @@ def test_queue_changes_needs_no_hydrus_and_two_identical_clips_are_one_file(link
     fake.stop()
     twin = project.root / "clips" / "twin.mp4"
     twin.write_bytes(project.clip_path(project.stored_clip_paths([ids[0]])[ids[0]]).read_bytes())
-    twin_id = project.upsert_clip(
-        twin,
-        video_id=None,
-        start_frame=None,
-        end_frame=None,
-        fps=Fraction(24),
-        frame_count=24,
-        width=64,
-        height=64,
-    )
+    twin_id = add_clip(project, twin, 24, w=64, h=64)
     review.add_tags(project, [twin_id], ["twin only"])
     assert hydrus.queue_changes(project) == hydrus.status(project)["pending"] > 0
     fake.start()

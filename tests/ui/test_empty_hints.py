@@ -4,11 +4,10 @@ first).  The clip grid's own hints are in test_clips_bulk."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from fake_media import add_fake_video
 from train_fixtures import open_view
 
+from tests.core.autotag_fixtures import add_clip
 from workstation.core.store import Project
 from workstation.ui.common.jobs import JobsController
 from workstation.ui.common.shortcuts import ShortcutMap
@@ -55,16 +54,7 @@ def test_the_train_tab_says_how_to_get_a_dataset(qtbot, tmp_path):
     path = session.project.clips_dir / "c.mp4"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x")
-    session.project.upsert_clip(
-        path,
-        video_id=None,
-        start_frame=None,
-        end_frame=None,
-        fps=Fraction(24),
-        frame_count=24,
-        width=64,
-        height=64,
-    )
+    add_clip(session.project, path, 24, w=64, h=64)
     assert "press Export now" in v.update_dataset_hint()
     v.dataset.setText(str(tmp_path / "export"))
     assert v.dataset_hint.text() == "" and v.dataset_hint.isHidden()

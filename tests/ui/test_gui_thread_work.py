@@ -5,8 +5,8 @@ ran is written again when it ends.  (The Slice dialog's preview: see test_slice_
 from __future__ import annotations
 
 import threading
-from fractions import Fraction
 
+from tests.core.autotag_fixtures import add_clip
 from workstation.core import cliptext, review
 from workstation.core.store import Project
 from workstation.ui.clips.view import ClipsView
@@ -21,18 +21,7 @@ def _project(root):
         path = p.clips_dir / f"c{i}.mp4"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"clip")
-        ids.append(
-            p.upsert_clip(
-                path,
-                video_id=None,
-                start_frame=None,
-                end_frame=None,
-                fps=Fraction(24),
-                frame_count=24,
-                width=64,
-                height=64,
-            )
-        )
+        ids.append(add_clip(p, path, 24, w=64, h=64))
     review.add_tags(p, ids, "dog")  # writes the sidecars
     with cliptext.deferred(p):  # committed, its sidecar not written: a killed run's state
         review.add_tags(p, ids[:1], "cat")
