@@ -8,7 +8,7 @@
 #    build/package/chroot-base; every run starts from a fresh copy of it)
 # 3. `apt-get install ./the.deb` there (plus xvfb + xauth, only to have a display), then as an
 #    ordinary user: `workstation demo`, `workstation detect DEMO --jobs 2` (the frozen app's
-#    spawned workers) and `workstation --smoke --screenshot` under Xvfb, whose screenshot must
+#    spawned workers), `split`, `set-caption`, `export` in each layout, and `workstation --smoke --screenshot` under Xvfb, whose screenshot must
 #    show rendered text (a system without fonts draws empty boxes and still exits 0).
 # REUSE_DEB=1 skips step 1 (tests the .deb in dist/). Timings go to build/package/ci-times.json (docs/benchmarks.md has the figures).
 set -euo pipefail
@@ -82,6 +82,17 @@ t=$(now)
 as_user workstation demo /home/tester/demo >&2
 as_user workstation detect /home/tester/demo --jobs 2 -q >&2
 T[demo_detect_s]=$(since "$t")
+# Every stage up to export with nothing but the package: slice (spawned encoders), export in
+# each layout (every clip decoded back), a caption set by hand on the way.
+t=$(now)
+as_user workstation split /home/tester/demo -q >&2
+as_user workstation set-caption /home/tester/demo 'a ball bounces' --filter 'video:demo_anime*' >&2
+for fmt in pairs webvid webdataset; do
+  as_user workstation export /home/tester/demo --format "$fmt" --out "/home/tester/export-$fmt" -q >&2
+done
+test -s "$C/home/tester/export-pairs/metadata.jsonl"
+find "$C/home/tester/export-webdataset" -name '*.tar' | grep -q .
+T[split_export_s]=$(since "$t")
 smoke=$(as_user xvfb-run -a -s "-screen 0 1280x800x24" workstation --smoke --project /home/tester/demo \
   --screenshot /tmp/smoke.png 2>"$WORK/smoke.log" | tail -1) || { tail -20 "$WORK/smoke.log" >&2; exit 1; }
 log "smoke in the chroot: $smoke"
