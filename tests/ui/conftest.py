@@ -32,3 +32,7 @@ def _c_numeric_locale(qapp):
 
     locale.setlocale(locale.LC_NUMERIC, "C")
     yield
+
+
+# The fake Hydrus client fixture, shared with the core tests (tests/core/hydrus_fixtures.py).
+from tests.core.hydrus_fixtures import fake  # noqa: E402, F401

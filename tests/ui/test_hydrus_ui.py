@@ -9,20 +9,11 @@ import stat
 import pytest
 
 from tests.core.hydrus_fake import KEY, TAG_KEY, FakeHydrus
-from tests.core.hydrus_fixtures import make_clips
+from tests.core.hydrus_fixtures import FAST, make_clips
 from workstation.core import hydrus, review
 from workstation.core import settings as app_settings
 from workstation.core.store import Project
 from workstation.ui.main_window import MainWindow
-
-FAST = hydrus.SyncOptions(retries=1, backoff_s=0.01, batch_size=2, timeout_s=5)
-
-
-@pytest.fixture()
-def fake():
-    server = FakeHydrus().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
